@@ -1,0 +1,48 @@
+# Mavio OAuth: `make run` (the whole system, embedded local stack) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-runtime
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: run test test-fast bench lint format typecheck install install-dev browser clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	@touch $@
+
+$(DEVSTAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+run: $(STAMP)
+	$(PY) -m services.stack
+
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: $(DEVSTAMP) browser
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: $(DEVSTAMP)
+	$(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+bench: $(DEVSTAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: $(DEVSTAMP)
+	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/ruff format --check shared services tests bench
+	$(VENV)/bin/mypy
+
+format: $(DEVSTAMP)
+	$(VENV)/bin/ruff format shared services tests bench
+	$(VENV)/bin/ruff check --fix shared services tests bench
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,20 @@
+"""The authorize service process: wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.authorize.handlers import build_routes
+from shared import subjects
+from shared.config import Settings
+from shared.lifecycle import run, serve_bus_service
+
+VERSION = "0.1.0"
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    await serve_bus_service(settings, stop, name=subjects.AUTHORIZE, version=VERSION, build=build_routes)
+
+
+if __name__ == "__main__":
+    run(serve, process="authorize")

@@ -1,0 +1,204 @@
+"""The redirectable checks of ``GET /oauth/authorize``: RFC 6749 §3.1, §3.3, §4.1.1; RFC 7636 §4.2-4.3.
+
+Pure functions, no I/O. Order of use by the handler:
+
+1. ``client_id_from(query)`` then look the app up (not found: ``UnknownClient()``);
+2. ``resolve_redirect_uri(app, query)``;
+3. ``check_request(app, redirect_uri, query, catalog=...)``, then ``check_plan`` once the user is known.
+
+Errors from steps 1-2 never redirect (``is_redirectable`` is false); every error raised here is sent to
+the redirect URI with ``error_redirect(redirect_uri, error, state_from(query))``.
+
+Decisions: ``scope`` is required (RFC 6749 §3.3 lets the server fail instead of using a default, and we
+define no default scope); ``plain`` PKCE is refused and a challenge without a method is refused, since
+RFC 7636 §4.3 defaults the method to plain; PKCE itself stays optional here (policy for public clients
+belongs to the caller). Only the parameters below are checked for repeats; unknown ones are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+import msgspec
+
+from services.authorize.redirects import (
+    BadRedirectUri,
+    Query,
+    RegisteredApp,
+    UnknownClient,
+    client_id_from,
+    code_redirect,
+    error_redirect,
+    is_redirectable,
+    query_values,
+    resolve_redirect_uri,
+)
+from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
+from shared.scopes import ScopeCatalog, parse_scope
+
+__all__ = [
+    "AUTHORIZE_PARAMETERS",
+    "MAX_STATE_LENGTH",
+    "AuthorizationRequest",
+    "BadRedirectUri",
+    "RegisteredApp",
+    "UnknownClient",
+    "check_no_repeats",
+    "check_pkce",
+    "check_plan",
+    "check_request",
+    "check_response_type",
+    "check_scope",
+    "check_state",
+    "client_id_from",
+    "code_redirect",
+    "error_redirect",
+    "is_redirectable",
+    "pkce_s256",
+    "resolve_redirect_uri",
+    "state_from",
+]
+
+AUTHORIZE_PARAMETERS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+)
+MAX_STATE_LENGTH = 2048
+
+# RFC 7636 §4.2: code-challenge = 43*128unreserved; an S256 challenge is 32 bytes, base64url, unpadded.
+_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+_S256_CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}")
+
+
+class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A checked authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3); scopes in catalog order."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+
+
+def check_request(
+    app: RegisteredApp, redirect_uri: str, query: Query, *, catalog: ScopeCatalog
+) -> AuthorizationRequest:
+    """Run every redirectable check in order; ``redirect_uri`` comes from ``resolve_redirect_uri``."""
+    params = check_no_repeats(query)
+    check_response_type(params.get("response_type"))
+    challenge, method = check_pkce(params.get("code_challenge"), params.get("code_challenge_method"))
+    scopes = check_scope(app, params.get("scope"), catalog=catalog)
+    state = check_state(params.get("state"))
+    return AuthorizationRequest(
+        client_id=app.client_id,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        state=state,
+        code_challenge=challenge,
+        code_challenge_method=method,
+    )
+
+
+def check_no_repeats(query: Query) -> dict[str, str]:
+    """RFC 6749 §3.1: parameters MUST NOT be included more than once; empty ones count as omitted."""
+    params: dict[str, str] = {}
+    for name in AUTHORIZE_PARAMETERS:
+        values = query_values(query, name)
+        if len(values) > 1:
+            raise InvalidRequest(f"{name} must not be repeated")
+        if values:
+            params[name] = values[0]
+    return params
+
+
+def check_response_type(response_type: str | None) -> None:
+    """RFC 6749 §4.1.1: ``response_type`` is required and must be ``code`` (the only flow we serve)."""
+    if response_type is None:
+        raise InvalidRequest("response_type is required")
+    if response_type != "code":
+        raise UnsupportedResponseType("response_type must be code")
+
+
+def check_pkce(challenge: str | None, method: str | None) -> tuple[str | None, str | None]:
+    """RFC 7636 §4.3, §4.4.1; RFC 9700 §2.1.1: only S256; a challenge needs an explicit method."""
+    if challenge is None:
+        if method is not None:
+            raise InvalidRequest("code_challenge_method was given without code_challenge")
+        return None, None
+    if method is None:
+        raise InvalidRequest("code_challenge_method is required: only S256 is supported")
+    if method != "S256":
+        raise InvalidRequest("code_challenge_method must be S256: only S256 is supported")
+    if not _CHALLENGE.fullmatch(challenge):
+        raise InvalidRequest("code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~")
+    if not _S256_CHALLENGE.fullmatch(challenge):
+        raise InvalidRequest("an S256 code_challenge must be exactly 43 base64url characters")
+    return challenge, method
+
+
+def check_scope(app: RegisteredApp, value: str | None, *, catalog: ScopeCatalog) -> tuple[str, ...]:
+    """RFC 6749 §3.3: required, well formed, in the catalog and approved for the app at registration.
+
+    Returns the scopes deduplicated, in catalog order.
+    """
+    try:
+        names = parse_scope(value or "")
+    except ValueError:
+        raise InvalidScope("scope is malformed: use space-separated tokens of printable ASCII") from None
+    if not names:
+        raise InvalidScope("scope is required")
+    for name in names:
+        if name not in catalog:
+            raise InvalidScope(f"unknown scope {name[:64]}")
+    approved = set(app.scopes)
+    for name in names:
+        if name not in approved:
+            raise InvalidScope(f"scope {name} was not approved for this app at registration")
+    return tuple(catalog.ordered(names))
+
+
+def check_state(state: str | None) -> str | None:
+    """RFC 6749 §4.1.1: ``state`` is optional and opaque; we cap its length."""
+    if state is not None and len(state) > MAX_STATE_LENGTH:
+        raise InvalidRequest(f"state must be at most {MAX_STATE_LENGTH} characters")
+    return state
+
+
+def state_from(query: Query) -> str | None:
+    """The ``state`` to echo in an error redirect (RFC 6749 §4.1.2.1), or None when absent or invalid."""
+    values = query_values(query, "state")
+    if len(values) != 1 or len(values[0]) > MAX_STATE_LENGTH:
+        return None
+    return values[0]
+
+
+def check_plan(request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalog) -> None:
+    """Every requested scope must be included in the user's plan (``scopes.toml``)."""
+    allowed = catalog.allowed_for_plan(plan)
+    for name in request.scopes:
+        if name in allowed:
+            continue
+        plans = catalog.get(name).plans if name in catalog else ()
+        if not plans:
+            raise InvalidScope(f"{name} is not available on any plan")
+        raise InvalidScope(f"{name} requires the {_or_list(plans)} plan; your plan is {plan}")
+
+
+def _or_list(words: tuple[str, ...]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def pkce_s256(verifier: str) -> str:
+    """``BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`` without padding (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -1,0 +1,28 @@
+"""The gateway process: wiring only."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import web
+
+from services.gateway.app import create_app
+from shared.config import Settings
+from shared.lifecycle import run
+
+log = structlog.get_logger("mavio.gateway")
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
+    await site.start()
+    log.info("gateway listening", url=settings.public_url)
+    await stop.wait()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    run(serve, process="gateway")

@@ -1,0 +1,53 @@
+"""The gateway: the only HTTP process. ``create_app`` builds it; resources live in ``cleanup_ctx``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from services.gateway import middleware
+from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, TEMPLATES
+from services.gateway.metrics import GatewayMetrics
+from services.gateway.rendering import make_templates
+from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
+from shared.bus import Bus
+from shared.config import Settings
+from shared.lifecycle import connect_nats
+from shared.scopes import ScopeCatalog
+from shared.store import make_redis
+
+ROUTE_MODULES = (health, accounts, developer, apps_api, authorize, token, revocation)
+STATIC = Path(__file__).parent / "static"
+# Large enough that a too-large logo (limit 1 MiB) gets the inline message rather than a bare 413.
+MAX_BODY = 4 * 1024 * 1024
+
+
+async def _connections(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    redis = make_redis(settings)
+    nc = await connect_nats(settings, name="gateway")
+    app[REDIS] = redis
+    app[NC] = nc
+    app[BUS] = Bus(nc, timeout=settings.bus_timeout)
+    yield
+    if not nc.is_closed:
+        await nc.drain()
+    await redis.aclose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(
+        middlewares=[middleware.request_context],
+        client_max_size=MAX_BODY,
+    )
+    app[SETTINGS] = settings
+    app[TEMPLATES] = make_templates()
+    app[METRICS] = GatewayMetrics()
+    app[CATALOG] = ScopeCatalog.load()
+    app.cleanup_ctx.append(_connections)
+    for module in ROUTE_MODULES:
+        app.router.add_routes(module.routes)
+    app.router.add_static("/static/", STATIC, name="static")
+    return app

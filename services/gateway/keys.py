@@ -1,0 +1,29 @@
+"""Typed application state (aiohttp ``web.AppKey``), shared by the gateway's modules."""
+
+from __future__ import annotations
+
+import jinja2
+from aiohttp import web
+from nats.aio.client import Client as NATS
+
+from services.gateway.metrics import GatewayMetrics
+from shared.bus import Bus
+from shared.config import Settings
+from shared.scopes import ScopeCatalog
+from shared.store import Redis
+
+SETTINGS = web.AppKey("settings", Settings)
+BUS = web.AppKey("bus", Bus)
+NC = web.AppKey("nc", NATS)
+REDIS = web.AppKey("redis", object)  # redis.asyncio.Redis | RedisCluster
+TEMPLATES = web.AppKey("templates", jinja2.Environment)
+METRICS = web.AppKey("metrics", GatewayMetrics)
+CATALOG = web.AppKey("catalog", ScopeCatalog)
+
+
+def redis_of(app: web.Application) -> Redis:
+    return app[REDIS]
+
+
+# Per-request state (aiohttp ``web.RequestKey``).
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -1,0 +1,91 @@
+"""Gateway middlewares: request id and one canonical log line per request, metrics, and the one
+place where errors become HTTP responses (RFC 6749 §5.2 JSON, or an HTML error page)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+
+from services.gateway.keys import METRICS, REQUEST_ID
+from services.gateway.rendering import json_response, render, wants_json
+from shared.errors import InvalidClient, OAuthError, ServerError, ValidationFailed
+
+log = structlog.get_logger("mavio.gateway")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
+    """The single mapping from OAuthError to an HTTP response."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if isinstance(exc, InvalidClient) and getattr(exc, "basic", False):
+        headers["WWW-Authenticate"] = 'Basic realm="mavio", charset="UTF-8"'
+    if wants_json(request):
+        body: dict[str, object] = {"error": exc.error}
+        if exc.description:
+            body["error_description"] = exc.description
+        if isinstance(exc, ValidationFailed):
+            body["fields"] = exc.fields
+        return json_response(body, status=exc.status, headers=headers)
+    resp = render(request, "error.html", {"error": exc}, status=exc.status)
+    resp.headers.update(headers)
+    return resp
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    status = 500
+    try:
+        resp = await _handle(request, handler)
+        status = resp.status
+        resp.headers["X-Request-Id"] = request_id
+        return resp
+    finally:
+        elapsed = time.perf_counter() - started
+        route = request.match_info.route.resource
+        name = route.canonical if route is not None else "unmatched"
+        metrics = request.app[METRICS]
+        metrics.requests.labels(name, request.method, str(status)).inc()
+        metrics.latency.labels(name).observe(elapsed)
+        if not request.path.startswith(("/healthz", "/metrics", "/static/")):
+            log.info("http", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1))
+
+
+async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except OAuthError as exc:
+        if exc.debug:
+            log.info("oauth error", error=exc.error, debug=exc.debug)
+        return oauth_error_response(request, exc)
+    except web.HTTPException as exc:
+        if exc.status == 404:
+            return not_found(request)
+        if exc.status >= 400 and exc.status != 405 and not exc.text:
+            return oauth_error_response(request, _http_error(exc))
+        raise
+    except Exception:
+        log.exception("unhandled error")
+        err = ServerError(f"unexpected error (request id {request[REQUEST_ID]})")
+        return oauth_error_response(request, err)
+
+
+def _http_error(exc: web.HTTPException) -> OAuthError:
+    err = ServerError(exc.reason)
+    err.status = exc.status  # type: ignore[misc]
+    return err
+
+
+def not_found(request: web.Request) -> web.Response:
+    if wants_json(request):
+        return json_response({"error": "not_found", "error_description": "no such resource"}, status=404)
+    return render(request, "not_found.html", status=404)

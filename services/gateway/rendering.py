@@ -1,0 +1,46 @@
+"""Rendering helpers: HTML through Jinja2 (autoescaped), JSON, content negotiation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from services.gateway.keys import TEMPLATES
+
+
+def make_templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("services.gateway", "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        enable_async=False,
+    )
+
+
+def render(
+    request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> web.Response:
+    env = request.app[TEMPLATES]
+    ctx = {"request": request, "user": request.get("user"), "csrf_token": request.get("csrf_token", "")}
+    ctx.update(context or {})
+    html = env.get_template(template).render(ctx)
+    resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def wants_json(request: web.Request) -> bool:
+    if request.path.startswith(("/api/", "/oauth/token", "/oauth/introspect", "/oauth/revoke", "/.well-known/")):
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    from shared.bus import encode
+
+    return web.Response(
+        body=encode(data), status=status, content_type="application/json", headers=headers
+    )

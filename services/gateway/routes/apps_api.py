@@ -1,0 +1,7 @@
+"""Gateway routes: apps_api."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+routes = web.RouteTableDef()

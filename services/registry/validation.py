@@ -1,0 +1,200 @@
+"""Validate and normalise an OAuth app registration (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3).
+
+Pure functions: no I/O. ``validate_app`` collects every failing field at once and raises
+``ValidationFailed`` with one human message per field.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from urllib.parse import SplitResult, urlsplit
+
+import msgspec
+
+from shared.errors import ValidationFailed
+from shared.scopes import ScopeCatalog
+
+MAX_NAME_LENGTH = 64
+MAX_DESCRIPTION_LENGTH = 500
+MAX_REDIRECT_URIS = 10
+
+_WEB_SCHEMES = frozenset({"http", "https"})
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# Bidirectional embedding/override/isolate characters: they let a name render differently from
+# its stored text, which is a spoofing risk on the consent screen.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_SHOWN_URI_LENGTH = 80
+
+
+class AppInput(msgspec.Struct, frozen=True, kw_only=True):
+    """What a developer submits when registering or editing an app."""
+
+    name: str
+    description: str = ""
+    homepage_url: str
+    redirect_uris: list[str]
+    scopes: list[str]
+
+
+def validate_app(raw: AppInput, *, catalog: ScopeCatalog, production: bool) -> AppInput:
+    """Return ``raw`` normalised, or raise ``ValidationFailed`` naming every failing field.
+
+    Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
+    URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
+    order. Redirect URIs are numbered in messages by their position among the non-blank entries.
+    """
+    name = raw.name.strip()
+    description = raw.description.strip()
+    homepage_url = raw.homepage_url.strip()
+    entries = _stripped(raw.redirect_uris)
+    scopes = _dedup(_stripped(raw.scopes))
+    problems = {
+        "name": _name_error(name),
+        "description": _description_error(description),
+        "homepage_url": _homepage_error(homepage_url),
+        "redirect_uris": _redirect_uris_error(entries, production=production),
+        "scopes": _scopes_error(scopes, catalog),
+    }
+    errors = {field: message for field, message in problems.items() if message is not None}
+    if errors:
+        raise ValidationFailed(errors)
+    return AppInput(
+        name=name,
+        description=description,
+        homepage_url=homepage_url,
+        redirect_uris=_dedup(entries),
+        scopes=catalog.ordered(scopes),
+    )
+
+
+def parse_redirect_uris_text(text: str) -> list[str]:
+    """Split a "one per line" textarea into redirect URIs: lines stripped, blank lines dropped."""
+    return _stripped(text.splitlines())
+
+
+def is_loopback_redirect(uri: str) -> bool:
+    """True for an ``http`` URI whose host is ``127.0.0.1``, ``[::1]`` or ``localhost``.
+
+    RFC 8252 §7.3 (loopback redirection, any port) and §8.3 (loopback over plain http). A URI
+    with userinfo, an unparseable port or whitespace is never treated as loopback.
+    """
+    parts = _split(uri)
+    if parts is None or _has_control(uri) or "@" in parts.netloc:
+        return False
+    return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+
+
+def _stripped(values: Iterable[str]) -> list[str]:
+    return [v.strip() for v in values if v.strip()]
+
+
+def _dedup(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _has_control(text: str) -> bool:
+    return any(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
+
+
+def _split(uri: str) -> SplitResult | None:
+    """``urlsplit`` with the port checked; ``None`` when either is malformed."""
+    try:
+        parts = urlsplit(uri)
+        _ = parts.port
+    except ValueError:
+        return None
+    return parts
+
+
+def _shown(value: str) -> str:
+    if len(value) <= _SHOWN_URI_LENGTH:
+        return value
+    return value[: _SHOWN_URI_LENGTH - 3] + "..."
+
+
+def _name_error(name: str) -> str | None:
+    if not name:
+        return "Name is required"
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS for c in name):
+        return "Name must not contain control characters"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"Name must be at most {MAX_NAME_LENGTH} characters (it has {len(name)})"
+    return None
+
+
+def _description_error(description: str) -> str | None:
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        return f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters (it has {len(description)})"
+    return None
+
+
+def _homepage_error(url: str) -> str | None:
+    if not url:
+        return "Homepage URL is required"
+    problem = _web_url_problem(url)
+    return None if problem is None else f"Homepage URL ({_shown(url)}) {problem}"
+
+
+def _web_url_problem(uri: str) -> str | None:
+    """What makes ``uri`` not an absolute http(s) URL with a host, or ``None``."""
+    if _has_control(uri):
+        return "must not contain spaces or control characters"
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in _WEB_SCHEMES:
+        # "localhost:8080/cb" parses as scheme "localhost": it is really a missing scheme.
+        if not parts.scheme or (not parts.netloc and parts.path[:1].isdigit()):
+            return "must be an absolute URL starting with https:// or http://"
+        return f"must start with https:// or http:// (the {parts.scheme}: scheme is not allowed)"
+    if "@" in parts.netloc:
+        return "must not contain a username or password"
+    if not parts.hostname:
+        return "must be an absolute URL with a host"
+    if _split(uri) is None:
+        return "has an invalid port"
+    return None
+
+
+def _redirect_uri_problem(uri: str, *, production: bool) -> str | None:
+    """RFC 6749 §3.1.2: absolute, no fragment; no wildcards; https unless loopback in production."""
+    if "*" in uri:
+        return "must not contain a wildcard (*)"
+    if "#" in uri:
+        return "must not contain a fragment (#)"
+    problem = _web_url_problem(uri)
+    if problem is not None:
+        return problem
+    if production and urlsplit(uri).scheme != "https" and not is_loopback_redirect(uri):
+        return "must use https (http is only allowed for 127.0.0.1, [::1] and localhost)"
+    return None
+
+
+def _redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
+    unique = _dedup(entries)
+    if not unique:
+        return "Add at least one redirect URI"
+    if len(unique) > MAX_REDIRECT_URIS:
+        return f"At most {MAX_REDIRECT_URIS} redirect URIs are allowed (there are {len(unique)})"
+    seen: set[str] = set()
+    for number, uri in enumerate(entries, start=1):
+        if uri in seen:
+            continue
+        seen.add(uri)
+        problem = _redirect_uri_problem(uri, production=production)
+        if problem is not None:
+            return f"Redirect URI {number} ({_shown(uri)}) {problem}"
+    return None
+
+
+def _scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:
+    if not scopes:
+        return "Choose at least one scope"
+    unknown = [_shown(s) for s in scopes if s not in catalog]
+    if len(unknown) == 1:
+        return f"Unknown scope: {unknown[0]}"
+    if unknown:
+        return f"Unknown scopes: {', '.join(unknown)}"
+    return None

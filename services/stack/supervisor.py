@@ -1,0 +1,107 @@
+"""Starts and stops the service processes (with replicas) and the gateway as child processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.stack.embedded import die_with_parent
+from shared import subjects
+from shared.config import replicas
+
+PROCESSES = (*subjects.SERVICES, "gateway")
+
+
+@dataclass
+class Child:
+    name: str
+    module: str
+    proc: subprocess.Popen[bytes]
+    restarts: int = 0
+
+
+@dataclass
+class Supervisor:
+    env: dict[str, str]
+    log_dir: Path | None = None
+    children: list[Child] = field(default_factory=list)
+
+    def spawn(self, name: str, module: str) -> Child:
+        out: int | object = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", module],
+            env=self.env,
+            stdout=out,  # type: ignore[arg-type]
+            stderr=out,  # type: ignore[arg-type]
+            preexec_fn=die_with_parent,
+        )
+        child = Child(name, module, proc)
+        self.children.append(child)
+        return child
+
+    def start_all(self) -> None:
+        for service in subjects.SERVICES:
+            for i in range(replicas(self.env, service)):
+                self.spawn(f"{service}-{i + 1}", f"services.{service}")
+        self.spawn("gateway", "services.gateway")
+
+    def restart_dead(self) -> list[str]:
+        """Restart children that died on their own; returns their names."""
+        dead = []
+        for child in self.children:
+            if child.proc.poll() is not None:
+                dead.append(f"{child.name} (exit {child.proc.returncode})")
+                child.proc = self.spawn(child.name, child.module).proc
+                self.children.pop()
+                child.restarts += 1
+        return dead
+
+    def stop_all(self, timeout: float = 30.0) -> None:
+        """SIGTERM the services first (they drain), then the gateway; SIGKILL stragglers."""
+        order = [c for c in self.children if c.name != "gateway"] + [
+            c for c in self.children if c.name == "gateway"
+        ]
+        for child in order:
+            if child.proc.poll() is None:
+                child.proc.terminate()
+        deadline = time.monotonic() + timeout
+        for child in order:
+            try:
+                child.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait()
+
+
+def wait_ready(url: str, timeout: float, alive: list[Child] | None = None) -> tuple[bool, str]:
+    """Poll ``url`` until it answers 200; gives up early when a child exits with status 2 (bad config)."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        for child in alive or []:
+            if child.proc.poll() == 2:
+                return False, f"{child.name} exited: configuration error"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+                if resp.status == 200:
+                    return True, "ok"
+        except Exception as exc:  # still starting
+            body = getattr(exc, "read", lambda: b"")()
+            last = body.decode(errors="replace") or repr(exc)
+        time.sleep(0.25)
+    return False, last
+
+
+def child_env(overrides: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(overrides)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env

@@ -1,0 +1,180 @@
+"""Settings: one typed Struct built once from the environment (``MAVIO_*`` variables).
+
+A bad value raises ``ConfigError`` whose message is one line naming the variable; each
+``__main__`` prints it and exits with status 2 (no traceback).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import msgspec
+
+Env = Literal["development", "production"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+
+# Development-only HMAC key: production must set MAVIO_TOKEN_HMAC_KEY.
+DEV_HMAC_KEY = "mavio-development-only-hmac-key-not-for-production-use"
+
+
+class ConfigError(Exception):
+    """A one-line, user-facing configuration error."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    env: Env = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    nats_url: str = "nats://127.0.0.1:4222"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 2_592_000
+    code_ttl: int = 600
+    session_ttl: int = 43_200
+    refresh_replay_window: int = 10
+    sweep_interval: float = 10.0
+    bus_timeout: float = 5.0
+    app_cache_ttl: float = 30.0
+    log_level: LogLevel = "info"
+    log_json: bool = False
+    token_hmac_key: str = DEV_HMAC_KEY
+    metrics_port: int = 0
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def hmac_key(self) -> bytes:
+        return self.token_hmac_key.encode()
+
+
+def _int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"expected a whole number, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a number from {lo} to {hi}, got {value}")
+        return value
+
+    return parse
+
+
+def _float(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"expected a number from {lo:g} to {hi:g}, got {value:g}")
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        parts = urlsplit(raw.strip())
+        if parts.scheme not in schemes or not parts.hostname:
+            raise ValueError(f"expected a {' or '.join(schemes)} URL, got {raw!r}")
+        return raw.strip().rstrip("/") if parts.scheme.startswith("http") else raw.strip()
+
+    return parse
+
+
+def _nats_urls(raw: str) -> str:
+    for one in raw.split(","):
+        _url("nats", "tls")(one)
+    return raw.strip()
+
+
+def _hmac_key(raw: str) -> str:
+    if len(raw.encode()) < 32:
+        raise ValueError("expected at least 32 bytes of secret key material")
+    return raw
+
+
+_DAY = 86_400
+_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "MAVIO_ENV": ("env", _choice("development", "production")),
+    "MAVIO_HTTP_HOST": ("http_host", str.strip),
+    "MAVIO_HTTP_PORT": ("http_port", _int(1, 65535)),
+    "MAVIO_PUBLIC_URL": ("public_url", _url("http", "https")),
+    "MAVIO_NATS_URL": ("nats_url", _nats_urls),
+    "MAVIO_REDIS_URL": ("redis_url", _url("redis", "rediss")),
+    "MAVIO_REDIS_CLUSTER": ("redis_cluster", _bool),
+    "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),
+    "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
+    "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),
+    "MAVIO_SESSION_TTL": ("session_ttl", _int(1, 30 * _DAY)),
+    "MAVIO_REFRESH_REPLAY_WINDOW": ("refresh_replay_window", _int(0, 300)),
+    "MAVIO_SWEEP_INTERVAL": ("sweep_interval", _float(0.05, 3600)),
+    "MAVIO_BUS_TIMEOUT": ("bus_timeout", _float(0.05, 120)),
+    "MAVIO_APP_CACHE_TTL": ("app_cache_ttl", _float(0, 3600)),
+    "MAVIO_LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
+    "MAVIO_LOG_JSON": ("log_json", _bool),
+    "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
+    "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
+}
+
+# Variables read by the local launcher, validated here so a typo fails fast everywhere.
+REPLICA_VARIABLES = {
+    f"MAVIO_{name.upper()}_REPLICAS": name for name in ("authorize", "token", "registry", "revocation")
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ``environ`` (default ``os.environ``); raise ConfigError on a bad value."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for var, (field, parse) in _PARSERS.items():
+        raw = env.get(var)
+        if raw is None or (raw.strip() == "" and field != "token_hmac_key"):
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{var}: {exc}") from None
+    for var in REPLICA_VARIABLES:
+        if var in env:
+            try:
+                _int(0, 64)(env[var])
+            except ValueError as exc:
+                raise ConfigError(f"{var}: {exc}") from None
+    if values.get("env") == "production" and "token_hmac_key" not in values:
+        raise ConfigError("MAVIO_TOKEN_HMAC_KEY: required when MAVIO_ENV=production")
+    if "public_url" not in values and "http_port" in values:
+        values["public_url"] = f"http://127.0.0.1:{values['http_port']}"
+    return Settings(**values)
+
+
+def replicas(environ: Mapping[str, str], service: str, default: int = 1) -> int:
+    raw = environ.get(f"MAVIO_{service.upper()}_REPLICAS")
+    return default if raw is None else int(raw)

@@ -1,0 +1,166 @@
+"""OAuth 2.0 error codes as exception types (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7009 §2.2.1).
+
+Each subclass carries the RFC's code in ``error`` and the HTTP status the gateway answers with.
+``description`` is public (RFC 6749 §5.2 restricts it to printable ASCII minus ``"`` and ``\\``);
+``debug`` is for logs only and never leaves the process that raised it.
+The single mapping from exception to wire shape lives in ``shared.bus`` (bus envelope) and the
+gateway's error middleware (HTTP); nothing else renders errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+_UNSAFE = re.compile(r'[^\x20-\x21\x23-\x5B\x5D-\x7E]')
+
+
+def safe_description(text: str) -> str:
+    """Reduce ``text`` to the RFC 6749 §5.2 error_description character set."""
+    return _UNSAFE.sub("?", text)[:400]
+
+
+class OAuthError(Exception):
+    """Base of every protocol error."""
+
+    error: ClassVar[str] = "server_error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, description: str = "", *, debug: str = "") -> None:
+        super().__init__(description or self.error)
+        self.description = safe_description(description)
+        self.debug = debug
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.description!r})"
+
+
+class InvalidRequest(OAuthError):
+    """The request is missing a required parameter, includes an unsupported parameter value,
+    repeats a parameter, or is otherwise malformed."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (unknown client, no client authentication included, or
+    unsupported authentication method)."""
+
+    error = "invalid_client"
+    status = 401
+
+
+class InvalidGrant(OAuthError):
+    """The provided authorization grant or refresh token is invalid, expired, revoked, does not
+    match the redirection URI used in the authorization request, or was issued to another client."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """The authenticated client is not authorized to use this authorization grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """The authorization grant type is not supported by the authorization server."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    """The requested scope is invalid, unknown, malformed, or exceeds the scope granted."""
+
+    error = "invalid_scope"
+
+
+class AccessDenied(OAuthError):
+    """The resource owner or authorization server denied the request."""
+
+    error = "access_denied"
+    status = 403
+
+
+class UnsupportedResponseType(OAuthError):
+    """The authorization server does not support obtaining an authorization code using this method."""
+
+    error = "unsupported_response_type"
+
+
+class UnsupportedTokenType(OAuthError):
+    """The authorization server does not support the revocation of the presented token type
+    (RFC 7009 §2.2.1)."""
+
+    error = "unsupported_token_type"
+
+
+class InvalidToken(OAuthError):
+    """The access token provided is expired, revoked, malformed, or invalid (RFC 6750 §3.1)."""
+
+    error = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(OAuthError):
+    """The request requires higher privileges than provided by the access token (RFC 6750 §3.1)."""
+
+    error = "insufficient_scope"
+    status = 403
+
+
+class ServerError(OAuthError):
+    """The authorization server encountered an unexpected condition."""
+
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    """The authorization server is currently unable to handle the request (a dependency is down
+    or a service did not answer in time)."""
+
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class NotFound(OAuthError):
+    """Not an RFC code: the addressed resource does not exist or is not visible to the caller."""
+
+    error = "not_found"
+    status = 404
+
+
+class Conflict(OAuthError):
+    """Not an RFC code: the request conflicts with the current state of the resource."""
+
+    error = "conflict"
+    status = 409
+
+
+class ValidationFailed(OAuthError):
+    """Not an RFC code: form or JSON input failed validation; ``fields`` maps field to message."""
+
+    error = "validation_failed"
+
+    def __init__(self, fields: dict[str, str], *, debug: str = "") -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()), debug=debug)
+        self.fields = dict(fields)
+
+
+_BY_CODE: dict[str, type[OAuthError]] = {}
+
+
+def _register() -> None:
+    stack: list[type[OAuthError]] = list(OAuthError.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        _BY_CODE.setdefault(cls.error, cls)
+        stack.extend(cls.__subclasses__())
+
+
+def error_class(code: str) -> type[OAuthError]:
+    """The exception type for an RFC ``error`` code (``ServerError`` when unknown)."""
+    if not _BY_CODE:
+        _register()
+    return _BY_CODE.get(code, ServerError)

@@ -1,0 +1,146 @@
+"""Process wiring shared by every ``__main__``: settings, logging, NATS connect, signals, health."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+import nats
+import structlog
+from nats.aio.client import Client as NATS
+
+from shared import subjects
+from shared.config import ConfigError, Settings, load_settings
+from shared.logging import configure_logging
+from shared.service import Meta, Route
+from shared.store import Redis
+
+log = structlog.get_logger("mavio.lifecycle")
+
+Serve = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+
+def run(serve: Serve, *, process: str) -> None:
+    """Entry point: load settings (one-line error and exit 2 when bad), then serve until a signal."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"mavio {process}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(json=settings.log_json or settings.production, level=settings.log_level)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable without it
+        pass
+    asyncio.run(_serve_until_signal(serve, settings))
+
+
+async def _serve_until_signal(serve: Serve, settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+
+
+async def connect_nats(settings: Settings, *, name: str) -> NATS:
+    """Connect, retrying until NATS is reachable; afterwards nats-py reconnects forever by itself."""
+
+    async def on_disconnect() -> None:
+        log.warning("nats disconnected")
+
+    async def on_reconnect() -> None:
+        log.info("nats reconnected")
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats error", debug=repr(exc))
+
+    delay = 0.1
+    while True:
+        try:
+            return await nats.connect(
+                servers=settings.nats_url.split(","),
+                name=f"mavio-{name}",
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.25,
+                connect_timeout=2,
+                allow_reconnect=True,
+                drain_timeout=30,
+                disconnected_cb=on_disconnect,
+                reconnected_cb=on_reconnect,
+                error_cb=on_error,
+            )
+        except Exception as exc:
+            log.warning("nats not reachable yet", debug=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+class HealthRequest(msgspec.Struct, frozen=True, kw_only=True):
+    pass
+
+
+class HealthReply(msgspec.Struct, frozen=True, kw_only=True):
+    service: str
+    instance: str
+    redis: bool
+
+
+def health_route(service: str, redis: Redis) -> Route[HealthRequest]:
+    """``mavio.oauth.v1.<service>.health``: a round trip through this replica and its Redis."""
+    instance = uuid.uuid4().hex[:12]
+
+    async def health(_: HealthRequest, __: Meta) -> HealthReply:
+        try:
+            ok = bool(await redis.ping())
+        except Exception:
+            ok = False
+        return HealthReply(service=service, instance=instance, redis=ok)
+
+    return Route("health", subjects.op(service, "health"), HealthRequest, health)
+
+
+class ServiceContext:
+    """What a service's ``build_routes`` gets: connections and the exit stack for extra resources."""
+
+    def __init__(
+        self, settings: Settings, nc: NATS, redis: Redis, stack: contextlib.AsyncExitStack
+    ) -> None:
+        from shared.bus import Bus
+
+        self.settings = settings
+        self.nc = nc
+        self.redis = redis
+        self.bus = Bus(nc, timeout=settings.bus_timeout)
+        self.stack = stack
+
+
+BuildRoutes = Callable[[ServiceContext], Awaitable[list[Route[Any]]]]
+
+
+async def serve_bus_service(
+    settings: Settings, stop: asyncio.Event, *, name: str, version: str, build: BuildRoutes
+) -> None:
+    """settings -> connections -> add_service -> wait for the stop signal -> drain."""
+    from shared.service import ServiceRunner
+    from shared.store import open_redis
+
+    structlog.contextvars.bind_contextvars(service=name)
+    async with contextlib.AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(open_redis(settings))
+        nc = await connect_nats(settings, name=name)
+        ctx = ServiceContext(settings, nc, redis, stack)
+        routes = [health_route(name, redis), *await build(ctx)]
+        runner = ServiceRunner(nc, name=name, version=version)
+        await runner.start(routes)
+        await stop.wait()
+        log.info("stopping: draining requests", service=name)
+        await runner.drain()

@@ -1,0 +1,135 @@
+"""Declaring a bus service: nats.micro for discovery ($SRV.PING/INFO/STATS), endpoints in a queue
+group named after the service, one task per request (bounded), and a drain that loses nothing.
+
+A handler is ``async def handler(request: RequestStruct, meta: Meta) -> ReplyStruct``; it raises
+OAuthError subclasses for protocol errors. Decoding, error envelopes, request-id binding and
+logging happen here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import msgspec
+import nats.micro
+import redis.exceptions
+import structlog
+from nats.aio.client import Client as NATS
+from nats.micro.request import Request as MicroRequest
+from nats.micro.service import Service
+
+from shared.bus import encode, error_payload
+from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from shared.subjects import REQUEST_ID_HEADER
+
+Req = TypeVar("Req")
+
+log = structlog.get_logger("mavio.service")
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    request_id: str
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Generic[Req]):
+    name: str
+    subject: str
+    request_type: type[Req]
+    handler: Callable[[Req, Meta], Awaitable[Any]]
+    # Hot-path endpoints skip the per-request log line (they are counted in $SRV.STATS instead).
+    quiet: bool = False
+
+
+class ServiceRunner:
+    """One nats.micro service; the ``__main__`` of each service owns exactly one."""
+
+    def __init__(self, nc: NATS, *, name: str, version: str, max_inflight: int = 512) -> None:
+        self.nc = nc
+        self.name = name
+        self.version = version
+        self._max_inflight = max_inflight
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._service: Service | None = None
+
+    async def start(self, routes: list[Route[Any]]) -> None:
+        self._service = await nats.micro.add_service(
+            self.nc, name=self.name, version=self.version, queue_group=self.name
+        )
+        for route in routes:
+            await self._service.add_endpoint(
+                name=route.name.replace(".", "_"),
+                subject=route.subject,
+                handler=self._spawner(route),
+                queue_group=self.name,
+            )
+        await self.nc.flush()
+        log.info("service started", service=self.name, endpoints=[r.subject for r in routes])
+
+    def _spawner(self, route: Route[Any]) -> Callable[[MicroRequest], Awaitable[None]]:
+        async def spawn(req: MicroRequest) -> None:
+            if len(self._inflight) >= self._max_inflight:
+                await self._dispatch(route, req)  # back-pressure: stop pulling from the socket
+                return
+            task = asyncio.create_task(self._dispatch(route, req))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+
+        return spawn
+
+    async def _dispatch(self, route: Route[Any], req: MicroRequest) -> None:
+        headers = req.headers or {}
+        request_id = headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id, service=self.name, op=route.name)
+        started = time.perf_counter()
+        reply_headers: dict[str, str] | None = None
+        try:
+            payload = self._decode(route, req.data)
+            result = await route.handler(payload, Meta(request_id, headers))
+            body = result if isinstance(result, bytes) else encode(result)
+        except OAuthError as exc:
+            log.info("request refused", error=exc.error, debug=exc.debug or None)
+            body, reply_headers = error_payload(exc)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            log.warning("redis unavailable", debug=str(exc))
+            body, reply_headers = error_payload(TemporarilyUnavailable("storage is not reachable"))
+        except Exception:
+            log.exception("unexpected error")
+            body, reply_headers = error_payload(ServerError(f"unexpected error (request id {request_id})"))
+        if not route.quiet or reply_headers:
+            log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
+        try:
+            await req.respond(body, headers=reply_headers)
+        except Exception as exc:  # the requester may be gone; nothing to answer
+            log.warning("reply not sent", debug=repr(exc))
+
+    @staticmethod
+    def _decode(route: Route[Any], data: bytes) -> Any:
+        try:
+            return msgspec.json.decode(data, type=route.request_type)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            raise InvalidRequest(f"malformed request: {exc}") from None
+
+    async def drain(self, timeout: float = 20.0) -> None:
+        """Stop taking requests, finish the in-flight ones, then close the connection.
+
+        nats.micro's own ``stop`` unsubscribes (dropping requests already queued in the client),
+        so each endpoint subscription is drained instead: the server stops routing to this
+        replica and everything already delivered is still answered.
+        """
+        if self._service is not None:
+            subs = [ep._subscription for ep in self._service._endpoints if ep._subscription]
+            await asyncio.gather(*(s.drain() for s in subs), return_exceptions=True)
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout)
+        if not self.nc.is_closed:
+            await self.nc.drain()
+        log.info("service drained", service=self.name)

@@ -1,0 +1,60 @@
+"""Every bus subject in one place: ``mavio.oauth.v1.<service>.<operation>`` and
+``mavio.oauth.v1.events.<noun>.<past-verb>``."""
+
+from __future__ import annotations
+
+PREFIX = "mavio.oauth.v1"
+
+# Service names double as nats.micro service names and queue-group names.
+AUTHORIZE = "authorize"
+TOKEN = "token"
+REGISTRY = "registry"
+REVOCATION = "revocation"
+SERVICES = (AUTHORIZE, TOKEN, REGISTRY, REVOCATION)
+
+
+def op(service: str, operation: str) -> str:
+    return f"{PREFIX}.{service}.{operation}"
+
+
+# authorize
+AUTHORIZE_CHECK = op(AUTHORIZE, "check")  # validate a request before sign-in/consent
+AUTHORIZE_DECIDE = op(AUTHORIZE, "decide")  # the user's Authorize / Deny decision -> code or error
+
+# token
+TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
+TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
+TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
+
+# registry
+REGISTRY_ECHO = op(REGISTRY, "echo")  # round trip through bus and Redis (readiness/diagnostics)
+REGISTRY_GET_APP = op(REGISTRY, "app.get")
+REGISTRY_VERIFY_CLIENT = op(REGISTRY, "client.verify")
+REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/delete/regenerate/...)
+REGISTRY_ACCOUNTS = op(REGISTRY, "accounts")  # sign-in and account operations
+
+# revocation
+REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009
+REVOCATION_REVOKE_APP = op(REVOCATION, "app.revoke_all")
+REVOCATION_REVOKE_GRANT = op(REVOCATION, "grant.revoke")  # user revokes a connected app
+REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
+REVOCATION_STATS = op(REVOCATION, "stats")
+REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
+
+
+def event(noun: str, past_verb: str) -> str:
+    return f"{PREFIX}.events.{noun}.{past_verb}"
+
+
+EVENTS_ALL = f"{PREFIX}.events.>"
+EVENT_TOKENS_REVOKED = event("tokens", "revoked")
+EVENT_REFRESH_REUSED = event("refresh", "reused")
+EVENT_CODE_REUSED = event("code", "reused")
+EVENT_SECRET_REGENERATED = event("secret", "regenerated")
+EVENT_APP_CHANGED = event("app", "changed")
+EVENT_APP_DELETED = event("app", "deleted")
+EVENT_GRANT_EXPIRED = event("grant", "expired")
+EVENT_PLAN_CHANGED = event("plan", "changed")
+
+# The header that carries the gateway's request id across bus hops.
+REQUEST_ID_HEADER = "Mavio-Request-Id"

@@ -1,0 +1,186 @@
+"""Mavio secret formats: generate, checksum, parse and HMAC-sign tokens (pure; no I/O).
+
+Every secret artefact reads ``mavio_<kind>_<body>`` (fosite's prefixed HMAC strategy, GitHub-style checksums):
+
+* ``at`` / ``rt`` / ``code``: body = family (16 base62) + secret (32 base62, ~190 bits) + checksum (6 base62).
+  The family is shared by every code and token descended from one authorization; it routes all of the
+  family's Redis keys to one Cluster hash slot. It is an identifier, not a secret.
+* ``cs`` (client secret): body = secret (40 base62, ~238 bits) + checksum (6 base62).
+
+The checksum is CRC32 (``zlib.crc32``) of everything before it, prefix included, base62-encoded and
+left-padded to 6 characters: a mistyped or truncated token is rejected without a Redis round trip, and
+secret scanners can recognise a leaked one. CRC32 is not a MAC; authenticity comes from the stored
+``Signer.sign(token)`` — the server keeps that signature, never the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import string
+import zlib
+from typing import Final, Literal, NamedTuple
+
+ALPHABET: Final = string.digits + string.ascii_uppercase + string.ascii_lowercase
+FAMILY_LEN: Final = 16
+SECRET_LEN: Final = 32
+CLIENT_SECRET_LEN: Final = 40
+CHECKSUM_LEN: Final = 6
+CLIENT_ID_LEN: Final = 16
+CLIENT_ID_PREFIX: Final = "mavio_client_"
+CLIENT_SECRET_PREFIX: Final = "mavio_cs_"
+MIN_SIGNING_KEY_LEN: Final = 32
+
+TokenKind = Literal["at", "rt", "code"]
+
+_PREFIXES: Final[dict[str, str]] = {kind: f"mavio_{kind}_" for kind in ("at", "rt", "code")}
+_LENGTHS: Final[dict[str, int]] = {
+    kind: len(prefix) + FAMILY_LEN + SECRET_LEN + CHECKSUM_LEN for kind, prefix in _PREFIXES.items()
+}
+_CLIENT_SECRET_TOTAL: Final = len(CLIENT_SECRET_PREFIX) + CLIENT_SECRET_LEN + CHECKSUM_LEN
+_CLIENT_ID_TOTAL: Final = len(CLIENT_ID_PREFIX) + CLIENT_ID_LEN
+
+# Deliberately looser than the exact formats (no length cap, no checksum): redaction should also catch
+# truncated or mistyped secrets. A family alone (16 chars) is the shortest run worth redacting.
+SECRET_PATTERN: Final = re.compile(r"mavio_(at|rt|code|cs)_[0-9A-Za-z]{16,}")
+
+
+class ParsedToken(NamedTuple):
+    """The routing facts of a well-formed token; the secret part is never returned."""
+
+    kind: str
+    family: str
+
+
+def _b62(number: int, width: int) -> str:
+    """``number`` in base62, left-padded with ``0`` to exactly ``width`` characters."""
+    digits = [""] * width
+    for i in range(width - 1, -1, -1):
+        number, rest = divmod(number, 62)
+        digits[i] = ALPHABET[rest]
+    if number:
+        raise ValueError("number does not fit the width")
+    return "".join(digits)
+
+
+def _random_b62(width: int) -> str:
+    return _b62(secrets.randbelow(62**width), width)
+
+
+def _checksum(head: str) -> str:
+    return _b62(zlib.crc32(head.encode("ascii")), CHECKSUM_LEN)
+
+
+def _is_b62(value: str, length: int) -> bool:
+    return len(value) == length and value.isascii() and value.isalnum()
+
+
+def new_family_id() -> str:
+    """A fresh family id: 16 random base62 characters."""
+    return _random_b62(FAMILY_LEN)
+
+
+def mint(kind: TokenKind, family: str) -> str:
+    """A new ``mavio_<kind>_`` token of ``family`` with 32 fresh random base62 characters."""
+    prefix = _PREFIXES.get(kind)
+    if prefix is None:
+        raise ValueError(f"unknown token kind {kind!r}")
+    if not isinstance(family, str) or not _is_b62(family, FAMILY_LEN):
+        raise ValueError("family must be 16 base62 characters")
+    head = prefix + family + _random_b62(SECRET_LEN)
+    return head + _checksum(head)
+
+
+def parse(token: str, kind: str | None = None) -> ParsedToken | None:
+    """Kind and family of a well-formed at/rt/code token, or None when it is malformed.
+
+    ``kind`` pins the expected kind (a refresh token presented as an access token is None); it must be
+    one of ``at``, ``rt``, ``code`` — client secrets are checked by ``check_client_secret_format``.
+    Well-formed is not valid: the caller still looks the signature up.
+    """
+    if not isinstance(token, str):
+        return None
+    if kind is None:
+        end = token.find("_", 6, 11) if token.startswith("mavio_") else -1
+        kind = token[6:end] if end > 0 else ""
+        prefix = _PREFIXES.get(kind)
+        if prefix is None:
+            return None
+    else:
+        prefix = _PREFIXES.get(kind)
+        if prefix is None:
+            raise ValueError(f"unknown token kind {kind!r}")
+        if not token.startswith(prefix):
+            return None
+    if len(token) != _LENGTHS[kind]:
+        return None
+    body = token[len(prefix) :]
+    if not (body.isascii() and body.isalnum()):
+        return None
+    if _checksum(token[:-CHECKSUM_LEN]) != token[-CHECKSUM_LEN:]:
+        return None
+    return ParsedToken(kind, body[:FAMILY_LEN])
+
+
+def mint_client_secret() -> str:
+    """A new ``mavio_cs_`` client secret: 40 random base62 characters and a checksum."""
+    head = CLIENT_SECRET_PREFIX + _random_b62(CLIENT_SECRET_LEN)
+    return head + _checksum(head)
+
+
+def check_client_secret_format(value: str) -> bool:
+    """Whether ``value`` is shaped like a Mavio client secret with a correct checksum."""
+    return (
+        isinstance(value, str)
+        and len(value) == _CLIENT_SECRET_TOTAL
+        and value.startswith(CLIENT_SECRET_PREFIX)
+        and value.isascii()
+        and value[len(CLIENT_SECRET_PREFIX) :].isalnum()
+        and _checksum(value[:-CHECKSUM_LEN]) == value[-CHECKSUM_LEN:]
+    )
+
+
+def new_client_id() -> str:
+    """A new public client identifier: ``mavio_client_`` + 16 random base62 characters."""
+    return CLIENT_ID_PREFIX + _random_b62(CLIENT_ID_LEN)
+
+
+def is_client_id(value: str) -> bool:
+    """Whether ``value`` is shaped like a Mavio client id (no checksum: client ids are not secret)."""
+    return (
+        isinstance(value, str)
+        and value.startswith(CLIENT_ID_PREFIX)
+        and _is_b62(value[len(CLIENT_ID_PREFIX) :], CLIENT_ID_LEN)
+    )
+
+
+def looks_like_secret(text: str) -> bool:
+    """Whether ``text`` contains anything shaped like a Mavio secret (for log redaction)."""
+    return isinstance(text, str) and SECRET_PATTERN.search(text) is not None
+
+
+class Signer:
+    """HMAC-SHA256 of tokens under a server key: the value Redis stores and keys by (never the token)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, bytes):
+            raise TypeError("signing key must be bytes")
+        if len(key) < MIN_SIGNING_KEY_LEN:
+            raise ValueError(f"signing key must be at least {MIN_SIGNING_KEY_LEN} bytes")
+        self._key = key
+
+    def __repr__(self) -> str:
+        return "Signer(key=<redacted>)"
+
+    def sign(self, token: str) -> str:
+        """Lowercase hex HMAC-SHA256(key, token)."""
+        return hmac.digest(self._key, token.encode("utf-8"), "sha256").hex()
+
+    def matches(self, token: str, signature: str) -> bool:
+        """Whether ``signature`` is this key's signature of ``token`` (constant-time comparison)."""
+        if not isinstance(signature, str) or not signature.isascii():
+            return False
+        return hmac.compare_digest(self.sign(token), signature)

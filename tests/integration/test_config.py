@@ -1,0 +1,64 @@
+"""Config: typed settings from the environment; a bad value is a one-line error naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from shared.config import ConfigError, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings({})
+    assert (s.http_port, s.access_token_ttl, s.refresh_token_ttl, s.code_ttl) == (8080, 3600, 2592000, 600)
+    assert s.public_url == "http://127.0.0.1:8080"
+    assert s.env == "development"
+
+
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("MAVIO_HTTP_PORT", "eighty"),
+        ("MAVIO_HTTP_PORT", "70000"),
+        ("MAVIO_ENV", "staging"),
+        ("MAVIO_ACCESS_TOKEN_TTL", "0"),
+        ("MAVIO_CODE_TTL", "-5"),
+        ("MAVIO_NATS_URL", "http://x"),
+        ("MAVIO_REDIS_URL", "localhost:6379"),
+        ("MAVIO_LOG_LEVEL", "loud"),
+        ("MAVIO_TOKEN_REPLICAS", "many"),
+        ("MAVIO_TOKEN_HMAC_KEY", "short"),
+    ],
+)
+def test_bad_value_names_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({var: value})
+    assert str(info.value).startswith(f"{var}: ")
+    assert "\n" not in str(info.value)
+
+
+def test_production_requires_hmac_key() -> None:
+    with pytest.raises(ConfigError, match="MAVIO_TOKEN_HMAC_KEY"):
+        load_settings({"MAVIO_ENV": "production"})
+
+
+def test_every_ttl_accepts_one_second() -> None:
+    s = load_settings(
+        {"MAVIO_ACCESS_TOKEN_TTL": "1", "MAVIO_REFRESH_TOKEN_TTL": "1", "MAVIO_CODE_TTL": "1"}
+    )
+    assert (s.access_token_ttl, s.refresh_token_ttl, s.code_ttl) == (1, 1, 1)
+
+
+@pytest.mark.parametrize("module", ["services.stack", "services.token", "services.gateway"])
+def test_process_exits_with_one_line_error(module: str) -> None:
+    env = dict(os.environ, MAVIO_HTTP_PORT="not-a-port")
+    proc = subprocess.run(
+        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "MAVIO_HTTP_PORT" in lines[0] and "Traceback" not in proc.stderr

@@ -1,0 +1,148 @@
+"""A whole Mavio OAuth system for tests: real nats-server and redis-server processes (fresh per
+system, on free ports), every service and the gateway running in this test process's event loop
+(or as child processes, for lifecycle tests), and clients to poke at it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import nats
+import redis.asyncio as aioredis
+from aiohttp import web
+from nats.aio.client import Client as NATS
+
+from services.gateway.app import create_app
+from services.stack.embedded import ServerProcess, free_port, start_nats, start_redis
+from shared import subjects
+from shared.bus import Bus
+from shared.config import Settings, load_settings
+
+ServeFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+
+def service_serve(name: str) -> ServeFn:
+    module = __import__(f"services.{name}.__main__", fromlist=["serve"])
+    return module.serve  # type: ignore[no-any-return]
+
+
+@dataclass
+class Servers:
+    nats: ServerProcess
+    redis: ServerProcess
+    tmp: tempfile.TemporaryDirectory[str]
+
+    @classmethod
+    def start(cls) -> Servers:
+        tmp = tempfile.TemporaryDirectory(prefix="mavio-test-")
+        root = Path(tmp.name)
+        return cls(start_nats(root / "nats"), start_redis(root / "redis", persist=False), tmp)
+
+    def stop(self) -> None:
+        self.nats.stop()
+        self.redis.stop()
+        self.tmp.cleanup()
+
+
+@dataclass
+class System:
+    """Services in-process; ``base_url`` is the gateway's address."""
+
+    settings: Settings
+    servers: Servers
+    nc: NATS
+    redis: Any
+    bus: Bus
+    http: aiohttp.ClientSession
+    base_url: str
+    _stops: dict[str, list[tuple[asyncio.Event, asyncio.Task[None]]]] = field(default_factory=dict)
+    _runner: web.AppRunner | None = None
+
+    async def start_service(self, name: str) -> tuple[asyncio.Event, asyncio.Task[None]]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(service_serve(name)(self.settings, stop))
+        self._stops.setdefault(name, []).append((stop, task))
+        await self.wait_service(name)
+        return stop, task
+
+    async def stop_service(self, name: str) -> None:
+        for stop, task in self._stops.pop(name, []):
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+    async def wait_service(self, name: str, timeout: float = 15.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                await self.nc.request(subjects.op(name, "health"), b"{}", timeout=0.5)
+                return
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    async def close(self) -> None:
+        for name in list(self._stops):
+            await self.stop_service(name)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.http.close()
+        await self.nc.drain()
+        await self.redis.aclose()
+        self.servers.stop()
+
+
+async def start_system(
+    env: dict[str, str] | None = None,
+    *,
+    services: tuple[str, ...] = subjects.SERVICES,
+    gateway: bool = True,
+) -> System:
+    servers = Servers.start()
+    port = free_port()
+    base = {
+        "MAVIO_NATS_URL": servers.nats.url,
+        "MAVIO_REDIS_URL": servers.redis.url,
+        "MAVIO_HTTP_PORT": str(port),
+        "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MAVIO_LOG_LEVEL": "warning",
+        "MAVIO_BUS_TIMEOUT": "5",
+    }
+    base.update(env or {})
+    settings = load_settings(base)
+    nc = await nats.connect(servers.nats.url)
+    system = System(
+        settings=settings,
+        servers=servers,
+        nc=nc,
+        redis=aioredis.Redis.from_url(servers.redis.url),
+        bus=Bus(nc, timeout=5),
+        http=aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)),
+        base_url=settings.public_url,
+    )
+    for name in services:
+        await system.start_service(name)
+    if gateway:
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        system._runner = runner
+    return system
+
+
+@contextlib.asynccontextmanager
+async def running_system(env: dict[str, str] | None = None, **kw: Any) -> Any:
+    system = await start_system(env, **kw)
+    try:
+        yield system
+    finally:
+        await system.close()
