@@ -31,7 +31,8 @@ REGISTRY_ECHO = op(REGISTRY, "echo")  # round trip through bus and Redis (readin
 REGISTRY_GET_APP = op(REGISTRY, "app.get")
 REGISTRY_VERIFY_CLIENT = op(REGISTRY, "client.verify")
 REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/delete/regenerate/...)
-REGISTRY_ACCOUNTS = op(REGISTRY, "accounts")  # sign-in and account operations
+REGISTRY_GET_ACCOUNT = op(REGISTRY, "account.get")
+REGISTRY_AUTHENTICATE = op(REGISTRY, "account.authenticate")  # email + password -> account
 
 # revocation
 REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009

@@ -23,7 +23,10 @@ def render(
     request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> web.Response:
     env = request.app[TEMPLATES]
-    ctx = {"request": request, "user": request.get("user"), "csrf_token": request.get("csrf_token", "")}
+    from services.gateway.sessions import SESSION
+
+    session = request.get(SESSION)
+    ctx = {"request": request, "user": session, "csrf_token": session.csrf if session else ""}
     ctx.update(context or {})
     html = env.get_template(template).render(ctx)
     resp = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

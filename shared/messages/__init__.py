@@ -1,0 +1,1 @@
+"""Bus messages, one module per service, plus ``events`` (a tagged union)."""

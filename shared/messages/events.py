@@ -1,0 +1,61 @@
+"""Events published on ``mavio.oauth.v1.events.<noun>.<past-verb>`` (see ``shared.subjects``).
+
+A tagged union (tag field ``kind``): subscribers decode ``Event`` and ``match`` on the type.
+Never a raw token or secret: events carry families (token lineages), client and user ids.
+Revocation-kind events are also written to the JetStream audit stream.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    at: float  # epoch seconds
+    client_id: str
+
+
+class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
+    """Tokens of these families are invalid from now on (verification caches evict them)."""
+
+    families: list[str]
+    user_id: str = ""
+    reason: str  # rfc7009 | app_revoke_all | app_deleted | user_revoked | code_reused | refresh_reused | plan
+
+
+class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
+    family: str
+    user_id: str
+
+
+class CodeReused(_Event, tag="code.reused", kw_only=True, frozen=True):
+    family: str
+    user_id: str
+
+
+class SecretRegenerated(_Event, tag="secret.regenerated", kw_only=True, frozen=True):
+    keep_old_until: int = 0
+
+
+class AppChanged(_Event, tag="app.changed", kw_only=True, frozen=True):
+    pass
+
+
+class AppDeleted(_Event, tag="app.deleted", kw_only=True, frozen=True):
+    pass
+
+
+class GrantExpired(_Event, tag="grant.expired", kw_only=True, frozen=True):
+    family: str
+    user_id: str
+
+
+class ScopesNarrowed(_Event, tag="scopes.narrowed", kw_only=True, frozen=True):
+    """A user's plan changed: these families now carry fewer scopes."""
+
+    user_id: str
+    families: list[str]
+    scope: str
+
+
+Event = TokensRevoked | RefreshReused | CodeReused | SecretRegenerated | AppChanged | AppDeleted | GrantExpired | ScopesNarrowed

@@ -1,0 +1,70 @@
+"""Records stored in Redis (JSON), shared by the services that write and read them.
+
+Contract: a record never holds a raw code, token or secret; keys come from ``shared.keys``.
+Within a version only additive changes (new fields get defaults; types never change).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class CodeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """An authorization code (RFC 6749 §4.1.2), written by authorize, consumed by token.
+
+    Key: ``keys.code(family, sign(code))``, TTL ``MAVIO_CODE_TTL``.
+    """
+
+    family: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scope: str  # granted scopes, space-separated, catalog order
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    issued_at: int
+    expires_at: int
+
+
+class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What a user granted an app (user x app), for stats and the connected-apps page.
+
+    Key: field ``client_id`` of hash ``keys.user_grants(user_id)``; written at consent.
+    """
+
+    client_id: str
+    scope: str
+    authorized_at: int
+    last_used_at: int = 0
+
+
+class FamilyRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Every code/token descended from one authorization shares a family (one hash slot)."""
+
+    family: str
+    client_id: str
+    user_id: str
+    scope: str
+    created_at: int
+
+
+class AccessTokenRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Key ``keys.access_token(family, sign(token))``, TTL = expires_at - now."""
+
+    family: str
+    client_id: str
+    user_id: str
+    scope: str
+    issued_at: int
+    expires_at: int
+
+
+class RefreshTokenRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """Key ``keys.refresh_token(family, sign(token))``; TTL slides to MAVIO_REFRESH_TOKEN_TTL on use."""
+
+    family: str
+    client_id: str
+    user_id: str
+    scope: str
+    issued_at: int
+    rotated_at: int = 0  # non-zero once exchanged for a successor: a later use is reuse
