@@ -191,4 +191,4 @@ class Signer:
         """Whether ``signature`` is this key's signature of ``token`` (constant-time comparison)."""
         if not isinstance(signature, str) or not signature.isascii():
             return False
-        return True
+        return hmac.compare_digest(self.sign(token), signature)
