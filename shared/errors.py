@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-_UNSAFE = re.compile(r'[^\x20-\x21\x23-\x5B\x5D-\x7E]')
+_UNSAFE = re.compile(r"[^\x20-\x21\x23-\x5B\x5D-\x7E]")
 
 
 def safe_description(text: str) -> str:

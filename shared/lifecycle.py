@@ -111,9 +111,7 @@ def health_route(service: str, redis: Redis) -> Route[HealthRequest]:
 class ServiceContext:
     """What a service's ``build_routes`` gets: connections and the exit stack for extra resources."""
 
-    def __init__(
-        self, settings: Settings, nc: NATS, redis: Redis, stack: contextlib.AsyncExitStack
-    ) -> None:
+    def __init__(self, settings: Settings, nc: NATS, redis: Redis, stack: contextlib.AsyncExitStack) -> None:
         from shared.bus import Bus
 
         self.settings = settings

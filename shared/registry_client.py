@@ -41,5 +41,8 @@ class RegistryClient:
     async def get_account(self, user_id: str, *, request_id: str | None = None) -> AccountView:
         """An account's view (plan included); raises ``NotFound``."""
         return await self.bus.request(
-            subjects.REGISTRY_GET_ACCOUNT, GetAccountRequest(user_id=user_id), AccountView, request_id=request_id
+            subjects.REGISTRY_GET_ACCOUNT,
+            GetAccountRequest(user_id=user_id),
+            AccountView,
+            request_id=request_id,
         )

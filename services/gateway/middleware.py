@@ -57,7 +57,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         metrics.requests.labels(name, request.method, str(status)).inc()
         metrics.latency.labels(name).observe(elapsed)
         if not request.path.startswith(("/healthz", "/metrics", "/static/")):
-            log.info("http", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1))
+            log.info(
+                "http", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1)
+            )
 
 
 async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:

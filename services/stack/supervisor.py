@@ -35,8 +35,8 @@ class Supervisor:
         out: int | object = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115
-        proc = subprocess.Popen(  # noqa: S603
+            out = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(
             [sys.executable, "-m", module],
             env=self.env,
             stdout=out,  # type: ignore[arg-type]
@@ -90,7 +90,7 @@ def wait_ready(url: str, timeout: float, alive: list[Child] | None = None) -> tu
             if child.proc.poll() == 2:
                 return False, f"{child.name} exited: configuration error"
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
                     return True, "ok"
         except Exception as exc:  # still starting

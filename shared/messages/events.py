@@ -58,4 +58,13 @@ class ScopesNarrowed(_Event, tag="scopes.narrowed", kw_only=True, frozen=True):
     scope: str
 
 
-Event = TokensRevoked | RefreshReused | CodeReused | SecretRegenerated | AppChanged | AppDeleted | GrantExpired | ScopesNarrowed
+Event = (
+    TokensRevoked
+    | RefreshReused
+    | CodeReused
+    | SecretRegenerated
+    | AppChanged
+    | AppDeleted
+    | GrantExpired
+    | ScopesNarrowed
+)

@@ -46,18 +46,14 @@ def test_production_requires_hmac_key() -> None:
 
 
 def test_every_ttl_accepts_one_second() -> None:
-    s = load_settings(
-        {"MAVIO_ACCESS_TOKEN_TTL": "1", "MAVIO_REFRESH_TOKEN_TTL": "1", "MAVIO_CODE_TTL": "1"}
-    )
+    s = load_settings({"MAVIO_ACCESS_TOKEN_TTL": "1", "MAVIO_REFRESH_TOKEN_TTL": "1", "MAVIO_CODE_TTL": "1"})
     assert (s.access_token_ttl, s.refresh_token_ttl, s.code_ttl) == (1, 1, 1)
 
 
 @pytest.mark.parametrize("module", ["services.stack", "services.token", "services.gateway"])
 def test_process_exits_with_one_line_error(module: str) -> None:
     env = dict(os.environ, MAVIO_HTTP_PORT="not-a-port")
-    proc = subprocess.run(
-        [sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60
-    )
+    proc = subprocess.run([sys.executable, "-m", module], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

@@ -32,7 +32,11 @@ async def _wait_instances(bus: Bus, want: int, timeout: float = 30) -> set[str]:
 async def test_sigterm_on_one_of_two_replicas_under_load_loses_no_request() -> None:
     servers = Servers.start()
     env = child_env(
-        {"MAVIO_NATS_URL": servers.nats.url, "MAVIO_REDIS_URL": servers.redis.url, "MAVIO_LOG_LEVEL": "warning"}
+        {
+            "MAVIO_NATS_URL": servers.nats.url,
+            "MAVIO_REDIS_URL": servers.redis.url,
+            "MAVIO_LOG_LEVEL": "warning",
+        }
     )
     sup = Supervisor(env)
     first = sup.spawn("registry-1", "services.registry")
@@ -93,4 +97,3 @@ async def test_killed_replica_leaves_the_other_answering() -> None:
         sup.stop_all()
         await nc.drain()
         servers.stop()
-

@@ -41,9 +41,7 @@ async def _redis_ok(request: web.Request) -> bool:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     nats_ok = request.app[NC].is_connected
-    checks = await asyncio.gather(
-        _redis_ok(request), *(_service_ok(request, s) for s in subjects.SERVICES)
-    )
+    checks = await asyncio.gather(_redis_ok(request), *(_service_ok(request, s) for s in subjects.SERVICES))
     status = {"nats": nats_ok, "redis": checks[0]}
     status.update({s: ok for s, ok in zip(subjects.SERVICES, checks[1:], strict=True)})
     down = sorted(name for name, ok in status.items() if not ok)
