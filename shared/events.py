@@ -1,0 +1,113 @@
+"""Publishing and reading events.
+
+Live events go out on ``mavio.oauth.v1.events.<noun>.<past-verb>`` (core NATS: caches evict,
+other Mavio services react). Events that must not be lost are also written, acknowledged, to the
+JetStream stream ``MAVIO_AUDIT`` on ``mavio.oauth.v1.audit.<client_id>`` so an operator can read
+one app's trail in order (``mavio-oauth apps audit CLIENT_ID``). The stream is file-backed with
+a retention limit (age and size), so it survives restarts of any service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import msgspec
+import nats.errors
+import nats.js.errors
+import structlog
+from nats.aio.client import Client as NATS
+from nats.js import api
+
+from shared import subjects
+from shared.messages import events as ev
+
+log = structlog.get_logger("mavio.events")
+
+AUDIT_STREAM = "MAVIO_AUDIT"
+AUDIT_PREFIX = f"{subjects.PREFIX}.audit"
+AUDIT_MAX_AGE = 400 * 86_400.0  # seconds
+AUDIT_MAX_BYTES = 1024 * 1024 * 1024
+
+_SUBJECT_OF: dict[type[ev._Event], str] = {
+    ev.TokensRevoked: subjects.EVENT_TOKENS_REVOKED,
+    ev.RefreshReused: subjects.EVENT_REFRESH_REUSED,
+    ev.CodeReused: subjects.EVENT_CODE_REUSED,
+    ev.SecretRegenerated: subjects.EVENT_SECRET_REGENERATED,
+    ev.AppChanged: subjects.EVENT_APP_CHANGED,
+    ev.AppDeleted: subjects.EVENT_APP_DELETED,
+    ev.GrantExpired: subjects.EVENT_GRANT_EXPIRED,
+    ev.ScopesNarrowed: subjects.event("scopes", "narrowed"),
+}
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(ev.Event)
+
+
+def subject_of(event: ev.Event) -> str:
+    return _SUBJECT_OF[type(event)]
+
+
+def audit_subject(client_id: str) -> str:
+    return f"{AUDIT_PREFIX}.{client_id}"
+
+
+def decode_event(data: bytes) -> ev.Event:
+    return _decoder.decode(data)
+
+
+async def ensure_audit_stream(nc: NATS) -> None:
+    """Create the audit stream if missing (idempotent; every publisher may call it)."""
+    js = nc.jetstream()
+    config = api.StreamConfig(
+        name=AUDIT_STREAM,
+        subjects=[f"{AUDIT_PREFIX}.>"],
+        storage=api.StorageType.FILE,
+        retention=api.RetentionPolicy.LIMITS,
+        max_age=AUDIT_MAX_AGE,
+        max_bytes=AUDIT_MAX_BYTES,
+        discard=api.DiscardPolicy.OLD,
+    )
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+async def publish_event(nc: NATS, event: ev.Event, *, audit: bool = True) -> None:
+    """Publish ``event`` live, and (``audit``) to the audit stream, acknowledged, with retries."""
+    data = _encoder.encode(event)
+    await nc.publish(subject_of(event), data)
+    if not audit:
+        return
+    js = nc.jetstream()
+    for attempt in range(5):
+        try:
+            await js.publish(audit_subject(event.client_id), data, timeout=2)
+            return
+        except nats.errors.NoRespondersError:
+            await ensure_audit_stream(nc)
+        except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+            log.warning("audit publish retry", attempt=attempt, debug=repr(exc))
+            await asyncio.sleep(0.1 * (attempt + 1))
+    log.error("audit event not stored", kind=type(event).__name__, client_id=event.client_id)
+
+
+async def read_audit(nc: NATS, client_id: str, *, idle: float = 0.5) -> AsyncIterator[tuple[float, ev.Event]]:
+    """The app's audit trail, oldest first, as (stream timestamp, event)."""
+    js = nc.jetstream()
+    try:
+        info = await js.stream_info(AUDIT_STREAM, subjects_filter=audit_subject(client_id))
+    except nats.js.errors.NotFoundError:
+        return
+    remaining = (info.state.subjects or {}).get(audit_subject(client_id), 0)
+    if remaining == 0:
+        return
+    sub = await js.subscribe(audit_subject(client_id), ordered_consumer=True, stream=AUDIT_STREAM)
+    try:
+        while remaining > 0:
+            msg = await sub.next_msg(timeout=idle + 5)
+            remaining -= 1
+            event = decode_event(msg.data)
+            yield event.at, event
+    finally:
+        await sub.unsubscribe()
