@@ -152,11 +152,10 @@ _BY_CODE: dict[str, type[OAuthError]] = {}
 
 
 def _register() -> None:
-    stack: list[type[OAuthError]] = list(OAuthError.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        _BY_CODE.setdefault(cls.error, cls)
-        stack.extend(cls.__subclasses__())
+    """Map each code to the class defined here (subclasses elsewhere never shadow it)."""
+    for cls in list(globals().values()):
+        if isinstance(cls, type) and issubclass(cls, OAuthError) and cls is not OAuthError:
+            _BY_CODE.setdefault(cls.error, cls)
 
 
 def error_class(code: str) -> type[OAuthError]:

@@ -1,0 +1,160 @@
+"""The authorization decision, between the request checks and the store (RFC 6749 §4.1.1-4.1.2.1).
+
+Pure functions, no I/O; the handlers call them in this order:
+
+1. ``precheck(app, query)``: the redirect URI (never-redirect errors are raised), then every check that
+   needs no user; a failure becomes a ``RedirectTo`` the client's redirect URI with the error;
+2. ``check_user_plan(request, plan)`` once the user is signed in;
+3. on the user's decision, ``denied(request)`` or ``granted_scopes`` then ``new_code`` and ``grant_record``.
+
+Decisions:
+- The granted scopes must be a non-empty subset of the requested ones. None ticked raises
+  ``NothingGranted`` (the page is shown again, nothing is issued); a scope that was not requested is
+  ``invalid_scope``.
+- The grant record (user x app) holds the scopes of the latest authorization, not a union with earlier
+  ones: it describes what the user last agreed to. Tokens of earlier authorizations keep their own
+  scopes in their family. ``last_used_at`` is carried over from the previous record.
+- A code is ``shared.tokens.mint("code", family)`` with a new family: 32 random base62 characters
+  (about 190 bits). Only its HMAC signature reaches the store (RFC 6749 §10.5, RFC 9700 §4.5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from services.authorize.checks import (
+    AuthorizationRequest,
+    RegisteredApp,
+    check_plan,
+    check_request,
+    code_redirect,
+    error_redirect,
+    resolve_redirect_uri,
+    state_from,
+)
+from services.authorize.redirects import Query
+from shared.errors import AccessDenied, InvalidScope, OAuthError
+from shared.messages.authorize import CheckedRequest, RedirectTo, ShowConsent
+from shared.messages.registry import AppView
+from shared.records import CodeRecord, GrantRecord
+from shared.scopes import ScopeCatalog, join_scope
+from shared.tokens import Signer, mint, new_family_id
+
+NOTHING_GRANTED = "Tick at least one permission to authorize the app, or choose Deny."
+DENIED = "The user denied the authorization request"
+
+
+class NothingGranted(Exception):
+    """The user pressed Authorize with every scope unticked: nothing may be issued."""
+
+
+class IssuedCode(msgspec.Struct, frozen=True, kw_only=True):
+    """A new authorization code: the raw ``code`` goes to the client only, ``signature`` to the store."""
+
+    code: str
+    signature: str
+    record: CodeRecord
+
+
+def precheck(app: RegisteredApp, query: Query, *, catalog: ScopeCatalog) -> AuthorizationRequest | RedirectTo:
+    """The checks that need no user (RFC 6749 §4.1.2.1 order): redirect URI first, then the rest.
+
+    ``UnknownClient`` / ``BadRedirectUri`` propagate (never redirect); other errors are redirected.
+    """
+    redirect_uri = resolve_redirect_uri(app, query)
+    try:
+        return check_request(app, redirect_uri, query, catalog=catalog)
+    except OAuthError as exc:
+        return RedirectTo(location=error_redirect(redirect_uri, exc, state_from(query)))
+
+
+def check_user_plan(
+    request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalog
+) -> RedirectTo | None:
+    """``invalid_scope`` naming the scope and the plan when the user's plan lacks a requested scope."""
+    try:
+        check_plan(request, plan, catalog=catalog)
+    except InvalidScope as exc:
+        return refused(request, exc)
+    return None
+
+
+def refused(request: AuthorizationRequest, error: OAuthError) -> RedirectTo:
+    """The error response (RFC 6749 §4.1.2.1) for a request whose redirect URI is known to be good."""
+    return RedirectTo(location=error_redirect(request.redirect_uri, error, request.state))
+
+
+def denied(request: AuthorizationRequest) -> RedirectTo:
+    """The resource owner denied the request: ``access_denied`` (RFC 6749 §4.1.2.1)."""
+    return refused(request, AccessDenied(DENIED))
+
+
+def granted_scopes(
+    request: AuthorizationRequest, granted: Sequence[str], *, catalog: ScopeCatalog
+) -> tuple[str, ...]:
+    """The scopes left ticked, in catalog order: a non-empty subset of the requested ones."""
+    requested = set(request.scopes)
+    for name in granted:
+        if name not in requested:
+            raise InvalidScope(f"scope {name[:64]} was not requested")
+    if not granted:
+        raise NothingGranted(NOTHING_GRANTED)
+    return tuple(catalog.ordered(set(granted)))
+
+
+def new_code(
+    request: AuthorizationRequest,
+    *,
+    user_id: str,
+    scopes: Sequence[str],
+    signer: Signer,
+    now: int,
+    ttl: int,
+) -> IssuedCode:
+    """A single-use code bound to client, redirect URI, user, granted scopes and PKCE (RFC 6749 §4.1.2)."""
+    family = new_family_id()
+    code = mint("code", family)
+    record = CodeRecord(
+        family=family,
+        client_id=request.client_id,
+        user_id=user_id,
+        redirect_uri=request.redirect_uri,
+        scope=join_scope(tuple(scopes)),
+        code_challenge=request.code_challenge,
+        code_challenge_method=request.code_challenge_method,
+        issued_at=now,
+        expires_at=now + ttl,
+    )
+    return IssuedCode(code=code, signature=signer.sign(code), record=record)
+
+
+def code_location(request: AuthorizationRequest, code: str) -> RedirectTo:
+    """The authorization response (RFC 6749 §4.1.2): ``code`` and ``state``, the URI's own query kept."""
+    return RedirectTo(location=code_redirect(request.redirect_uri, code, request.state))
+
+
+def grant_record(
+    request: AuthorizationRequest, scopes: Sequence[str], *, now: int, previous: GrantRecord | None
+) -> GrantRecord:
+    """The user x app grant after this authorization: its scopes, keeping the last use time."""
+    return GrantRecord(
+        client_id=request.client_id,
+        scope=join_scope(tuple(scopes)),
+        authorized_at=now,
+        last_used_at=previous.last_used_at if previous else 0,
+    )
+
+
+def consent(app: AppView, request: AuthorizationRequest, notice: str = "") -> ShowConsent:
+    """What the consent page needs: the app's public view and the checked request."""
+    checked = CheckedRequest(
+        client_id=request.client_id,
+        redirect_uri=request.redirect_uri,
+        scopes=list(request.scopes),
+        state=request.state,
+        code_challenge=request.code_challenge,
+        code_challenge_method=request.code_challenge_method,
+    )
+    return ShowConsent(app=app, request=checked, notice=notice)

@@ -1,0 +1,74 @@
+"""Messages of the authorize service (RFC 6749 §4.1.1-4.1.2): the gateway asks, the service decides.
+
+Both operations answer with an ``Outcome`` (a tagged union, tag field ``kind``) that tells the gateway
+what to do next: show the consent page, send the user to sign in, or redirect to the client. Errors
+that must never reach a redirect URI (unknown client, bad ``redirect_uri``: RFC 6749 §4.1.2.1) are not
+outcomes: they travel as bus errors (``invalid_client`` for the client, ``invalid_request`` for the
+redirect URI) and the gateway shows its error page.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from shared.messages.registry import AppView
+
+Decision = Literal["authorize", "deny"]
+
+
+class CheckedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An authorization request that passed every check; ``redirect_uri`` is the resolved one."""
+
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]  # requested, catalog order
+    state: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_field="kind"):
+    """Render the consent page for ``request``; ``notice`` explains why it is shown again."""
+
+    app: AppView
+    request: CheckedRequest
+    notice: str = ""
+
+
+class SignInRequired(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):
+    """The request is valid so far; the user must sign in (then come back to the same URL)."""
+
+
+class RedirectTo(msgspec.Struct, frozen=True, kw_only=True, tag="redirect", tag_field="kind"):
+    """Send the user agent to the client: an authorization or error response (RFC 6749 §4.1.2)."""
+
+    location: str
+
+
+Outcome = ShowConsent | SignInRequired | RedirectTo
+
+
+class CheckAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /oauth/authorize``: the raw query as (key, value) pairs, in order, duplicates kept."""
+
+    query: list[tuple[str, str]]
+    user_id: str = ""  # empty when nobody is signed in
+
+
+class CheckAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Outcome
+
+
+class DecideAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """The user's decision on the consent page; ``query`` carries the request's parameters again."""
+
+    query: list[tuple[str, str]]
+    user_id: str
+    decision: Decision
+    granted: list[str]  # the scopes left ticked
+
+
+class DecideAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):
+    outcome: Outcome
