@@ -24,6 +24,9 @@ class CodeRecord(msgspec.Struct, frozen=True, kw_only=True):
     code_challenge_method: str | None = None
     issued_at: int
     expires_at: int
+    # False when the authorize request omitted redirect_uri (one registered URI): the token request may
+    # then omit it too (RFC 6749 §4.1.3). True (the default) makes it required at the token endpoint.
+    redirect_uri_given: bool = True
 
 
 class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,3 +71,4 @@ class RefreshTokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     scope: str
     issued_at: int
     rotated_at: int = 0  # non-zero once exchanged for a successor: a later use is reuse
+    expires_at: int = 0  # fixed per token (a successor gets a fresh MAVIO_REFRESH_TOKEN_TTL); 0 = unknown

@@ -1,31 +1,115 @@
 """What other processes use to ask the registry about apps and accounts over the bus.
 
-Callers may cache app views briefly (MAVIO_APP_CACHE_TTL); the cache is dropped at once on
-app-changed / app-deleted / secret-regenerated events (see ``RegistryClient.watch``).
+Callers may cache app views briefly (``cache_ttl``, from MAVIO_APP_CACHE_TTL); a cached view is
+dropped at once on an app-changed / app-deleted / secret-regenerated event once ``watch(nc)`` has
+subscribed. Client authentication and owner operations are never cached.
 """
 
 from __future__ import annotations
 
+import time
+from typing import Any, TypeVar
+
+import msgspec
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
 from shared import subjects
 from shared.bus import Bus
+from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
     AccountView,
     AppView,
+    AuthenticateRequest,
+    CreateAppReply,
+    CreateAppRequest,
+    DeleteAppReply,
+    DeleteAppRequest,
     GetAccountRequest,
     GetAppRequest,
+    GetOwnedAppReply,
+    GetOwnedAppRequest,
+    ListAppsReply,
+    ListAppsRequest,
+    PutLogoRequest,
+    RegenerateSecretReply,
+    RegenerateSecretRequest,
+    RemoveLogoRequest,
+    UpdateAppRequest,
     VerifyClientRequest,
 )
 
+T = TypeVar("T")
+
+CACHE_MAX_ENTRIES = 10_000
+APP_EVENTS = (subjects.EVENT_APP_CHANGED, subjects.EVENT_APP_DELETED, subjects.EVENT_SECRET_REGENERATED)
+_events = msgspec.json.Decoder(Event)
+
+
+class AppViewCache:
+    """client_id -> (expiry, view), bounded; ``evict`` also spoils fetches already in flight."""
+
+    def __init__(self, ttl: float, *, max_entries: int = CACHE_MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._views: dict[str, tuple[float, AppView]] = {}
+        self.evictions = 0  # bumped by every eviction; a fetch that saw another value must not store
+
+    def get(self, client_id: str) -> AppView | None:
+        hit = self._views.get(client_id)
+        if hit is None:
+            return None
+        if hit[0] <= time.monotonic():
+            self._views.pop(client_id, None)
+            return None
+        return hit[1]
+
+    def put(self, view: AppView, *, seen_evictions: int) -> None:
+        if self.ttl <= 0 or seen_evictions != self.evictions:
+            return
+        if len(self._views) >= self.max_entries:
+            self._views.pop(next(iter(self._views)))
+        self._views[view.client_id] = (time.monotonic() + self.ttl, view)
+
+    def evict(self, client_id: str) -> None:
+        self.evictions += 1
+        self._views.pop(client_id, None)
+
+    def __len__(self) -> int:
+        return len(self._views)
+
 
 class RegistryClient:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, *, cache_ttl: float = 0.0) -> None:
         self.bus = bus
+        self.cache = AppViewCache(cache_ttl)
+
+    async def watch(self, nc: NATS) -> list[Subscription]:
+        """Subscribe to app events so cached views are dropped the moment an app changes."""
+
+        async def on_event(msg: Msg) -> None:
+            try:
+                event = _events.decode(msg.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return
+            match event:
+                case AppChanged() | AppDeleted() | SecretRegenerated():
+                    self.cache.evict(event.client_id)
+
+        return [await nc.subscribe(subject, cb=on_event) for subject in APP_EVENTS]
 
     async def get_app(self, client_id: str, *, request_id: str | None = None) -> AppView:
         """The app's public view; raises ``NotFound`` for an unknown or deleted client_id."""
-        return await self.bus.request(
+        cached = self.cache.get(client_id)
+        if cached is not None:
+            return cached
+        seen = self.cache.evictions
+        view = await self.bus.request(
             subjects.REGISTRY_GET_APP, GetAppRequest(client_id=client_id), AppView, request_id=request_id
         )
+        self.cache.put(view, seen_evictions=seen)
+        return view
 
     async def verify_client(
         self, client_id: str, client_secret: str, *, request_id: str | None = None
@@ -46,3 +130,55 @@ class RegistryClient:
             AccountView,
             request_id=request_id,
         )
+
+    async def authenticate(self, email: str, password: str, *, request_id: str | None = None) -> AccountView:
+        """The account for email + password; one generic ``InvalidGrant`` for any mismatch."""
+        return await self.bus.request(
+            subjects.REGISTRY_AUTHENTICATE,
+            AuthenticateRequest(email=email, password=password),
+            AccountView,
+            request_id=request_id,
+        )
+
+    # ---- owner operations: each raises NotFound when ``user_id`` does not own the app ----------
+
+    async def _owner(self, req: Any, reply_type: type[T], request_id: str | None) -> T:
+        return await self.bus.request(subjects.REGISTRY_OWNER, req, reply_type, request_id=request_id)
+
+    async def create_app(self, req: CreateAppRequest, *, request_id: str | None = None) -> CreateAppReply:
+        """``ValidationFailed`` (fields), ``Conflict`` (name taken) or the app and its one-time secret."""
+        return await self._owner(req, CreateAppReply, request_id)
+
+    async def list_apps(self, user_id: str, *, request_id: str | None = None) -> list[AppView]:
+        reply = await self._owner(ListAppsRequest(user_id=user_id), ListAppsReply, request_id)
+        return reply.apps
+
+    async def owned_app(
+        self, user_id: str, client_id: str, *, request_id: str | None = None
+    ) -> GetOwnedAppReply:
+        req = GetOwnedAppRequest(user_id=user_id, client_id=client_id)
+        return await self._owner(req, GetOwnedAppReply, request_id)
+
+    async def update_app(self, req: UpdateAppRequest, *, request_id: str | None = None) -> AppView:
+        return await self._owner(req, AppView, request_id)
+
+    async def delete_app(
+        self, user_id: str, client_id: str, *, request_id: str | None = None
+    ) -> DeleteAppReply:
+        req = DeleteAppRequest(user_id=user_id, client_id=client_id)
+        return await self._owner(req, DeleteAppReply, request_id)
+
+    async def regenerate_secret(
+        self, user_id: str, client_id: str, *, keep_old_seconds: int = 0, request_id: str | None = None
+    ) -> RegenerateSecretReply:
+        req = RegenerateSecretRequest(user_id=user_id, client_id=client_id, keep_old_seconds=keep_old_seconds)
+        return await self._owner(req, RegenerateSecretReply, request_id)
+
+    async def put_logo(
+        self, user_id: str, client_id: str, logo: bytes, *, request_id: str | None = None
+    ) -> AppView:
+        req = PutLogoRequest(user_id=user_id, client_id=client_id, logo=logo)
+        return await self._owner(req, AppView, request_id)
+
+    async def remove_logo(self, user_id: str, client_id: str, *, request_id: str | None = None) -> AppView:
+        return await self._owner(RemoveLogoRequest(user_id=user_id, client_id=client_id), AppView, request_id)

@@ -25,6 +25,7 @@ AUTHORIZE_DECIDE = op(AUTHORIZE, "decide")  # the user's Authorize / Deny decisi
 TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
 TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
 TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
+TOKEN_CALLS = op(TOKEN, "calls")  # verifications a resource server answered from its cache (stats)
 
 # registry
 REGISTRY_ECHO = op(REGISTRY, "echo")  # round trip through bus and Redis (readiness/diagnostics)

@@ -86,6 +86,7 @@ class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     state: str | None
     code_challenge: str | None
     code_challenge_method: str | None
+    redirect_uri_given: bool = True  # False when omitted (one registered URI): RFC 6749 §4.1.3
 
 
 def check_request(
@@ -104,6 +105,7 @@ def check_request(
         state=state,
         code_challenge=challenge,
         code_challenge_method=method,
+        redirect_uri_given="redirect_uri" in params,
     )
 
 

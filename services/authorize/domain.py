@@ -70,9 +70,7 @@ def precheck(app: RegisteredApp, query: Query, *, catalog: ScopeCatalog) -> Auth
         return RedirectTo(location=error_redirect(redirect_uri, exc, state_from(query)))
 
 
-def check_user_plan(
-    request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalog
-) -> RedirectTo | None:
+def check_user_plan(request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalog) -> RedirectTo | None:
     """``invalid_scope`` naming the scope and the plan when the user's plan lacks a requested scope."""
     try:
         check_plan(request, plan, catalog=catalog)
@@ -126,6 +124,7 @@ def new_code(
         code_challenge_method=request.code_challenge_method,
         issued_at=now,
         expires_at=now + ttl,
+        redirect_uri_given=request.redirect_uri_given,
     )
     return IssuedCode(code=code, signature=signer.sign(code), record=record)
 
@@ -156,5 +155,6 @@ def consent(app: AppView, request: AuthorizationRequest, notice: str = "") -> Sh
         state=request.state,
         code_challenge=request.code_challenge,
         code_challenge_method=request.code_challenge_method,
+        redirect_uri_given=request.redirect_uri_given,
     )
     return ShowConsent(app=app, request=checked, notice=notice)

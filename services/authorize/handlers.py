@@ -1,12 +1,148 @@
-"""Bus handlers of the authorize service: decode -> domain -> store -> encode."""
+"""Bus handlers of the authorize service: decode -> domain -> store -> encode (RFC 6749 §4.1).
+
+``check`` runs for ``GET /oauth/authorize``; ``decide`` for the consent page's POST. Both run the whole
+check again (RFC 6749 §4.1.2.1 order: client and redirect URI, the checks that need no user, sign-in,
+the user's plan). ``check`` reads app views through the registry client's cache (dropped on app
+events); ``decide`` always asks the registry, so a code is never issued for an app or a redirect URI
+that changed while the page was open.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
+import structlog
+
+from services.authorize import domain
+from services.authorize.checks import AuthorizationRequest, UnknownClient, client_id_from
+from services.authorize.redirects import Query
+from services.authorize.store import AuthorizeStore, RedisAuthorizeStore
+from shared import subjects
+from shared.errors import InvalidScope, NotFound
 from shared.lifecycle import ServiceContext
-from shared.service import Route
+from shared.messages.authorize import (
+    CheckAuthorizationReply,
+    CheckAuthorizationRequest,
+    DecideAuthorizationReply,
+    DecideAuthorizationRequest,
+    Outcome,
+    SignInRequired,
+)
+from shared.messages.registry import AccountView, AppView
+from shared.registry_client import RegistryClient
+from shared.scopes import ScopeCatalog
+from shared.service import Meta, Route
+from shared.tokens import Signer
+
+log = structlog.get_logger("mavio.authorize")
+
+Checked = tuple[AppView, AuthorizationRequest]
+
+
+class Registry(Protocol):
+    """What the service asks the registry (``shared.registry_client.RegistryClient``)."""
+
+    async def get_app(self, client_id: str, *, request_id: str | None = None) -> AppView: ...
+
+    async def get_account(self, user_id: str, *, request_id: str | None = None) -> AccountView: ...
+
+
+class Authorizer:
+    """The authorization endpoint's decisions; collaborators are passed in."""
+
+    def __init__(
+        self,
+        *,
+        cached: Registry,
+        registry: Registry,
+        store: AuthorizeStore,
+        signer: Signer,
+        catalog: ScopeCatalog,
+        code_ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cached = cached
+        self.registry = registry
+        self.store = store
+        self.signer = signer
+        self.catalog = catalog
+        self.code_ttl = code_ttl
+        self.clock = clock
+
+    async def check(self, req: CheckAuthorizationRequest, meta: Meta) -> CheckAuthorizationReply:
+        result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=False)
+        if isinstance(result, tuple):
+            return CheckAuthorizationReply(outcome=domain.consent(*result))
+        return CheckAuthorizationReply(outcome=result)
+
+    async def decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
+        result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
+        if not isinstance(result, tuple):
+            return DecideAuthorizationReply(outcome=result)
+        app, request = result
+        if req.decision == "deny":
+            log.info("authorization denied")
+            return DecideAuthorizationReply(outcome=domain.denied(request))
+        try:
+            scopes = domain.granted_scopes(request, req.granted, catalog=self.catalog)
+        except domain.NothingGranted as exc:
+            return DecideAuthorizationReply(outcome=domain.consent(app, request, str(exc)))
+        except InvalidScope as exc:
+            return DecideAuthorizationReply(outcome=domain.refused(request, exc))
+        code = await self._issue(request, req.user_id, scopes)
+        return DecideAuthorizationReply(outcome=domain.code_location(request, code))
+
+    async def _evaluate(
+        self, query: Query, user_id: str, request_id: str, *, fresh: bool
+    ) -> Checked | Outcome:
+        """Every check in order; a tuple when the request may be shown to (or decided by) the user."""
+        client_id = client_id_from(query)
+        structlog.contextvars.bind_contextvars(client_id=client_id)
+        try:
+            source = self.registry if fresh else self.cached
+            app = await source.get_app(client_id, request_id=request_id)
+        except NotFound:
+            raise UnknownClient(debug=f"no app {client_id!r}") from None
+        checked = domain.precheck(app, query, catalog=self.catalog)
+        if not isinstance(checked, AuthorizationRequest):
+            return checked
+        if not user_id:
+            return SignInRequired()
+        try:
+            account = await self.registry.get_account(user_id, request_id=request_id)
+        except NotFound:
+            return SignInRequired()  # a session that outlived its account
+        refusal = domain.check_user_plan(checked, account.plan, catalog=self.catalog)
+        return refusal if refusal is not None else (app, checked)
+
+    async def _issue(self, request: AuthorizationRequest, user_id: str, scopes: tuple[str, ...]) -> str:
+        """Record the grant, then store the code (so a usable code always has its grant)."""
+        now = int(self.clock())
+        previous = await self.store.get_grant(user_id, request.client_id)
+        grant = domain.grant_record(request, scopes, now=now, previous=previous)
+        await self.store.save_grant(user_id, grant)
+        issued = domain.new_code(
+            request, user_id=user_id, scopes=scopes, signer=self.signer, now=now, ttl=self.code_ttl
+        )
+        await self.store.save_code(issued.signature, issued.record, self.code_ttl)
+        log.info("code issued", family=issued.record.family, scope=issued.record.scope)
+        return issued.code
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
-    return []
+    cached = RegistryClient(ctx.bus, cache_ttl=ctx.settings.app_cache_ttl)
+    await cached.watch(ctx.nc)
+    authorizer = Authorizer(
+        cached=cached,
+        registry=RegistryClient(ctx.bus),
+        store=RedisAuthorizeStore(ctx.redis),
+        signer=Signer(ctx.settings.hmac_key),
+        catalog=ScopeCatalog.load(),
+        code_ttl=ctx.settings.code_ttl,
+    )
+    return [
+        Route("check", subjects.AUTHORIZE_CHECK, CheckAuthorizationRequest, authorizer.check),
+        Route("decide", subjects.AUTHORIZE_DECIDE, DecideAuthorizationRequest, authorizer.decide),
+    ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 from urllib.parse import unquote_plus
 
 from shared.errors import InvalidClient, InvalidRequest
@@ -23,7 +23,10 @@ class ClientCredentials(NamedTuple):
 
 class InvalidClientBasic(InvalidClient):
     """Client authentication failed and the client used the HTTP Basic scheme: the 401 response
-    MUST include ``WWW-Authenticate: Basic`` (RFC 6749 §5.2)."""
+    MUST include ``WWW-Authenticate: Basic`` (RFC 6749 §5.2); the gateway's error middleware reads
+    ``basic``."""
+
+    basic: ClassVar[bool] = True
 
 
 def extract_client_credentials(

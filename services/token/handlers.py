@@ -1,12 +1,97 @@
-"""Bus handlers of the token service: decode -> domain -> store -> encode."""
+"""Bus handlers of the token service: decode -> domain -> store -> encode.
+
+``build_routes`` wires the flows to one Redis store, the registry client and the event publisher;
+the verification route is ``quiet`` (no per-request log line: it is the hot path).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
+from services.token.calls import CallCounter
+from services.token.endpoint import TokenEndpoint
+from services.token.exchange_code import CodeGrant
+from services.token.introspect import Introspector
+from services.token.redis_store import RedisTokenStore
+from services.token.refresh import RefreshGrant
+from services.token.reuse import ReuseResponder
+from services.token.verify import Verifier
+from shared import subjects
+from shared.events import ensure_audit_stream, publish_event
 from shared.lifecycle import ServiceContext
-from shared.service import Route
+from shared.messages import events as ev
+from shared.messages.token import (
+    ExchangeTokenReply,
+    ExchangeTokenRequest,
+    Introspection,
+    IntrospectTokenRequest,
+    ReportCallsRequest,
+    VerifyTokenRequest,
+)
+from shared.registry_client import RegistryClient
+from shared.service import Meta, Route
+from shared.tokens import Signer
+
+log = structlog.get_logger("mavio.token")
+
+ACK = b"{}"
+MAX_REPORTED_CALLS = 10_000_000  # per client and report: anything larger is not a real count
+
+
+def build_store(ctx: ServiceContext) -> RedisTokenStore:
+    s = ctx.settings
+    return RedisTokenStore(
+        ctx.redis,
+        access_ttl=s.access_token_ttl,
+        refresh_ttl=s.refresh_token_ttl,
+        replay_window_ms=s.refresh_replay_window * 1000,
+        hold_ttl=s.code_ttl,
+        cluster=s.redis_cluster,
+    )
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
-    return []
+    s = ctx.settings
+    signer = Signer(s.hmac_key)
+    store = build_store(ctx)
+    registry = RegistryClient(ctx.bus)
+
+    await ensure_audit_stream(ctx.nc)
+
+    async def publish(event: ev.Event) -> None:
+        try:
+            await publish_event(ctx.nc, event)
+        except Exception as exc:  # the revocation is done; a lost event must not fail the request
+            log.error("event not published", kind=type(event).__name__, debug=repr(exc))
+
+    reuse = ReuseResponder(store, publish)
+    ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
+    code = CodeGrant(codes=store, families=store, indexes=store, reuse=reuse, signer=signer, **ttls)
+    refresh = RefreshGrant(tokens=store, indexes=store, reuse=reuse, signer=signer, **ttls)
+    endpoint = TokenEndpoint(registry, code, refresh)
+    introspector = Introspector(registry, store, store, signer)
+    calls = CallCounter(store)
+    calls.start()
+    ctx.stack.push_async_callback(calls.close)
+    verifier = Verifier(store, signer, calls)
+
+    async def exchange(req: ExchangeTokenRequest, meta: Meta) -> ExchangeTokenReply:
+        return await endpoint.exchange(req, request_id=meta.request_id)
+
+    async def introspect(req: IntrospectTokenRequest, meta: Meta) -> Introspection:
+        return await introspector.introspect(req, request_id=meta.request_id)
+
+    async def report_calls(req: ReportCallsRequest, _meta: Meta) -> bytes:
+        for client_id, n in req.calls.items():
+            if 0 < n <= MAX_REPORTED_CALLS:
+                calls.add(client_id, n)
+        return ACK
+
+    return [
+        Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
+        Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
+        Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
+        Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),
+    ]

@@ -27,6 +27,7 @@ class CheckedRequest(msgspec.Struct, frozen=True, kw_only=True):
     state: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    redirect_uri_given: bool = True  # False: the request omitted it (the app's only URI is used)
 
 
 class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_field="kind"):

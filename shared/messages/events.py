@@ -58,6 +58,17 @@ class ScopesNarrowed(_Event, tag="scopes.narrowed", kw_only=True, frozen=True):
     scope: str
 
 
+class PlanChanged(_Event, tag="plan.changed", kw_only=True, frozen=True):
+    """An operator changed a user's plan (``mavio-oauth users set-plan``); ``client_id`` is empty.
+
+    Published on ``subjects.EVENT_PLAN_CHANGED`` so grants can be narrowed to the new plan.
+    """
+
+    user_id: str
+    plan: str
+    previous_plan: str
+
+
 Event = (
     TokensRevoked
     | RefreshReused
@@ -67,4 +78,5 @@ Event = (
     | AppDeleted
     | GrantExpired
     | ScopesNarrowed
+    | PlanChanged
 )

@@ -1,4 +1,9 @@
-"""Messages of the registry service (apps and accounts)."""
+"""Messages of the registry service (apps and accounts).
+
+Owner operations share one subject (``subjects.REGISTRY_OWNER``): ``OwnerRequest`` is a tagged
+union (tag field ``op``) that the registry dispatches with ``match``. Every owner request names the
+acting user; an app that user does not own answers ``NotFound`` exactly like a missing one.
+"""
 
 from __future__ import annotations
 
@@ -39,3 +44,115 @@ class VerifyClientRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class GetAccountRequest(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
+
+
+class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Email + password -> ``AccountView``; any mismatch is one generic ``InvalidGrant``."""
+
+    email: str
+    password: str
+
+
+# ---- owner operations (subject REGISTRY_OWNER) ------------------------------------------------
+
+
+class _OwnerOp(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
+    user_id: str  # the acting (signed-in) user
+
+
+class CreateAppRequest(_OwnerOp, tag="create", frozen=True, kw_only=True):
+    name: str
+    description: str = ""
+    homepage_url: str
+    redirect_uris: list[str]
+    scopes: list[str]
+    logo: bytes | None = None  # already an image upload; the registry re-normalises it
+
+
+class ListAppsRequest(_OwnerOp, tag="list", frozen=True, kw_only=True):
+    pass
+
+
+class GetOwnedAppRequest(_OwnerOp, tag="get", frozen=True, kw_only=True):
+    client_id: str
+
+
+class UpdateAppRequest(_OwnerOp, tag="update", frozen=True, kw_only=True):
+    """Fields left ``None`` keep their value; the merged app is validated as a whole."""
+
+    client_id: str
+    name: str | None = None
+    description: str | None = None
+    homepage_url: str | None = None
+    redirect_uris: list[str] | None = None
+    scopes: list[str] | None = None
+    logo: bytes | None = None
+    remove_logo: bool = False
+
+
+class DeleteAppRequest(_OwnerOp, tag="delete", frozen=True, kw_only=True):
+    client_id: str
+
+
+class RegenerateSecretRequest(_OwnerOp, tag="regenerate", frozen=True, kw_only=True):
+    client_id: str
+    keep_old_seconds: int = 0  # 0 (old secret invalid at once), 3600 or 86400
+
+
+class PutLogoRequest(_OwnerOp, tag="logo.put", frozen=True, kw_only=True):
+    client_id: str
+    logo: bytes
+
+
+class RemoveLogoRequest(_OwnerOp, tag="logo.remove", frozen=True, kw_only=True):
+    client_id: str
+
+
+OwnerRequest = (
+    CreateAppRequest
+    | ListAppsRequest
+    | GetOwnedAppRequest
+    | UpdateAppRequest
+    | DeleteAppRequest
+    | RegenerateSecretRequest
+    | PutLogoRequest
+    | RemoveLogoRequest
+)
+
+
+class DayCount(msgspec.Struct, frozen=True, kw_only=True):
+    day: str  # YYYY-MM-DD (UTC)
+    calls: int
+
+
+class AppStats(msgspec.Struct, frozen=True, kw_only=True):
+    active_authorizations: int  # users with a live grant
+    api_calls_total: int
+    api_calls_by_day: list[DayCount]  # the last 30 days, oldest first, today last
+
+
+class CreateAppReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The only reply (with ``RegenerateSecretReply``) that carries a client secret."""
+
+    app: AppView
+    client_secret: str
+
+
+class ListAppsReply(msgspec.Struct, frozen=True, kw_only=True):
+    apps: list[AppView]
+
+
+class GetOwnedAppReply(msgspec.Struct, frozen=True, kw_only=True):
+    app: AppView
+    stats: AppStats
+
+
+class DeleteAppReply(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: str
+    users_affected: int  # active authorizations at the time of deletion
+
+
+class RegenerateSecretReply(msgspec.Struct, frozen=True, kw_only=True):
+    app: AppView
+    client_secret: str
+    old_secret_valid_until: int = 0  # epoch seconds; 0 = the old secret is invalid already

@@ -1,7 +1,90 @@
-"""Gateway routes: accounts."""
+"""Gateway routes: the landing page, sign-in (``/login``) and sign-out (``/logout``)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from services.gateway.rendering import render
+from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
+from services.gateway.web_helpers import (
+    check_login_csrf,
+    login_cookie,
+    login_csrf_token,
+    registry,
+    request_id,
+    safe_next,
+    see_other,
+    set_login_cookie,
+)
+from shared.errors import InvalidGrant
+
 routes = web.RouteTableDef()
+
+SIGN_IN_FAILED = "Incorrect email or password."
+DEFAULT_NEXT = "/"
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    await get_session(request)
+    return render(request, "home.html")
+
+
+def _login_page(request: web.Request, *, email: str = "", error: str = "", status: int = 200) -> web.Response:
+    cookie, new = login_cookie(request)
+    ctx: dict[str, Any] = {
+        "email": email,
+        "error": error,
+        "next": safe_next(request.query.get("next")) or "",
+        "login_csrf": login_csrf_token(request, cookie),
+    }
+    resp = render(request, "login.html", ctx, status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    if new:
+        set_login_cookie(request, resp, cookie)
+    return resp
+
+
+@routes.get("/login")
+async def login_form(request: web.Request) -> web.Response:
+    if await get_session(request) is not None:
+        return see_other(safe_next(request.query.get("next")) or DEFAULT_NEXT)
+    return _login_page(request)
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.Response:
+    form = await request.post()
+    check_login_csrf(request, _text(form.get("csrf_token")))
+    email = _text(form.get("email")).strip()
+    password = _text(form.get("password"))
+    target = safe_next(_text(form.get("next")) or request.query.get("next")) or DEFAULT_NEXT
+    if not email or not password:
+        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401)
+    try:
+        account = await registry(request).authenticate(email, password, request_id=request_id(request))
+    except InvalidGrant:
+        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401)
+    resp = see_other(target)
+    if await get_session(request) is not None:
+        await destroy_session(request, resp)  # a fresh session id on every sign-in
+    await create_session(request, resp, account)
+    return resp
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.Response:
+    session = await get_session(request)
+    resp = see_other("/login")
+    if session is None:
+        return resp
+    form = await request.post()
+    check_csrf(session, _text(form.get("csrf_token")))
+    await destroy_session(request, resp)
+    return resp
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

@@ -1,7 +1,169 @@
-"""Gateway routes: apps_api."""
+"""Gateway routes: the JSON API for the signed-in user's OAuth apps (``/api/v1/oauth-apps``).
+
+Session-cookie auth. A state-changing request must be ``Content-Type: application/json`` (the
+logo upload: an image or multipart) and, when it sends ``Origin``, come from MAVIO_PUBLIC_URL's
+origin; a cross-site form can do neither. Errors: ``{"error", "error_description", "fields"}``
+with 400 (validation), 404 (unknown or not yours), 409 (name already used).
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 from aiohttp import web
 
+from services.gateway.developer.api_io import (
+    AppBody,
+    SecretBody,
+    app_json,
+    decode_body,
+    logo_upload,
+    require_api_session,
+    require_json,
+)
+from services.gateway.developer.common import conflict_fields, revoke_app_tokens
+from services.gateway.developer.forms import prepare_logo
+from services.gateway.rendering import json_response
+from services.gateway.web_helpers import registry, request_id
+from services.registry.logo import LogoError
+from shared.errors import Conflict, TemporarilyUnavailable, ValidationFailed
+from shared.messages.registry import CreateAppRequest, UpdateAppRequest
+
 routes = web.RouteTableDef()
+
+BASE = "/api/v1/oauth-apps"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _client_id(request: web.Request) -> str:
+    return request.match_info["client_id"]
+
+
+@routes.get(BASE)
+async def list_apps(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    apps = await registry(request).list_apps(session.user_id, request_id=request_id(request))
+    return json_response({"apps": [app_json(a) for a in apps]}, headers=NO_STORE)
+
+
+@routes.post(BASE)
+async def create_app(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    body = await decode_body(request, AppBody)
+    req = CreateAppRequest(
+        user_id=session.user_id,
+        name=body.name or "",
+        description=body.description or "",
+        homepage_url=body.homepage_url or "",
+        redirect_uris=body.redirect_uris or [],
+        scopes=body.scopes or [],
+    )
+    try:
+        reply = await registry(request).create_app(req, request_id=request_id(request))
+    except Conflict as exc:
+        raise conflict_fields(exc) from None
+    data = {**app_json(reply.app), "client_secret": reply.client_secret}
+    return json_response(data, status=201, headers=NO_STORE)
+
+
+@routes.get(BASE + "/{client_id}")
+async def get_app(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    reply = await registry(request).owned_app(
+        session.user_id, _client_id(request), request_id=request_id(request)
+    )
+    data = {**app_json(reply.app), "stats": msgspec.to_builtins(reply.stats)}
+    return json_response(data, headers=NO_STORE)
+
+
+@routes.patch(BASE + "/{client_id}")
+async def update_app(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    body = await decode_body(request, AppBody)
+    req = UpdateAppRequest(
+        user_id=session.user_id, client_id=_client_id(request), **msgspec.structs.asdict(body)
+    )
+    try:
+        view = await registry(request).update_app(req, request_id=request_id(request))
+    except Conflict as exc:
+        raise conflict_fields(exc) from None
+    return json_response(app_json(view), headers=NO_STORE)
+
+
+@routes.delete(BASE + "/{client_id}")
+async def delete_app(request: web.Request) -> web.Response:
+    """Deletes the app, then revokes its tokens; 503 (with ``deleted: true``) if revocation is down."""
+    session = await require_api_session(request)
+    require_json(request)
+    reply = await registry(request).delete_app(
+        session.user_id, _client_id(request), request_id=request_id(request)
+    )
+    result: dict[str, Any] = {
+        "deleted": True,
+        "client_id": reply.client_id,
+        "users_affected": reply.users_affected,
+    }
+    try:
+        result["families_revoked"] = await revoke_app_tokens(request, reply.client_id, "app_deleted")
+    except TemporarilyUnavailable as exc:
+        body = {
+            "error": exc.error,
+            "error_description": f"the app was deleted, but its tokens were not revoked: {exc.description}",
+            **result,
+        }
+        return json_response(body, status=exc.status, headers=NO_STORE)
+    return json_response(result, headers=NO_STORE)
+
+
+@routes.post(BASE + "/{client_id}/secret")
+async def regenerate_secret(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    body = await decode_body(request, SecretBody, allow_empty=True)
+    reply = await registry(request).regenerate_secret(
+        session.user_id,
+        _client_id(request),
+        keep_old_seconds=body.keep_old_secret_seconds,
+        request_id=request_id(request),
+    )
+    data = {
+        "client_id": reply.app.client_id,
+        "client_secret": reply.client_secret,
+        "old_secret_valid_until": reply.old_secret_valid_until,
+    }
+    return json_response(data, headers=NO_STORE)
+
+
+@routes.post(BASE + "/{client_id}/revoke-tokens")
+async def revoke_tokens(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    require_json(request)
+    owned = await registry(request).owned_app(
+        session.user_id, _client_id(request), request_id=request_id(request)
+    )
+    revoked = await revoke_app_tokens(request, owned.app.client_id, "app_revoke_all")
+    return json_response({"client_id": owned.app.client_id, "families_revoked": revoked}, headers=NO_STORE)
+
+
+@routes.put(BASE + "/{client_id}/logo")
+async def put_logo(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    data = await logo_upload(request)
+    try:
+        png = await prepare_logo(data)
+    except LogoError as exc:
+        raise ValidationFailed({"logo": str(exc)}) from None
+    view = await registry(request).put_logo(
+        session.user_id, _client_id(request), png, request_id=request_id(request)
+    )
+    return json_response(app_json(view), headers=NO_STORE)
+
+
+@routes.delete(BASE + "/{client_id}/logo")
+async def remove_logo(request: web.Request) -> web.Response:
+    session = await require_api_session(request)
+    require_json(request)
+    view = await registry(request).remove_logo(
+        session.user_id, _client_id(request), request_id=request_id(request)
+    )
+    return json_response(app_json(view), headers=NO_STORE)

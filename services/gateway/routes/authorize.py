@@ -1,7 +1,128 @@
-"""Gateway routes: authorize."""
+"""``GET`` and ``POST /oauth/authorize``: the authorization endpoint and its consent page (RFC 6749 §4.1).
+
+The authorize service decides (over the bus); this module only renders. A bus error from the service
+is one of the two errors that must never be redirected (RFC 6749 §4.1.2.1): ``invalid_client`` (the
+client_id) or ``invalid_request`` (the redirect_uri); both get the HTML error page with status 400.
+The decision's redirect is a 303 so the browser follows it with a GET (RFC 9700 §4.12).
+"""
 
 from __future__ import annotations
 
+from typing import Any, Protocol, TypeVar
+from urllib.parse import quote
+
 from aiohttp import web
+from multidict import MultiDictProxy
+
+from services.gateway import consent
+from services.gateway.keys import BUS, CATALOG, REQUEST_ID
+from services.gateway.rendering import render
+from services.gateway.sessions import Session, check_bound_csrf, get_session
+from shared import subjects
+from shared.errors import InvalidClient, InvalidRequest, OAuthError
+from shared.messages.authorize import (
+    CheckAuthorizationReply,
+    CheckAuthorizationRequest,
+    DecideAuthorizationReply,
+    DecideAuthorizationRequest,
+    Decision,
+    Outcome,
+    RedirectTo,
+    ShowConsent,
+)
 
 routes = web.RouteTableDef()
+
+REDIRECT_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache", "Referrer-Policy": "no-referrer"}
+
+
+class _Reply(Protocol):
+    @property
+    def outcome(self) -> Outcome: ...
+
+
+R = TypeVar("R", bound=_Reply)
+
+
+@routes.get("/oauth/authorize")
+async def authorize(request: web.Request) -> web.StreamResponse:
+    """RFC 6749 §4.1.1: the raw query as pairs (repeats kept; ``+`` is a space)."""
+    query = list(request.rel_url.query.items())
+    session = await get_session(request)
+    payload = CheckAuthorizationRequest(query=query, user_id=session.user_id if session else "")
+    outcome = await _ask(request, subjects.AUTHORIZE_CHECK, payload, CheckAuthorizationReply)
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    return _respond(request, outcome, session, back_to=request.path_qs, status=302)
+
+
+@routes.post("/oauth/authorize")
+async def decide(request: web.Request) -> web.StreamResponse:
+    """The user's decision: refused unless its token is bound to this session and this exact request."""
+    form = await request.post()
+    params = consent.form_params(form.items())
+    back_to = consent.authorize_url(params)
+    session = await get_session(request)
+    if session is None:
+        return _login(back_to)
+    token = form.get(consent.TOKEN_FIELD)
+    check_bound_csrf(session, token if isinstance(token, str) else None, *consent.binding(params))
+    payload = DecideAuthorizationRequest(
+        query=params,
+        user_id=session.user_id,
+        decision=_decision(form),
+        granted=[value for value in form.getall("granted", []) if isinstance(value, str)],
+    )
+    outcome = await _ask(request, subjects.AUTHORIZE_DECIDE, payload, DecideAuthorizationReply)
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    return _respond(request, outcome, session, back_to=back_to, status=303)
+
+
+def _decision(form: MultiDictProxy[Any]) -> Decision:
+    value = form.get("decision")
+    if value == "authorize":
+        return "authorize"
+    if value == "deny":
+        return "deny"
+    raise InvalidRequest("decision must be authorize or deny")
+
+
+async def _ask(
+    request: web.Request, subject: str, payload: object, reply_type: type[R]
+) -> Outcome | web.Response:
+    try:
+        reply = await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
+    except (InvalidClient, InvalidRequest) as exc:
+        return error_page(request, exc)
+    return reply.outcome
+
+
+def _respond(
+    request: web.Request, outcome: Outcome, session: Session | None, *, back_to: str, status: int
+) -> web.StreamResponse:
+    if isinstance(outcome, RedirectTo):
+        return web.Response(status=status, headers={**REDIRECT_HEADERS, "Location": outcome.location})
+    if isinstance(outcome, ShowConsent) and session is not None:
+        return consent_page(request, outcome, session)
+    return _login(back_to)  # SignInRequired (or a consent page without a session)
+
+
+def _login(back_to: str) -> web.Response:
+    location = "/login?next=" + quote(back_to, safe="")
+    return web.Response(status=302, headers={**REDIRECT_HEADERS, "Location": location})
+
+
+def consent_page(request: web.Request, shown: ShowConsent, session: Session) -> web.Response:
+    context = consent.page_context(shown, session, request.app[CATALOG])
+    resp = render(request, "consent.html", context)
+    resp.headers.update(consent.page_headers(shown.request.redirect_uri))
+    return resp
+
+
+def error_page(request: web.Request, exc: OAuthError) -> web.Response:
+    """RFC 6749 §4.1.2.1: inform the resource owner; never redirect to an unverified URI."""
+    parameter = "client_id" if isinstance(exc, InvalidClient) else "redirect_uri"
+    resp = render(request, "authorize_error.html", {"error": exc, "parameter": parameter}, status=400)
+    resp.headers.update(consent.page_headers(""))
+    return resp

@@ -1,7 +1,9 @@
-"""Gateway routes: developer."""
+"""Gateway routes: Settings > Developer > OAuth Apps (pages and confirmations) and app logos."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-routes = web.RouteTableDef()
+from services.gateway.developer import actions, logos, pages
+
+routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *logos.routes]

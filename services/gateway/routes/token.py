@@ -1,7 +1,136 @@
-"""Gateway routes: token."""
+"""Gateway routes: the token endpoint (RFC 6749 §3.2), introspection (RFC 7662) and the authorization
+server metadata (RFC 8414). HTTP only: parse the form, extract the client's credentials, ask the token
+service over the bus, answer with ``Cache-Control: no-store``. Errors render in the middleware.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Final, TypeVar
+from urllib.parse import parse_qsl
+
 from aiohttp import web
 
+from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
+from services.gateway.rendering import json_response
+from services.token.client_auth import ClientCredentials, InvalidClientBasic, extract_client_credentials
+from shared import subjects
+from shared.errors import InvalidClient, InvalidRequest
+from shared.messages.token import (
+    ExchangeTokenReply,
+    ExchangeTokenRequest,
+    Introspection,
+    IntrospectTokenRequest,
+)
+
+T = TypeVar("T")
+
 routes = web.RouteTableDef()
+
+FORM: Final = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES: Final = 16 * 1024
+MAX_FORM_FIELDS: Final = 32
+NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+AUTH_METHODS: Final = ["client_secret_basic", "client_secret_post"]
+Form = dict[str, list[str]]
+
+
+async def read_form(request: web.Request) -> Form:
+    """The urlencoded body as name -> values (empty values dropped: RFC 6749 §3.1 treats them as absent)."""
+    if request.content_type != FORM:
+        raise InvalidRequest(f"the request body must be {FORM}")
+    if (request.content_length or 0) > MAX_FORM_BYTES:
+        raise InvalidRequest("the request body is too large")
+    body = await request.read()
+    if len(body) > MAX_FORM_BYTES:
+        raise InvalidRequest("the request body is too large")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), errors="strict", max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # UnicodeDecodeError included
+        raise InvalidRequest("the request body is not valid UTF-8 form encoding") from None
+    form: Form = {}
+    for name, value in pairs:
+        form.setdefault(name, []).append(value)
+    return form
+
+
+def single(form: Form, name: str) -> str:
+    """One parameter's value ("" when absent); a repeated parameter is ``invalid_request`` (§3.1)."""
+    values = form.get(name)
+    if not values:
+        return ""
+    if len(values) > 1:
+        raise InvalidRequest(f"{name} must not be included more than once")
+    return values[0]
+
+
+async def ask_token_service(
+    request: web.Request, subject: str, payload: Any, reply_type: type[T], creds: ClientCredentials
+) -> T:
+    """One bus request; a client that authenticated with HTTP Basic gets ``WWW-Authenticate: Basic``."""
+    try:
+        return await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
+    except InvalidClient as exc:
+        if creds.method == "client_secret_basic" and not isinstance(exc, InvalidClientBasic):
+            raise InvalidClientBasic(exc.description) from None
+        raise
+
+
+@routes.post("/oauth/token")
+async def token(request: web.Request) -> web.Response:
+    """Access token request (RFC 6749 §4.1.3, §6); success is §5.1 exactly."""
+    form = await read_form(request)
+    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    req = ExchangeTokenRequest(
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        auth_method=creds.method,
+        grant_type=single(form, "grant_type"),
+        code=single(form, "code"),
+        redirect_uri=single(form, "redirect_uri"),
+        code_verifier=single(form, "code_verifier"),
+        refresh_token=single(form, "refresh_token"),
+        scope=single(form, "scope"),
+    )
+    reply = await ask_token_service(request, subjects.TOKEN_EXCHANGE, req, ExchangeTokenReply, creds)
+    return json_response(reply, headers=NO_STORE)
+
+
+@routes.post("/oauth/introspect")
+async def introspect(request: web.Request) -> web.Response:
+    """Introspection (RFC 7662 §2.1) of the calling client's own tokens."""
+    form = await read_form(request)
+    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    token_value = single(form, "token")
+    if not token_value:
+        raise InvalidRequest("token is required")
+    req = IntrospectTokenRequest(
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        auth_method=creds.method,
+        token=token_value,
+        token_type_hint=single(form, "token_type_hint"),
+    )
+    reply = await ask_token_service(request, subjects.TOKEN_INTROSPECT, req, Introspection, creds)
+    return json_response(reply, headers=NO_STORE)
+
+
+@routes.get("/.well-known/oauth-authorization-server")
+async def metadata(request: web.Request) -> web.Response:
+    """Authorization server metadata (RFC 8414 §2, §3)."""
+    base = request.app[SETTINGS].public_url
+    body = {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/oauth/authorize",
+        "token_endpoint": f"{base}/oauth/token",
+        "revocation_endpoint": f"{base}/oauth/revoke",
+        "introspection_endpoint": f"{base}/oauth/introspect",
+        "scopes_supported": list(request.app[CATALOG].names()),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
+        "code_challenge_methods_supported": ["S256"],
+    }
+    return json_response(body, headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,113 @@
+"""A closed-loop load generator: N workers, a warm-up, then repeated fixed windows; per window req/s,
+p50/p99 latency and the CPU (cores) of the processes under test; medians over the windows."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds all cores spent busy (steal included), from /proc/stat."""
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLK
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = min(len(sorted_values) - 1, max(0, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+@dataclass
+class Window:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def line(self) -> str:
+        cpu = "  ".join(f"{name} {cores:.2f}" for name, cores in self.cpu.items())
+        return (
+            f"{self.rps:9.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
+            f"errors {self.errors}  cpu: {cpu}"
+        )
+
+
+def median_window(windows: list[Window]) -> Window:
+    names = windows[0].cpu.keys()  # "other": everything else on the machine (other people's work)
+    return Window(
+        rps=statistics.median(w.rps for w in windows),
+        p50_ms=statistics.median(w.p50_ms for w in windows),
+        p99_ms=statistics.median(w.p99_ms for w in windows),
+        errors=int(statistics.median(w.errors for w in windows)),
+        cpu={n: statistics.median(w.cpu[n] for w in windows) for n in names},
+    )
+
+
+async def measure(
+    op: Callable[[int], Awaitable[bool]],
+    *,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    repeats: int,
+    pids: dict[str, int],
+    label: str,
+) -> Window:
+    """Run ``op(worker_index)`` in ``concurrency`` loops; print each window and return the median."""
+    state: dict[str, object] = {"window": None, "stop": False}
+
+    async def worker(i: int) -> None:
+        while not state["stop"]:
+            window = state["window"]
+            started = time.perf_counter()
+            try:
+                ok = await op(i)
+            except Exception:
+                ok = False
+            elapsed = time.perf_counter() - started
+            if window is not None and window is state["window"]:
+                lat, errs = window  # type: ignore[misc]
+                if ok:
+                    lat.append(elapsed)
+                else:
+                    errs.append(1)
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
+    await asyncio.sleep(warmup)
+    windows = []
+    for r in range(repeats):
+        lat: list[float] = []
+        errs: list[int] = []
+        cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
+        busy0 = machine_busy_seconds()
+        t0 = time.perf_counter()
+        state["window"] = (lat, errs)
+        await asyncio.sleep(duration)
+        state["window"] = None
+        wall = time.perf_counter() - t0
+        cpu = {n: (cpu_seconds(p) - cpu0[n]) / wall for n, p in pids.items()}
+        cpu["other"] = max(0.0, (machine_busy_seconds() - busy0) / wall - sum(cpu.values()))
+        lat.sort()
+        w = Window(len(lat) / wall, percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3, len(errs), cpu)
+        print(f"  [{label}] window {r + 1}: {w.line()}", flush=True)
+        windows.append(w)
+    state["stop"] = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return median_window(windows)

@@ -1,0 +1,137 @@
+"""The system under test for the benchmarks: embedded nats-server and redis-server, token-service
+replicas as real processes (``python -m services.token``, as ``make run`` starts them), seeded tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import nats
+import redis.asyncio as aioredis
+from nats.aio.client import Client as NATS
+
+from services.stack.embedded import ServerProcess, die_with_parent, start_nats, start_redis
+from services.token.issuance import first_records, mint_pair
+from services.token.redis_store import RedisTokenStore
+from services.token.store import FirstPair
+from shared import subjects
+from shared.config import Settings, load_settings
+from shared.lifecycle import HealthReply
+from shared.tokens import Signer, new_family_id
+
+BENCH_CLIENT = "mavio_client_BenchClient00001"
+
+
+@dataclass
+class Stack:
+    root: tempfile.TemporaryDirectory[str]
+    nats: ServerProcess
+    redis: ServerProcess
+    settings: Settings
+    env: dict[str, str]
+    replicas: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, extra_env: dict[str, str] | None = None) -> Stack:
+        root = tempfile.TemporaryDirectory(prefix="mavio-bench-")
+        nats_server = start_nats(Path(root.name) / "nats")
+        redis_server = start_redis(Path(root.name) / "redis", persist=False)
+        env = {
+            **os.environ,
+            "MAVIO_NATS_URL": nats_server.url,
+            "MAVIO_REDIS_URL": redis_server.url,
+            "MAVIO_LOG_LEVEL": "warning",
+            **(extra_env or {}),
+        }
+        return cls(root, nats_server, redis_server, load_settings(env), env)
+
+    def spawn(self, module: str, name: str) -> subprocess.Popen[bytes]:
+        log = open(Path(self.root.name) / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module], env=self.env, stdout=log, stderr=log, preexec_fn=die_with_parent
+        )
+        self.replicas.append(proc)
+        return proc
+
+    async def scale_token(self, nc: NATS, count: int) -> list[int]:
+        """Run exactly ``count`` token replicas (starting more as needed); their pids once all answer."""
+        while len(self.replicas) < count:
+            self.spawn("services.token", f"token-{len(self.replicas) + 1}")
+        await wait_instances(nc, "token", count)
+        return [p.pid for p in self.replicas]
+
+    def stop(self) -> None:
+        for proc in self.replicas:
+            proc.terminate()
+        for proc in self.replicas:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.nats.stop()
+        self.redis.stop()
+        self.root.cleanup()
+
+
+async def wait_instances(nc: NATS, service: str, count: int, timeout: float = 60.0) -> None:
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while len(seen) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {len(seen)} of {count} {service} replicas answered")
+        try:
+            msg = await nc.request(subjects.op(service, "health"), b"{}", timeout=0.5)
+            seen.add(msgspec.json.decode(msg.data, type=HealthReply).instance)
+        except Exception:
+            await asyncio.sleep(0.1)
+
+
+async def seed_access_tokens(settings: Settings, count: int) -> list[str]:
+    """``count`` live access tokens, each in its own family, written by the token store itself."""
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    store = RedisTokenStore(
+        redis,
+        access_ttl=settings.access_token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+        replay_window_ms=0,
+        hold_ttl=settings.code_ttl,
+    )
+    signer, now, tokens = Signer(settings.hmac_key), int(time.time()), []
+    for _ in range(count):
+        family = new_family_id()
+        pair = mint_pair(family, signer)
+        access, refresh = first_records(
+            pair,
+            family=family,
+            client_id=BENCH_CLIENT,
+            user_id="usr_bench",
+            scope="meetings:read",
+            now=now,
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+        )
+        first = FirstPair(
+            family=family,
+            client_id=BENCH_CLIENT,
+            user_id="usr_bench",
+            scope="meetings:read",
+            access_sig=pair.access_sig,
+            access_record=access,
+            refresh_sig=pair.refresh_sig,
+            refresh_record=refresh,
+        )
+        await store.issue_first(first, now=now)
+        tokens.append(pair.access_token)
+    await redis.aclose()
+    return tokens
+
+
+async def connect(settings: Settings) -> NATS:
+    return await nats.connect(settings.nats_url)

@@ -1,0 +1,1 @@
+"""Settings > Developer > OAuth Apps: forms, pages, confirmations, logos and stats charts."""

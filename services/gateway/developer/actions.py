@@ -1,0 +1,110 @@
+"""The three app actions, each behind a confirmation page that works without JavaScript: its
+submit button carries the action's own label (Regenerate client secret, Revoke all tokens,
+Delete app)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from services.gateway.developer.common import APPS_PATH, app_path, checked_form, revoke_app_tokens
+from services.gateway.developer.forms import text
+from services.gateway.developer.pages import owned
+from services.gateway.rendering import render
+from services.gateway.sessions import require_session
+from services.gateway.web_helpers import registry, request_id, see_other
+from shared.errors import TemporarilyUnavailable
+from shared.messages.registry import GetOwnedAppReply
+
+routes = web.RouteTableDef()
+
+KEEP_OLD_CHOICES = {"0": 0, "3600": 3600, "86400": 86_400}
+
+
+def _confirm(
+    request: web.Request,
+    template: str,
+    reply: GetOwnedAppReply,
+    *,
+    status: int | None = None,
+    **extra: object,
+) -> web.Response:
+    ctx = {"app": reply.app, "stats": reply.stats, "error": "", **extra}
+    resp = render(request, template, ctx, status=status or (400 if ctx["error"] else 200))
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@routes.get(APPS_PATH + "/{client_id}/secret")
+async def confirm_regenerate(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    return _confirm(request, "confirm_regenerate.html", await owned(request, session))
+
+
+@routes.post(APPS_PATH + "/{client_id}/secret")
+async def regenerate(request: web.Request) -> web.Response:
+    session, form = await checked_form(request)
+    reply = await owned(request, session)
+    keep = KEEP_OLD_CHOICES.get(text(form.get("keep_old")), -1)
+    if keep < 0:
+        error = "Choose how long the old secret keeps working"
+        return _confirm(request, "confirm_regenerate.html", reply, error=error)
+    regenerated = await registry(request).regenerate_secret(
+        session.user_id, reply.app.client_id, keep_old_seconds=keep, request_id=request_id(request)
+    )
+    ctx = {
+        "app": regenerated.app,
+        "client_secret": regenerated.client_secret,
+        "created": False,
+        "old_secret_valid_until": regenerated.old_secret_valid_until,
+        "old_secret_until_text": _utc(regenerated.old_secret_valid_until),
+    }
+    resp = render(request, "app_credentials.html", ctx)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _utc(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else ""
+
+
+@routes.get(APPS_PATH + "/{client_id}/revoke")
+async def confirm_revoke(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    return _confirm(request, "confirm_revoke.html", await owned(request, session))
+
+
+@routes.post(APPS_PATH + "/{client_id}/revoke")
+async def revoke(request: web.Request) -> web.Response:
+    session, _ = await checked_form(request)
+    reply = await owned(request, session)
+    try:
+        await revoke_app_tokens(request, reply.app.client_id, "app_revoke_all")
+    except TemporarilyUnavailable as exc:
+        ctx = {"unavailable": exc.description, "deleted": False}
+        return _confirm(request, "action_failed.html", reply, **ctx, status=503)
+    return see_other(app_path(reply.app.client_id) + "?notice=revoked")
+
+
+@routes.get(APPS_PATH + "/{client_id}/delete")
+async def confirm_delete(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    return _confirm(request, "confirm_delete.html", await owned(request, session), typed="")
+
+
+@routes.post(APPS_PATH + "/{client_id}/delete")
+async def delete(request: web.Request) -> web.Response:
+    session, form = await checked_form(request)
+    reply = await owned(request, session)
+    typed = text(form.get("confirm_name")).strip()
+    if typed != reply.app.name:
+        error = "Type the app's name exactly as shown to confirm"
+        return _confirm(request, "confirm_delete.html", reply, typed=typed, error=error)
+    await registry(request).delete_app(session.user_id, reply.app.client_id, request_id=request_id(request))
+    try:
+        await revoke_app_tokens(request, reply.app.client_id, "app_deleted")
+    except TemporarilyUnavailable as exc:
+        ctx = {"unavailable": exc.description, "deleted": True}
+        return _confirm(request, "action_failed.html", reply, **ctx, status=503)
+    return see_other(APPS_PATH + "?notice=deleted")

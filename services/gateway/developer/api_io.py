@@ -1,0 +1,131 @@
+"""Request and response shapes of the OAuth apps JSON API, and its request checks: session,
+``Content-Type: application/json`` and same-origin ``Origin`` on every state-changing request."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import msgspec
+from aiohttp import BodyPartReader, web
+
+from services.gateway.keys import SETTINGS
+from services.gateway.sessions import Session, get_session
+from services.registry.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
+from shared.errors import OAuthError, ValidationFailed
+from shared.messages.registry import AppView
+
+B = TypeVar("B", bound=msgspec.Struct)
+
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream"})
+_FIELD_AT = re.compile(r"at `\$\.(\w+)|unknown field `(\w+)`")
+
+
+class SignInRequired(OAuthError):
+    """Not an RFC code: the API needs a signed-in session cookie."""
+
+    error = "login_required"
+    status = 401
+
+
+class UnsupportedMediaType(OAuthError):
+    """Not an RFC code: a state-changing request must send JSON (or an image, for the logo)."""
+
+    error = "unsupported_media_type"
+    status = 415
+
+
+class CrossOriginRefused(OAuthError):
+    """Not an RFC code: a state-changing request came from another origin."""
+
+    error = "forbidden"
+    status = 403
+
+
+class AppBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Create: missing fields are empty (and validation says so); update: missing fields keep."""
+
+    name: str | None = None
+    description: str | None = None
+    homepage_url: str | None = None
+    redirect_uris: list[str] | None = None
+    scopes: list[str] | None = None
+
+
+class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    keep_old_secret_seconds: int = 0  # 0, 3600 or 86400
+
+
+async def require_api_session(request: web.Request) -> Session:
+    session = await get_session(request)
+    if session is None:
+        raise SignInRequired("sign in first: this API uses the Mavio session cookie")
+    return session
+
+
+def check_origin(request: web.Request) -> None:
+    """When the browser names the page's origin, it must be this site's public origin."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    public = urlsplit(request.app[SETTINGS].public_url)
+    if origin.rstrip("/").lower() != f"{public.scheme}://{public.netloc}".lower():
+        raise CrossOriginRefused("cross-origin requests are not allowed")
+
+
+def require_json(request: web.Request) -> None:
+    check_origin(request)
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send Content-Type: application/json")
+
+
+async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: bool = False) -> B:
+    """The JSON body as ``body_type``; ``ValidationFailed`` naming the field when it does not fit."""
+    require_json(request)
+    raw = await request.read()
+    if not raw.strip() and allow_empty:
+        return body_type()
+    try:
+        return msgspec.json.decode(raw, type=body_type)
+    except msgspec.ValidationError as exc:
+        found = _FIELD_AT.search(str(exc))
+        field = (found.group(1) or found.group(2)) if found else "body"
+        message = str(exc).split(" - at ")[0].replace("`", "")
+        raise ValidationFailed({field: message}) from None
+    except msgspec.DecodeError:
+        raise ValidationFailed({"body": "The request body must be a JSON object"}) from None
+
+
+async def logo_upload(request: web.Request) -> bytes:
+    """The logo bytes of a raw image body or of a multipart upload (field ``logo`` or first file)."""
+    check_origin(request)
+    if request.content_type == "multipart/form-data":
+        reader = await request.multipart()
+        async for part in reader:
+            if isinstance(part, BodyPartReader) and (part.name == "logo" or part.filename):
+                return await _read_limited(part)
+        raise ValidationFailed({"logo": "Attach the logo as the file field 'logo'"})
+    if request.content_type not in IMAGE_TYPES:
+        raise UnsupportedMediaType(
+            "send the logo as image/png, image/jpeg, image/gif, image/webp or multipart"
+        )
+    return await request.read()
+
+
+async def _read_limited(part: BodyPartReader) -> bytes:
+    data = bytearray()
+    while chunk := await part.read_chunk():
+        data.extend(chunk)
+        if len(data) > MAX_LOGO_BYTES:
+            raise ValidationFailed({"logo": TOO_MANY_BYTES})
+    return bytes(data)
+
+
+def app_json(view: AppView) -> dict[str, Any]:
+    """The API's app object: the public view without owner details, plus the logo's URL."""
+    data = msgspec.to_builtins(view)
+    data.pop("owner_id", None)
+    data.pop("owner_name", None)
+    data["logo_url"] = f"/oauth/apps/{view.client_id}/logo.png" if view.has_logo else None
+    return dict(data)

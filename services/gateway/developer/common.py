@@ -1,0 +1,47 @@
+"""What the developer pages and the JSON API share: the owner's session, CSRF-checked forms,
+registry errors as page errors, and the call that revokes every token of an app."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.gateway.developer.forms import FieldConflict, FormData, text
+from services.gateway.keys import BUS
+from services.gateway.sessions import Session, check_csrf, require_session
+from services.gateway.web_helpers import request_id
+from shared import subjects
+from shared.errors import Conflict
+from shared.messages.revocation import RevokeAppReply, RevokeAppRequest
+
+APPS_PATH = "/settings/developer/oauth-apps"
+
+
+def app_path(client_id: str, action: str = "") -> str:
+    return f"{APPS_PATH}/{client_id}" + (f"/{action}" if action else "")
+
+
+async def checked_form(request: web.Request) -> tuple[Session, FormData]:
+    """The signed-in session and the submitted form, refused unless it carries the CSRF token."""
+    session = await require_session(request)
+    form = await request.post()
+    check_csrf(session, text(form.get("csrf_token")))
+    return session, form
+
+
+def conflict_fields(exc: Conflict) -> FieldConflict:
+    """The registry's only conflict is an app name the owner already uses."""
+    return FieldConflict({"name": exc.description})
+
+
+async def revoke_app_tokens(request: web.Request, client_id: str, reason: str) -> int:
+    """Ask the revocation service to revoke every code and token of the app.
+
+    Raises ``TemporarilyUnavailable`` when it does not answer: nothing may pretend it worked.
+    """
+    reply = await request.app[BUS].request(
+        subjects.REVOCATION_REVOKE_APP,
+        RevokeAppRequest(client_id=client_id, reason=reason),
+        RevokeAppReply,
+        request_id=request_id(request),
+    )
+    return reply.families_revoked

@@ -1,0 +1,179 @@
+"""Owner operations on apps: every one names the acting user and answers ``NotFound`` for an app
+that user does not own. Each change publishes its event (app changed / deleted / secret
+regenerated) after it is stored, so callers drop cached app views at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from services.registry import domain
+from services.registry.account_store import AccountStore
+from services.registry.logo import LogoError, normalise_logo
+from services.registry.store import AppStore
+from services.registry.validation import AppInput, validate_app
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.messages.events import AppChanged, AppDeleted, SecretRegenerated
+from shared.messages.registry import (
+    AppView,
+    CreateAppReply,
+    CreateAppRequest,
+    DeleteAppReply,
+    DeleteAppRequest,
+    GetOwnedAppReply,
+    GetOwnedAppRequest,
+    ListAppsReply,
+    ListAppsRequest,
+    OwnerRequest,
+    PutLogoRequest,
+    RegenerateSecretReply,
+    RegenerateSecretRequest,
+    RemoveLogoRequest,
+    UpdateAppRequest,
+)
+from shared.scopes import ScopeCatalog
+from shared.tokens import Signer, new_client_id
+
+AppEvent = AppChanged | AppDeleted | SecretRegenerated
+Publish = Callable[[AppEvent], Awaitable[None]]
+NAME_TAKEN = "You already have an app with this name"
+
+
+class OwnerOps:
+    def __init__(
+        self,
+        *,
+        apps: AppStore,
+        accounts: AccountStore,
+        signer: Signer,
+        catalog: ScopeCatalog,
+        production: bool,
+        publish: Publish,
+    ) -> None:
+        self.apps = apps
+        self.accounts = accounts
+        self.signer = signer
+        self.catalog = catalog
+        self.production = production
+        self.publish = publish
+
+    async def handle(self, req: OwnerRequest) -> Any:
+        match req:
+            case CreateAppRequest():
+                return await self.create(req)
+            case ListAppsRequest():
+                return ListAppsReply(apps=[r.view() for r in await self.apps.owned_by(req.user_id)])
+            case GetOwnedAppRequest():
+                return await self.get(req)
+            case UpdateAppRequest():
+                return await self.update(req)
+            case DeleteAppRequest():
+                return await self.delete(req)
+            case RegenerateSecretRequest():
+                return await self.regenerate(req)
+            case PutLogoRequest():
+                return await self.update(
+                    UpdateAppRequest(user_id=req.user_id, client_id=req.client_id, logo=req.logo)
+                )
+            case RemoveLogoRequest():
+                return await self.update(
+                    UpdateAppRequest(user_id=req.user_id, client_id=req.client_id, remove_logo=True)
+                )
+
+    async def _owned(self, user_id: str, client_id: str) -> domain.AppRecord:
+        return domain.owned(await self.apps.get(client_id), user_id)
+
+    async def _checked(self, raw: AppInput, logo: bytes | None) -> tuple[AppInput, bytes | None]:
+        """Validate the fields and the logo together, so every problem is reported at once."""
+        errors: dict[str, str] = {}
+        data = raw
+        try:
+            data = validate_app(raw, catalog=self.catalog, production=self.production)
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+        png = None
+        if logo is not None:
+            try:
+                png = await asyncio.to_thread(normalise_logo, logo)
+            except LogoError as exc:
+                errors["logo"] = str(exc)
+        if errors:
+            raise ValidationFailed(errors)
+        return data, png
+
+    async def create(self, req: CreateAppRequest) -> CreateAppReply:
+        owner = await self.accounts.get(req.user_id)
+        if owner is None:
+            raise NotFound("no such account")
+        raw = AppInput(
+            name=req.name,
+            description=req.description,
+            homepage_url=req.homepage_url,
+            redirect_uris=req.redirect_uris,
+            scopes=req.scopes,
+        )
+        data, png = await self._checked(raw, req.logo)
+        if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
+            raise Conflict(NAME_TAKEN)
+        secret, signature = domain.issue_secret(self.signer)
+        now = int(time.time())
+        while True:
+            record = domain.new_record(
+                client_id=new_client_id(),
+                data=data,
+                owner_id=owner.id,
+                owner_name=owner.name,
+                has_logo=png is not None,
+                secret_hash=signature,
+                now=now,
+            )
+            if await self.apps.insert(record, png):
+                break
+        await self._announce(AppChanged(at=time.time(), client_id=record.client_id))
+        return CreateAppReply(app=record.view(), client_secret=secret)
+
+    async def get(self, req: GetOwnedAppRequest) -> GetOwnedAppReply:
+        record = await self._owned(req.user_id, req.client_id)
+        stats = await self.apps.stats(record.client_id, domain.stats_days(domain.utc_today()))
+        return GetOwnedAppReply(app=record.view(), stats=stats)
+
+    async def update(self, req: UpdateAppRequest) -> AppView:
+        record = await self._owned(req.user_id, req.client_id)
+        data, png = await self._checked(domain.merged_input(record, req), req.logo)
+        others = await self.apps.owned_by(req.user_id)
+        if domain.name_taken(data.name, others, except_id=record.client_id):
+            raise Conflict(NAME_TAKEN)
+        drop = req.remove_logo and png is None
+        has_logo = png is not None or (record.has_logo and not drop)
+        new = domain.updated(record, data, has_logo=has_logo, now=int(time.time()))
+        await self.apps.save(new, logo=png, drop_logo=drop)
+        await self._announce(AppChanged(at=time.time(), client_id=new.client_id))
+        return new.view()
+
+    async def delete(self, req: DeleteAppRequest) -> DeleteAppReply:
+        record = await self._owned(req.user_id, req.client_id)
+        stats = await self.apps.stats(record.client_id, [])
+        await self.apps.delete(record)
+        await self._announce(AppDeleted(at=time.time(), client_id=record.client_id))
+        return DeleteAppReply(client_id=record.client_id, users_affected=stats.active_authorizations)
+
+    async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
+        record = await self._owned(req.user_id, req.client_id)
+        if req.keep_old_seconds not in domain.KEEP_OLD_SECRET_CHOICES:
+            raise ValidationFailed({"keep_old_seconds": "Keep the old secret for 0, 1 or 24 hours"})
+        secret, signature = domain.issue_secret(self.signer)
+        now = int(time.time())
+        new = domain.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
+        await self.apps.save(new)
+        event = SecretRegenerated(
+            at=time.time(), client_id=new.client_id, keep_old_until=new.previous_secret_until
+        )
+        await self._announce(event)
+        return RegenerateSecretReply(
+            app=new.view(), client_secret=secret, old_secret_valid_until=new.previous_secret_until
+        )
+
+    async def _announce(self, event: AppEvent) -> None:
+        await self.publish(event)

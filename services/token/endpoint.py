@@ -1,0 +1,53 @@
+"""The token endpoint (RFC 6749 §3.2): grant type, client authentication, then the grant's flow.
+
+Checks in this order (as Authlib's ``AuthorizationServer`` does): ``grant_type`` present
+(``invalid_request``) and known (``unsupported_grant_type``, before any client lookup); the client's
+credentials against the registry (``invalid_client``); whether this client may use the grant
+(``unauthorized_client``); then the grant's own parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final, Protocol
+
+from services.token.exchange_code import CodeGrant
+from services.token.refresh import RefreshGrant
+from shared.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
+from shared.messages.registry import AppView
+from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+
+AUTHORIZATION_CODE: Final = "authorization_code"
+REFRESH_TOKEN: Final = "refresh_token"
+GRANT_TYPES: Final = (AUTHORIZATION_CODE, REFRESH_TOKEN)
+# RFC 6749 grant types this server understands but never allows a Mavio app: every Mavio token acts for
+# a user, so no app may obtain one for itself (client_credentials). The password and implicit flows
+# are gone (RFC 9700 §2.4) and stay ``unsupported_grant_type``.
+NOT_FOR_APPS: Final = frozenset({"client_credentials"})
+
+
+class ClientVerifier(Protocol):
+    async def verify_client(
+        self, client_id: str, client_secret: str, *, request_id: str | None = None
+    ) -> AppView: ...
+
+
+class TokenEndpoint:
+    def __init__(self, clients: ClientVerifier, code: CodeGrant, refresh: RefreshGrant) -> None:
+        self._clients = clients
+        self._code = code
+        self._refresh = refresh
+
+    async def exchange(self, req: ExchangeTokenRequest, *, request_id: str) -> ExchangeTokenReply:
+        grant = req.grant_type
+        if not grant:
+            raise InvalidRequest("grant_type is required")
+        if grant not in GRANT_TYPES and grant not in NOT_FOR_APPS:
+            raise UnsupportedGrantType(f"grant_type must be one of: {', '.join(GRANT_TYPES)}")
+        app = await self._clients.verify_client(req.client_id, req.client_secret, request_id=request_id)
+        if grant in NOT_FOR_APPS:
+            raise UnauthorizedClient(f"this client may not use the {grant} grant")
+        now = int(time.time())
+        if grant == AUTHORIZATION_CODE:
+            return await self._code.exchange(app.client_id, req, now=now)
+        return await self._refresh.refresh(app.client_id, req, now=now)

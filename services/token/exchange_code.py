@@ -1,0 +1,116 @@
+"""The authorization code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §4.8).
+
+Order: the code is taken from the store exactly once (atomically, even under concurrent requests), then
+checked against the authenticated client, the redirect URI and the PKCE verifier; a failed check leaves
+the code consumed (one try). The first token pair is issued into the code's family. A second use of a
+code revokes everything issued from it (``services.token.reuse``).
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from services.token.issuance import first_records, mint_pair, token_reply
+from services.token.pkce import verify_s256
+from services.token.reuse import ReuseResponder
+from services.token.store import CodeStore, CodeTaken, FamilyStore, FirstPair, IndexStore, Reused
+from shared.errors import InvalidGrant, InvalidRequest
+from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+from shared.records import CodeRecord
+from shared.tokens import Signer, parse
+
+_decode_code = msgspec.json.Decoder(CodeRecord).decode
+
+INVALID_CODE = "the authorization code is invalid, expired or revoked"
+
+
+def check_code(
+    record: CodeRecord, *, client_id: str, redirect_uri: str, code_verifier: str, now: int
+) -> None:
+    """Raise ``InvalidGrant`` unless this client may redeem ``record`` with these parameters."""
+    if record.client_id != client_id:
+        raise InvalidGrant(INVALID_CODE, debug="code issued to another client")
+    if record.expires_at <= now:
+        raise InvalidGrant(INVALID_CODE, debug="code expired")
+    if redirect_uri != record.redirect_uri and (redirect_uri or record.redirect_uri_given):
+        raise InvalidGrant("redirect_uri must be identical to the one in the authorization request")
+    if record.code_challenge:
+        if not code_verifier:
+            raise InvalidGrant("code_verifier is required: the authorization request had a code_challenge")
+        if record.code_challenge_method != "S256" or not verify_s256(code_verifier, record.code_challenge):
+            raise InvalidGrant("code_verifier does not match the code_challenge")
+    elif code_verifier:  # RFC 9700 §4.8.2: refuse a verifier the authorization request did not commit to
+        raise InvalidGrant("code_verifier given but the authorization request had no code_challenge")
+
+
+class CodeGrant:
+    def __init__(
+        self,
+        *,
+        codes: CodeStore,
+        families: FamilyStore,
+        indexes: IndexStore,
+        reuse: ReuseResponder,
+        signer: Signer,
+        access_ttl: int,
+        refresh_ttl: int,
+    ) -> None:
+        self._codes = codes
+        self._families = families
+        self._indexes = indexes
+        self._reuse = reuse
+        self._signer = signer
+        self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
+
+    async def exchange(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
+        if not req.code:
+            raise InvalidRequest("code is required")
+        parsed = parse(req.code, "code")
+        if parsed is None:
+            raise InvalidGrant(INVALID_CODE, debug="malformed code")
+        outcome = await self._codes.consume(parsed.family, self._signer.sign(req.code), now=now)
+        if isinstance(outcome, Reused):
+            await self._reuse.revoked_by_reuse(outcome.revoked, kind="code", presenting_client=client_id)
+            raise InvalidGrant("the authorization code was already used; tokens issued from it are revoked")
+        if not isinstance(outcome, CodeTaken):
+            raise InvalidGrant(INVALID_CODE, debug=f"code {outcome.reason}")
+        record = _decode_code(outcome.record)
+        check_code(
+            record,
+            client_id=client_id,
+            redirect_uri=req.redirect_uri,
+            code_verifier=req.code_verifier,
+            now=now,
+        )
+        return await self._issue(record, now=now)
+
+    async def _issue(self, record: CodeRecord, *, now: int) -> ExchangeTokenReply:
+        pair = mint_pair(record.family, self._signer)
+        access, refresh = first_records(
+            pair,
+            family=record.family,
+            client_id=record.client_id,
+            user_id=record.user_id,
+            scope=record.scope,
+            now=now,
+            access_ttl=self._access_ttl,
+            refresh_ttl=self._refresh_ttl,
+        )
+        first = FirstPair(
+            family=record.family,
+            client_id=record.client_id,
+            user_id=record.user_id,
+            scope=record.scope,
+            access_sig=pair.access_sig,
+            access_record=access,
+            refresh_sig=pair.refresh_sig,
+            refresh_record=refresh,
+        )
+        # Count first, then issue: a concurrent revocation then always uncounts after (idempotently).
+        index_args = (record.client_id, record.user_id, record.family)
+        await self._indexes.add_family(*index_args, expires_at=now + self._refresh_ttl, now=now)
+        if not await self._families.issue_first(first, now=now):
+            await self._indexes.remove_family(*index_args)
+            raise InvalidGrant(INVALID_CODE, debug="family revoked before issuance")
+        return token_reply(pair, scope=record.scope, expires_in=self._access_ttl)

@@ -1,0 +1,85 @@
+"""The refresh token grant with rotation and a replay window (RFC 6749 §6, RFC 9700 §4.14.2).
+
+The successor pair is minted and sealed (under the presented token) here, then ONE store operation
+decides: rotate (first request), replay (a racer within ``MAVIO_REFRESH_REPLAY_WINDOW``: the very same
+sealed pair, opened with the presented token), or reuse (after the window: the whole family is revoked).
+The successor refresh token lives ``MAVIO_REFRESH_TOKEN_TTL`` from now (sliding expiry).
+"""
+
+from __future__ import annotations
+
+from services.token.issuance import mint_pair, open_successor, seal_successor, token_reply
+from services.token.reuse import ReuseResponder
+from services.token.store import IndexStore, RefreshTokenStore, Replayed, Reused, Rotated, Rotation
+from shared.errors import InvalidGrant, InvalidRequest, InvalidScope
+from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+from shared.scopes import join_scope, parse_scope
+from shared.tokens import Signer, parse
+
+INVALID_REFRESH = "the refresh token is invalid, expired or revoked"
+
+
+def requested_scope(value: str) -> str:
+    """The ``scope`` parameter normalised (deduplicated, single spaces); "" keeps the granted scope."""
+    try:
+        return join_scope(parse_scope(value))
+    except ValueError as exc:
+        raise InvalidScope("the scope parameter is malformed", debug=str(exc)) from None
+
+
+class RefreshGrant:
+    def __init__(
+        self,
+        *,
+        tokens: RefreshTokenStore,
+        indexes: IndexStore,
+        reuse: ReuseResponder,
+        signer: Signer,
+        access_ttl: int,
+        refresh_ttl: int,
+    ) -> None:
+        self._tokens = tokens
+        self._indexes = indexes
+        self._reuse = reuse
+        self._signer = signer
+        self._access_ttl = access_ttl
+        self._refresh_ttl = refresh_ttl
+
+    async def refresh(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
+        presented = req.refresh_token
+        if not presented:
+            raise InvalidRequest("refresh_token is required")
+        scope = requested_scope(req.scope)
+        parsed = parse(presented, "rt")
+        if parsed is None:
+            raise InvalidGrant(INVALID_REFRESH, debug="malformed refresh token")
+        presented_sig = self._signer.sign(presented)
+        pair = mint_pair(parsed.family, self._signer)
+        expires_at = now + self._access_ttl
+        rotation = Rotation(
+            family=parsed.family,
+            presented_sig=presented_sig,
+            client_id=client_id,
+            scope=scope,
+            access_sig=pair.access_sig,
+            refresh_sig=pair.refresh_sig,
+            sealed=seal_successor(presented, presented_sig, pair, expires_at=expires_at),
+        )
+        outcome = await self._tokens.rotate(rotation, now=now)
+        match outcome:
+            case Rotated(scope=granted, user_id=user_id):
+                await self._indexes.slide_family(
+                    client_id, user_id, parsed.family, expires_at=now + self._refresh_ttl, now=now
+                )
+                return token_reply(pair, scope=granted, expires_in=self._access_ttl)
+            case Replayed(sealed=sealed, scope=granted):
+                successor = open_successor(presented, presented_sig, sealed)
+                if successor is None:  # cannot happen unless the store was tampered with
+                    raise InvalidGrant(INVALID_REFRESH, debug="sealed successor did not open")
+                return token_reply(successor, scope=granted, expires_in=successor.expires_at - now)
+            case Reused(revoked=revoked):
+                await self._reuse.revoked_by_reuse(revoked, kind="refresh", presenting_client=client_id)
+                raise InvalidGrant("the refresh token was already used; the grant is revoked")
+        if outcome.reason == "invalid_scope":
+            raise InvalidScope("the requested scope exceeds the scope granted")
+        raise InvalidGrant(INVALID_REFRESH, debug=f"refresh token {outcome.reason}")

@@ -1,0 +1,134 @@
+"""The token service's storage contracts, split by artefact (fosite ``storage.go`` style).
+
+Every contract keys artefacts by the token's family and its HMAC signature (``shared.tokens.Signer``);
+no method ever receives or stores a raw code or token. Each family operation is atomic within the
+family's hash slot; the index operations keep the per-app and per-user views (``shared.keys``) in step
+and are idempotent. ``services.token.redis_store`` implements them on Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Revoked:
+    """A family whose every code and token was just deleted (and tombstoned)."""
+
+    family: str
+    client_id: str  # "" when no token had been issued yet
+    user_id: str
+    tokens: int  # member keys deleted
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTaken:
+    record: bytes  # the CodeRecord JSON; the code is gone from the store
+
+
+@dataclass(frozen=True, slots=True)
+class Reused:
+    revoked: Revoked
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Literal["unknown", "revoked", "wrong_client", "invalid_scope"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    scope: str  # the successor pair's scope (narrowed if asked)
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    sealed: bytes  # the successor pair sealed under the presented token (``services.token.replay``)
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPair:
+    """The first access/refresh pair of a family, as records (JSON) keyed by signature."""
+
+    family: str
+    client_id: str
+    user_id: str
+    scope: str
+    access_sig: str
+    access_record: bytes
+    refresh_sig: str
+    refresh_record: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """Everything one rotation attempt needs; the successor records are built in the store."""
+
+    family: str
+    presented_sig: str
+    client_id: str
+    scope: str  # requested narrowing, "" for unchanged
+    access_sig: str
+    refresh_sig: str
+    sealed: bytes  # successor pair sealed under the presented token, kept for the replay window
+
+
+class CodeStore(Protocol):
+    async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
+        """Take a code exactly once. A code already consumed is reuse: its family is revoked in the same
+        atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked family, else ``"unknown"``."""
+        ...
+
+
+class AccessTokenStore(Protocol):
+    async def get_access(self, family: str, signature: str) -> bytes | None:
+        """The AccessTokenRecord JSON, or None. One read: this is the verification hot path."""
+        ...
+
+
+class RefreshTokenStore(Protocol):
+    async def get_refresh(self, family: str, signature: str) -> bytes | None:
+        """The RefreshTokenRecord JSON (rotated or not), or None."""
+        ...
+
+    async def rotate(self, rotation: Rotation, *, now: int) -> Rotated | Replayed | Reused | Refused:
+        """Rotate once; within the replay window return the sealed successor; after it, revoke the
+        family (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
+        ...
+
+
+class FamilyStore(Protocol):
+    async def issue_first(self, pair: FirstPair, *, now: int) -> bool:
+        """Write the family record and its first pair; False (nothing written) if the family is revoked."""
+        ...
+
+    async def revoke(self, family: str, *, now: int) -> Revoked:
+        """Delete every code and token of the family and leave a tombstone (idempotent)."""
+        ...
+
+
+class IndexStore(Protocol):
+    async def add_family(
+        self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+    ) -> None:
+        """Count a new family in the app's, the user's and the sweeper's indexes; stamp the grant used."""
+        ...
+
+    async def slide_family(
+        self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+    ) -> None:
+        """A refresh moved the family's expiry: update the indexes (never re-adding a removed family)."""
+        ...
+
+    async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
+        """Uncount a family (idempotent: a family is uncounted at most once)."""
+        ...
+
+
+class CallStats(Protocol):
+    async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
+        """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters."""
+        ...

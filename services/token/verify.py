@@ -1,0 +1,68 @@
+"""Bearer token verification for Mavio's resource servers (``mavio.oauth.v1.token.verify``).
+
+Answers in RFC 7662 §2.2 form. The hot path of the whole system, so: a malformed token (shape or
+checksum) is refused without Redis; otherwise exactly one GET of the access token record (keyed by the
+token's HMAC), an expiry check, and the reply. The API call is counted in memory and flushed later
+(``services.token.calls``); nothing is logged for a successful verification. A refresh token is never
+active here (RFC 6750: only access tokens are bearer tokens).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Final
+
+import msgspec
+
+from services.token.calls import CallCounter
+from services.token.store import AccessTokenStore
+from shared.messages.token import Introspection, VerifyTokenRequest
+from shared.records import AccessTokenRecord
+from shared.service import Meta
+from shared.tokens import Signer, parse
+
+INACTIVE: Final = msgspec.json.encode(Introspection(active=False))
+_decode_access = msgspec.json.Decoder(AccessTokenRecord).decode
+_encode = msgspec.json.Encoder().encode
+
+
+def introspection(record: AccessTokenRecord) -> Introspection:
+    return Introspection(
+        active=True,
+        client_id=record.client_id,
+        sub=record.user_id,
+        scope=record.scope,
+        exp=record.expires_at,
+        iat=record.issued_at,
+        token_type="Bearer",
+    )
+
+
+async def active_access_record(
+    store: AccessTokenStore, signer: Signer, token: str
+) -> AccessTokenRecord | None:
+    """The record of a live access token, or None (malformed, unknown, revoked or expired)."""
+    parsed = parse(token, "at")
+    if parsed is None:
+        return None
+    raw = await store.get_access(parsed.family, signer.sign(token))
+    if raw is None:
+        return None
+    record = _decode_access(raw)
+    return record if record.expires_at > time.time() else None
+
+
+class Verifier:
+    __slots__ = ("_calls", "_signer", "_store")
+
+    def __init__(self, store: AccessTokenStore, signer: Signer, calls: CallCounter) -> None:
+        self._store = store
+        self._signer = signer
+        self._calls = calls
+
+    async def verify(self, req: VerifyTokenRequest, _meta: Meta) -> bytes:
+        record = await active_access_record(self._store, self._signer, req.token)
+        if record is None:
+            return INACTIVE
+        self._calls.add(record.client_id)
+        return _encode(introspection(record))

@@ -1,0 +1,184 @@
+"""``mavio-oauth``: the operator's command line.
+
+    mavio-oauth users add EMAIL --name NAME --plan PLAN --password-stdin
+    mavio-oauth users set-plan EMAIL PLAN
+    mavio-oauth users list
+    mavio-oauth apps list
+
+Talks to Redis directly (MAVIO_REDIS_URL) through the registry's own stores, so it works while
+the services are down. ``users set-plan`` also announces the change on the bus (best effort: a
+warning, not a failure, when NATS is unreachable). Errors are one line on stderr; exit status 1
+for a refused operation, 2 for bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import getpass
+import sys
+import time
+from collections.abc import Sequence
+
+import msgspec
+import redis.exceptions
+
+from services.registry.account_service import AccountService
+from services.registry.account_store import RedisAccountStore
+from services.registry.passwords import Passwords
+from services.registry.store import AppStore, RedisAppStore
+from shared import subjects
+from shared.config import ConfigError, Settings, load_settings
+from shared.errors import OAuthError, ValidationFailed
+from shared.messages.events import PlanChanged
+from shared.scopes import PLANS
+from shared.store import open_redis
+
+NATS_TIMEOUT = 2
+
+
+class CliError(Exception):
+    """A one-line message for stderr; the command exits with status 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mavio-oauth", description="Operate a Mavio OAuth deployment.")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps}")
+    users = groups.add_parser("users", help="Mavio accounts").add_subparsers(dest="command", required=True)
+    add = users.add_parser("add", help="create an account")
+    add.add_argument("email")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--plan", required=True, choices=PLANS)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    set_plan = users.add_parser("set-plan", help="change an account's plan")
+    set_plan.add_argument("email")
+    set_plan.add_argument("plan", choices=PLANS)
+    users.add_parser("list", help="list accounts")
+    apps = groups.add_parser("apps", help="OAuth apps").add_subparsers(dest="command", required=True)
+    apps.add_parser("list", help="list every registered app")
+    return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.read()
+        return password[:-1] if password.endswith("\n") else password
+    if not sys.stdin.isatty():
+        raise CliError("pass --password-stdin to read the password from standard input")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise CliError("the passwords do not match")
+    return first
+
+
+def _describe(exc: OAuthError) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(exc.fields.values())
+    return exc.description or exc.error
+
+
+def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+async def _announce_plan(settings: Settings, event: PlanChanged) -> bool:
+    """Publish the plan change on the bus; False (not an error) when NATS is unreachable."""
+    import nats
+
+    try:
+        nc = await asyncio.wait_for(
+            nats.connect(
+                servers=settings.nats_url.split(","),
+                name="mavio-cli",
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+                connect_timeout=NATS_TIMEOUT,
+            ),
+            NATS_TIMEOUT * 2,
+        )
+    except Exception:
+        return False
+    try:
+        await nc.publish(subjects.EVENT_PLAN_CHANGED, msgspec.json.encode(event))
+        await nc.flush(timeout=NATS_TIMEOUT)
+        return True
+    except Exception:
+        return False
+    finally:
+        await nc.close()
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> str:
+    async with open_redis(settings) as redis:
+        accounts = AccountService(RedisAccountStore(redis), Passwords())
+        match (args.group, args.command):
+            case ("users", "add"):
+                password = _read_password(args.password_stdin)
+                view = await accounts.create(
+                    email=args.email, name=args.name, plan=args.plan, password=password
+                )
+                return f"created {view.id} {view.email} ({view.plan})"
+            case ("users", "set-plan"):
+                view, previous = await accounts.set_plan(args.email, args.plan)
+                event = PlanChanged(
+                    at=time.time(), client_id="", user_id=view.id, plan=view.plan, previous_plan=previous
+                )
+                told = await _announce_plan(settings, event)
+                note = (
+                    ""
+                    if told
+                    else "\nwarning: NATS not reachable; the plan change was not announced on the bus"
+                )
+                return f"{view.email}: plan {previous} -> {view.plan}{note}"
+            case ("users", "list"):
+                rows = [(a.id, a.email, a.plan, a.display_name) for a in await accounts.all()]
+                return _table(rows, ("ID", "EMAIL", "PLAN", "NAME"))
+            case ("apps", "list"):
+                return await _apps_table(RedisAppStore(redis), accounts)
+    raise CliError(f"unknown command {args.group} {args.command}")
+
+
+async def _apps_table(apps_store: AppStore, accounts: AccountService) -> str:
+    emails = {a.id: a.email for a in await accounts.all()}
+    rows = [
+        (
+            r.client_id,
+            r.name,
+            emails.get(r.owner_id, r.owner_id),
+            dt.datetime.fromtimestamp(r.created_at, dt.UTC).strftime("%Y-%m-%d"),
+        )
+        for r in await apps_store.all()
+    ]
+    return _table(rows, ("CLIENT ID", "NAME", "OWNER", "CREATED"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"mavio-oauth: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        output = asyncio.run(_run(args, settings))
+    except CliError as exc:
+        print(f"mavio-oauth: error: {exc}", file=sys.stderr)
+        return 1
+    except OAuthError as exc:
+        print(f"mavio-oauth: error: {_describe(exc)}", file=sys.stderr)
+        return 1
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+        print(f"mavio-oauth: error: cannot reach Redis at {settings.redis_url}: {exc}", file=sys.stderr)
+        return 1
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

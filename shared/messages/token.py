@@ -1,0 +1,73 @@
+"""Messages of the token service (RFC 6749 §4.1.3, §5.1, §6; RFC 7662 §2.2).
+
+Requests carry client credentials because the token service authenticates the client itself (through
+the registry); the gateway only extracts them from HTTP (``services.token.client_auth``). Requests are
+never logged; events never carry a token or a secret.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+AuthMethod = str  # "client_secret_basic" | "client_secret_post"
+
+
+class ExchangeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /oauth/token`` after the gateway parsed the form; empty string means absent (RFC 6749 §3.1)."""
+
+    client_id: str
+    client_secret: str
+    auth_method: AuthMethod
+    grant_type: str
+    code: str = ""
+    redirect_uri: str = ""
+    code_verifier: str = ""
+    refresh_token: str = ""
+    scope: str = ""
+
+
+class ExchangeTokenReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The successful access token response, exactly these fields (RFC 6749 §5.1)."""
+
+    access_token: str
+    refresh_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    scope: str
+
+
+class VerifyTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``mavio.oauth.v1.token.verify``: is this bearer token active?"""
+
+    token: str
+
+
+class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """RFC 7662 §2.2 response: ``{"active": false}`` alone, or every claim of an active token."""
+
+    active: bool
+    client_id: str | None = None
+    sub: str | None = None
+    scope: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+    token_type: str | None = None
+
+
+VerifyTokenReply = Introspection
+
+
+class IntrospectTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``POST /oauth/introspect`` (RFC 7662 §2.1) by an authenticated client, about its own tokens."""
+
+    client_id: str
+    client_secret: str
+    auth_method: AuthMethod
+    token: str
+    token_type_hint: str = ""
+
+
+class ReportCallsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Verifications a resource server answered from its local cache: client id -> count (API-call stats)."""
+
+    calls: dict[str, int]

@@ -1,0 +1,282 @@
+"""Bearer token verification for Mavio's resource servers: ``TokenVerifier`` and ``require_scopes``.
+
+``TokenVerifier(nc).verify(token)`` asks the token service over the bus (``mavio.oauth.v1.token.verify``)
+and returns its RFC 7662 answer. Malformed tokens are refused locally (shape and checksum).
+
+Optional local cache (``cache_ttl`` > 0): active answers are kept at most ``cache_ttl`` seconds (never past
+the token's ``exp``), and evicted the moment a revocation-kind event arrives on the bus (tokens revoked,
+code or refresh reuse, scopes narrowed, grant expired, app deleted). An answer fetched while such an event
+arrived is not cached; after a bus reconnect (events may have been missed) the cache is dropped; while
+the bus is down nothing is served from it. Cache hits are reported to the token service in the
+background so the app's API-call statistics stay exact.
+
+``require_scopes("meetings:read")`` guards an aiohttp handler (RFC 6750 §3): no token -> 401 with a bare
+``WWW-Authenticate: Bearer`` challenge; an inactive token -> 401 ``error="invalid_token"``; missing scopes
+-> 403 ``error="insufficient_scope"``. The verifier lives in the app under ``VERIFIER``; the answer is put
+in the request under ``TOKEN_INFO``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import msgspec
+from aiohttp import web
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+
+from shared import subjects
+from shared.bus import Bus
+from shared.errors import OAuthError
+from shared.events import decode_event
+from shared.messages import events as ev
+from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
+from shared.tokens import parse
+
+INACTIVE = Introspection(active=False)
+REALM = "mavio"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class _Entry(msgspec.Struct, array_like=True):
+    until: float  # time.monotonic() deadline
+    family: str
+    info: Introspection
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        nc: NATS,
+        *,
+        cache_ttl: float = 0.0,
+        max_entries: int = 10_000,
+        timeout: float = 2.0,
+        report_interval: float = 1.0,
+    ) -> None:
+        self._nc = nc
+        self._bus = Bus(nc, timeout=timeout)
+        self.cache_ttl = cache_ttl
+        self._max_entries = max_entries
+        self._report_interval = report_interval
+        self._cache: dict[str, _Entry] = {}
+        self._by_family: dict[str, set[str]] = {}
+        self._epoch = 0  # bumped by every eviction: a fetch that saw another epoch is not cached
+        self._reconnects = 0
+        self._hits: dict[str, int] = {}
+        self._sub: Subscription | None = None
+        self._reporter: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Subscribe to revocation events (only needed with a cache)."""
+        if self.cache_ttl > 0 and self._sub is None:
+            self._reconnects = self._nc.stats["reconnects"]
+            self._sub = await self._nc.subscribe(subjects.EVENTS_ALL, cb=self._on_event)
+            await self._nc.flush()
+            self._reporter = asyncio.create_task(self._report_loop(), name="mavio-verify-hits")
+
+    async def close(self) -> None:
+        if self._reporter is not None:
+            self._reporter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reporter
+            await self._report_hits()
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
+        self._sub = self._reporter = None
+        self.clear()
+
+    async def verify(self, token: str) -> Introspection:
+        """The token's RFC 7662 answer; raises ``TemporarilyUnavailable`` when the bus cannot answer."""
+        parsed = parse(token, "at") if token else None
+        if parsed is None:
+            return INACTIVE
+        hit = self._cached(token)
+        if hit is not None:
+            return hit
+        epoch = self._epoch
+        info = await self._bus.request(subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection)
+        if info.active and self._sub is not None and epoch == self._epoch:
+            self._store(token, parsed.family, info)
+        return info
+
+    # ---- the cache -------------------------------------------------------------------------------
+
+    def _cached(self, token: str) -> Introspection | None:
+        if not self._cache:
+            return None
+        if not self._nc.is_connected or self._nc.stats["reconnects"] != self._reconnects:
+            self._reconnects = self._nc.stats["reconnects"]
+            self.clear()
+            return None
+        entry = self._cache.get(token)
+        if entry is None:
+            return None
+        if entry.until <= time.monotonic():
+            self._drop(token)
+            return None
+        client_id = entry.info.client_id or ""
+        self._hits[client_id] = self._hits.get(client_id, 0) + 1
+        return entry.info
+
+    def _store(self, token: str, family: str, info: Introspection) -> None:
+        ttl = min(self.cache_ttl, (info.exp or 0) - time.time())
+        if ttl <= 0:
+            return
+        if len(self._cache) >= self._max_entries:
+            self._drop(next(iter(self._cache)))
+        self._cache[token] = _Entry(time.monotonic() + ttl, family, info)
+        self._by_family.setdefault(family, set()).add(token)
+
+    def _drop(self, token: str) -> None:
+        entry = self._cache.pop(token, None)
+        if entry is not None:
+            tokens = self._by_family.get(entry.family)
+            if tokens is not None:
+                tokens.discard(token)
+                if not tokens:
+                    del self._by_family[entry.family]
+
+    def evict_families(self, families: list[str]) -> None:
+        self._epoch += 1
+        for family in families:
+            for token in self._by_family.pop(family, ()):
+                self._cache.pop(token, None)
+
+    def evict_client(self, client_id: str) -> None:
+        self._epoch += 1
+        for token in [t for t, e in self._cache.items() if e.info.client_id == client_id]:
+            self._drop(token)
+
+    def clear(self) -> None:
+        self._epoch += 1
+        self._cache.clear()
+        self._by_family.clear()
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    async def _on_event(self, msg: Msg) -> None:
+        try:
+            event = decode_event(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            self.clear()  # an event we cannot read might be a revocation: be safe
+            return
+        match event:
+            case ev.TokensRevoked(families=families) | ev.ScopesNarrowed(families=families):
+                self.evict_families(families)
+            case (
+                ev.RefreshReused(family=family)
+                | ev.CodeReused(family=family)
+                | ev.GrantExpired(family=family)
+            ):
+                self.evict_families([family])
+            case ev.AppDeleted(client_id=client_id):
+                self.evict_client(client_id)
+
+    # ---- reporting cache hits as API calls ---------------------------------------------------------
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._report_interval)
+            await self._report_hits()
+
+    async def _report_hits(self) -> None:
+        hits, self._hits = self._hits, {}
+        if not hits:
+            return
+        try:
+            await self._bus.request(subjects.TOKEN_CALLS, ReportCallsRequest(calls=hits), dict)
+        except OAuthError:
+            for client_id, n in hits.items():
+                self._hits[client_id] = self._hits.get(client_id, 0) + n
+
+
+# ---- aiohttp -----------------------------------------------------------------------------------
+
+VERIFIER = web.AppKey("mavio_token_verifier", TokenVerifier)
+TOKEN_INFO = web.RequestKey("mavio_token_info", Introspection)
+
+
+def setup_verifier(
+    app: web.Application, nc: NATS, *, cache_ttl: float = 0.0, timeout: float = 2.0
+) -> TokenVerifier:
+    """Put a ``TokenVerifier`` in ``app`` (started and closed with the app)."""
+    verifier = TokenVerifier(nc, cache_ttl=cache_ttl, timeout=timeout)
+    app[VERIFIER] = verifier
+
+    async def lifetime(_: web.Application) -> AsyncIterator[None]:
+        await verifier.start()
+        yield
+        await verifier.close()
+
+    app.cleanup_ctx.append(lifetime)
+    return verifier
+
+
+def _challenge(status: int, error: str = "", description: str = "", scope: str = "") -> web.Response:
+    """An RFC 6750 §3 error response: the ``WWW-Authenticate: Bearer`` challenge and a JSON body."""
+    params = [f'realm="{REALM}"']
+    body: dict[str, str] = {}
+    if error:
+        params.append(f'error="{error}"')
+        body["error"] = error
+    if description:
+        params.append(f'error_description="{description}"')
+        body["error_description"] = description
+    if scope:
+        params.append(f'scope="{scope}"')
+        body["scope"] = scope
+    headers = {"WWW-Authenticate": "Bearer " + ", ".join(params), "Cache-Control": "no-store"}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` (RFC 6750 §2.1), "" if malformed, None if absent."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    return value if value and " " not in value else ""
+
+
+def require_scopes(*required: str) -> Callable[[Handler], Handler]:
+    """Guard an aiohttp handler: an active Mavio access token carrying every scope in ``required``."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            token = bearer_token(request)
+            if token is None:
+                return _challenge(401)  # no credentials: no error code (RFC 6750 §3.1)
+            if token == "":
+                return _challenge(400, "invalid_request", "malformed Authorization header")
+            try:
+                info = await request.app[VERIFIER].verify(token)
+            except OAuthError as exc:
+                return web.json_response(
+                    {"error": exc.error, "error_description": exc.description}, status=503
+                )
+            if not info.active:
+                return _challenge(401, "invalid_token", "the access token is invalid, expired or revoked")
+            granted = (info.scope or "").split()
+            missing = [s for s in required if s not in granted]
+            if missing:
+                return _challenge(
+                    403, "insufficient_scope", "the access token lacks a required scope", " ".join(required)
+                )
+            request[TOKEN_INFO] = info
+            return await handler(request)
+
+        return guarded
+
+    return decorate

@@ -1,0 +1,160 @@
+"""The consent page in a real Chromium (Debian's, through Playwright): sign in from the authorization
+request, then the **Authorize** and **Deny** buttons land on the client's redirect URI (a tiny callback
+server on a loopback port), through the page's CSP (``form-action``) and the 303 redirect."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+from aiohttp import web
+
+from services.stack.embedded import free_port
+from tests.support.authorize_flow import CHALLENGE, codes_of
+from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
+from tests.support.system import System
+
+pytestmark = pytest.mark.browser
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = next(
+    (p for p in ("/usr/bin/chromium", shutil.which("chromium") or "") if p and Path(p).exists()), ""
+)
+
+
+@dataclass
+class Callback:
+    """The client's redirect endpoint: records every query it receives."""
+
+    url: str
+    received: list[dict[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def callback() -> AsyncIterator[Callback]:
+    port = free_port()
+    cb = Callback(url=f"http://127.0.0.1:{port}/callback")
+
+    async def handle(request: web.Request) -> web.Response:
+        cb.received.append(dict(request.query))
+        return web.Response(
+            text="<!doctype html><title>Client</title><h1>Back at the client</h1>", content_type="text/html"
+        )
+
+    app = web.Application()
+    app.router.add_get("/callback", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield cb
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[object]:
+    if not CHROMIUM:
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        await chromium.close()
+
+
+def authorize_url(system: System, client_id: str, redirect_uri: str, state: str) -> str:
+    query = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": "meetings:read transcripts:read",
+        "state": state,
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+    }
+    return system.url("/oauth/authorize?" + urlencode(query))
+
+
+def query_of(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))
+
+
+async def test_authorize_and_deny_buttons_land_on_the_client(
+    system: System, callback: Callback, browser: object
+) -> None:
+    owner = await create_account(system, name="Olga Owner")
+    app, _ = await create_app(system, owner, name="Browser Notes", redirect_uris=[callback.url])
+    user = await create_account(system)
+    context = await browser.new_context()  # type: ignore[attr-defined]
+    page = await context.new_page()
+    blocked: list[str] = []
+    page.on(
+        "console", lambda msg: blocked.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
+
+    # Not signed in: the request leads to /login and back to the consent page.
+    await page.goto(authorize_url(system, app.client_id, callback.url, "state-one"))
+    assert urlsplit(page.url).path == "/login"
+    await page.fill("#email", user.email)
+    await page.fill("#password", DEFAULT_PASSWORD)
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_selector("text=Authorize Browser Notes")
+    assert urlsplit(page.url).path == "/oauth/authorize"
+    assert await page.is_checked("input[name=granted][value='meetings:read']")
+
+    # Untick one scope, then Authorize: the client gets a code for the other one and the state.
+    await page.uncheck("input[name=granted][value='meetings:read']")
+    await page.click("button:has-text('Authorize')")
+    await page.wait_for_url(callback.url + "?*")
+    got = query_of(page.url)
+    assert got["code"].startswith("mavio_code_") and got["state"] == "state-one"
+    assert callback.received[-1] == got
+    [(_, _, record)] = await codes_of(system, user.id)
+    assert record.scope == "transcripts:read" and record.redirect_uri == callback.url
+
+    # Signed in now: the consent page again, this time Deny.
+    await page.goto(authorize_url(system, app.client_id, callback.url, "state-two"))
+    await page.wait_for_selector("text=Authorize Browser Notes")
+    await page.click("button:has-text('Deny')")
+    await page.wait_for_url(callback.url + "?*")
+    got = query_of(page.url)
+    assert got["error"] == "access_denied" and got["state"] == "state-two" and "code" not in got
+    assert len(await codes_of(system, user.id)) == 1
+
+    # Unticking everything keeps the user on the page with a message.
+    await page.goto(authorize_url(system, app.client_id, callback.url, "state-three"))
+    for name in ("meetings:read", "transcripts:read"):
+        await page.uncheck(f"input[name=granted][value='{name}']")
+    await page.click("button:has-text('Authorize')")
+    await page.wait_for_selector("text=Tick at least one permission")
+    assert urlsplit(page.url).path == "/oauth/authorize"
+    assert len(callback.received) == 2 and len(await codes_of(system, user.id)) == 1
+    assert blocked == []
+    await context.close()
+
+
+async def test_the_consent_page_refuses_to_be_framed(
+    system: System, callback: Callback, browser: object
+) -> None:
+    owner = await create_account(system, name="Olga Owner")
+    app, _ = await create_app(system, owner, name="Framed Notes", redirect_uris=[callback.url])
+    user = await create_account(system)
+    context = await browser.new_context()  # type: ignore[attr-defined]
+    page = await context.new_page()
+    target = authorize_url(system, app.client_id, callback.url, "s")
+    await page.goto(system.url("/login?next=/"))
+    await page.fill("#email", user.email)
+    await page.fill("#password", DEFAULT_PASSWORD)
+    await page.click("button:has-text('Sign in')")
+    await page.wait_for_load_state()
+    # An attacker's page (another origin: the callback server's) frames the consent page.
+    await page.goto(callback.url)
+    await page.set_content(f'<iframe id="victim" src="{target}" width="600" height="400"></iframe>')
+    await page.wait_for_timeout(1500)
+    frame = next((fr for fr in page.frames if fr.url.startswith(system.base_url)), None)
+    if frame is not None:
+        assert await frame.query_selector("text=Authorize Framed Notes") is None
+    await context.close()

@@ -1,0 +1,122 @@
+"""Settings > Developer > OAuth Apps in a real Chromium, through the labels a person sees: sign in,
+register an app with a logo, read the secret once, edit, regenerate the secret, revoke all tokens,
+delete the app, sign out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from shared.errors import InvalidClient, NotFound
+from shared.messages.revocation import RevokeAppRequest
+from shared.registry_client import RegistryClient
+from tests.support.factories import DEFAULT_PASSWORD, RevocationStandIn, create_account, image_bytes
+from tests.support.system import System, start_system
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+async def browser_system() -> AsyncIterator[System]:
+    """Registry and gateway; the revocation service's answer comes from ``RevocationStandIn``."""
+    sut = await start_system(services=("registry",))
+    yield sut
+    await sut.close()
+
+
+async def test_developer_manages_an_app_from_registration_to_deletion(
+    browser_system: System, chromium: Any
+) -> None:
+    system = browser_system
+    registry = RegistryClient(system.bus)
+    account = await create_account(system, name="Browser Dev")
+    context = await chromium.new_context()
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    async with RevocationStandIn(system) as revocation:
+        # sign in
+        await page.goto(system.url("/settings/developer/oauth-apps"))
+        await page.get_by_label("Email").fill(account.email)
+        await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.wait_for_url(re.compile(r"/settings/developer/oauth-apps$"))
+
+        # register with a logo
+        await page.get_by_role("link", name="Register New App").click()
+        await page.get_by_label("App name").fill("Browser App")
+        await page.get_by_label("Description").fill("Made in a real browser")
+        await page.get_by_label("Homepage URL").fill("https://browser-app.example")
+        await page.get_by_label("Redirect URIs").fill(
+            "https://browser-app.example/cb\nhttp://127.0.0.1:7000/cb"
+        )
+        logo = {"name": "logo.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (512, 512))}
+        await page.get_by_label("Logo", exact=True).set_input_files(logo)
+        await page.get_by_label("meetings:read").check()
+        await page.get_by_label("users:read").check()
+        await page.get_by_role("button", name="Register app").click()
+
+        # the secret, once
+        client_id = (await page.locator("code#client-id").inner_text()).strip()
+        secret = (await page.locator("code#client-secret").inner_text()).strip()
+        assert client_id.startswith("mavio_client_") and secret.startswith("mavio_cs_")
+        assert "shown only once" in await page.content()
+        assert (await registry.verify_client(client_id, secret)).name == "Browser App"
+        await page.get_by_role("link", name="I have stored the secret").click()
+        await page.wait_for_url(re.compile(rf"/oauth-apps/{client_id}$"))
+        assert secret not in await page.content()
+        assert await page.locator("code#client-secret").count() == 0
+        logo_width = await page.locator("img.logo").evaluate("img => img.naturalWidth")
+        assert logo_width == 256
+        await page.reload()
+        assert secret not in await page.content()
+
+        # edit
+        await page.get_by_role("link", name="Edit").click()
+        await page.get_by_label("App name").fill("Browser App Renamed")
+        await page.get_by_label("transcripts:read").check()
+        await page.get_by_role("button", name="Save changes").click()
+        await page.get_by_text("Your changes were saved.").wait_for()
+        assert await page.get_by_role("heading", name="Browser App Renamed").count() == 1
+        assert (await registry.get_app(client_id)).scopes == [
+            "meetings:read",
+            "transcripts:read",
+            "users:read",
+        ]
+
+        # regenerate the secret (old one invalid at once, the default)
+        await page.get_by_role("link", name="Regenerate client secret").click()
+        await page.get_by_role("button", name="Regenerate client secret").click()
+        new_secret = (await page.locator("code#client-secret").inner_text()).strip()
+        assert new_secret.startswith("mavio_cs_") and new_secret != secret
+        with pytest.raises(InvalidClient):
+            await registry.verify_client(client_id, secret)
+        await registry.verify_client(client_id, new_secret)
+        await page.get_by_role("link", name="I have stored the secret").click()
+        assert new_secret not in await page.content()
+
+        # revoke all tokens
+        await page.get_by_role("link", name="Revoke all tokens").click()
+        await page.get_by_role("button", name="Revoke all tokens").click()
+        await page.get_by_text("Every token of this app was revoked.").wait_for()
+        assert revocation.calls == [RevokeAppRequest(client_id=client_id, reason="app_revoke_all")]
+
+        # delete, confirming with the app's name
+        await page.get_by_role("link", name="Delete app").click()
+        assert "will lose access" in await page.content()
+        await page.get_by_label(re.compile("Type the app name")).fill("Browser App Renamed")
+        await page.get_by_role("button", name="Delete app").click()
+        await page.get_by_text("The app was deleted.").wait_for()
+        assert client_id not in await page.content()
+        assert revocation.calls[-1] == RevokeAppRequest(client_id=client_id, reason="app_deleted")
+        with pytest.raises(NotFound):
+            await registry.get_app(client_id)
+
+        # sign out
+        await page.get_by_role("button", name="Sign out").click()
+        await page.wait_for_url(re.compile(r"/login$"))
+        await page.goto(system.url("/settings/developer/oauth-apps"))
+        assert await page.get_by_role("button", name="Sign in").count() == 1
+    await context.close()

@@ -1,0 +1,270 @@
+"""The consent page and the decision through the gateway, NATS and Redis (RFC 6749 §4.1.2, §10.12,
+§10.13; RFC 7636; RFC 9700 §4.5, §4.7): authorize, partial grant, deny, CSRF, clickjacking, code TTL."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from shared import keys
+from shared.messages.registry import UpdateAppRequest
+from shared.records import CodeRecord
+from shared.registry_client import RegistryClient
+from tests.support.authorize_flow import CB, CHALLENGE, OTHER_CB, Answer, Flow, flow
+from tests.support.factories import image_bytes, new_http, sign_in, signed_in_client
+from tests.support.system import System, running_system
+
+
+@pytest.fixture
+async def f(system: System) -> AsyncIterator[Flow]:
+    async with flow(system) as the_flow:
+        yield the_flow
+
+
+def code_of(answer: Answer, *, state: str | None = "st-1") -> str:
+    assert answer.status == 303, (answer.status, answer.text[:300])
+    assert answer.location.startswith(CB + "&code=mavio_code_"), answer.location
+    got = answer.redirect_params()
+    assert got.get("state") == state and got["tenant"] == "acme"
+    assert set(got) <= {"code", "state", "tenant"}
+    return got["code"]
+
+
+async def assert_nothing_issued(f: Flow) -> None:
+    assert await f.codes() == []
+    assert await f.grant() is None
+
+
+# --- the page -------------------------------------------------------------------------------------
+
+
+async def test_the_consent_page_shows_the_app_and_each_scope(f: Flow) -> None:
+    page = await f.consent()
+    text = page.answer.text
+    for shown in (
+        "Authorize Meeting Notes",
+        "Turns your meetings into notes.",
+        'href="https://notes.example/home"',
+        "by Olga Owner",
+        "View your meetings and their details",
+        "Read your meeting transcripts",
+    ):
+        assert shown in text, shown
+    assert page.checkboxes == [("meetings:read", True), ("transcripts:read", True)]
+    assert page.buttons == [("decision", "authorize"), ("decision", "deny")]
+    assert re.search(r"<button[^>]*>Authorize</button>", text) and re.search(
+        r"<button[^>]*>Deny</button>", text
+    )
+    assert "/static/app-placeholder.svg" in page.resources
+    assert page.fields["scope"] == "meetings:read transcripts:read"
+    assert page.fields["code_challenge"] == CHALLENGE and page.fields["code_challenge_method"] == "S256"
+
+
+async def test_the_placeholder_logo_is_served_locally(f: Flow) -> None:
+    async with f.http.get(f.system.url("/static/app-placeholder.svg")) as resp:
+        assert resp.status == 200 and resp.content_type == "image/svg+xml"
+
+
+async def test_an_app_with_a_logo_shows_it(system: System) -> None:
+    async with flow(system, logo=image_bytes()) as with_logo:
+        page = await with_logo.consent()
+        [logo] = [src for src in page.resources if "/logo.png" in src]
+        assert logo.startswith(f"/oauth/apps/{with_logo.client_id}/logo.png")
+        async with with_logo.http.get(system.url(logo)) as resp:
+            assert resp.status == 200 and resp.content_type == "image/png"
+
+
+async def test_the_page_cannot_be_framed_and_loads_nothing_third_party(f: Flow) -> None:
+    page = await f.consent()
+    headers = page.answer.headers
+    assert headers["X-Frame-Options"] == "DENY"
+    csp = {
+        part.split(" ", 1)[0]: part
+        for part in (p.strip() for p in headers["Content-Security-Policy"].split(";"))
+    }
+    assert csp["frame-ancestors"] == "frame-ancestors 'none'"
+    assert csp["default-src"] == "default-src 'none'"
+    assert csp["img-src"] == "img-src 'self'" and csp["style-src"] == "style-src 'self'"
+    assert csp["form-action"] == "form-action 'self' https://client.example"
+    assert headers["Cache-Control"] == "no-store" and headers["Referrer-Policy"] == "no-referrer"
+    assert page.resources and all(src.startswith("/") and not src.startswith("//") for src in page.resources)
+    assert "<script" not in page.answer.text and "style=" not in page.answer.text
+
+
+async def test_a_user_who_already_granted_the_app_still_sees_the_page(f: Flow) -> None:
+    code_of(await f.decide(await f.consent()))
+    page = await f.consent()
+    assert page.checkboxes == [("meetings:read", True), ("transcripts:read", True)]
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+
+async def test_authorize_redirects_with_a_code_bound_to_the_request(f: Flow) -> None:
+    page = await f.consent()
+    answer = await f.decide(page)
+    assert answer.headers["Cache-Control"] == "no-store"
+    code = code_of(answer)
+    [(key, ttl, record)] = await f.codes()
+    assert key == keys.code(record.family, f.signature(code))
+    assert 0 < ttl <= f.system.settings.code_ttl
+    assert record.client_id == f.client_id and record.user_id == f.user.id
+    assert record.redirect_uri == CB and record.redirect_uri_given is True
+    assert record.scope == "meetings:read transcripts:read"
+    assert (record.code_challenge, record.code_challenge_method) == (CHALLENGE, "S256")
+    assert record.expires_at - record.issued_at == f.system.settings.code_ttl
+    raw = await f.system.redis.get(key)
+    assert code.encode() not in raw and code.encode() not in key.encode()
+    grant = await f.grant()
+    assert grant is not None and grant.scope == "meetings:read transcripts:read"
+
+
+async def test_without_pkce_the_code_carries_no_challenge(f: Flow) -> None:
+    page = await f.consent(code_challenge=None, code_challenge_method=None)
+    assert "code_challenge" not in page.fields
+    code_of(await f.decide(page))
+    [(_, _, record)] = await f.codes()
+    assert record.code_challenge is None and record.code_challenge_method is None
+
+
+async def test_a_partial_grant_carries_only_the_ticked_scopes(f: Flow) -> None:
+    code_of(await f.decide(await f.consent()))
+    code = code_of(await f.decide(await f.consent(), granted=["transcripts:read"]))
+    records = {key: record for key, _, record in await f.codes()}
+    assert len(records) == 2
+    [record] = [r for k, r in records.items() if k.endswith(f.signature(code))]
+    assert record.scope == "transcripts:read"
+    grant = await f.grant()
+    assert grant is not None and grant.scope == "transcripts:read"  # the latest authorization
+
+
+async def test_unticking_everything_shows_the_page_again_and_issues_nothing(f: Flow) -> None:
+    answer = await f.decide(await f.consent(), granted=[])
+    assert answer.status == 200 and "Location" not in answer.headers
+    assert "Tick at least one permission" in answer.text
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "Authorize Meeting Notes" in answer.text and "consent_token" in answer.text
+    await assert_nothing_issued(f)
+
+
+async def test_deny_redirects_with_access_denied_and_state(f: Flow) -> None:
+    answer = await f.decide(await f.consent(state="keep-me"), "deny")
+    assert answer.status == 303 and answer.location.startswith(CB + "&error=access_denied")
+    got = answer.redirect_params()
+    assert got["error"] == "access_denied" and got["state"] == "keep-me" and "code" not in got
+    await assert_nothing_issued(f)
+
+
+async def test_a_scope_that_was_not_requested_cannot_be_granted(f: Flow) -> None:
+    answer = await f.decide(await f.consent(), granted=["meetings:read", "recordings:read"])
+    assert answer.status == 303 and answer.redirect_params()["error"] == "invalid_scope"
+    await assert_nothing_issued(f)
+
+
+async def test_a_decision_must_be_authorize_or_deny(f: Flow) -> None:
+    page = await f.consent()
+    for decision in (None, "maybe"):
+        answer = await f.decide(page, decision)
+        assert answer.status == 400 and "Location" not in answer.headers
+    await assert_nothing_issued(f)
+
+
+# --- CSRF: the decision is bound to the session and to this exact request ---------------------------
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"consent_token": None},  # missing
+        {"consent_token": "0" * 64},  # forged
+        {"consent_token": ""},
+        {"state": "another-state"},  # the token was made for another request ...
+        {"scope": "meetings:read"},
+        {"redirect_uri": OTHER_CB},
+        {"code_challenge": "A" * 43},
+        {"code_challenge": None, "code_challenge_method": None},
+    ],
+)
+async def test_a_forged_or_rebound_decision_is_refused(f: Flow, tamper: dict[str, str | None]) -> None:
+    answer = await f.decide(await f.consent(), **tamper)
+    assert answer.status == 403 and "Location" not in answer.headers
+    await assert_nothing_issued(f)
+
+
+async def test_a_token_from_another_request_is_refused(f: Flow) -> None:
+    other = await f.consent(state="other-request")
+    page = await f.consent()
+    answer = await f.decide(page, consent_token=other.token)
+    assert answer.status == 403
+    await assert_nothing_issued(f)
+
+
+async def test_a_token_from_another_session_is_refused(system: System, f: Flow) -> None:
+    page = await f.consent()
+    http, _ = await signed_in_client(system)
+    async with http:
+        answer = await f.decide(page, http=http)  # the attacker's own session, the victim's token
+        assert answer.status == 403
+        async with new_http() as again:  # the same user, a new session: a new CSRF secret
+            await sign_in(system, again, f.user.email)
+            assert (await f.decide(page, http=again)).status == 403
+    await assert_nothing_issued(f)
+
+
+async def test_a_decision_without_a_session_goes_to_login_and_issues_nothing(f: Flow) -> None:
+    page = await f.consent()
+    answer = await f.decide(page, http=f.anonymous)
+    assert answer.status == 302 and answer.location.startswith("/login?next=%2Foauth%2Fauthorize%3F")
+    await assert_nothing_issued(f)
+
+
+# --- re-validated at decision time ------------------------------------------------------------------
+
+
+async def test_an_app_deleted_while_the_page_was_open_gets_the_error_page(f: Flow) -> None:
+    page = await f.consent()
+    await RegistryClient(f.system.bus).delete_app(f.owner.id, f.client_id)
+    answer = await f.decide(page)
+    assert answer.status == 400 and "Location" not in answer.headers
+    assert "<code>client_id</code> of this request is wrong" in answer.text
+    await assert_nothing_issued(f)
+
+
+async def test_a_scope_withdrawn_while_the_page_was_open_is_refused(f: Flow) -> None:
+    page = await f.consent()
+    update = UpdateAppRequest(user_id=f.owner.id, client_id=f.client_id, scopes=["meetings:read"])
+    await RegistryClient(f.system.bus).update_app(update)
+    answer = await f.decide(page)
+    assert answer.status == 303 and answer.redirect_params()["error"] == "invalid_scope"
+    await assert_nothing_issued(f)
+
+
+async def test_a_redirect_uri_removed_while_the_page_was_open_gets_the_error_page(f: Flow) -> None:
+    page = await f.consent()
+    update = UpdateAppRequest(user_id=f.owner.id, client_id=f.client_id, redirect_uris=[OTHER_CB])
+    await RegistryClient(f.system.bus).update_app(update)
+    answer = await f.decide(page)
+    assert answer.status == 400 and "<code>redirect_uri</code> of this request is wrong" in answer.text
+    await assert_nothing_issued(f)
+
+
+# --- code lifetime -----------------------------------------------------------------------------------
+
+
+async def test_a_code_expires_after_the_configured_ttl() -> None:
+    async with running_system({"MAVIO_CODE_TTL": "1"}) as short, flow(short) as f:
+        code = code_of(await f.decide(await f.consent()))
+        [(key, ttl, record)] = await f.codes()
+        assert ttl == 1 and record.expires_at - record.issued_at == 1
+        raw = await short.redis.get(key)
+        assert raw is not None and code.encode() not in raw
+        assert msgspec.json.decode(raw, type=CodeRecord) == record
+        deadline = asyncio.get_running_loop().time() + 5
+        while await short.redis.exists(key):
+            assert asyncio.get_running_loop().time() < deadline, "the code outlived its TTL"
+            await asyncio.sleep(0.1)
+        assert await f.codes() == []

@@ -1,0 +1,174 @@
+"""The ``mavio-oauth`` operator CLI, run as a subprocess against a real Redis (and NATS)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+from nats.aio.msg import Msg
+
+from services.stack.embedded import free_port
+from shared import subjects
+from shared.messages.events import Event, PlanChanged
+from shared.registry_client import RegistryClient
+from tests.support.factories import create_account, create_app, unique_email
+from tests.support.system import System
+
+CLI = str(Path(sys.executable).with_name("mavio-oauth"))
+
+
+async def run(
+    system: System, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    environ = {
+        **os.environ,
+        "MAVIO_REDIS_URL": system.settings.redis_url,
+        "MAVIO_NATS_URL": system.settings.nats_url,
+        **(env or {}),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        CLI,
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=environ,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_users_add_creates_an_account_that_can_sign_in(system: System) -> None:
+    email = unique_email("cli")
+    code, out, err = await run(
+        system, "users", "add", email, "--name", "Cli User", "--plan", "pro", "--password-stdin",
+        stdin="a long enough password\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("created usr_") and email in out
+    account = await RegistryClient(system.bus).authenticate(email, "a long enough password")
+    assert (account.display_name, account.plan) == ("Cli User", "pro")
+
+
+async def test_users_add_refuses_a_taken_email_with_a_clear_error(system: System) -> None:
+    email = unique_email("cli")
+    await create_account(system, email=email)
+    code, out, err = await run(
+        system, "users", "add", email.upper(), "--name", "Dup", "--plan", "free", "--password-stdin",
+        stdin="another password",
+    )  # fmt: skip
+    assert code == 1 and out == ""
+    assert err.strip().endswith("already exists") and err.count("\n") == 1
+
+
+async def test_users_add_refuses_bad_input(system: System) -> None:
+    code, _, err = await run(
+        system,
+        "users",
+        "add",
+        "not-an-email",
+        "--name",
+        "X",
+        "--plan",
+        "free",
+        "--password-stdin",
+        stdin="short",
+    )
+    assert code == 1 and "not an email address" in err and "at least 8 characters" in err
+    code, _, err = await run(
+        system, "users", "add", unique_email(), "--name", "X", "--plan", "gold", "--password-stdin"
+    )
+    assert code == 2 and "invalid choice" in err
+    code, _, err = await run(system, "users", "add", unique_email(), "--name", "X", "--plan", "free")
+    assert code == 1 and "--password-stdin" in err
+
+
+async def test_set_plan_changes_the_plan_and_announces_it(system: System) -> None:
+    account = await create_account(system, plan="free")
+    seen: list[Event] = []
+
+    async def record(msg: Msg) -> None:
+        seen.append(msgspec.json.decode(msg.data, type=Event))
+
+    sub = await system.nc.subscribe(subjects.EVENT_PLAN_CHANGED, cb=record)
+    await system.nc.flush()
+    code, out, err = await run(system, "users", "set-plan", account.email, "business")
+    assert code == 0, err
+    assert out.strip() == f"{account.email}: plan free -> business"
+    assert (await RegistryClient(system.bus).get_account(account.id)).plan == "business"
+    for _ in range(50):
+        if seen:
+            break
+        await asyncio.sleep(0.02)
+    await sub.unsubscribe()
+    assert len(seen) == 1 and isinstance(seen[0], PlanChanged)
+    assert (seen[0].user_id, seen[0].plan, seen[0].previous_plan) == (account.id, "business", "free")
+
+
+async def test_set_plan_works_when_nats_is_down(system: System) -> None:
+    account = await create_account(system, plan="pro")
+    dead_nats = f"nats://127.0.0.1:{free_port()}"
+    code, out, err = await run(
+        system, "users", "set-plan", account.email, "free", env={"MAVIO_NATS_URL": dead_nats}
+    )
+    assert code == 0, err
+    assert "plan pro -> free" in out and "warning: NATS not reachable" in out
+    assert (await RegistryClient(system.bus).get_account(account.id)).plan == "free"
+
+
+async def test_set_plan_of_an_unknown_email_fails(system: System) -> None:
+    code, _, err = await run(system, "users", "set-plan", unique_email("ghost"), "pro")
+    assert code == 1 and "no account with the email" in err
+
+
+async def test_users_list_and_apps_list(system: System) -> None:
+    owner = await create_account(system, name="Lister", plan="business")
+    app, _ = await create_app(system, owner, name="Listed App")
+    code, out, err = await run(system, "users", "list")
+    assert code == 0, err
+    assert out.splitlines()[0].split() == ["ID", "EMAIL", "PLAN", "NAME"]
+    line = next(row for row in out.splitlines() if owner.email in row)
+    assert owner.id in line and "business" in line and "Lister" in line
+    code, out, err = await run(system, "apps", "list")
+    assert code == 0, err
+    line = next(row for row in out.splitlines() if app.client_id in row)
+    assert "Listed App" in line and owner.email in line
+
+
+async def test_unreachable_redis_and_bad_configuration_are_clear_errors(system: System) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    code, _, err = await run(system, "users", "list", env={"MAVIO_REDIS_URL": dead})
+    assert code == 1 and "cannot reach Redis" in err and "Traceback" not in err
+    code, _, err = await run(system, "users", "list", env={"MAVIO_REDIS_URL": "http://nope"})
+    assert code == 2 and "MAVIO_REDIS_URL" in err and "Traceback" not in err
+
+
+async def test_usage_errors_exit_2(system: System) -> None:
+    code, _, err = await run(system, "users")
+    assert code == 2 and "usage: mavio-oauth" in err
+    code, _, _ = await run(system, "nonsense")
+    assert code == 2
+
+
+async def test_make_run_demo_account_is_created_once_and_printed(
+    system: System, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from services.stack.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
+
+    env = {"MAVIO_REDIS_URL": system.settings.redis_url, "MAVIO_NATS_URL": system.settings.nats_url}
+    await asyncio.to_thread(ensure_demo_account, env)
+    await asyncio.to_thread(ensure_demo_account, env)
+    out = capsys.readouterr().out.splitlines()
+    assert "(created)" in out[0] and "(exists)" in out[1]
+    assert all(DEMO_EMAIL in line and DEMO_PASSWORD in line for line in out)
+    account = await RegistryClient(system.bus).authenticate(DEMO_EMAIL, DEMO_PASSWORD)
+    assert account.plan == "business"
+    await asyncio.to_thread(
+        ensure_demo_account, {**env, "MAVIO_ENV": "production", "MAVIO_TOKEN_HMAC_KEY": "k" * 40}
+    )
+    assert capsys.readouterr().out == ""  # never in production

@@ -1,0 +1,226 @@
+"""The token store's atomic operations on a real redis-server: one consumption per code and one rotation
+per refresh token under concurrency, the replay window, reuse revoking a family, tombstones, scope
+narrowing, and idempotent index counting (active authorizations)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import msgspec
+import pytest
+
+from services.token.issuance import first_records, mint_pair
+from services.token.redis_store import RedisTokenStore
+from services.token.store import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
+from shared import keys
+from shared.records import RefreshTokenRecord
+from shared.tokens import Signer, mint, new_family_id
+from tests.support.system import System
+
+SIGNER = Signer(b"s" * 32)
+CLIENT = "mavio_client_StoreTest0000001"
+
+
+def make_store(system: System, *, window_ms: int = 2000) -> RedisTokenStore:
+    return RedisTokenStore(
+        system.redis, access_ttl=60, refresh_ttl=600, replay_window_ms=window_ms, hold_ttl=30
+    )
+
+
+async def first_pair(
+    store: RedisTokenStore, *, scope: str = "a b c", user: str = "usr_1"
+) -> tuple[str, str, str]:
+    """A family with its first pair issued: (family, access token, refresh token)."""
+    family, now = new_family_id(), int(time.time())
+    pair = mint_pair(family, SIGNER)
+    access, refresh = first_records(
+        pair,
+        family=family,
+        client_id=CLIENT,
+        user_id=user,
+        scope=scope,
+        now=now,
+        access_ttl=60,
+        refresh_ttl=600,
+    )
+    ok = await store.issue_first(
+        FirstPair(
+            family=family,
+            client_id=CLIENT,
+            user_id=user,
+            scope=scope,
+            access_sig=pair.access_sig,
+            access_record=access,
+            refresh_sig=pair.refresh_sig,
+            refresh_record=refresh,
+        ),
+        now=now,
+    )
+    assert ok
+    return family, pair.access_token, pair.refresh_token
+
+
+def rotation(family: str, presented: str, *, scope: str = "", client: str = CLIENT) -> Rotation:
+    successor = mint_pair(family, SIGNER)
+    return Rotation(
+        family=family,
+        presented_sig=SIGNER.sign(presented),
+        client_id=client,
+        scope=scope,
+        access_sig=successor.access_sig,
+        refresh_sig=successor.refresh_sig,
+        sealed=successor.access_token.encode()[:8] + b"-sealed",  # opaque to the store
+    )
+
+
+async def test_a_code_is_taken_exactly_once_under_concurrency_and_reuse_revokes(system: System) -> None:
+    store = make_store(system)
+    family = new_family_id()
+    code = mint("code", family)
+    await system.redis.set(keys.code(family, SIGNER.sign(code)), b'{"x":1}', ex=60)
+    now = int(time.time())
+    outcomes = await asyncio.gather(*(store.consume(family, SIGNER.sign(code), now=now) for _ in range(25)))
+    assert sum(isinstance(o, CodeTaken) for o in outcomes) == 1
+    assert (
+        sum(isinstance(o, Reused) for o in outcomes) >= 1
+    )  # the first reuse revokes; later ones find a tombstone
+    assert all(isinstance(o, CodeTaken | Reused) or o == Refused("revoked") for o in outcomes)
+    assert await system.redis.exists(keys.family_revoked(family))
+
+
+async def test_unknown_code_and_revoked_family(system: System) -> None:
+    store = make_store(system)
+    family = new_family_id()
+    assert await store.consume(family, "0" * 64, now=int(time.time())) == Refused("unknown")
+    await store.revoke(family, now=int(time.time()))
+    assert await store.consume(family, "0" * 64, now=int(time.time())) == Refused("revoked")
+
+
+async def test_exactly_one_rotation_and_every_racer_gets_the_same_successor(system: System) -> None:
+    store = make_store(system)
+    family, _, presented = await first_pair(store)
+    now = int(time.time())
+    outcomes = await asyncio.gather(*(store.rotate(rotation(family, presented), now=now) for _ in range(30)))
+    rotated = [o for o in outcomes if isinstance(o, Rotated)]
+    replayed = [o for o in outcomes if isinstance(o, Replayed)]
+    assert len(rotated) == 1 and len(replayed) == 29
+    assert len({o.sealed for o in replayed}) == 1
+    raw = await system.redis.get(keys.refresh_token(family, SIGNER.sign(presented)))
+    assert msgspec.json.decode(raw, type=RefreshTokenRecord).rotated_at == now  # kept, marked
+    ttl = await system.redis.ttl(keys.refresh_token(family, SIGNER.sign(presented)))
+    assert 590 <= ttl <= 600  # its original expiry, not a new one
+
+
+async def test_after_the_window_reuse_revokes_the_whole_family(system: System) -> None:
+    store = make_store(system, window_ms=0)
+    family, access, presented = await first_pair(store)
+    first = await store.rotate(rotation(family, presented), now=int(time.time()))
+    assert isinstance(first, Rotated)
+    again = await store.rotate(rotation(family, presented), now=int(time.time()))
+    assert isinstance(again, Reused)
+    assert again.revoked.client_id == CLIENT and again.revoked.user_id == "usr_1"
+    assert again.revoked.tokens == 4  # first pair + successor pair
+    remaining = [k async for k in system.redis.scan_iter(match=f"mavio:{{f:{family}}}:*")]
+    assert remaining == [keys.family_revoked(family).encode()]
+    assert await store.get_access(family, SIGNER.sign(access)) is None
+    assert await store.rotate(rotation(family, presented), now=int(time.time())) == Refused("revoked")
+
+
+async def test_issue_into_a_revoked_family_writes_nothing(system: System) -> None:
+    store = make_store(system)
+    family, _, _ = await first_pair(store)
+    revoked = await store.revoke(family, now=int(time.time()))
+    assert revoked.tokens == 2
+    pair = mint_pair(family, SIGNER)
+    first = FirstPair(
+        family=family,
+        client_id=CLIENT,
+        user_id="u",
+        scope="a",
+        access_sig=pair.access_sig,
+        access_record=b"{}",
+        refresh_sig=pair.refresh_sig,
+        refresh_record=b"{}",
+    )
+    assert await store.issue_first(first, now=int(time.time())) is False
+    assert await store.get_access(family, pair.access_sig) is None
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [("", "a b c"), ("c a", "a c"), ("b", "b"), ("a d", None), ("d", None)],
+)
+async def test_rotation_narrows_scope_and_never_widens(
+    system: System, requested: str, expected: str | None
+) -> None:
+    store = make_store(system)
+    family, _, presented = await first_pair(store)
+    outcome = await store.rotate(rotation(family, presented, scope=requested), now=int(time.time()))
+    if expected is None:
+        assert outcome == Refused("invalid_scope")
+    else:
+        assert isinstance(outcome, Rotated) and outcome.scope == expected
+
+
+async def test_rotation_by_another_client_is_refused_and_changes_nothing(system: System) -> None:
+    store = make_store(system)
+    family, _, presented = await first_pair(store)
+    other = "mavio_client_SomeoneElse00000"
+    assert await store.rotate(rotation(family, presented, client=other), now=int(time.time())) == Refused(
+        "wrong_client"
+    )
+    assert isinstance(await store.rotate(rotation(family, presented), now=int(time.time())), Rotated)
+
+
+async def test_expired_members_are_pruned_on_rotation(system: System) -> None:
+    store = make_store(system)
+    family, _, presented = await first_pair(store)
+    await system.redis.zadd(keys.family_members(family), {"mavio:{f:" + family + "}:at:gone": 1})
+    await store.rotate(rotation(family, presented), now=int(time.time()))
+    members = await system.redis.zrange(keys.family_members(family), 0, -1)
+    assert all(not m.endswith(b":gone") for m in members) and len(members) == 5
+
+
+async def test_index_counting_is_idempotent(system: System) -> None:
+    store = make_store(system)
+    client, now = "mavio_client_IndexTest000001", int(time.time())
+    f1, f2 = new_family_id(), new_family_id()
+    await store.add_family(client, "usr_a", f1, expires_at=now + 100, now=now)
+    await store.add_family(client, "usr_a", f1, expires_at=now + 100, now=now)
+    await store.add_family(client, "usr_a", f2, expires_at=now + 100, now=now)
+    assert await system.redis.hget(keys.app_grant_users(client), "usr_a") == b"2"
+    await store.slide_family(client, "usr_a", f1, expires_at=now + 500, now=now)
+    assert await system.redis.zscore(keys.app_families(client), f1) == now + 500
+    await store.remove_family(client, "usr_a", f1)
+    await store.remove_family(client, "usr_a", f1)
+    assert await system.redis.hget(keys.app_grant_users(client), "usr_a") == b"1"
+    await store.slide_family(client, "usr_a", f1, expires_at=now + 900, now=now)  # never re-adds
+    assert await system.redis.zscore(keys.app_families(client), f1) is None
+    await store.remove_family(client, "usr_a", f2)
+    assert await system.redis.hlen(keys.app_grant_users(client)) == 0
+    assert await system.redis.zcard(keys.user_families("usr_a")) == 0
+    assert await system.redis.zscore(keys.expiry_queue(), f"{client} {f2}") is None
+
+
+async def test_using_a_family_stamps_the_grant_last_used(system: System) -> None:
+    store = make_store(system)
+    client, now = "mavio_client_GrantStamp000001", int(time.time())
+    await system.redis.hset(
+        keys.user_grants("usr_g"),
+        client,
+        b'{"client_id":"%s","scope":"a","authorized_at":1}' % client.encode(),
+    )
+    await store.add_family(client, "usr_g", new_family_id(), expires_at=now + 100, now=now)
+    grant = msgspec.json.decode(await system.redis.hget(keys.user_grants("usr_g"), client))
+    assert grant == {"client_id": client, "scope": "a", "authorized_at": 1, "last_used_at": now}
+
+
+async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> None:
+    store = make_store(system)
+    client = "mavio_client_CallsTest0000001"
+    await store.add_calls({client: 3}, day="20990101")
+    await store.add_calls({client: 2}, day="20990101")
+    assert await system.redis.get(keys.app_calls_total(client)) == b"5"
+    assert await system.redis.get(keys.app_calls_day(client, "20990101")) == b"5"
+    assert 0 < await system.redis.ttl(keys.app_calls_day(client, "20990101")) <= keys.CALLS_DAY_TTL

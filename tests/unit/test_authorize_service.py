@@ -1,0 +1,231 @@
+"""The authorize service's handlers with in-memory collaborators: order of checks, decisions, issuance."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import msgspec
+import pytest
+
+from services.authorize.checks import UnknownClient
+from services.authorize.handlers import Authorizer
+from shared import tokens
+from shared.errors import InvalidRequest, NotFound
+from shared.messages.authorize import (
+    CheckAuthorizationRequest,
+    DecideAuthorizationRequest,
+    Decision,
+    RedirectTo,
+    ShowConsent,
+    SignInRequired,
+)
+from shared.messages.registry import AccountView, AppView
+from shared.records import CodeRecord, GrantRecord
+from shared.scopes import ScopeCatalog
+from shared.service import Meta
+
+CLIENT = "mavio_client_AAAAAAAAAAAAAAAA"
+CB = "https://app.example/cb"
+SIGNER = tokens.Signer(b"s" * 32)
+META = Meta("rid", {})
+
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.apps: dict[str, AppView] = {}
+        self.accounts: dict[str, AccountView] = {}
+        self.app_calls = 0
+
+    async def get_app(self, client_id: str, *, request_id: str | None = None) -> AppView:
+        self.app_calls += 1
+        if client_id not in self.apps:
+            raise NotFound("no such app")
+        return self.apps[client_id]
+
+    async def get_account(self, user_id: str, *, request_id: str | None = None) -> AccountView:
+        if user_id not in self.accounts:
+            raise NotFound("no such account")
+        return self.accounts[user_id]
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.codes: dict[str, tuple[CodeRecord, int]] = {}
+        self.grants: dict[tuple[str, str], GrantRecord] = {}
+
+    async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
+        assert signature not in self.codes
+        self.codes[signature] = (record, ttl)
+
+    async def get_grant(self, user_id: str, client_id: str) -> GrantRecord | None:
+        return self.grants.get((user_id, client_id))
+
+    async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
+        self.grants[(user_id, grant.client_id)] = grant
+
+
+@pytest.fixture
+def registry() -> FakeRegistry:
+    reg = FakeRegistry()
+    reg.apps[CLIENT] = msgspec.convert(
+        {
+            "client_id": CLIENT,
+            "name": "Notes",
+            "homepage_url": "https://app.example",
+            "redirect_uris": [CB],
+            "scopes": ["meetings:read", "transcripts:read", "recordings:read"],
+            "owner_id": "owner",
+        },
+        AppView,
+    )
+    reg.accounts["u1"] = AccountView(id="u1", email="a@example.com", display_name="A", plan="free")
+    return reg
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def cached(registry: FakeRegistry) -> FakeRegistry:
+    """Stands in for the caching registry client: same data, its own call count."""
+    view = FakeRegistry()
+    view.apps = registry.apps
+    view.accounts = registry.accounts
+    return view
+
+
+@pytest.fixture
+def authorizer(cached: FakeRegistry, registry: FakeRegistry, store: MemoryStore) -> Authorizer:
+    return Authorizer(
+        cached=cached,
+        registry=registry,
+        store=store,
+        signer=SIGNER,
+        catalog=ScopeCatalog.load(),
+        code_ttl=600,
+        clock=lambda: 1_000.0,
+    )
+
+
+def query(**overrides: str | None) -> list[tuple[str, str]]:
+    base: dict[str, str | None] = {
+        "client_id": CLIENT,
+        "redirect_uri": CB,
+        "response_type": "code",
+        "scope": "meetings:read transcripts:read",
+        "state": "st",
+    }
+    base.update(overrides)
+    return [(k, v) for k, v in base.items() if v is not None]
+
+
+async def check(authorizer: Authorizer, user_id: str = "u1", **overrides: str | None) -> object:
+    reply = await authorizer.check(CheckAuthorizationRequest(query=query(**overrides), user_id=user_id), META)
+    return reply.outcome
+
+
+async def decide(
+    authorizer: Authorizer,
+    decision: Decision = "authorize",
+    granted: list[str] | None = None,
+    **kw: str | None,
+) -> object:
+    granted = ["meetings:read", "transcripts:read"] if granted is None else granted
+    req = DecideAuthorizationRequest(query=query(**kw), user_id="u1", decision=decision, granted=granted)
+    return (await authorizer.decide(req, META)).outcome
+
+
+def location_params(outcome: object) -> dict[str, str]:
+    assert isinstance(outcome, RedirectTo), outcome
+    return dict(parse_qsl(urlsplit(outcome.location).query))
+
+
+async def test_unknown_client_is_never_redirected(authorizer: Authorizer) -> None:
+    with pytest.raises(UnknownClient):
+        await check(authorizer, client_id="mavio_client_BBBBBBBBBBBBBBBB")
+
+
+async def test_bad_redirect_uri_is_checked_before_sign_in(authorizer: Authorizer) -> None:
+    with pytest.raises(InvalidRequest):
+        await check(authorizer, user_id="", redirect_uri=CB + "/")
+
+
+async def test_request_errors_come_before_sign_in(authorizer: Authorizer) -> None:
+    assert location_params(await check(authorizer, user_id="", response_type="token"))["error"] == (
+        "unsupported_response_type"
+    )
+
+
+async def test_sign_in_comes_before_the_plan_check(authorizer: Authorizer) -> None:
+    outcome = await check(authorizer, user_id="", scope="recordings:read")
+    assert isinstance(outcome, SignInRequired)
+    assert location_params(await check(authorizer, scope="recordings:read"))["error"] == "invalid_scope"
+
+
+async def test_a_session_whose_account_is_gone_must_sign_in_again(authorizer: Authorizer) -> None:
+    assert isinstance(await check(authorizer, user_id="ghost"), SignInRequired)
+
+
+async def test_a_valid_request_shows_consent(authorizer: Authorizer) -> None:
+    outcome = await check(authorizer)
+    assert isinstance(outcome, ShowConsent)
+    assert outcome.app.name == "Notes" and outcome.request.scopes == ["meetings:read", "transcripts:read"]
+
+
+async def test_check_reads_through_the_cache_and_decide_asks_the_registry(
+    authorizer: Authorizer, cached: FakeRegistry, registry: FakeRegistry
+) -> None:
+    await check(authorizer)
+    assert (cached.app_calls, registry.app_calls) == (1, 0)
+    await decide(authorizer, "deny")
+    assert (cached.app_calls, registry.app_calls) == (1, 1)
+
+
+async def test_deny_issues_nothing(authorizer: Authorizer, store: MemoryStore) -> None:
+    got = location_params(await decide(authorizer, "deny"))
+    assert got == {"error": "access_denied", "error_description": got["error_description"], "state": "st"}
+    assert not store.codes and not store.grants
+
+
+async def test_authorize_issues_a_code_and_records_the_grant(
+    authorizer: Authorizer, store: MemoryStore
+) -> None:
+    got = location_params(await decide(authorizer, granted=["transcripts:read"]))
+    assert got["state"] == "st"
+    code = got["code"]
+    record, ttl = store.codes[SIGNER.sign(code)]
+    assert ttl == 600 and record.scope == "transcripts:read" and record.user_id == "u1"
+    assert store.grants[("u1", CLIENT)].scope == "transcripts:read"
+
+
+async def test_nothing_ticked_shows_consent_again(authorizer: Authorizer, store: MemoryStore) -> None:
+    outcome = await decide(authorizer, granted=[])
+    assert isinstance(outcome, ShowConsent) and outcome.notice
+    assert not store.codes and not store.grants
+
+
+async def test_granting_an_unrequested_scope_is_invalid_scope(
+    authorizer: Authorizer, store: MemoryStore
+) -> None:
+    assert location_params(await decide(authorizer, granted=["recordings:read"]))["error"] == "invalid_scope"
+    assert not store.codes
+
+
+async def test_a_deleted_app_is_refused_at_decision_time(
+    authorizer: Authorizer, registry: FakeRegistry
+) -> None:
+    await check(authorizer)
+    del registry.apps[CLIENT]
+    with pytest.raises(UnknownClient):
+        await decide(authorizer)
+
+
+async def test_a_redirect_uri_removed_meanwhile_is_refused(
+    authorizer: Authorizer, registry: FakeRegistry
+) -> None:
+    await check(authorizer)
+    registry.apps[CLIENT] = msgspec.structs.replace(registry.apps[CLIENT], redirect_uris=["https://other/cb"])
+    with pytest.raises(InvalidRequest):
+        await decide(authorizer)

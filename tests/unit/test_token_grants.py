@@ -1,0 +1,294 @@
+"""Token service domain logic without I/O: code checks, scope narrowing input, grant dispatch order,
+issuance and sealing, verification short-cuts, and the API-call counter (RFC error strings asserted)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import pytest
+
+from services.token.calls import CallCounter, utc_day
+from services.token.endpoint import TokenEndpoint
+from services.token.exchange_code import check_code
+from services.token.issuance import first_records, mint_pair, open_successor, seal_successor
+from services.token.refresh import requested_scope
+from services.token.verify import INACTIVE, Verifier
+from shared.errors import InvalidClient, InvalidGrant, InvalidRequest, OAuthError
+from shared.messages.registry import AppView
+from shared.messages.token import ExchangeTokenRequest, VerifyTokenRequest
+from shared.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
+from shared.service import Meta
+from shared.tokens import Signer, mint, new_family_id
+from tests.support.token_flow import pkce_pair
+
+NOW = 1_800_000_000
+SIGNER = Signer(b"k" * 32)
+VERIFIER, CHALLENGE = pkce_pair()
+
+
+def code_record(**overrides: Any) -> CodeRecord:
+    values: dict[str, Any] = {
+        "family": new_family_id(),
+        "client_id": "mavio_client_AAAAAAAAAAAAAAAA",
+        "user_id": "usr_1",
+        "redirect_uri": "https://app.example/cb",
+        "scope": "meetings:read",
+        "issued_at": NOW - 10,
+        "expires_at": NOW + 590,
+    }
+    return CodeRecord(**(values | overrides))
+
+
+GOOD = {"client_id": "mavio_client_AAAAAAAAAAAAAAAA", "redirect_uri": "https://app.example/cb", "now": NOW}
+
+
+@pytest.mark.parametrize(
+    ("record", "params", "error"),
+    [
+        (code_record(), {"code_verifier": ""}, None),
+        (code_record(), {"client_id": "mavio_client_BBBBBBBBBBBBBBBB", "code_verifier": ""}, "invalid_grant"),
+        (code_record(), {"redirect_uri": "https://app.example/cb/", "code_verifier": ""}, "invalid_grant"),
+        (code_record(), {"redirect_uri": "", "code_verifier": ""}, "invalid_grant"),
+        (code_record(redirect_uri_given=False), {"redirect_uri": "", "code_verifier": ""}, None),
+        (
+            code_record(redirect_uri_given=False),
+            {"redirect_uri": "https://x.example/", "code_verifier": ""},
+            "invalid_grant",
+        ),
+        (code_record(expires_at=NOW), {"code_verifier": ""}, "invalid_grant"),
+        (
+            code_record(code_challenge=CHALLENGE, code_challenge_method="S256"),
+            {"code_verifier": VERIFIER},
+            None,
+        ),
+        (
+            code_record(code_challenge=CHALLENGE, code_challenge_method="S256"),
+            {"code_verifier": ""},
+            "invalid_grant",
+        ),
+        (
+            code_record(code_challenge=CHALLENGE, code_challenge_method="S256"),
+            {"code_verifier": VERIFIER[:-1] + "x"},
+            "invalid_grant",
+        ),
+        (
+            code_record(code_challenge=CHALLENGE, code_challenge_method="plain"),
+            {"code_verifier": VERIFIER},
+            "invalid_grant",
+        ),
+        (code_record(), {"code_verifier": VERIFIER}, "invalid_grant"),  # RFC 9700 §4.8.2 downgrade
+    ],
+)
+def test_check_code(record: CodeRecord, params: dict[str, Any], error: str | None) -> None:
+    kwargs = GOOD | params
+    if error is None:
+        check_code(record, **kwargs)
+        return
+    with pytest.raises(OAuthError) as exc:
+        check_code(record, **kwargs)
+    assert exc.value.error == error
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", ""), ("a b", "a b"), ("  b  a b ", "b a"), ("meetings:read", "meetings:read")],
+)
+def test_requested_scope_normalises(value: str, expected: str) -> None:
+    assert requested_scope(value) == expected
+
+
+def test_requested_scope_refuses_malformed() -> None:
+    with pytest.raises(OAuthError) as exc:
+        requested_scope('bad"scope')
+    assert exc.value.error == "invalid_scope"
+
+
+@dataclass
+class FakeClients:
+    calls: list[str] = field(default_factory=list)
+    refuse: bool = False
+
+    async def verify_client(
+        self, client_id: str, client_secret: str, *, request_id: str | None = None
+    ) -> AppView:
+        self.calls.append(client_id)
+        if self.refuse:
+            raise InvalidClient("client authentication failed")
+        return AppView(
+            client_id=client_id, name="x", homepage_url="https://x", redirect_uris=[], scopes=[], owner_id="o"
+        )
+
+
+class Unreachable:
+    async def exchange(self, *_: Any, **__: Any) -> Any:
+        raise AssertionError("the grant must not run")
+
+    refresh = exchange
+
+
+def request(grant_type: str, **extra: str) -> ExchangeTokenRequest:
+    return ExchangeTokenRequest(
+        client_id="mavio_client_AAAAAAAAAAAAAAAA",
+        client_secret="s",
+        auth_method="client_secret_post",
+        grant_type=grant_type,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("grant_type", "error", "authenticated"),
+    [
+        ("", "invalid_request", False),
+        ("password", "unsupported_grant_type", False),
+        ("implicit", "unsupported_grant_type", False),
+        ("urn:ietf:params:oauth:grant-type:device_code", "unsupported_grant_type", False),
+        ("client_credentials", "unauthorized_client", True),
+    ],
+)
+async def test_grant_type_errors_in_order(grant_type: str, error: str, authenticated: bool) -> None:
+    clients = FakeClients()
+    endpoint = TokenEndpoint(clients, Unreachable(), Unreachable())  # type: ignore[arg-type]
+    with pytest.raises(OAuthError) as exc:
+        await endpoint.exchange(request(grant_type), request_id="r")
+    assert exc.value.error == error
+    assert bool(clients.calls) is authenticated
+
+
+async def test_client_authentication_precedes_the_grant() -> None:
+    endpoint = TokenEndpoint(FakeClients(refuse=True), Unreachable(), Unreachable())  # type: ignore[arg-type]
+    with pytest.raises(InvalidClient):
+        await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
+
+
+def test_minted_pair_shares_the_family_and_records_hold_signatures_only() -> None:
+    family = new_family_id()
+    pair = mint_pair(family, SIGNER)
+    assert pair.access_token.startswith(f"mavio_at_{family}") and pair.refresh_token.startswith(
+        f"mavio_rt_{family}"
+    )
+    assert pair.access_sig == SIGNER.sign(pair.access_token)
+    access, refresh = first_records(
+        pair, family=family, client_id="c", user_id="u", scope="s", now=NOW, access_ttl=60, refresh_ttl=600
+    )
+    assert msgspec.json.decode(access, type=AccessTokenRecord).expires_at == NOW + 60
+    assert msgspec.json.decode(refresh, type=RefreshTokenRecord).expires_at == NOW + 600
+    for blob in (access, refresh):
+        assert pair.access_token.encode() not in blob and pair.refresh_token.encode() not in blob
+
+
+def test_sealed_successor_opens_only_with_the_presented_token() -> None:
+    family = new_family_id()
+    presented = mint("rt", family)
+    pair = mint_pair(family, SIGNER)
+    sealed = seal_successor(presented, SIGNER.sign(presented), pair, expires_at=NOW + 60)
+    assert pair.access_token.encode() not in sealed and pair.refresh_token.encode() not in sealed
+    opened = open_successor(presented, SIGNER.sign(presented), sealed)
+    assert opened is not None and (opened.access_token, opened.refresh_token) == (
+        pair.access_token,
+        pair.refresh_token,
+    )
+    other = mint("rt", family)
+    assert open_successor(other, SIGNER.sign(presented), sealed) is None
+
+
+class CountingStore:
+    def __init__(self, records: dict[str, bytes] | None = None) -> None:
+        self.gets = 0
+        self.records = records or {}
+
+    async def get_access(self, family: str, signature: str) -> bytes | None:
+        self.gets += 1
+        return self.records.get(signature)
+
+
+class RecordingStats:
+    def __init__(self) -> None:
+        self.flushes: list[tuple[dict[str, int], str]] = []
+        self.fail = False
+
+    async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
+        if self.fail:
+            raise ConnectionError("redis down")
+        self.flushes.append((dict(counts), day))
+
+
+META = Meta("r", {})
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "nonsense",
+        mint("rt", new_family_id()),
+        mint("code", new_family_id()),
+        mint("at", new_family_id())[:-1] + "0",
+    ],
+)
+async def test_malformed_or_non_access_tokens_are_inactive_without_storage(token: str) -> None:
+    store = CountingStore()
+    verifier = Verifier(store, SIGNER, CallCounter(RecordingStats()))
+    assert await verifier.verify(VerifyTokenRequest(token=token), META) == INACTIVE
+    assert store.gets == 0
+
+
+async def test_active_verification_answers_rfc7662_and_counts_one_call() -> None:
+    import time
+
+    family = new_family_id()
+    token = mint("at", family)
+    now = int(time.time())
+    record = AccessTokenRecord(
+        family=family, client_id="c1", user_id="u1", scope="meetings:read", issued_at=now, expires_at=now + 60
+    )
+    expired = mint("at", family)
+    old = msgspec.structs.replace(record, expires_at=now - 1)
+    store = CountingStore(
+        {SIGNER.sign(token): msgspec.json.encode(record), SIGNER.sign(expired): msgspec.json.encode(old)}
+    )
+    stats = RecordingStats()
+    counter = CallCounter(stats)
+    verifier = Verifier(store, SIGNER, counter)
+    body = msgspec.json.decode(await verifier.verify(VerifyTokenRequest(token=token), META))
+    assert body == {
+        "active": True,
+        "client_id": "c1",
+        "sub": "u1",
+        "scope": "meetings:read",
+        "exp": now + 60,
+        "iat": now,
+        "token_type": "Bearer",
+    }
+    assert await verifier.verify(VerifyTokenRequest(token=expired), META) == INACTIVE
+    await counter.flush()
+    assert stats.flushes == [({"c1": 1}, utc_day(time.time()))]
+
+
+async def test_call_counter_batches_keeps_counts_on_failure_and_flushes_on_close() -> None:
+    stats = RecordingStats()
+    counter = CallCounter(stats, interval=0.01)
+    counter.start()
+    for _ in range(100):
+        counter.add("a")
+    counter.add("b", 5)
+    await asyncio.sleep(0.1)
+    assert [counts for counts, _ in stats.flushes] == [{"a": 100, "b": 5}]
+    stats.fail = True
+    counter.add("a")
+    assert await counter.flush() is False
+    stats.fail = False
+    counter.add("a")
+    await counter.close()
+    assert stats.flushes[-1][0] == {"a": 2}
+
+
+def test_utc_day() -> None:
+    assert utc_day(0) == "19700101"
+
+
+def test_errors_are_the_rfc_types() -> None:
+    assert InvalidGrant.error == "invalid_grant" and InvalidRequest.error == "invalid_request"
