@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -28,6 +29,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--peer", action="store_true", help="also refresh-with-rotation vs node-oidc-provider (slow)"
     )
+    p.add_argument("--peer-concurrency", type=int, default=50, help="refresh workers (--peer)")
     p.add_argument("--json", default=None, help="write the medians to this file")
     return p.parse_args(argv)
 
@@ -41,8 +43,6 @@ async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
             pids = await stack.scale_token(nc, count)
             named = {f"token-{i + 1}": pid for i, pid in enumerate(pids)}
             named |= {"nats-server": stack.nats.proc.pid, "redis-server": stack.redis.proc.pid}
-            import os
-
             named["requester"] = os.getpid()
             label = f"verify x{count}"
             print(f"{label}: {a.concurrency} in flight, {len(tokens)} tokens", flush=True)

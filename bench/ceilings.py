@@ -13,7 +13,7 @@ from pathlib import Path
 
 from services.stack.embedded import die_with_parent
 
-_MEDIAN = re.compile(r"MEDIAN.*?:\s+([\d.]+) (?:req|ops)/s\s+p50 ([\d.]+) ms.*?p99 ([\d.]+) ms")
+_MEDIAN = re.compile(r"MEDIAN.*?:\s+([\d.]+) (?:req|ops)/s\s+p50\s+([\d.]+) ms.*?p99\s+([\d.]+) ms")
 
 
 @dataclass

@@ -34,6 +34,18 @@ def percentile(sorted_values: list[float], p: float) -> float:
 
 
 @dataclass
+class _Acc:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+@dataclass
+class _State:
+    window: _Acc | None = None
+    stop: bool = False
+
+
+@dataclass
 class Window:
     rps: float
     p50_ms: float
@@ -71,43 +83,41 @@ async def measure(
     label: str,
 ) -> Window:
     """Run ``op(worker_index)`` in ``concurrency`` loops; print each window and return the median."""
-    state: dict[str, object] = {"window": None, "stop": False}
+    state = _State()
 
     async def worker(i: int) -> None:
-        while not state["stop"]:
-            window = state["window"]
+        while not state.stop:
+            acc = state.window
             started = time.perf_counter()
             try:
                 ok = await op(i)
             except Exception:
                 ok = False
             elapsed = time.perf_counter() - started
-            if window is not None and window is state["window"]:
-                lat, errs = window  # type: ignore[misc]
+            if acc is not None and acc is state.window:
                 if ok:
-                    lat.append(elapsed)
+                    acc.latencies.append(elapsed)
                 else:
-                    errs.append(1)
+                    acc.errors += 1
 
     tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
     await asyncio.sleep(warmup)
-    windows = []
+    windows: list[Window] = []
     for r in range(repeats):
-        lat: list[float] = []
-        errs: list[int] = []
+        acc = _Acc()
         cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
         busy0 = machine_busy_seconds()
         t0 = time.perf_counter()
-        state["window"] = (lat, errs)
+        state.window = acc
         await asyncio.sleep(duration)
-        state["window"] = None
+        state.window = None
         wall = time.perf_counter() - t0
         cpu = {n: (cpu_seconds(p) - cpu0[n]) / wall for n, p in pids.items()}
         cpu["other"] = max(0.0, (machine_busy_seconds() - busy0) / wall - sum(cpu.values()))
-        lat.sort()
-        w = Window(len(lat) / wall, percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3, len(errs), cpu)
+        lat = sorted(acc.latencies)
+        w = Window(len(lat) / wall, percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3, acc.errors, cpu)
         print(f"  [{label}] window {r + 1}: {w.line()}", flush=True)
         windows.append(w)
-    state["stop"] = True
+    state.stop = True
     await asyncio.gather(*tasks, return_exceptions=True)
     return median_window(windows)

@@ -4,6 +4,7 @@
     mavio-oauth users set-plan EMAIL PLAN
     mavio-oauth users list
     mavio-oauth apps list
+    mavio-oauth apps audit CLIENT_ID
 
 Talks to Redis directly (MAVIO_REDIS_URL) through the registry's own stores, so it works while
 the services are down. ``users set-plan`` also announces the change on the bus (best effort: a
@@ -57,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     users.add_parser("list", help="list accounts")
     apps = groups.add_parser("apps", help="OAuth apps").add_subparsers(dest="command", required=True)
     apps.add_parser("list", help="list every registered app")
+    audit = apps.add_parser("audit", help="an app's audit trail, oldest first (from the bus)")
+    audit.add_argument("client_id")
     return parser
 
 
@@ -115,6 +118,10 @@ async def _announce_plan(settings: Settings, event: PlanChanged) -> bool:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
+    if (args.group, args.command) == ("apps", "audit"):
+        from services.revocation.audit_cli import audit_trail
+
+        return await audit_trail(settings, args.client_id)
     async with open_redis(settings) as redis:
         accounts = AccountService(RedisAccountStore(redis), Passwords())
         match (args.group, args.command):
@@ -176,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
         print(f"mavio-oauth: error: cannot reach Redis at {settings.redis_url}: {exc}", file=sys.stderr)
         return 1
-    print(output)
+    if output:
+        print(output)
     return 0
 
 

@@ -109,6 +109,16 @@ def user_families(user_id: str) -> str:
     return f"{P}:{{u:{user_id}}}:families"  # zset: family id -> expiry
 
 
+def app_pending_codes(client_id: str) -> str:
+    """zset: ``pending_code_member(user, family)`` -> code expiry; written by authorize before the code,
+    so revocations (app, grant, plan) can tombstone the family of a code not yet exchanged."""
+    return f"{P}:{{a:{client_id}}}:pending"
+
+
+def pending_code_member(user_id: str, family: str) -> str:
+    return f"{user_id} {family}"
+
+
 # ---- sweeper (revocation service) ------------------------------------------------------------
 
 
@@ -117,7 +127,13 @@ def sweep_lease() -> str:
 
 
 def expiry_queue() -> str:
-    return f"{P}:sweeper:due"  # zset: "<client_id> <family id>" -> expiry; the sweeper's work list
+    return f"{P}:sweeper:due"  # zset: ``expiry_member(...)`` -> expiry; the sweeper's work list
+
+
+def expiry_member(client_id: str, family: str, user_id: str) -> str:
+    """``"<client_id> <family id> <user_id>"``: all the sweeper needs to uncount a family whose record
+    has already expired with its last refresh token."""
+    return f"{client_id} {family} {user_id}"
 
 
 CALLS_DAY_TTL = 31 * 86_400

@@ -2,7 +2,8 @@
 
 Contracts (see ``shared.records``, ``shared.keys``):
 - a code is stored under ``keys.code(family, signature)``, value and TTL in one ``SET ... EX`` (atomic),
-  never overwriting; the raw code is never stored. The token service consumes it atomically.
+  never overwriting; the raw code is never stored. The token service consumes it atomically. Its family
+  is indexed first in ``keys.app_pending_codes`` (for the revocation service's cascades).
 - a grant is field ``client_id`` of the hash ``keys.user_grants(user_id)``, written at consent.
 """
 
@@ -43,6 +44,13 @@ class RedisAuthorizeStore:
 
     async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
         key = keys.code(record.family, signature)
+        # Index the family first (the app's slot) so a revocation that sees the index tombstones the
+        # family before or after the code lands; entries older than a minute past expiry are trimmed.
+        pending = keys.app_pending_codes(record.client_id)
+        await self._redis.zadd(
+            pending, {keys.pending_code_member(record.user_id, record.family): record.expires_at}
+        )
+        await self._redis.zremrangebyscore(pending, "-inf", record.issued_at - 60)
         stored = await self._redis.set(key, msgspec.json.encode(record), ex=ttl, nx=True)
         if not stored:
             raise ServerError("could not issue an authorization code", debug="code key already existed")

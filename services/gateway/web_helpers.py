@@ -7,11 +7,13 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from services.gateway.keys import BUS, REQUEST_ID, SETTINGS
+from services.gateway.rendering import render
 from services.gateway.sessions import CsrfFailed
 from shared.registry_client import RegistryClient
 
@@ -24,6 +26,17 @@ def registry(request: web.Request) -> RegistryClient:
 
 def request_id(request: web.Request) -> str:
     return request[REQUEST_ID]
+
+
+def page(
+    request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> web.Response:
+    """A signed-in or sign-in page: never cached, never framed (no clickjacking of its buttons)."""
+    resp = render(request, template, context, status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return resp
 
 
 def see_other(location: str) -> web.Response:

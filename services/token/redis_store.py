@@ -40,8 +40,8 @@ def _revoked(family: str, parts: list[Any]) -> Revoked:
     return Revoked(family, _text(parts[0]), _text(parts[1]), int(parts[2]))
 
 
-def _expiry_member(client_id: str, family: str) -> str:
-    return f"{client_id} {family}"
+def _expiry_member(client_id: str, family: str, user_id: str) -> str:
+    return keys.expiry_member(client_id, family, user_id)
 
 
 class RedisTokenStore:
@@ -168,7 +168,9 @@ class RedisTokenStore:
                 args=[family, user_id, expires_at],
             ),
             self._touch_user(client_id, user_id, family, expires_at, now, "NX"),
-            self._redis.zadd(keys.expiry_queue(), {_expiry_member(client_id, family): expires_at}, nx=True),
+            self._redis.zadd(
+                keys.expiry_queue(), {_expiry_member(client_id, family, user_id): expires_at}, nx=True
+            ),
         )
 
     async def slide_family(
@@ -178,7 +180,10 @@ class RedisTokenStore:
             self._redis.zadd(keys.app_families(client_id), {family: expires_at}, xx=True, gt=True),
             self._touch_user(client_id, user_id, family, expires_at, now, "XX"),
             self._redis.zadd(
-                keys.expiry_queue(), {_expiry_member(client_id, family): expires_at}, xx=True, gt=True
+                keys.expiry_queue(),
+                {_expiry_member(client_id, family, user_id): expires_at},
+                xx=True,
+                gt=True,
             ),
         )
 
@@ -188,7 +193,7 @@ class RedisTokenStore:
                 keys=[keys.app_families(client_id), keys.app_grant_users(client_id)], args=[family, user_id]
             ),
             self._redis.zrem(keys.user_families(user_id), family),
-            self._redis.zrem(keys.expiry_queue(), _expiry_member(client_id, family)),
+            self._redis.zrem(keys.expiry_queue(), _expiry_member(client_id, family, user_id)),
         )
 
     async def _touch_user(

@@ -15,3 +15,66 @@ class RevokeAppRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class RevokeAppReply(msgspec.Struct, frozen=True, kw_only=True):
     families_revoked: int
+
+
+class RevokeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subject ``subjects.REVOCATION_REVOKE``: ``POST /oauth/revoke`` (RFC 7009 §2.1) after the gateway
+    parsed the form; the revocation service authenticates the client through the registry."""
+
+    client_id: str
+    client_secret: str
+    auth_method: str  # client_secret_basic | client_secret_post
+    token: str
+    token_type_hint: str = ""
+
+
+class RevokeTokenReply(msgspec.Struct, frozen=True, kw_only=True):
+    """Internal only: the HTTP answer is 200 either way (RFC 7009 §2.2: no oracle)."""
+
+    revoked: bool
+
+
+class RevokeGrantRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subject ``subjects.REVOCATION_REVOKE_GRANT``: the signed-in user revokes a connected app."""
+
+    user_id: str
+    client_id: str
+
+
+class RevokeGrantReply(msgspec.Struct, frozen=True, kw_only=True):
+    families_revoked: int
+
+
+class ConnectedAppsRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subject ``subjects.REVOCATION_CONNECTED_APPS``: the apps a user has a live grant for."""
+
+    user_id: str
+
+
+class ConnectedApp(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: str
+    name: str
+    has_logo: bool
+    logo_version: int  # the app's updated_at, to bust the logo's browser cache
+    scopes: list[str]  # granted scopes, catalog order
+    authorized_at: int  # epoch seconds
+    last_used_at: int = 0  # epoch seconds; 0 = never
+
+
+class ConnectedAppsReply(msgspec.Struct, frozen=True, kw_only=True):
+    apps: list[ConnectedApp]
+
+
+class PlanChangedRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subject ``subjects.REVOCATION_PLAN_CHANGED`` (Mavio billing): the account now has ``plan``;
+    narrow every grant of the user to the scopes that plan includes."""
+
+    user_id: str
+    plan: str  # free | pro | business
+
+
+class PlanChangedReply(msgspec.Struct, frozen=True, kw_only=True):
+    families_narrowed: int
+    families_revoked: int
+    grants_narrowed: int
+    grants_revoked: int

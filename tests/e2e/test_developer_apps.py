@@ -330,3 +330,27 @@ async def test_deleted_app_pages_are_404(
     assert status == 404
     with pytest.raises(NotFound):
         await RegistryClient(system.bus).get_app(app.client_id)
+
+
+async def test_pages_are_not_cached_or_framed(
+    system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+) -> None:
+    http, account = dev
+    app, _ = await create_app(system, account)
+    base = f"{APPS}/{app.client_id}"
+    for path in (
+        APPS,
+        APPS + "/new",
+        base,
+        base + "/edit",
+        base + "/secret",
+        base + "/revoke",
+        base + "/delete",
+    ):
+        async with http.get(system.url(path)) as resp:
+            assert resp.status == 200, path
+            assert resp.headers["Cache-Control"] == "no-store", path
+            assert resp.headers["X-Frame-Options"] == "DENY", path
+    _, html = await page(http, system, APPS + "/new")
+    async with http.post(system.url(APPS), data=app_form(csrf_of(html), GOOD)) as resp:
+        assert resp.status == 201 and resp.headers["Cache-Control"] == "no-store"

@@ -205,3 +205,25 @@ async def test_sign_in_replaces_an_existing_session(system: System) -> None:
         stale.cookie_jar.update_cookies({COOKIE: old})
         async with stale.get(system.url("/settings/developer/oauth-apps"), allow_redirects=False) as page:
             assert page.status in (302, 303)  # the replaced session is gone
+
+
+async def test_a_failed_sign_in_keeps_next_for_the_retry(system: System) -> None:
+    async with new_http() as http:
+        token = await login_csrf(system, http)
+        data = {
+            "csrf_token": token,
+            "email": unique_email(),
+            "password": "nope",
+            "next": "/settings/developer/oauth-apps",
+        }
+        status, html, _ = await post_login(system, http, data)
+        assert status == 401 and 'name="next" value="/settings/developer/oauth-apps"' in html
+        data["next"] = "//evil.example"
+        _, html, _ = await post_login(system, http, data)
+        assert 'name="next"' not in html
+
+
+async def test_sign_in_page_cannot_be_framed(system: System) -> None:
+    async with new_http() as http, http.get(system.url("/login")) as resp:
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]

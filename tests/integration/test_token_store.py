@@ -190,6 +190,9 @@ async def test_index_counting_is_idempotent(system: System) -> None:
     await store.add_family(client, "usr_a", f1, expires_at=now + 100, now=now)
     await store.add_family(client, "usr_a", f2, expires_at=now + 100, now=now)
     assert await system.redis.hget(keys.app_grant_users(client), "usr_a") == b"2"
+    assert (
+        await system.redis.zscore(keys.expiry_queue(), keys.expiry_member(client, f1, "usr_a")) == now + 100
+    )
     await store.slide_family(client, "usr_a", f1, expires_at=now + 500, now=now)
     assert await system.redis.zscore(keys.app_families(client), f1) == now + 500
     await store.remove_family(client, "usr_a", f1)
@@ -200,7 +203,7 @@ async def test_index_counting_is_idempotent(system: System) -> None:
     await store.remove_family(client, "usr_a", f2)
     assert await system.redis.hlen(keys.app_grant_users(client)) == 0
     assert await system.redis.zcard(keys.user_families("usr_a")) == 0
-    assert await system.redis.zscore(keys.expiry_queue(), f"{client} {f2}") is None
+    assert await system.redis.zscore(keys.expiry_queue(), keys.expiry_member(client, f2, "usr_a")) is None
 
 
 async def test_using_a_family_stamps_the_grant_last_used(system: System) -> None:
@@ -224,3 +227,38 @@ async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> No
     assert await system.redis.get(keys.app_calls_total(client)) == b"5"
     assert await system.redis.get(keys.app_calls_day(client, "20990101")) == b"5"
     assert 0 < await system.redis.ttl(keys.app_calls_day(client, "20990101")) <= keys.CALLS_DAY_TTL
+
+
+async def test_coalesced_reads_answer_each_key_from_one_mget(system: System) -> None:
+    from services.token.reads import CoalescingReader
+
+    commands: list[str] = []
+
+    class Spy:
+        async def get(self, key: str) -> bytes | None:
+            commands.append("GET")
+            return await system.redis.get(key)  # type: ignore[no-any-return]
+
+        async def mget(self, names: list[str]) -> list[bytes | None]:
+            commands.append(f"MGET {len(names)}")
+            return await system.redis.mget(names)  # type: ignore[no-any-return]
+
+    for i in range(50):
+        await system.redis.set(f"coalesce:{i}", f"v{i}")
+    reader = CoalescingReader(Spy())
+    values = await asyncio.gather(*(reader.get(f"coalesce:{i}") for i in [*range(60), 7]))
+    assert values == [f"v{i}".encode() if i < 50 else None for i in [*range(60), 7]]
+    assert commands == ["MGET 61"]
+    assert await reader.get("coalesce:3") == b"v3" and commands[-1] == "GET"
+
+
+async def test_coalesced_read_failures_reach_every_waiter() -> None:
+    from services.token.reads import CoalescingReader
+
+    class Down:
+        async def mget(self, names: list[str]) -> list[bytes | None]:
+            raise ConnectionError("redis is down")
+
+    reader = CoalescingReader(Down())
+    results = await asyncio.gather(reader.get("a"), reader.get("b"), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)

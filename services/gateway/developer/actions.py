@@ -11,9 +11,8 @@ from aiohttp import web
 from services.gateway.developer.common import APPS_PATH, app_path, checked_form, revoke_app_tokens
 from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
-from services.gateway.rendering import render
 from services.gateway.sessions import require_session
-from services.gateway.web_helpers import registry, request_id, see_other
+from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.errors import TemporarilyUnavailable
 from shared.messages.registry import GetOwnedAppReply
 
@@ -31,9 +30,7 @@ def _confirm(
     **extra: object,
 ) -> web.Response:
     ctx = {"app": reply.app, "stats": reply.stats, "error": "", **extra}
-    resp = render(request, template, ctx, status=status or (400 if ctx["error"] else 200))
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return page(request, template, ctx, status=status or (400 if ctx["error"] else 200))
 
 
 @routes.get(APPS_PATH + "/{client_id}/secret")
@@ -60,9 +57,7 @@ async def regenerate(request: web.Request) -> web.Response:
         "old_secret_valid_until": regenerated.old_secret_valid_until,
         "old_secret_until_text": _utc(regenerated.old_secret_valid_until),
     }
-    resp = render(request, "app_credentials.html", ctx)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return page(request, "app_credentials.html", ctx)
 
 
 def _utc(epoch: int) -> str:

@@ -7,9 +7,8 @@ from aiohttp import web
 from services.gateway.developer.charts import bar_chart
 from services.gateway.developer.common import APPS_PATH, app_path, checked_form, conflict_fields
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
-from services.gateway.rendering import render
 from services.gateway.sessions import Session, require_session
-from services.gateway.web_helpers import registry, request_id, see_other
+from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.messages.registry import AppView, CreateAppRequest, GetOwnedAppReply, UpdateAppRequest
 
@@ -32,23 +31,18 @@ async def owned(request: web.Request, session: Session) -> GetOwnedAppReply:
         raise web.HTTPNotFound() from None
 
 
-def _no_store(resp: web.Response) -> web.Response:
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 @routes.get(APPS_PATH)
 async def list_apps(request: web.Request) -> web.Response:
     session = await require_session(request)
     apps = await registry(request).list_apps(session.user_id, request_id=request_id(request))
     notice = NOTICES.get(request.query.get("notice", ""), "")
-    return render(request, "apps_list.html", {"apps": apps, "notice": notice})
+    return page(request, "apps_list.html", {"apps": apps, "notice": notice})
 
 
 @routes.get(APPS_PATH + "/new")
 async def new_app(request: web.Request) -> web.Response:
     await require_session(request)
-    return render(request, "app_form.html", {**form_context(request, AppForm()), "app": None})
+    return page(request, "app_form.html", {**form_context(request, AppForm()), "app": None})
 
 
 @routes.post(APPS_PATH)
@@ -73,7 +67,7 @@ async def create_app(request: web.Request) -> web.Response:
     except (ValidationFailed, Conflict) as exc:
         return _refused(request, form, exc, app=None)
     ctx = {"app": reply.app, "client_secret": reply.client_secret, "created": True}
-    return _no_store(render(request, "app_credentials.html", ctx, status=201))
+    return page(request, "app_credentials.html", ctx, status=201)
 
 
 def _refused(
@@ -82,7 +76,7 @@ def _refused(
     """The same form again with the entered values and an inline message per field; nothing saved."""
     err = conflict_fields(exc) if isinstance(exc, Conflict) else exc
     ctx = {**form_context(request, form, err.fields), "app": app}
-    return render(request, "app_form.html", ctx, status=err.status)
+    return page(request, "app_form.html", ctx, status=err.status)
 
 
 @routes.get(APPS_PATH + "/{client_id}")
@@ -95,7 +89,7 @@ async def app_page(request: web.Request) -> web.Response:
         "chart": bar_chart(reply.stats.api_calls_by_day),
         "notice": NOTICES.get(request.query.get("notice", ""), ""),
     }
-    return _no_store(render(request, "app_detail.html", ctx))
+    return page(request, "app_detail.html", ctx)
 
 
 @routes.get(APPS_PATH + "/{client_id}/edit")
@@ -109,7 +103,7 @@ async def edit_form(request: web.Request) -> web.Response:
         redirect_uris_text="\n".join(app.redirect_uris),
         scopes=list(app.scopes),
     )
-    return render(request, "app_form.html", {**form_context(request, form), "app": app})
+    return page(request, "app_form.html", {**form_context(request, form), "app": app})
 
 
 @routes.post(APPS_PATH + "/{client_id}/edit")

@@ -6,12 +6,12 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway.rendering import render
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
 from services.gateway.web_helpers import (
     check_login_csrf,
     login_cookie,
     login_csrf_token,
+    page,
     registry,
     request_id,
     safe_next,
@@ -29,19 +29,20 @@ DEFAULT_NEXT = "/"
 @routes.get("/")
 async def home(request: web.Request) -> web.Response:
     await get_session(request)
-    return render(request, "home.html")
+    return page(request, "home.html")
 
 
-def _login_page(request: web.Request, *, email: str = "", error: str = "", status: int = 200) -> web.Response:
+def _login_page(
+    request: web.Request, *, email: str = "", error: str = "", status: int = 200, next_path: str = ""
+) -> web.Response:
     cookie, new = login_cookie(request)
     ctx: dict[str, Any] = {
         "email": email,
         "error": error,
-        "next": safe_next(request.query.get("next")) or "",
+        "next": next_path or safe_next(request.query.get("next")) or "",
         "login_csrf": login_csrf_token(request, cookie),
     }
-    resp = render(request, "login.html", ctx, status=status)
-    resp.headers["Cache-Control"] = "no-store"
+    resp = page(request, "login.html", ctx, status=status)
     if new:
         set_login_cookie(request, resp, cookie)
     return resp
@@ -60,13 +61,14 @@ async def login(request: web.Request) -> web.Response:
     check_login_csrf(request, _text(form.get("csrf_token")))
     email = _text(form.get("email")).strip()
     password = _text(form.get("password"))
-    target = safe_next(_text(form.get("next")) or request.query.get("next")) or DEFAULT_NEXT
+    wanted = safe_next(_text(form.get("next")) or request.query.get("next")) or ""
     if not email or not password:
-        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401)
+        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
     try:
         account = await registry(request).authenticate(email, password, request_id=request_id(request))
     except InvalidGrant:
-        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401)
+        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+    target = wanted or DEFAULT_NEXT
     resp = see_other(target)
     if await get_session(request) is not None:
         await destroy_session(request, resp)  # a fresh session id on every sign-in

@@ -1,7 +1,105 @@
-"""Gateway routes: revocation."""
+"""Gateway routes: token revocation (RFC 7009) and Settings > Connected apps. HTTP only: parse, ask the
+revocation service over the bus, answer. Errors render in the middleware."""
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Final
+
 from aiohttp import web
 
+from services.gateway.keys import BUS, CATALOG
+from services.gateway.rendering import render
+from services.gateway.routes.token import NO_STORE, ask_token_service, read_form, single
+from services.gateway.sessions import check_csrf, require_session
+from services.gateway.web_helpers import request_id, see_other
+from services.token.client_auth import extract_client_credentials
+from shared import subjects
+from shared.errors import InvalidRequest
+from shared.messages.revocation import (
+    ConnectedApp,
+    ConnectedAppsReply,
+    ConnectedAppsRequest,
+    RevokeGrantReply,
+    RevokeGrantRequest,
+    RevokeTokenReply,
+    RevokeTokenRequest,
+)
+
 routes = web.RouteTableDef()
+
+CONNECTED_PATH: Final = "/settings/connected-apps"
+NOTICES: Final = {"revoked": "Access revoked. The app can no longer use your Mavio account."}
+
+
+@routes.post("/oauth/revoke")
+async def revoke(request: web.Request) -> web.Response:
+    """Token revocation (RFC 7009 §2.1): 200 with an empty body whether or not the token was valid."""
+    form = await read_form(request)
+    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    token_value = single(form, "token")
+    if not token_value:
+        raise InvalidRequest("token is required")
+    req = RevokeTokenRequest(
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        auth_method=creds.method,
+        token=token_value,
+        token_type_hint=single(form, "token_type_hint"),
+    )
+    await ask_token_service(request, subjects.REVOCATION_REVOKE, req, RevokeTokenReply, creds)
+    return web.Response(status=200, headers=NO_STORE)
+
+
+def _utc(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else ""
+
+
+def _row(app: ConnectedApp, descriptions: dict[str, str]) -> dict[str, object]:
+    return {
+        "app": app,
+        "logo_url": (
+            f"/oauth/apps/{app.client_id}/logo.png?v={app.logo_version}"
+            if app.has_logo
+            else "/static/app-placeholder.svg"
+        ),
+        "scopes": [(name, descriptions.get(name, name)) for name in app.scopes],
+        "authorized": _utc(app.authorized_at),
+        "last_used": _utc(app.last_used_at) or "Never",
+    }
+
+
+@routes.get(CONNECTED_PATH)
+async def connected_apps(request: web.Request) -> web.Response:
+    """The apps the signed-in user has authorized, each with a Revoke button."""
+    session = await require_session(request)
+    reply = await request.app[BUS].request(
+        subjects.REVOCATION_CONNECTED_APPS,
+        ConnectedAppsRequest(user_id=session.user_id),
+        ConnectedAppsReply,
+        request_id=request_id(request),
+    )
+    descriptions = {s.name: s.description for s in request.app[CATALOG]}
+    ctx = {
+        "apps": [_row(app, descriptions) for app in reply.apps],
+        "notice": NOTICES.get(request.query.get("notice", ""), ""),
+    }
+    resp = render(request, "connected_apps.html", ctx)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@routes.post(CONNECTED_PATH + "/{client_id}/revoke")
+async def revoke_connected_app(request: web.Request) -> web.Response:
+    """Revoke the user's grant to one app: every code and token of that user x app ends at once."""
+    session = await require_session(request)
+    form = await request.post()
+    submitted = form.get("csrf_token")
+    check_csrf(session, submitted if isinstance(submitted, str) else None)
+    await request.app[BUS].request(
+        subjects.REVOCATION_REVOKE_GRANT,
+        RevokeGrantRequest(user_id=session.user_id, client_id=request.match_info["client_id"]),
+        RevokeGrantReply,
+        request_id=request_id(request),
+    )
+    return see_other(CONNECTED_PATH + "?notice=revoked")

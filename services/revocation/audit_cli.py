@@ -1,0 +1,77 @@
+"""``mavio-oauth apps audit CLIENT_ID``: an app's audit trail from the JetStream stream, oldest first.
+
+One line per event: time (ISO 8601, UTC), event kind, then ``user=`` and ``family=`` (``-`` when the event
+concerns neither; several families are comma-separated) and, where the event has one, a detail
+(``reason=`` of a revocation, ``scope=`` after narrowing, ``keep_old_until=`` of a secret rotation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import nats
+from nats.aio.client import Client as NATS
+
+from shared.config import Settings
+from shared.errors import InvalidRequest, TemporarilyUnavailable
+from shared.events import read_audit
+from shared.messages import events as ev
+from shared.tokens import is_client_id
+
+CONNECT_TIMEOUT = 2.0
+
+
+def iso_utc(at: float) -> str:
+    stamp = dt.datetime.fromtimestamp(at, dt.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
+
+
+def _concerns(event: ev.Event) -> tuple[str, str, str]:
+    """(user, families, detail) of an event."""
+    match event:
+        case ev.TokensRevoked():
+            return event.user_id, ",".join(event.families), f"reason={event.reason}"
+        case ev.ScopesNarrowed():
+            return event.user_id, ",".join(event.families), f"scope={event.scope.replace(' ', ',')}"
+        case ev.RefreshReused() | ev.CodeReused() | ev.GrantExpired():
+            return event.user_id, event.family, ""
+        case ev.SecretRegenerated():
+            return "", "", f"keep_old_until={event.keep_old_until}" if event.keep_old_until else ""
+        case ev.PlanChanged():
+            return event.user_id, "", f"plan={event.previous_plan}->{event.plan}"
+    return "", "", ""
+
+
+def audit_line(event: ev.Event) -> str:
+    kind = type(event).__struct_config__.tag
+    user, families, detail = _concerns(event)
+    line = f"{iso_utc(event.at)}  {kind}  user={user or '-'}  family={families or '-'}"
+    return f"{line}  {detail}" if detail else line
+
+
+async def _connect(settings: Settings) -> NATS:
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                servers=settings.nats_url.split(","),
+                name="mavio-cli",
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+                connect_timeout=CONNECT_TIMEOUT,
+            ),
+            CONNECT_TIMEOUT * 2,
+        )
+    except Exception as exc:
+        raise TemporarilyUnavailable(f"cannot reach NATS at {settings.nats_url}", debug=repr(exc)) from None
+
+
+async def audit_trail(settings: Settings, client_id: str) -> str:
+    """The app's audit lines, oldest first ("" when it has none)."""
+    if not is_client_id(client_id):
+        raise InvalidRequest(f"not a client id: {client_id[:64]}")
+    nc = await _connect(settings)
+    try:
+        return "\n".join([audit_line(event) async for _, event in read_audit(nc, client_id)])
+    finally:
+        await nc.close()

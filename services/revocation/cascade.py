@@ -1,0 +1,103 @@
+"""Revoking many families at once: every token of an app (Revoke all tokens, Delete app), or of one
+user x app (Connected apps > Revoke), or the families a plan change leaves without a scope.
+
+Order, per batch of families: tombstone each (the token store's atomic family revocation: codes, access
+and refresh tokens gone at once), uncount it from the indexes, then publish ``TokensRevoked`` so every
+verification cache evicts it. Codes not yet exchanged are found through ``keys.app_pending_codes`` (the
+authorize service indexes a code's family before storing the code): their families are tombstoned too,
+so such a code fails at the token endpoint even when it was issued before the revocation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from services.revocation.batching import gather_bounded
+from services.revocation.domain import chunks, parse_pending_member, unique
+from services.revocation.publisher import Publish
+from services.revocation.store import RevocationStore
+from services.token.store import Revoked
+from shared.messages import events as ev
+
+log = structlog.get_logger("mavio.revocation")
+
+APP_DELETED = "app_deleted"
+APP_REASONS = ("app_revoke_all", APP_DELETED)
+
+
+class Cascades:
+    def __init__(self, store: RevocationStore, publish: Publish, *, clock: Callable[[], float] = time.time):
+        self._store = store
+        self._publish = publish
+        self._clock = clock
+
+    async def revoke_app(self, client_id: str, reason: str) -> int:
+        """Every code, access and refresh token of the app; its users' grants; for a deleted app, its
+        indexes and counters too. Returns the number of families revoked."""
+        snap = await self._store.app_snapshot(client_id)
+        owners: dict[str, str] = dict.fromkeys(snap.families, "")
+        for member in snap.pending:
+            parsed = parse_pending_member(member)
+            if parsed is not None:
+                owners.setdefault(parsed[1], parsed[0])
+        revoked = await self.revoke_families(client_id, owners, reason=reason)
+        users = unique([*snap.users, *(r.user_id for r in revoked if r.user_id), *owners.values()])
+        await self._store.drop_grants(client_id, [u for u in users if u])
+        await self._store.forget_pending(client_id, snap.pending)
+        if reason == APP_DELETED:
+            await self._store.drop_app(client_id)
+        if not owners:  # nothing was live, but the operator's action still belongs in the audit trail
+            await self._publish(
+                ev.TokensRevoked(at=self._clock(), client_id=client_id, families=[], reason=reason)
+            )
+        log.info("app tokens revoked", client_id=client_id, reason=reason, families=len(owners))
+        return len(owners)
+
+    async def revoke_grant(self, user_id: str, client_id: str, *, reason: str = "user_revoked") -> int:
+        """Every family of one user x app (exchanged or pending) and the grant itself."""
+        families = await self._store.families_of(user_id, client_id)
+        pending = await self._store.pending(client_id)
+        mine = [m for m in pending if (p := parse_pending_member(m)) is not None and p[0] == user_id]
+        owners = dict.fromkeys(families, user_id)
+        owners.update({m.partition(" ")[2]: user_id for m in mine})
+        await self.revoke_families(client_id, owners, reason=reason, user_id=user_id)
+        await self._store.drop_grants(client_id, [user_id])
+        await self._store.forget_pending(client_id, mine)
+        log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
+        return len(owners)
+
+    async def revoke_families(
+        self, client_id: str, owners: dict[str, str], *, reason: str, user_id: str = ""
+    ) -> list[Revoked]:
+        """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
+        out: list[Revoked] = []
+        for batch in chunks(list(owners)):
+            out += await self._revoke_batch(client_id, batch, owners, reason=reason, user_id=user_id)
+        return out
+
+    async def _revoke_batch(
+        self, client_id: str, batch: Sequence[str], owners: dict[str, str], *, reason: str, user_id: str
+    ) -> list[Revoked]:
+        now = int(self._clock())
+
+        async def revoke(family: str) -> Revoked:
+            return await self._store.revoke_family(family, now=now)
+
+        async def uncount(item: tuple[str, str]) -> None:
+            await self._store.uncount(client_id, item[0], item[1])
+
+        revoked = await gather_bounded(batch, revoke)
+        # The family record names its user; a family that never got tokens (or whose record expired)
+        # falls back to the user known from the index it was found in. Without one, the token endpoint
+        # (a refused first issuance) or the sweeper (an expired family) uncounts it.
+        pairs = [(r.user_id or owners.get(r.family, ""), r.family) for r in revoked]
+        await gather_bounded([p for p in pairs if p[0]], uncount)
+        await self._publish(
+            ev.TokensRevoked(
+                at=self._clock(), client_id=client_id, families=list(batch), user_id=user_id, reason=reason
+            )
+        )
+        return revoked

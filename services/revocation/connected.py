@@ -1,0 +1,74 @@
+"""The apps a user has authorized (Settings > Connected apps).
+
+A grant (``keys.user_grants``) is listed while it is live (``domain.is_connected``): the user still
+counts as an active authorization of the app, or the latest authorization's code may still be
+exchanged. Grants of apps that no longer exist are skipped. Newest authorization first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from services.revocation.domain import is_connected
+from services.revocation.store import RevocationStore
+from shared.errors import NotFound
+from shared.messages.registry import AppView
+from shared.messages.revocation import ConnectedApp, ConnectedAppsReply
+from shared.records import GrantRecord
+from shared.scopes import ScopeCatalog
+
+
+class AppViews(Protocol):
+    async def get_app(self, client_id: str, *, request_id: str | None = None) -> AppView: ...
+
+
+class ConnectedApps:
+    def __init__(
+        self,
+        store: RevocationStore,
+        apps: AppViews,
+        catalog: ScopeCatalog,
+        *,
+        code_ttl: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._apps = apps
+        self._catalog = catalog
+        self._code_ttl = code_ttl
+        self._clock = clock
+
+    async def list(self, user_id: str, *, request_id: str) -> ConnectedAppsReply:
+        grants = await self._store.grants(user_id)
+        client_ids = list(grants)
+        counted = await self._store.counted(user_id, client_ids)
+        now = self._clock()
+        live = [
+            grants[cid]
+            for cid, is_counted in zip(client_ids, counted, strict=True)
+            if is_connected(grants[cid], counted=is_counted, now=now, code_ttl=self._code_ttl)
+        ]
+        views = await asyncio.gather(*(self._view(g.client_id, request_id) for g in live))
+        apps = [self._entry(g, v) for g, v in zip(live, views, strict=True) if v is not None]
+        apps.sort(key=lambda a: (-a.authorized_at, a.name))
+        return ConnectedAppsReply(apps=apps)
+
+    async def _view(self, client_id: str, request_id: str) -> AppView | None:
+        try:
+            return await self._apps.get_app(client_id, request_id=request_id)
+        except NotFound:
+            return None
+
+    def _entry(self, grant: GrantRecord, app: AppView) -> ConnectedApp:
+        return ConnectedApp(
+            client_id=app.client_id,
+            name=app.name,
+            has_logo=app.has_logo,
+            logo_version=app.updated_at,
+            scopes=self._catalog.ordered(grant.scope.split()),
+            authorized_at=grant.authorized_at,
+            last_used_at=grant.last_used_at,
+        )

@@ -1,0 +1,114 @@
+"""Plan changes: every grant of the user is narrowed to the scopes the new plan includes.
+
+For each family of the user, one atomic script (in the family's slot) rewrites the scope of the family
+record and of every access and refresh token record, so a token carrying a removed scope stops
+verifying for it at once; ``ScopesNarrowed`` makes verification caches evict the families. A family
+that would be left without a scope is revoked instead, and so is a grant left without one (with its
+codes not yet exchanged). Codes not yet exchanged of a narrowed grant are revoked too: a code record
+cannot be found from its family to narrow it, and the user can simply authorize again under the new plan.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import structlog
+
+from services.revocation.batching import gather_bounded
+from services.revocation.cascade import Cascades
+from services.revocation.domain import parse_pending_member
+from services.revocation.publisher import Publish
+from services.revocation.store import RevocationStore
+from shared.errors import InvalidRequest
+from shared.messages import events as ev
+from shared.messages.revocation import PlanChangedReply
+from shared.scopes import PLANS, ScopeCatalog
+
+log = structlog.get_logger("mavio.revocation")
+
+REASON = "plan"
+
+
+class PlanNarrower:
+    def __init__(
+        self,
+        store: RevocationStore,
+        cascades: Cascades,
+        catalog: ScopeCatalog,
+        publish: Publish,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._cascades = cascades
+        self._catalog = catalog
+        self._publish = publish
+        self._clock = clock
+
+    async def plan_changed(self, user_id: str, plan: str) -> PlanChangedReply:
+        if plan not in PLANS or not user_id:
+            raise InvalidRequest(f"plan must be one of: {', '.join(PLANS)}; user_id is required")
+        allowed = self._catalog.allowed_for_plan(plan)
+        families = await self._store.user_families(user_id)
+        narrowed = await gather_bounded(families, lambda f: self._store.narrow_family(f, allowed))
+        by_app: dict[str, list[str]] = defaultdict(list)
+        scopes: dict[str, str] = {}
+        empty: dict[str, dict[str, str]] = defaultdict(dict)
+        for family, result in zip(families, narrowed, strict=True):
+            if result.outcome == "narrowed":
+                by_app[result.client_id].append(family)
+                scopes[result.client_id] = result.scope
+            elif result.outcome == "empty":
+                empty[result.client_id][family] = result.user_id or user_id
+        for client_id, owners in empty.items():
+            await self._cascades.revoke_families(client_id, owners, reason=REASON, user_id=user_id)
+        grants_narrowed, grants_revoked = await self._narrow_grants(user_id, allowed, by_app, scopes)
+        log.info("plan applied", user_id=user_id, plan=plan, grants_revoked=grants_revoked)
+        return PlanChangedReply(
+            families_narrowed=sum(len(f) for f in by_app.values()),
+            families_revoked=sum(len(o) for o in empty.values()),
+            grants_narrowed=grants_narrowed,
+            grants_revoked=grants_revoked,
+        )
+
+    async def _narrow_grants(
+        self, user_id: str, allowed: frozenset[str], by_app: dict[str, list[str]], scopes: dict[str, str]
+    ) -> tuple[int, int]:
+        """Narrow each grant record; revoke what a grant left empty; announce narrowed families."""
+        narrowed_grants = revoked_grants = 0
+        grants = await self._store.grants(user_id)
+        for client_id in sorted(set(grants) | set(by_app)):
+            outcome, scope = await self._store.narrow_grant(user_id, client_id, allowed)
+            if outcome == "empty":
+                await self._cascades.revoke_grant(user_id, client_id, reason=REASON)
+                revoked_grants += 1
+                continue
+            if outcome == "narrowed":
+                narrowed_grants += 1
+                await self._revoke_pending(user_id, client_id, allowed)
+            if by_app.get(client_id):
+                await self._publish(
+                    ev.ScopesNarrowed(
+                        at=self._clock(),
+                        client_id=client_id,
+                        user_id=user_id,
+                        families=by_app[client_id],
+                        scope=scope or scopes.get(client_id, ""),
+                    )
+                )
+        return narrowed_grants, revoked_grants
+
+    async def _revoke_pending(self, user_id: str, client_id: str, allowed: frozenset[str]) -> None:
+        """Tombstone the user's codes of the app that were not exchanged yet (their family has no tokens:
+        nothing to narrow). The index also lists exchanged codes' families: those were narrowed above."""
+        mine = [
+            parsed[1]
+            for member in await self._store.pending(client_id)
+            if (parsed := parse_pending_member(member)) is not None and parsed[0] == user_id
+        ]
+        results = await gather_bounded(mine, lambda f: self._store.narrow_family(f, allowed))
+        owners = {f: user_id for f, r in zip(mine, results, strict=True) if r.outcome in ("gone", "empty")}
+        if owners:
+            await self._cascades.revoke_families(client_id, owners, reason=REASON, user_id=user_id)

@@ -1,0 +1,139 @@
+"""The TTL sweeper: keeps everything derived from token keys true once Redis has expired the keys.
+
+Every ``MAVIO_SWEEP_INTERVAL`` seconds, the replica holding the sweeper lease (``lease.Lease``; its TTL
+is a small multiple of the interval, so a killed holder is replaced within a few intervals) walks the
+due part of ``keys.expiry_queue`` in batches of ``domain.BATCH``, yielding to the event loop between
+batches and renewing the lease (a holder that lost it stops at once). For each due family:
+
+- a refresh token still alive (a refresh slid the expiry but the work list missed it): rescheduled;
+- otherwise the family is uncounted (``remove_family``: app, user and work-list indexes), the user's
+  grant is dropped when it was the user's last family of the app (and no newer authorization may still
+  be exchanging its code), and ``GrantExpired`` is published (caches evict; the audit stream keeps it).
+
+The work list is only trimmed after a family is handled, so a sweeper that dies mid-batch leaves its
+batch for the next holder; every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import structlog
+
+from services.revocation.batching import gather_bounded
+from services.revocation.domain import BATCH, DueFamily, parse_expiry_member, unique
+from services.revocation.lease import Lease
+from services.revocation.publisher import Publish
+from services.revocation.sweep_store import SweepStore
+from shared.messages import events as ev
+
+log = structlog.get_logger("mavio.sweeper")
+
+
+class Sweeper:
+    def __init__(
+        self,
+        store: SweepStore,
+        lease: Lease,
+        publish: Publish,
+        *,
+        interval: float,
+        code_ttl: int,
+        batch: int = BATCH,
+        clock: Callable[[], float] = time.time,
+        active: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._store = store
+        self.lease = lease
+        self._publish = publish
+        self.interval = interval
+        self._code_ttl = code_ttl
+        self._batch = batch
+        self._clock = clock
+        self._active = active  # False once the service drains: no new batch is started
+        self._task: asyncio.Task[None] | None = None
+        self.swept = 0  # families uncounted by this sweeper (diagnostics, tests)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name="mavio-sweeper")
+
+    async def close(self) -> None:
+        """Stop sweeping and hand the lease over at once (a graceful stop)."""
+        await self.kill()
+        with contextlib.suppress(Exception):
+            await self.lease.release()
+
+    async def kill(self) -> None:
+        """Stop without releasing the lease, as a crash would (the lease then expires by itself)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self.sweep_once()
+            except Exception as exc:  # Redis or NATS away: try again next interval
+                log.warning("sweep failed", debug=repr(exc))
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+
+    async def sweep_once(self) -> int:
+        """One pass while holding the lease; returns the number of families uncounted."""
+        if not self._active() or not await self.lease.acquire():
+            return 0
+        done = 0
+        previous: list[str] = []
+        while True:
+            due = await self._store.due(self._clock(), self._batch)
+            if not due or due == previous:  # nothing due, or no progress (never spin)
+                break
+            done += await self._sweep_batch(due)
+            previous = due
+            if not self._active():
+                break
+            if not await self.lease.renew():
+                log.warning("sweeper lease lost mid-sweep; stopping this pass")
+                break
+            await asyncio.sleep(0)
+        if done:
+            log.info("swept expired families", families=done)
+        return done
+
+    async def _sweep_batch(self, members: list[str]) -> int:
+        entries = [e for e in map(parse_expiry_member, members) if e is not None]
+        malformed = [m for m in members if parse_expiry_member(m) is None]
+        if malformed:
+            log.warning("malformed work-list members dropped", count=len(malformed))
+            await self._store.discard(malformed)
+        left = await self._store.refresh_left_ms([e.family for e in entries])
+        now_ms = int(self._clock() * 1000)
+        # due again the very millisecond its refresh token expires (the work list scores are seconds)
+        live = {e.member: (now_ms + ms) / 1000 for e, ms in zip(entries, left, strict=True) if ms > 0}
+        await self._store.reschedule(live)
+        expired = [e for e in entries if e.member not in live]
+        await gather_bounded(expired, lambda e: self._store.uncount(e.client_id, e.user_id, e.family))
+        await self._drop_idle_grants(expired)
+        await gather_bounded(expired, self._announce)
+        self.swept += len(expired)
+        return len(expired)
+
+    async def _drop_idle_grants(self, expired: list[DueFamily]) -> None:
+        pairs = unique((e.client_id, e.user_id) for e in expired)
+        counted = await self._store.counted(pairs)
+        idle = [p for p, still in zip(pairs, counted, strict=True) if not still]
+        if idle:
+            await self._store.drop_idle_grants(idle, cutoff=int(self._clock()) - self._code_ttl)
+
+    async def _announce(self, entry: DueFamily) -> None:
+        await self._publish(
+            ev.GrantExpired(
+                at=self._clock(), client_id=entry.client_id, family=entry.family, user_id=entry.user_id
+            )
+        )
