@@ -57,7 +57,7 @@ def build_sweeper(ctx: ServiceContext) -> Sweeper:
     s = ctx.settings
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     lease = Lease(ctx.redis, keys.sweep_lease(), ttl_ms=lease_ttl_ms(s.sweep_interval), holder=holder)
-    store = RedisSweepStore(ctx.redis, build_token_store(ctx))
+    store = RedisSweepStore(ctx.redis)
     publish = event_publisher(ctx.nc)
     nc = ctx.nc
     return Sweeper(

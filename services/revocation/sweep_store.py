@@ -1,16 +1,26 @@
 """The sweeper's Redis operations: its work list (``keys.expiry_queue``), whether a family still has a
-live refresh token, and the clean-up of what an expired family leaves behind. Uncounting itself is the
-token store's ``remove_family`` (the one place that knows every index a family is counted in)."""
+live refresh token, and the clean-up of what an expired family leaves behind.
+
+Everything runs on whole batches in chunked pipelines (``pipelines.run_steps``). Uncounting is the
+token store's ``remove_family`` in batch form: the same script (``services.token.lua.APP_REMOVE_FAMILY``)
+on the same keys, in the same order, so a family is uncounted at most once whoever removes it
+(``tests/integration/test_sweeper_store.py`` holds both to the same result).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from services.revocation import lua
-from services.revocation.batching import gather_bounded
-from services.token.redis_store import RedisTokenStore
+from services.revocation.domain import DueFamily
+from services.revocation.pipelines import PipelineScript, run_steps
+from services.token import lua as token_lua
 from shared import keys
 from shared.store import Redis
+
+_REFRESH_LEFT = PipelineScript(lua.REFRESH_LEFT_MS)
+_DROP_IDLE = PipelineScript(lua.DROP_IDLE_GRANT)
+_APP_REMOVE = PipelineScript(token_lua.APP_REMOVE_FAMILY)
 
 
 def _text(value: Any) -> str:
@@ -31,7 +41,10 @@ class SweepStore(Protocol):
         ...
 
     async def discard(self, members: list[str]) -> None: ...
-    async def uncount(self, client_id: str, user_id: str, family: str) -> None: ...
+    async def uncount(self, entries: list[DueFamily]) -> None:
+        """Remove each family from its app's, its user's and the sweeper's indexes (idempotent)."""
+        ...
+
     async def counted(self, pairs: list[tuple[str, str]]) -> list[bool]:
         """For each (client id, user id): does the user still count as an active authorization?"""
         ...
@@ -42,21 +55,18 @@ class SweepStore(Protocol):
 
 
 class RedisSweepStore:
-    def __init__(self, redis: Redis, tokens: RedisTokenStore) -> None:
+    def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._tokens = tokens
-        self._refresh_left = redis.register_script(lua.REFRESH_LEFT_MS)
-        self._drop_idle = redis.register_script(lua.DROP_IDLE_GRANT)
 
     async def due(self, now: float, limit: int) -> list[str]:
         members = await self._redis.zrangebyscore(keys.expiry_queue(), "-inf", now, start=0, num=limit)
         return [_text(m) for m in members]
 
     async def refresh_left_ms(self, families: list[str]) -> list[int]:
-        async def left(family: str) -> int:
-            return int(await self._refresh_left(keys=[keys.family_members(family)], args=[]))
+        def step(pipe: Any, family: str) -> None:
+            _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [])
 
-        return await gather_bounded(families, left)
+        return [int(x) for x in await run_steps(self._redis, families, step, scripts=[_REFRESH_LEFT])]
 
     async def reschedule(self, scores: dict[str, float]) -> None:
         if scores:
@@ -66,20 +76,23 @@ class RedisSweepStore:
         if members:
             await self._redis.zrem(keys.expiry_queue(), *members)
 
-    async def uncount(self, client_id: str, user_id: str, family: str) -> None:
-        await self._tokens.remove_family(client_id, user_id, family)
+    async def uncount(self, entries: list[DueFamily]) -> None:
+        def step(pipe: Any, e: DueFamily) -> None:
+            app_keys = [keys.app_families(e.client_id), keys.app_grant_users(e.client_id)]
+            _APP_REMOVE.queue(pipe, app_keys, [e.family, e.user_id])
+            pipe.zrem(keys.user_families(e.user_id), e.family)
+            pipe.zrem(keys.expiry_queue(), keys.expiry_member(e.client_id, e.family, e.user_id))
+
+        await run_steps(self._redis, entries, step, scripts=[_APP_REMOVE])
 
     async def counted(self, pairs: list[tuple[str, str]]) -> list[bool]:
-        if not pairs:
-            return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for client_id, user_id in pairs:
-                pipe.hexists(keys.app_grant_users(client_id), user_id)
-            return [bool(x) for x in await pipe.execute()]
+        def step(pipe: Any, pair: tuple[str, str]) -> None:
+            pipe.hexists(keys.app_grant_users(pair[0]), pair[1])
+
+        return [bool(x) for x in await run_steps(self._redis, pairs, step)]
 
     async def drop_idle_grants(self, pairs: list[tuple[str, str]], *, cutoff: int) -> None:
-        async def drop(pair: tuple[str, str]) -> None:
-            client_id, user_id = pair
-            await self._drop_idle(keys=[keys.user_grants(user_id)], args=[client_id, cutoff])
+        def step(pipe: Any, pair: tuple[str, str]) -> None:
+            _DROP_IDLE.queue(pipe, [keys.user_grants(pair[1])], [pair[0], cutoff])
 
-        await gather_bounded(pairs, drop)
+        await run_steps(self._redis, pairs, step, scripts=[_DROP_IDLE])

@@ -1,17 +1,21 @@
 """The TTL sweeper: keeps everything derived from token keys true once Redis has expired the keys.
 
 Every ``MAVIO_SWEEP_INTERVAL`` seconds, the replica holding the sweeper lease (``lease.Lease``; its TTL
-is a small multiple of the interval, so a killed holder is replaced within a few intervals) walks the
-due part of ``keys.expiry_queue`` in batches of ``domain.BATCH``, yielding to the event loop between
-batches and renewing the lease (a holder that lost it stops at once). For each due family:
+is a small multiple of the interval, so a killed holder is replaced within a few intervals; it is
+renewed in the background during a pass, and a pass stops once it is lost) walks the due part of
+``keys.expiry_queue`` in batches of ``domain.BATCH``, each in small pipelines, yielding to the event
+loop between them. For each due family:
 
-- a refresh token still alive (a refresh slid the expiry but the work list missed it): rescheduled;
-- otherwise the family is uncounted (``remove_family``: app, user and work-list indexes), the user's
-  grant is dropped when it was the user's last family of the app (and no newer authorization may still
-  be exchanging its code), and ``GrantExpired`` is published (caches evict; the audit stream keeps it).
+- a refresh token still alive (work-list scores are whole seconds, token TTLs are not; or a refresh
+  slid the expiry): rescheduled to the millisecond that token expires;
+- otherwise ``GrantExpired`` is published (caches evict; the audit stream keeps it), the family is
+  uncounted (``remove_family``: app, user and work-list indexes), and the user's grant is dropped when
+  it was the user's last family of the app (and no newer authorization may still be exchanging its
+  code).
 
-The work list is only trimmed after a family is handled, so a sweeper that dies mid-batch leaves its
-batch for the next holder; every step is idempotent.
+A family leaves the work list only when it is uncounted, after its event, so a sweeper that dies
+mid-batch leaves the rest for the next holder: every step is idempotent, and an event may be
+published twice after a crash but is never lost.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from services.revocation.sweep_store import SweepStore
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.sweeper")
+
+PUBLISH_LIMIT = 64  # events awaiting their audit-stream acknowledgement at once
 
 
 class Sweeper:
@@ -88,28 +94,45 @@ class Sweeper:
         """One pass while holding the lease; returns the number of families uncounted."""
         if not self._active() or not await self.lease.acquire():
             return 0
+        lost = asyncio.Event()
+        heartbeat = asyncio.create_task(self._keep_lease(lost), name="mavio-sweeper-lease")
         done = 0
         previous: list[str] = []
-        while True:
-            due = await self._store.due(self._clock(), self._batch)
-            if not due or due == previous:  # nothing due, or no progress (never spin)
-                break
-            done += await self._sweep_batch(due)
-            previous = due
-            if not self._active():
-                break
-            if not await self.lease.renew():
-                log.warning("sweeper lease lost mid-sweep; stopping this pass")
-                break
-            await asyncio.sleep(0)
+        try:
+            while not lost.is_set() and self._active():
+                due = await self._store.due(self._clock(), self._batch)
+                if not due or due == previous:  # nothing due, or no progress (never spin)
+                    break
+                done += await self._sweep_batch(due)
+                previous = due
+                await asyncio.sleep(0)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        if lost.is_set():
+            log.warning("sweeper lease lost mid-sweep; this pass stopped")
         if done:
             log.info("swept expired families", families=done)
         return done
 
+    async def _keep_lease(self, lost: asyncio.Event) -> None:
+        """Renew the lease three times per lease time while a pass runs; flag it when it was lost."""
+        while True:
+            await asyncio.sleep(self.lease.ttl_ms / 3000)
+            try:
+                held = await self.lease.renew()
+            except Exception as exc:
+                log.warning("sweeper lease not renewed", debug=repr(exc))
+                held = False
+            if not held:
+                lost.set()
+                return
+
     async def _sweep_batch(self, members: list[str]) -> int:
         entries = [e for e in map(parse_expiry_member, members) if e is not None]
-        malformed = [m for m in members if parse_expiry_member(m) is None]
-        if malformed:
+        if len(entries) < len(members):
+            malformed = [m for m in members if parse_expiry_member(m) is None]
             log.warning("malformed work-list members dropped", count=len(malformed))
             await self._store.discard(malformed)
         left = await self._store.refresh_left_ms([e.family for e in entries])
@@ -118,10 +141,10 @@ class Sweeper:
         live = {e.member: (now_ms + ms) / 1000 for e, ms in zip(entries, left, strict=True) if ms > 0}
         await self._store.reschedule(live)
         expired = [e for e in entries if e.member not in live]
-        await gather_bounded(expired, lambda e: self._store.uncount(e.client_id, e.user_id, e.family))
-        await self._drop_idle_grants(expired)
-        await gather_bounded(expired, self._announce)
+        await gather_bounded(expired, self._announce, limit=PUBLISH_LIMIT)
+        await self._store.uncount(expired)
         self.swept += len(expired)
+        await self._drop_idle_grants(expired)
         return len(expired)
 
     async def _drop_idle_grants(self, expired: list[DueFamily]) -> None:
