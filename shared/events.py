@@ -52,7 +52,8 @@ def audit_subject(client_id: str) -> str:
 
 
 def decode_event(data: bytes) -> ev.Event:
-    return _decoder.decode(data)
+    event: ev.Event = _decoder.decode(data)
+    return event
 
 
 async def ensure_audit_stream(nc: NATS) -> None:
@@ -73,6 +74,13 @@ async def ensure_audit_stream(nc: NATS) -> None:
         await js.update_stream(config)
 
 
+async def _ensure_quietly(nc: NATS) -> None:
+    try:
+        await ensure_audit_stream(nc)
+    except Exception as exc:  # JetStream not ready yet: the caller retries
+        log.warning("audit stream not available", debug=repr(exc))
+
+
 async def publish_event(nc: NATS, event: ev.Event, *, audit: bool = True) -> None:
     """Publish ``event`` live, and (``audit``) to the audit stream, acknowledged, with retries."""
     data = _encoder.encode(event)
@@ -84,9 +92,9 @@ async def publish_event(nc: NATS, event: ev.Event, *, audit: bool = True) -> Non
         try:
             await js.publish(audit_subject(event.client_id), data, timeout=2)
             return
-        except nats.errors.NoRespondersError:
-            await ensure_audit_stream(nc)
-        except (nats.errors.TimeoutError, nats.js.errors.APIError) as exc:
+        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
+            await _ensure_quietly(nc)
+        except (nats.errors.TimeoutError, nats.js.errors.Error) as exc:
             log.warning("audit publish retry", attempt=attempt, debug=repr(exc))
             await asyncio.sleep(0.1 * (attempt + 1))
     log.error("audit event not stored", kind=type(event).__name__, client_id=event.client_id)

@@ -86,30 +86,44 @@ class ServiceRunner:
 
     async def _dispatch(self, route: Route[Any], req: MicroRequest) -> None:
         headers = req.headers or {}
-        request_id = headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id, service=self.name, op=route.name)
+        request_id = headers.get(REQUEST_ID_HEADER, "")
+        if not route.quiet:
+            self._bind(route, request_id)
         started = time.perf_counter()
         reply_headers: dict[str, str] | None = None
         try:
             payload = self._decode(route, req.data)
             result = await route.handler(payload, Meta(request_id, headers))
             body = result if isinstance(result, bytes) else encode(result)
-        except OAuthError as exc:
-            log.info("request refused", error=exc.error, debug=exc.debug or None)
-            body, reply_headers = error_payload(exc)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            log.warning("redis unavailable", debug=str(exc))
-            body, reply_headers = error_payload(TemporarilyUnavailable("storage is not reachable"))
-        except Exception:
-            log.exception("unexpected error")
-            body, reply_headers = error_payload(ServerError(f"unexpected error (request id {request_id})"))
-        if not route.quiet or reply_headers:
+        except Exception as exc:
+            if route.quiet:  # hot path: context is bound only when there is something to log
+                self._bind(route, request_id)
+            body, reply_headers = self._error_reply(exc, request_id)
+        if not route.quiet:
             log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
         try:
             await req.respond(body, headers=reply_headers)
         except Exception as exc:  # the requester may be gone; nothing to answer
             log.warning("reply not sent", debug=repr(exc))
+
+    def _bind(self, route: Route[Any], request_id: str) -> None:
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id or uuid.uuid4().hex, service=self.name, op=route.name
+        )
+
+    @staticmethod
+    def _error_reply(exc: Exception, request_id: str) -> tuple[bytes, dict[str, str]]:
+        """The one place where a handler's exception becomes an error envelope."""
+        if isinstance(exc, OAuthError):
+            log.info("request refused", error=exc.error, debug=exc.debug or None)
+            return error_payload(exc)
+        if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            log.warning("redis unavailable", debug=str(exc))
+            return error_payload(TemporarilyUnavailable("storage is not reachable"))
+        log.error("unexpected error", exc_info=exc)
+        ref = request_id or uuid.uuid4().hex
+        return error_payload(ServerError(f"unexpected error (request id {ref})"))
 
     @staticmethod
     def _decode(route: Route[Any], data: bytes) -> Any:
