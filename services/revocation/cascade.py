@@ -20,6 +20,7 @@ from services.revocation.domain import chunks, parse_pending_member, unique
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
 from services.token.store import Revoked
+from shared import keys
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.revocation")
@@ -59,13 +60,11 @@ class Cascades:
     async def revoke_grant(self, user_id: str, client_id: str, *, reason: str = "user_revoked") -> int:
         """Every family of one user x app (exchanged or pending) and the grant itself."""
         families = await self._store.families_of(user_id, client_id)
-        pending = await self._store.pending(client_id)
-        mine = [m for m in pending if (p := parse_pending_member(m)) is not None and p[0] == user_id]
+        pending = [parse_pending_member(m) for m in await self._store.pending(client_id)]
+        families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
-        owners.update({m.partition(" ")[2]: user_id for m in mine})
         await self.revoke_families(client_id, owners, reason=reason, user_id=user_id)
         await self._store.drop_grants(client_id, [user_id])
-        await self._store.forget_pending(client_id, mine)
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
 
@@ -95,6 +94,7 @@ class Cascades:
         # (a refused first issuance) or the sweeper (an expired family) uncounts it.
         pairs = [(r.user_id or owners.get(r.family, ""), r.family) for r in revoked]
         await gather_bounded([p for p in pairs if p[0]], uncount)
+        await self._store.forget_pending(client_id, [keys.pending_code_member(u, f) for u, f in pairs if u])
         await self._publish(
             ev.TokensRevoked(
                 at=self._clock(), client_id=client_id, families=list(batch), user_id=user_id, reason=reason

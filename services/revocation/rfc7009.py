@@ -21,6 +21,7 @@ from collections.abc import Callable
 import msgspec
 import structlog
 
+from services.revocation.cascade import Cascades
 from services.revocation.domain import check_owner
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
@@ -44,6 +45,7 @@ class TokenRevoker:
         self,
         clients: ClientVerifier,
         store: RevocationStore,
+        cascades: Cascades,
         signer: Signer,
         publish: Publish,
         *,
@@ -51,6 +53,7 @@ class TokenRevoker:
     ) -> None:
         self._clients = clients
         self._store = store
+        self._cascades = cascades
         self._signer = signer
         self._publish = publish
         self._clock = clock
@@ -78,7 +81,15 @@ class TokenRevoker:
         if not await self._store.revoke_access(family, signature):
             return NOTHING
         log.info("access token revoked", family=family)
-        await self._announce(client_id, record.user_id, family)
+        await self._publish(
+            ev.TokensRevoked(
+                at=self._clock(),
+                client_id=client_id,
+                families=[family],
+                user_id=record.user_id,
+                reason=REASON,
+            )
+        )
         return RevokeTokenReply(revoked=True)
 
     async def _revoke_refresh(self, client_id: str, family: str, signature: str) -> RevokeTokenReply:
@@ -87,15 +98,7 @@ class TokenRevoker:
             return NOTHING
         record = _decode_refresh(raw)
         check_owner(record.client_id, client_id)
-        revoked = await self._store.revoke_family(family, now=int(self._clock()))
-        await self._store.uncount(client_id, revoked.user_id or record.user_id, family)
-        log.info("refresh token revoked: family revoked", family=family, tokens=revoked.tokens)
-        await self._announce(client_id, record.user_id, family)
+        owners = {family: record.user_id}
+        await self._cascades.revoke_families(client_id, owners, reason=REASON, user_id=record.user_id)
+        log.info("refresh token revoked: family revoked", family=family)
         return RevokeTokenReply(revoked=True)
-
-    async def _announce(self, client_id: str, user_id: str, family: str) -> None:
-        await self._publish(
-            ev.TokensRevoked(
-                at=self._clock(), client_id=client_id, families=[family], user_id=user_id, reason=REASON
-            )
-        )

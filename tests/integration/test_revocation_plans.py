@@ -139,3 +139,13 @@ async def test_the_operator_cli_plan_change_narrows_grants(system: System) -> No
         timeout=5,
     )
     assert info["active"] is True
+
+
+async def test_a_code_not_yet_exchanged_of_a_narrowed_grant_is_revoked(system: System) -> None:
+    party = await business_party(system)
+    exchanged = await grant(system, party, ALL)
+    pending = await consent_code(system, party, scope=ALL)
+    await plan_changed(system, party.user.id, "pro")
+    status, _, body = await exchange(system, party, pending)
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert (await bus_verify(system, exchanged["access_token"]))["scope"] == "meetings:read meetings:write"
