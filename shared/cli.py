@@ -7,9 +7,10 @@
     mavio-oauth apps audit CLIENT_ID
 
 Talks to Redis directly (MAVIO_REDIS_URL) through the registry's own stores, so it works while
-the services are down. ``users set-plan`` also announces the change on the bus (best effort: a
-warning, not a failure, when NATS is unreachable). Errors are one line on stderr; exit status 1
-for a refused operation, 2 for bad usage or configuration.
+the services are down. ``users set-plan`` records the plan, then asks the revocation service to
+narrow the user's grants; when that cannot happen it says so and exits 1 (running it again is
+safe). Errors are one line on stderr; exit status 1 for a refused operation, 2 for bad usage or
+configuration.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import asyncio
 import datetime as dt
 import getpass
 import sys
-import time
 from collections.abc import Sequence
 
-import msgspec
 import redis.exceptions
 
 from services.registry.account_service import AccountService
@@ -30,9 +29,10 @@ from services.registry.account_store import RedisAccountStore
 from services.registry.passwords import Passwords
 from services.registry.store import AppStore, RedisAppStore
 from shared import subjects
+from shared.bus import Bus
 from shared.config import ConfigError, Settings, load_settings
-from shared.errors import OAuthError, ValidationFailed
-from shared.messages.events import PlanChanged
+from shared.errors import OAuthError, TemporarilyUnavailable, ValidationFailed
+from shared.messages.revocation import PlanChangedReply, PlanChangedRequest
 from shared.scopes import PLANS
 from shared.store import open_redis
 
@@ -90,9 +90,12 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-async def _announce_plan(settings: Settings, event: PlanChanged) -> bool:
-    """Publish the plan change on the bus; False (not an error) when NATS is unreachable."""
+async def _narrow_grants(settings: Settings, user_id: str, plan: str) -> PlanChangedReply:
+    """Ask the revocation service to apply the plan to the user's grants (idempotent)."""
     import nats
+
+    async def quiet(_: Exception) -> None:  # the outcome is reported below, in one line
+        return None
 
     try:
         nc = await asyncio.wait_for(
@@ -102,19 +105,35 @@ async def _announce_plan(settings: Settings, event: PlanChanged) -> bool:
                 allow_reconnect=False,
                 max_reconnect_attempts=0,
                 connect_timeout=NATS_TIMEOUT,
+                error_cb=quiet,
             ),
             NATS_TIMEOUT * 2,
         )
     except Exception:
-        return False
+        raise TemporarilyUnavailable(f"the message bus at {settings.nats_url} is not reachable") from None
     try:
-        await nc.publish(subjects.EVENT_PLAN_CHANGED, msgspec.json.encode(event))
-        await nc.flush(timeout=NATS_TIMEOUT)
-        return True
-    except Exception:
-        return False
+        bus = Bus(nc, timeout=max(settings.bus_timeout, 10.0))
+        return await bus.request(
+            subjects.REVOCATION_PLAN_CHANGED,
+            PlanChangedRequest(user_id=user_id, plan=plan),
+            PlanChangedReply,
+        )
     finally:
         await nc.close()
+
+
+async def _set_plan(accounts: AccountService, settings: Settings, email: str, plan: str) -> str:
+    """Record the plan (works with the services down), then narrow the user's grants to it."""
+    view, previous = await accounts.set_plan(email, plan)
+    changed = f"{view.email}: plan {previous} -> {view.plan}"
+    try:
+        reply = await _narrow_grants(settings, view.id, view.plan)
+    except OAuthError as exc:
+        raise CliError(
+            f"{changed}, but existing grants were NOT narrowed ({exc.description}); "
+            "run the same command again once the services are running"
+        ) from None
+    return f"{changed}; grants narrowed: {reply.grants_narrowed}, grants revoked: {reply.grants_revoked}"
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
@@ -132,17 +151,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> str:
                 )
                 return f"created {view.id} {view.email} ({view.plan})"
             case ("users", "set-plan"):
-                view, previous = await accounts.set_plan(args.email, args.plan)
-                event = PlanChanged(
-                    at=time.time(), client_id="", user_id=view.id, plan=view.plan, previous_plan=previous
-                )
-                told = await _announce_plan(settings, event)
-                note = (
-                    ""
-                    if told
-                    else "\nwarning: NATS not reachable; the plan change was not announced on the bus"
-                )
-                return f"{view.email}: plan {previous} -> {view.plan}{note}"
+                return await _set_plan(accounts, settings, args.email, args.plan)
             case ("users", "list"):
                 rows = [(a.id, a.email, a.plan, a.display_name) for a in await accounts.all()]
                 return _table(rows, ("ID", "EMAIL", "PLAN", "NAME"))

@@ -38,6 +38,7 @@ _SUBJECT_OF: dict[type[ev._Event], str] = {
     ev.AppDeleted: subjects.EVENT_APP_DELETED,
     ev.GrantExpired: subjects.EVENT_GRANT_EXPIRED,
     ev.ScopesNarrowed: subjects.event("scopes", "narrowed"),
+    ev.PlanChanged: subjects.EVENT_PLAN_CHANGED,
 }
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ev.Event)
@@ -85,7 +86,7 @@ async def publish_event(nc: NATS, event: ev.Event, *, audit: bool = True) -> Non
     """Publish ``event`` live, and (``audit``) to the audit stream, acknowledged, with retries."""
     data = _encoder.encode(event)
     await nc.publish(subject_of(event), data)
-    if not audit:
+    if not audit or not event.client_id:  # the audit trail is per app
         return
     js = nc.jetstream()
     for attempt in range(5):

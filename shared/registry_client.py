@@ -36,6 +36,8 @@ from shared.messages.registry import (
     RegenerateSecretReply,
     RegenerateSecretRequest,
     RemoveLogoRequest,
+    SetPlanReply,
+    SetPlanRequest,
     UpdateAppRequest,
     VerifyClientRequest,
 )
@@ -137,6 +139,15 @@ class RegistryClient:
             subjects.REGISTRY_AUTHENTICATE,
             AuthenticateRequest(email=email, password=password),
             AccountView,
+            request_id=request_id,
+        )
+
+    async def set_plan(self, user_id: str, plan: str, *, request_id: str | None = None) -> SetPlanReply:
+        """Change an account's plan (the registry holds the source of truth); raises ``NotFound``."""
+        return await self.bus.request(
+            subjects.REGISTRY_SET_PLAN,
+            SetPlanRequest(user_id=user_id, plan=plan),
+            SetPlanReply,
             request_id=request_id,
         )
 

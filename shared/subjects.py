@@ -34,6 +34,7 @@ REGISTRY_VERIFY_CLIENT = op(REGISTRY, "client.verify")
 REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/delete/regenerate/...)
 REGISTRY_GET_ACCOUNT = op(REGISTRY, "account.get")
 REGISTRY_AUTHENTICATE = op(REGISTRY, "account.authenticate")  # email + password -> account
+REGISTRY_SET_PLAN = op(REGISTRY, "account.set_plan")  # the account's plan (source of truth)
 
 # revocation
 REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009

@@ -67,10 +67,15 @@ class AccountService:
 
     async def set_plan(self, email: str, plan: str) -> tuple[AccountView, str]:
         """Change the plan of the account with ``email``; returns the new view and the old plan."""
+        return await self.set_plan_of(await self.by_email(email), plan)
+
+    async def set_plan_by_id(self, user_id: str, plan: str) -> tuple[AccountView, str]:
+        return await self.set_plan_of(await self.get(user_id), plan)
+
+    async def set_plan_of(self, account: AccountView, plan: str) -> tuple[AccountView, str]:
         problem = plan_problem(plan)
         if problem is not None:
             raise ValidationFailed({"plan": problem})
-        account = await self.by_email(email)
         await self.store.set_field(account.id, "plan", plan)
         return await self.get(account.id), account.plan
 

@@ -25,6 +25,8 @@ from shared.messages.registry import (
     GetAccountRequest,
     GetAppRequest,
     OwnerRequest,
+    SetPlanReply,
+    SetPlanRequest,
     VerifyClientRequest,
 )
 from shared.scopes import ScopeCatalog
@@ -67,6 +69,10 @@ class AccountHandlers:
 
     async def authenticate(self, req: AuthenticateRequest, _: Meta) -> AccountView:
         return await self.accounts.authenticate(req.email, req.password)
+
+    async def set_plan(self, req: SetPlanRequest, _: Meta) -> SetPlanReply:
+        account, previous = await self.accounts.set_plan_by_id(req.user_id, req.plan)
+        return SetPlanReply(account=account, previous_plan=previous)
 
 
 def _publisher(ctx: ServiceContext) -> Publish:
@@ -115,5 +121,6 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         Route(
             "account.authenticate", subjects.REGISTRY_AUTHENTICATE, AuthenticateRequest, accounts.authenticate
         ),
+        Route("account.set_plan", subjects.REGISTRY_SET_PLAN, SetPlanRequest, accounts.set_plan),
         Route("owner", subjects.REGISTRY_OWNER, owner_type, owner_op),
     ]

@@ -11,19 +11,18 @@ from __future__ import annotations
 import gc
 import os
 import socket
+import time
 import uuid
 from typing import Any
 
-import msgspec
 import structlog
-from nats.aio.msg import Msg
 
 from services.revocation.cascade import APP_REASONS, Cascades
 from services.revocation.connected import ConnectedApps
 from services.revocation.domain import lease_ttl_ms
 from services.revocation.lease import Lease
 from services.revocation.plans import PlanNarrower
-from services.revocation.publisher import event_publisher
+from services.revocation.publisher import Publish, event_publisher
 from services.revocation.rfc7009 import TokenRevoker
 from services.revocation.store import RedisRevocationStore
 from services.revocation.sweep_store import RedisSweepStore
@@ -31,7 +30,7 @@ from services.revocation.sweeper import Sweeper
 from services.token.handlers import build_store as build_token_store
 from shared import keys, subjects
 from shared.errors import InvalidRequest
-from shared.events import decode_event, ensure_audit_stream
+from shared.events import ensure_audit_stream
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
 from shared.messages.revocation import (
@@ -47,7 +46,7 @@ from shared.messages.revocation import (
     RevokeTokenRequest,
 )
 from shared.registry_client import RegistryClient
-from shared.scopes import ScopeCatalog
+from shared.scopes import PLANS, ScopeCatalog
 from shared.service import Meta, Route
 from shared.tokens import Signer
 
@@ -79,12 +78,20 @@ class Handlers:
     """One method per bus endpoint: decode (done by the runner) -> domain -> encode."""
 
     def __init__(
-        self, revoker: TokenRevoker, cascades: Cascades, narrower: PlanNarrower, connected: ConnectedApps
+        self,
+        revoker: TokenRevoker,
+        cascades: Cascades,
+        narrower: PlanNarrower,
+        connected: ConnectedApps,
+        registry: RegistryClient,
+        publish: Publish,
     ) -> None:
         self.revoker = revoker
         self.cascades = cascades
         self.narrower = narrower
         self.connected = connected
+        self.registry = registry
+        self.publish = publish
 
     async def revoke(self, req: RevokeTokenRequest, meta: Meta) -> RevokeTokenReply:
         return await self.revoker.revoke(req, request_id=meta.request_id)
@@ -103,8 +110,23 @@ class Handlers:
     async def connected_apps(self, req: ConnectedAppsRequest, meta: Meta) -> ConnectedAppsReply:
         return await self.connected.list(req.user_id, request_id=meta.request_id)
 
-    async def plan_changed(self, req: PlanChangedRequest, _: Meta) -> PlanChangedReply:
-        return await self.narrower.plan_changed(req.user_id, req.plan)
+    async def plan_changed(self, req: PlanChangedRequest, meta: Meta) -> PlanChangedReply:
+        """Billing (or the operator CLI) changed a plan: the account records it first, so new
+        authorizations see it, then every grant of the user is narrowed. Idempotent: safe to repeat."""
+        if req.plan not in PLANS or not req.user_id:
+            raise InvalidRequest(f"plan must be one of: {', '.join(PLANS)}; user_id is required")
+        changed = await self.registry.set_plan(req.user_id, req.plan, request_id=meta.request_id)
+        reply = await self.narrower.plan_changed(req.user_id, req.plan)
+        await self.publish(
+            ev.PlanChanged(
+                at=time.time(),
+                client_id="",
+                user_id=req.user_id,
+                plan=req.plan,
+                previous_plan=changed.previous_plan,
+            )
+        )
+        return reply
 
     def routes(self) -> list[Route[Any]]:
         return [
@@ -130,37 +152,20 @@ async def build_handlers(ctx: ServiceContext) -> Handlers:
     await cached.watch(ctx.nc)
     await ensure_audit_stream(ctx.nc)
     cascades = Cascades(store, publish)
+    registry = RegistryClient(ctx.bus)
     return Handlers(
-        TokenRevoker(RegistryClient(ctx.bus), store, cascades, Signer(s.hmac_key), publish),
+        TokenRevoker(registry, store, cascades, Signer(s.hmac_key), publish),
         cascades,
         PlanNarrower(store, cascades, catalog, publish),
         ConnectedApps(store, cached, catalog, code_ttl=s.code_ttl),
+        registry,
+        publish,
     )
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     handlers = await build_handlers(ctx)
-    await _listen_for_plan_events(ctx, handlers.narrower)
     sweeper = build_sweeper(ctx)
     sweeper.start()
     ctx.stack.push_async_callback(sweeper.close)
     return handlers.routes()
-
-
-async def _listen_for_plan_events(ctx: ServiceContext, narrower: PlanNarrower) -> None:
-    """``mavio-oauth users set-plan`` announces ``PlanChanged`` on ``subjects.EVENT_PLAN_CHANGED``."""
-
-    async def on_plan_event(msg: Msg) -> None:
-        try:
-            event = decode_event(msg.data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-            log.warning("unreadable plan event", debug=str(exc))
-            return
-        if not isinstance(event, ev.PlanChanged):
-            return
-        try:
-            await narrower.plan_changed(event.user_id, event.plan)
-        except Exception as exc:
-            log.error("plan change not applied", user_id=event.user_id, debug=repr(exc))
-
-    await ctx.nc.subscribe(subjects.EVENT_PLAN_CHANGED, queue=subjects.REVOCATION, cb=on_plan_event)

@@ -46,6 +46,16 @@ class GetAccountRequest(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
 
 
+class SetPlanRequest(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str
+    plan: str
+
+
+class SetPlanReply(msgspec.Struct, frozen=True, kw_only=True):
+    account: AccountView
+    previous_plan: str
+
+
 class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Email + password -> ``AccountView``; any mismatch is one generic ``InvalidGrant``."""
 

@@ -88,7 +88,7 @@ async def test_users_add_refuses_bad_input(system: System) -> None:
     assert code == 1 and "--password-stdin" in err
 
 
-async def test_set_plan_changes_the_plan_and_announces_it(system: System) -> None:
+async def test_set_plan_changes_the_plan_narrows_grants_and_announces_it(system: System) -> None:
     account = await create_account(system, plan="free")
     seen: list[Event] = []
 
@@ -99,7 +99,7 @@ async def test_set_plan_changes_the_plan_and_announces_it(system: System) -> Non
     await system.nc.flush()
     code, out, err = await run(system, "users", "set-plan", account.email, "business")
     assert code == 0, err
-    assert out.strip() == f"{account.email}: plan free -> business"
+    assert out.strip() == (f"{account.email}: plan free -> business; grants narrowed: 0, grants revoked: 0")
     assert (await RegistryClient(system.bus).get_account(account.id)).plan == "business"
     for _ in range(50):
         if seen:
@@ -107,18 +107,25 @@ async def test_set_plan_changes_the_plan_and_announces_it(system: System) -> Non
         await asyncio.sleep(0.02)
     await sub.unsubscribe()
     assert len(seen) == 1 and isinstance(seen[0], PlanChanged)
-    assert (seen[0].user_id, seen[0].plan, seen[0].previous_plan) == (account.id, "business", "free")
+    # The CLI recorded the plan first, so the revocation service sees it unchanged.
+    assert (seen[0].user_id, seen[0].plan) == (account.id, "business")
 
 
-async def test_set_plan_works_when_nats_is_down(system: System) -> None:
+async def test_set_plan_with_nats_down_records_the_plan_and_says_grants_were_not_narrowed(
+    system: System,
+) -> None:
     account = await create_account(system, plan="pro")
     dead_nats = f"nats://127.0.0.1:{free_port()}"
-    code, out, err = await run(
+    code, _, err = await run(
         system, "users", "set-plan", account.email, "free", env={"MAVIO_NATS_URL": dead_nats}
     )
-    assert code == 0, err
-    assert "plan pro -> free" in out and "warning: NATS not reachable" in out
+    assert code == 1
+    assert "plan pro -> free" in err and "NOT narrowed" in err and "again" in err
+    assert len(err.strip().splitlines()) == 1
     assert (await RegistryClient(system.bus).get_account(account.id)).plan == "free"
+    code, out, err = await run(system, "users", "set-plan", account.email, "free")
+    assert code == 0, err
+    assert "plan free -> free; grants narrowed" in out
 
 
 async def test_set_plan_of_an_unknown_email_fails(system: System) -> None:

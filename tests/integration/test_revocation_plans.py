@@ -13,10 +13,11 @@ import msgspec
 from nats.aio.msg import Msg
 
 from shared import keys, subjects
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, NotFound
 from shared.messages import events as ev
 from shared.messages.revocation import PlanChangedReply, PlanChangedRequest
 from shared.records import GrantRecord
+from shared.registry_client import RegistryClient
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, create_app
 from tests.support.system import System
@@ -118,6 +119,25 @@ async def test_an_unknown_plan_is_refused(system: System) -> None:
     except InvalidRequest:
         return
     raise AssertionError("an unknown plan was accepted")
+
+
+async def test_a_billing_plan_change_updates_the_account_before_narrowing(system: System) -> None:
+    party = await business_party(system)
+    pair = await grant(system, party, ALL)
+    reply = await plan_changed(system, party.user.id, "pro")
+    assert (reply.grants_narrowed, reply.grants_revoked) == (1, 0)
+    account = await RegistryClient(system.bus).get_account(party.user.id)
+    assert account.plan == "pro"  # new authorizations are checked against the new plan
+    info = await bus_verify(system, pair["access_token"])
+    assert info["active"] is True and info["scope"] == "meetings:read meetings:write"
+
+
+async def test_a_billing_plan_change_for_an_unknown_user_is_refused(system: System) -> None:
+    try:
+        await plan_changed(system, "usr_doesnotexist00", "pro")
+    except NotFound:
+        return
+    raise AssertionError("a plan change for an unknown user was accepted")
 
 
 async def test_the_operator_cli_plan_change_narrows_grants(system: System) -> None:
