@@ -10,12 +10,10 @@ from aiohttp import web
 
 from services.gateway.keys import BUS, CATALOG
 from services.gateway.rendering import render
-from services.gateway.routes.token import NO_STORE, ask_token_service, read_form, single
+from services.gateway.routes.token import NO_STORE, ask_token_service, token_about_request
 from services.gateway.sessions import check_csrf, require_session
 from services.gateway.web_helpers import request_id, see_other
-from services.token.client_auth import extract_client_credentials
 from shared import subjects
-from shared.errors import InvalidRequest
 from shared.messages.revocation import (
     ConnectedApp,
     ConnectedAppsReply,
@@ -35,18 +33,7 @@ NOTICES: Final = {"revoked": "Access revoked. The app can no longer use your Mav
 @routes.post("/oauth/revoke")
 async def revoke(request: web.Request) -> web.Response:
     """Token revocation (RFC 7009 §2.1): 200 with an empty body whether or not the token was valid."""
-    form = await read_form(request)
-    creds = extract_client_credentials(request.headers.get("Authorization"), form)
-    token_value = single(form, "token")
-    if not token_value:
-        raise InvalidRequest("token is required")
-    req = RevokeTokenRequest(
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        auth_method=creds.method,
-        token=token_value,
-        token_type_hint=single(form, "token_type_hint"),
-    )
+    req, creds = await token_about_request(request, RevokeTokenRequest)
     await ask_token_service(request, subjects.REVOCATION_REVOKE, req, RevokeTokenReply, creds)
     return web.Response(status=200, headers=NO_STORE)
 

@@ -75,6 +75,24 @@ async def ask_token_service(
         raise
 
 
+async def token_about_request(request: web.Request, request_type: type[T]) -> tuple[T, ClientCredentials]:
+    """A client's authenticated request about one token (introspection, revocation): the form's
+    ``token`` (required) and ``token_type_hint``, with the client's credentials."""
+    form = await read_form(request)
+    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    token_value = single(form, "token")
+    if not token_value:
+        raise InvalidRequest("token is required")
+    req = request_type(
+        client_id=creds.client_id,  # type: ignore[call-arg]
+        client_secret=creds.client_secret,
+        auth_method=creds.method,
+        token=token_value,
+        token_type_hint=single(form, "token_type_hint"),
+    )
+    return req, creds
+
+
 @routes.post("/oauth/token")
 async def token(request: web.Request) -> web.Response:
     """Access token request (RFC 6749 §4.1.3, §6); success is §5.1 exactly."""
@@ -98,18 +116,7 @@ async def token(request: web.Request) -> web.Response:
 @routes.post("/oauth/introspect")
 async def introspect(request: web.Request) -> web.Response:
     """Introspection (RFC 7662 §2.1) of the calling client's own tokens."""
-    form = await read_form(request)
-    creds = extract_client_credentials(request.headers.get("Authorization"), form)
-    token_value = single(form, "token")
-    if not token_value:
-        raise InvalidRequest("token is required")
-    req = IntrospectTokenRequest(
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        auth_method=creds.method,
-        token=token_value,
-        token_type_hint=single(form, "token_type_hint"),
-    )
+    req, creds = await token_about_request(request, IntrospectTokenRequest)
     reply = await ask_token_service(request, subjects.TOKEN_INTROSPECT, req, Introspection, creds)
     return json_response(reply, headers=NO_STORE)
 
