@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+from pathlib import Path
 
 import msgspec
 
+from services.stack.embedded import start_nats
 from shared import subjects
 from shared.bus import ERROR_CODE_HEADER
 from shared.errors import InvalidRequest, TemporarilyUnavailable
@@ -97,3 +99,22 @@ async def test_service_survives_redis_outage_with_clear_error() -> None:
             sut.bus.request(subjects.op("registry", "health"), HealthRequest(), HealthReply), 10
         )
         assert reply.redis is False  # answered, not crashed
+
+
+async def test_service_reconnects_after_nats_restarts() -> None:
+    async with running_system(services=("registry",), gateway=False) as sut:
+        port = sut.servers.nats.port
+        data = Path(sut.servers.tmp.name) / "nats"
+        sut.servers.nats.kill()
+        sut.servers.nats = start_nats(data, port=port)
+        deadline = asyncio.get_running_loop().time() + 20
+        while True:
+            try:
+                reply = await sut.bus.request(
+                    subjects.op("registry", "health"), HealthRequest(), HealthReply, timeout=1
+                )
+                break
+            except TemporarilyUnavailable:
+                assert asyncio.get_running_loop().time() < deadline, "service did not come back"
+                await asyncio.sleep(0.2)
+        assert reply.redis is True
