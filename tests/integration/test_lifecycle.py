@@ -13,7 +13,7 @@ from shared import subjects
 from shared.bus import Bus
 from shared.errors import OAuthError
 from shared.lifecycle import HealthReply, HealthRequest
-from tests.support.system import Servers
+from tests.support.system import Servers, running_system
 
 
 async def _wait_instances(bus: Bus, want: int, timeout: float = 30) -> set[str]:
@@ -97,3 +97,29 @@ async def test_killed_replica_leaves_the_other_answering() -> None:
         sup.stop_all()
         await nc.drain()
         servers.stop()
+
+
+async def test_a_killed_service_process_shows_up_in_readyz() -> None:
+    others = tuple(s for s in subjects.SERVICES if s != "token")
+    async with running_system(services=others) as sut:
+        env = child_env(
+            {
+                "MAVIO_NATS_URL": sut.settings.nats_url,
+                "MAVIO_REDIS_URL": sut.settings.redis_url,
+                "MAVIO_LOG_LEVEL": "warning",
+            }
+        )
+        sup = Supervisor(env)
+        token = sup.spawn("token-1", "services.token")
+        try:
+            await sut.wait_service("token", timeout=30)
+            async with sut.http.get(sut.url("/readyz")) as resp:
+                assert resp.status == 200, await resp.text()
+            token.proc.kill()
+            await asyncio.to_thread(token.proc.wait, 10)
+            async with sut.http.get(sut.url("/readyz")) as resp:
+                body = await resp.json()
+            assert resp.status == 503
+            assert body["down"] == ["token"]
+        finally:
+            sup.stop_all()
