@@ -29,7 +29,9 @@ class PipelineScript:
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
     def queue(self, pipe: Any, keys: Sequence[str], args: Sequence[Any]) -> None:
-        pipe.evalsha(self.sha, len(keys), *keys, *args)
+        # execute_command, not evalsha(): cluster pipelines refuse the method but route the
+        # command itself by its keys like any other.
+        pipe.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
 
 
 async def run_steps(

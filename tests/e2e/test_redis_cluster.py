@@ -35,7 +35,8 @@ from tests.support.token_flow import (
 
 @pytest.fixture(scope="module")
 async def cluster_system() -> AsyncIterator[System]:
-    sut = await start_system(redis_cluster=True)
+    env = {"MAVIO_REFRESH_TOKEN_TTL": "3", "MAVIO_SWEEP_INTERVAL": "0.2"}
+    sut = await start_system(env, redis_cluster=True)
     yield sut
     await sut.close()
 
@@ -100,11 +101,26 @@ async def test_no_usable_secret_at_rest_on_a_cluster(cluster_system: System) -> 
     party = await new_party(cluster_system)
     await authlib_flow(cluster_system, party, auth_method="client_secret_post", pkce=False)
     dump = await redis_dump(cluster_system)
-    per_node = []
+    records: list[set[bytes]] = []  # app and account records: never expire, never deleted here
     for node in cluster_system.servers.cluster:
         async with redis.asyncio.Redis.from_url(node.url) as plain:
-            per_node.append(await plain.dbsize())
-    assert min(per_node) > 0, per_node  # keys really spread over the slots of every node
-    scanned = [key async for key in cluster_system.redis.scan_iter(count=1000)]
-    assert len(scanned) == sum(per_node)  # the dump's scan reads every node
+            found = {k async for k in plain.scan_iter(count=1000) if k.endswith((b":app", b":account"))}
+        assert found, f"no records on {node.url}: the slots are not spread"
+        records.append(found)
+    scanned = {key async for key in cluster_system.redis.scan_iter(count=1000)}
+    assert set().union(*records) <= scanned  # the dump's scan reads every node
     assert SECRET_PATTERN.search(dump.decode("latin-1")) is None
+
+
+async def test_the_sweeper_uncounts_expired_grants_on_a_cluster(cluster_system: System) -> None:
+    sut = cluster_system
+    party = await new_party(sut)
+    status, _, _ = await exchange(sut, party, await consent_code(sut, party))
+    assert status == 200
+    assert await sut.redis.hlen(keys.app_grant_users(party.client_id)) == 1
+    # The refresh token lives 3 s; the sweeper (every 0.2 s) must then uncount the grant.
+    remaining = await eventually(
+        lambda: sut.redis.hlen(keys.app_grant_users(party.client_id)), lambda n: n == 0, timeout=10
+    )
+    assert remaining == 0
+    assert await sut.redis.zcard(keys.app_families(party.client_id)) == 0
