@@ -148,6 +148,37 @@ class ValidationFailed(OAuthError):
         self.fields = dict(fields)
 
 
+# ---- not RFC codes: the gateway's own refusals of web requests ----------------------------------
+
+
+class CsrfFailed(OAuthError):
+    """Not an RFC code: a state-changing form arrived without the session's CSRF token."""
+
+    error = "invalid_request"
+    status = 403
+
+
+class SignInRequired(OAuthError):
+    """Not an RFC code: the API needs a signed-in session cookie."""
+
+    error = "login_required"
+    status = 401
+
+
+class UnsupportedMediaType(OAuthError):
+    """Not an RFC code: a state-changing request must send JSON (or an image, for the logo)."""
+
+    error = "unsupported_media_type"
+    status = 415
+
+
+class CrossOriginRefused(OAuthError):
+    """Not an RFC code: a state-changing request came from another origin."""
+
+    error = "forbidden"
+    status = 403
+
+
 _BY_CODE: dict[str, type[OAuthError]] = {}
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from services.gateway.keys import SETTINGS, redis_of
 from shared import keys
-from shared.errors import OAuthError
+from shared.errors import CsrfFailed
 from shared.messages.registry import AccountView
 
 COOKIE = "mavio_session"
@@ -33,13 +33,6 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
 
 SESSION = web.RequestKey("session", Session)
 SESSION_LOADED = web.RequestKey("session_loaded", bool)
-
-
-class CsrfFailed(OAuthError):
-    """Not an RFC code: a state-changing form arrived without the session's CSRF token."""
-
-    error = "invalid_request"
-    status = 403
 
 
 def _sig(request: web.Request, sid: str) -> str:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.gateway.keys import BUS, REQUEST_ID, SETTINGS
 from services.gateway.rendering import render
-from services.gateway.sessions import CsrfFailed
+from shared.errors import CsrfFailed
 from shared.registry_client import RegistryClient
 
 LOGIN_CSRF_COOKIE = "mavio_login_csrf"

@@ -13,34 +13,13 @@ from aiohttp import BodyPartReader, web
 from services.gateway.keys import SETTINGS
 from services.gateway.sessions import Session, get_session
 from services.registry.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
-from shared.errors import OAuthError, ValidationFailed
+from shared.errors import CrossOriginRefused, SignInRequired, UnsupportedMediaType, ValidationFailed
 from shared.messages.registry import AppView
 
 B = TypeVar("B", bound=msgspec.Struct)
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream"})
 _FIELD_AT = re.compile(r"at `\$\.(\w+)|unknown field `(\w+)`")
-
-
-class SignInRequired(OAuthError):
-    """Not an RFC code: the API needs a signed-in session cookie."""
-
-    error = "login_required"
-    status = 401
-
-
-class UnsupportedMediaType(OAuthError):
-    """Not an RFC code: a state-changing request must send JSON (or an image, for the logo)."""
-
-    error = "unsupported_media_type"
-    status = 415
-
-
-class CrossOriginRefused(OAuthError):
-    """Not an RFC code: a state-changing request came from another origin."""
-
-    error = "forbidden"
-    status = 403
 
 
 class AppBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
