@@ -44,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_json: bool = False
     token_hmac_key: str = DEV_HMAC_KEY
     metrics_port: int = 0
+    login_max_failures: int = 10
 
     @property
     def production(self) -> bool:
@@ -142,6 +143,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_LOG_JSON": ("log_json", _bool),
     "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
     "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
+    "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
 }
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.

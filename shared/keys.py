@@ -137,3 +137,11 @@ def expiry_member(client_id: str, family: str, user_id: str) -> str:
 
 
 CALLS_DAY_TTL = 31 * 86_400
+
+
+# ---- sign-in throttling (gateway) -------------------------------------------------------------
+
+
+def login_failures(subject_sig: str) -> str:
+    """Failed sign-ins in the current window for one account or one client address (HMAC-keyed)."""
+    return f"{P}:throttle:login:{subject_sig}"

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.gateway import throttle
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
 from services.gateway.web_helpers import (
     check_login_csrf,
@@ -64,10 +65,21 @@ async def login(request: web.Request) -> web.Response:
     wanted = safe_next(_text(form.get("next")) or request.query.get("next")) or ""
     if not email or not password:
         return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+    wait = await throttle.retry_after(request, email)
+    if wait:
+        minutes = -(-wait // 60)
+        error = (
+            f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        resp = _login_page(request, email=email, error=error, status=429, next_path=wanted)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
     try:
         account = await registry(request).authenticate(email, password, request_id=request_id(request))
     except InvalidGrant:
+        await throttle.record_failure(request, email)
         return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+    await throttle.record_success(request, email)
     target = wanted or DEFAULT_NEXT
     resp = see_other(target)
     if await get_session(request) is not None:
