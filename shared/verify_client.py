@@ -36,6 +36,7 @@ from shared.errors import OAuthError
 from shared.events import decode_event
 from shared.messages import events as ev
 from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
+from shared.tasks import cancel_and_wait
 from shared.tokens import parse
 
 INACTIVE = Introspection(active=False)
@@ -82,9 +83,7 @@ class TokenVerifier:
 
     async def close(self) -> None:
         if self._reporter is not None:
-            self._reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reporter
+            await cancel_and_wait(self._reporter)
             await self._report_hits()
         if self._sub is not None:
             with contextlib.suppress(Exception):

@@ -33,6 +33,7 @@ from services.revocation.lease import Lease
 from services.revocation.publisher import Publish
 from services.revocation.sweep_store import SweepStore
 from shared.messages import events as ev
+from shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("mavio.sweeper")
 
@@ -76,9 +77,7 @@ class Sweeper:
     async def kill(self) -> None:
         """Stop without releasing the lease, as a crash would (the lease then expires by itself)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def run(self) -> None:
@@ -107,9 +106,7 @@ class Sweeper:
                 previous = due
                 await asyncio.sleep(0)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
+            await cancel_and_wait(heartbeat)
         if lost.is_set():
             log.warning("sweeper lease lost mid-sweep; this pass stopped")
         if done:

@@ -9,12 +9,12 @@ Counts that fail to flush are kept and retried; ``close`` flushes what is left (
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 import structlog
 
 from services.token.store import CallStats
+from shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("mavio.token")
 
@@ -66,8 +66,6 @@ class CallCounter:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         await self.flush()
