@@ -71,7 +71,7 @@ GOOD = {"client_id": "mavio_client_AAAAAAAAAAAAAAAA", "redirect_uri": "https://a
         ),
         (
             code_record(code_challenge=CHALLENGE, code_challenge_method="S256"),
-            {"code_verifier": VERIFIER[:-1] + "x"},
+            {"code_verifier": VERIFIER[:-1] + ("y" if VERIFIER.endswith("x") else "x")},  # one char off
             "invalid_grant",
         ),
         (
