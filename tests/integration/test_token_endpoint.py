@@ -21,6 +21,7 @@ from tests.support.token_flow import (
     bus_verify,
     exchange,
     new_party,
+    one_char_off,
     pkce_pair,
     refresh,
     seed_code,
@@ -207,7 +208,7 @@ async def test_bus_verification_shapes_and_counts(system: System, party: Party) 
         "token_type": "Bearer",
     }
     assert info["exp"] - info["iat"] == 3600
-    for token in (pair["refresh_token"], "", "mavio_at_garbage", pair["access_token"][:-1] + "x"):
+    for token in (pair["refresh_token"], "", "mavio_at_garbage", one_char_off(pair["access_token"])):
         assert await bus_verify(system, token) == {"active": False}
     await bus_verify(system, pair["access_token"])
     await asyncio.sleep(0.2)

@@ -63,6 +63,11 @@ async def new_party(system: System, **app_options: Any) -> Party:
     return Party(app, secret, user, owner)
 
 
+def one_char_off(value: str) -> str:
+    """``value`` with its last character changed (always changed, whatever it was)."""
+    return value[:-1] + ("1" if value.endswith("0") else "0")
+
+
 def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()

@@ -22,7 +22,7 @@ from shared.messages.token import ExchangeTokenRequest, VerifyTokenRequest
 from shared.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
 from shared.service import Meta
 from shared.tokens import Signer, mint, new_family_id
-from tests.support.token_flow import pkce_pair
+from tests.support.token_flow import one_char_off, pkce_pair
 
 NOW = 1_800_000_000
 SIGNER = Signer(b"k" * 32)
@@ -71,7 +71,7 @@ GOOD = {"client_id": "mavio_client_AAAAAAAAAAAAAAAA", "redirect_uri": "https://a
         ),
         (
             code_record(code_challenge=CHALLENGE, code_challenge_method="S256"),
-            {"code_verifier": VERIFIER[:-1] + ("y" if VERIFIER.endswith("x") else "x")},  # one char off
+            {"code_verifier": one_char_off(VERIFIER)},
             "invalid_grant",
         ),
         (
@@ -226,7 +226,7 @@ META = Meta("r", {})
         "nonsense",
         mint("rt", new_family_id()),
         mint("code", new_family_id()),
-        mint("at", new_family_id())[:-1] + "0",
+        one_char_off(mint("at", new_family_id())),
     ],
 )
 async def test_malformed_or_non_access_tokens_are_inactive_without_storage(token: str) -> None:
