@@ -53,7 +53,7 @@ async def test_client_secret_basic_works_and_a_bad_basic_secret_gets_www_authent
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": party.redirect_uri}
     status, _, body = await token_request(system, form, headers=party.basic_header())
     assert status == 200, body
-    wrong = Party(party.app, party.secret[:-2] + "xx", party.user, party.owner)
+    wrong = Party(party.app, one_char_off(party.secret), party.user, party.owner)
     status, headers, body = await token_request(system, form, headers=wrong.basic_header())
     assert (status, body["error"]) == (401, "invalid_client")
     assert headers["WWW-Authenticate"].startswith("Basic")
