@@ -53,11 +53,13 @@ class RedisAccountStore:
         self._redis = redis
 
     async def insert(self, record: AccountRecord) -> bool:
-        claimed = await self._redis.set(keys.account_by_email(record.email), record.id, nx=True)
-        if not claimed:
-            return False
+        # The record first, then the email claim: a crash in between leaves an unreachable record
+        # under a fresh random id, never an email claimed by an account that does not exist.
         mapping = {f: str(getattr(record, f)) for f in _FIELDS}
         await self._redis.hset(keys.account(record.id), mapping=mapping)
+        if not await self._redis.set(keys.account_by_email(record.email), record.id, nx=True):
+            await self._redis.delete(keys.account(record.id))
+            return False
         await self._redis.sadd(keys.accounts_all(), record.id)
         return True
 
