@@ -82,10 +82,18 @@ async def _ensure_quietly(nc: NATS) -> None:
         log.warning("audit stream not available", debug=repr(exc))
 
 
-async def publish_event(nc: NATS, event: ev.Event, *, audit: bool = True) -> None:
-    """Publish ``event`` live, and (``audit``) to the audit stream, acknowledged, with retries."""
+# Kinds that are only announced live: expiry is routine (one event per expired family, which would
+# swamp both the trail and the sweeper with acknowledged writes) and a plan change has no app.
+LIVE_ONLY: tuple[type[ev._Event], ...] = (ev.GrantExpired, ev.PlanChanged)
+
+
+async def publish_event(nc: NATS, event: ev.Event, *, audit: bool | None = None) -> None:
+    """Publish ``event`` live, and to the audit stream (acknowledged, with retries) unless it is a
+    live-only kind or ``audit`` is False. Revocations, reuse, secret rotations and deletions are audited."""
     data = _encoder.encode(event)
     await nc.publish(subject_of(event), data)
+    if audit is None:
+        audit = not isinstance(event, LIVE_ONLY)
     if not audit or not event.client_id:  # the audit trail is per app
         return
     js = nc.jetstream()

@@ -8,14 +8,15 @@ loop between them. For each due family:
 
 - a refresh token still alive (work-list scores are whole seconds, token TTLs are not; or a refresh
   slid the expiry): rescheduled to the millisecond that token expires;
-- otherwise ``GrantExpired`` is published (caches evict; the audit stream keeps it), the family is
+- otherwise ``GrantExpired`` is published live (caches evict; expiry is routine, so it is not written
+  to the audit stream: ``shared.events.LIVE_ONLY``), the family is
   uncounted (``remove_family``: app, user and work-list indexes), and the user's grant is dropped when
   it was the user's last family of the app (and no newer authorization may still be exchanging its
   code).
 
 A family leaves the work list only when it is uncounted, after its event, so a sweeper that dies
 mid-batch leaves the rest for the next holder: every step is idempotent, and an event may be
-published twice after a crash but is never lost.
+published twice after a crash; it is not re-sent to a subscriber that was away at the time.
 """
 
 from __future__ import annotations
