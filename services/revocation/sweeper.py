@@ -63,6 +63,9 @@ class Sweeper:
         self._clock = clock
         self._active = active  # False once the service drains: no new batch is started
         self._task: asyncio.Task[None] | None = None
+        # Checked at every step as well as cancelling the task: a cancellation can be swallowed
+        # inside a client library (nats-py's publish path does), and the sweeper must stop anyway.
+        self._stopping = False
         self.swept = 0  # families uncounted by this sweeper (diagnostics, tests)
 
     def start(self) -> None:
@@ -77,12 +80,13 @@ class Sweeper:
 
     async def kill(self) -> None:
         """Stop without releasing the lease, as a crash would (the lease then expires by itself)."""
+        self._stopping = True
         if self._task is not None:
             await cancel_and_wait(self._task)
             self._task = None
 
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             started = time.monotonic()
             try:
                 await self.sweep_once()
@@ -92,14 +96,14 @@ class Sweeper:
 
     async def sweep_once(self) -> int:
         """One pass while holding the lease; returns the number of families uncounted."""
-        if not self._active() or not await self.lease.acquire():
+        if self._stopping or not self._active() or not await self.lease.acquire():
             return 0
         lost = asyncio.Event()
         heartbeat = asyncio.create_task(self._keep_lease(lost), name="mavio-sweeper-lease")
         done = 0
         previous: list[str] = []
         try:
-            while not lost.is_set() and self._active():
+            while not lost.is_set() and self._active() and not self._stopping:
                 due = await self._store.due(self._clock(), self._batch)
                 if not due or due == previous:  # nothing due, or no progress (never spin)
                     break
@@ -116,8 +120,10 @@ class Sweeper:
 
     async def _keep_lease(self, lost: asyncio.Event) -> None:
         """Renew the lease three times per lease time while a pass runs; flag it when it was lost."""
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.lease.ttl_ms / 3000)
+            if self._stopping:  # a stopped (or killed) sweeper never renews again
+                return
             try:
                 held = await self.lease.renew()
             except Exception as exc:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from services.stack.embedded import ServerProcess, die_with_parent, redis_server_path, wait_port
+from tests.support.system import HANDED_OUT_PORTS
 
 
 def _port_pair() -> int:
@@ -17,13 +18,14 @@ def _port_pair() -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = int(s.getsockname()[1])
-        if port + 10000 > 65535:
+        if port + 10000 > 65535 or port in HANDED_OUT_PORTS or port + 10000 in HANDED_OUT_PORTS:
             continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port + 10000))
             except OSError:
                 continue
+        HANDED_OUT_PORTS.update((port, port + 10000))
         return port
     raise RuntimeError("no free port pair for a cluster node")
 

@@ -32,6 +32,19 @@ def service_serve(name: str) -> ServeFn:
     return module.serve  # type: ignore[no-any-return]
 
 
+HANDED_OUT_PORTS: set[int] = set()
+
+
+def unused_port() -> int:
+    """A free port never handed out before in this test session. A client left behind by an earlier
+    system (they reconnect by themselves) can then never reach a later system's servers."""
+    while True:
+        port = free_port()
+        if port not in HANDED_OUT_PORTS and port + 10000 not in HANDED_OUT_PORTS:
+            HANDED_OUT_PORTS.add(port)
+            return port
+
+
 @dataclass
 class Servers:
     nats: ServerProcess
@@ -47,8 +60,9 @@ class Servers:
             from tests.support.cluster import start_cluster
 
             nodes = start_cluster(root / "redis-cluster")
-            return cls(start_nats(root / "nats"), nodes[0], tmp, nodes)
-        return cls(start_nats(root / "nats"), start_redis(root / "redis", persist=False), tmp)
+            return cls(start_nats(root / "nats", port=unused_port()), nodes[0], tmp, nodes)
+        nats = start_nats(root / "nats", port=unused_port())
+        return cls(nats, start_redis(root / "redis", persist=False, port=unused_port()), tmp)
 
     def stop(self) -> None:
         self.nats.stop()
@@ -116,7 +130,7 @@ async def start_system(
     redis_cluster: bool = False,
 ) -> System:
     servers = Servers.start(redis_cluster=redis_cluster)
-    port = free_port()
+    port = unused_port()
     base = {
         "MAVIO_NATS_URL": servers.nats.url,
         "MAVIO_REDIS_URL": servers.redis.url,
