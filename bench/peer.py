@@ -28,10 +28,10 @@ from services.registry.account_service import AccountService
 from services.registry.account_store import RedisAccountStore
 from services.registry.passwords import Passwords
 from services.stack.embedded import die_with_parent, free_port, wait_port
-from shared import keys
 from shared.bus import Bus
+from shared.grants import keys as grant_keys
+from shared.grants.records import CodeRecord
 from shared.messages.registry import CreateAppRequest
-from shared.records import CodeRecord
 from shared.registry_client import RegistryClient
 from shared.tokens import Signer, mint, new_family_id
 
@@ -74,7 +74,9 @@ async def _mavio_tokens(stack: Stack, base: str, count: int) -> tuple[str, str, 
                     issued_at=now,
                     expires_at=now + 600,
                 )
-                await redis.set(keys.code(family, signer.sign(code)), msgspec.json.encode(record), ex=600)
+                await redis.set(
+                    grant_keys.code(family, signer.sign(code)), msgspec.json.encode(record), ex=600
+                )
                 form = {
                     "grant_type": "authorization_code",
                     "code": code,

@@ -19,10 +19,10 @@ from nats.aio.client import Client as NATS
 
 from services.stack.embedded import ServerProcess, die_with_parent, start_nats, start_redis
 from services.token.issuance import first_records, mint_pair
-from services.token.redis_store import RedisTokenStore
-from services.token.store import FirstPair
 from shared import subjects
 from shared.config import Settings, load_settings
+from shared.grants.storage import FirstPair
+from shared.grants.store import RedisGrantStore
 from shared.lifecycle import HealthReply
 from shared.tokens import Signer, new_family_id
 
@@ -96,7 +96,7 @@ async def wait_instances(nc: NATS, service: str, count: int, timeout: float = 60
 async def seed_access_tokens(settings: Settings, count: int) -> list[str]:
     """``count`` live access tokens, each in its own family, written by the token store itself."""
     redis = aioredis.Redis.from_url(settings.redis_url)
-    store = RedisTokenStore(
+    store = RedisGrantStore(
         redis,
         access_ttl=settings.access_token_ttl,
         refresh_ttl=settings.refresh_token_ttl,

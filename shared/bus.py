@@ -28,6 +28,7 @@ class ErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     error: str
     error_description: str = ""
     fields: dict[str, str] | None = None
+    kind: str = ""  # the exception class (``shared.errors``), so the caller raises the same type
 
 
 def encode(obj: Any) -> bytes:
@@ -37,19 +38,22 @@ def encode(obj: Any) -> bytes:
 def error_payload(exc: OAuthError) -> tuple[bytes, dict[str, str]]:
     """The envelope and headers for ``exc`` (its ``debug`` text stays behind)."""
     fields = exc.fields if isinstance(exc, ValidationFailed) else None
-    body = encode(ErrorEnvelope(error=exc.error, error_description=exc.description, fields=fields))
+    envelope = ErrorEnvelope(
+        error=exc.error, error_description=exc.description, fields=fields, kind=type(exc).__name__
+    )
+    body = encode(envelope)
     return body, {ERROR_HEADER: exc.error, ERROR_CODE_HEADER: str(exc.status)}
 
 
 def raise_if_error(data: bytes, headers: dict[str, str] | None) -> None:
-    """Re-raise an error envelope as the matching OAuthError subclass."""
+    """Re-raise an error envelope as the OAuthError subclass that was raised (or the code's class)."""
     if not headers or ERROR_CODE_HEADER not in headers:
         return
     try:
         env = msgspec.json.decode(data, type=ErrorEnvelope)
     except msgspec.DecodeError:
         env = ErrorEnvelope(error=headers.get(ERROR_HEADER, "server_error"))
-    cls = error_class(env.error)
+    cls = error_class(env.error, env.kind)
     if cls is ValidationFailed:
         raise ValidationFailed(env.fields or {})
     raise cls(env.error_description)

@@ -42,12 +42,42 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class BadRedirectUri(InvalidRequest):
+    """The redirection URI is missing, invalid, repeated or mismatching (RFC 6749 §4.1.2.1).
+
+    The server MUST NOT redirect to it: it informs the resource owner on an HTML error page (status 400).
+    """
+
+    redirectable: ClassVar[bool] = False
+
+
 class InvalidClient(OAuthError):
     """Client authentication failed (unknown client, no client authentication included, or
     unsupported authentication method)."""
 
     error = "invalid_client"
     status = 401
+
+
+class UnknownClient(InvalidClient):
+    """The client identifier is missing, repeated or invalid (RFC 6749 §4.1.2.1).
+
+    The server MUST NOT redirect: it informs the resource owner on an HTML error page (status 400).
+    """
+
+    status = 400
+    redirectable: ClassVar[bool] = False
+
+    def __init__(self, description: str = "Unknown or deleted client_id", *, debug: str = "") -> None:
+        super().__init__(description, debug=debug)
+
+
+class InvalidClientBasic(InvalidClient):
+    """Client authentication failed and the client used the HTTP Basic scheme: the 401 response
+    MUST include ``WWW-Authenticate: Basic`` (RFC 6749 §5.2); the gateway's error middleware reads
+    ``basic``."""
+
+    basic: ClassVar[bool] = True
 
 
 class InvalidGrant(OAuthError):
@@ -73,6 +103,11 @@ class InvalidScope(OAuthError):
     """The requested scope is invalid, unknown, malformed, or exceeds the scope granted."""
 
     error = "invalid_scope"
+
+
+class NothingGranted(InvalidScope):
+    """The user pressed Authorize with every scope unticked: nothing may be issued, and nothing is sent
+    to the client either (the consent page is shown again with this description)."""
 
 
 class AccessDenied(OAuthError):
@@ -180,17 +215,29 @@ class CrossOriginRefused(OAuthError):
 
 
 _BY_CODE: dict[str, type[OAuthError]] = {}
+_BY_NAME: dict[str, type[OAuthError]] = {}
 
 
 def _register() -> None:
-    """Map each code to the class defined here (subclasses elsewhere never shadow it)."""
+    """Map each code to the first class defined here for it (the plain one, e.g. ``InvalidClient``
+    before ``UnknownClient``), and each class name to its class."""
     for cls in list(globals().values()):
         if isinstance(cls, type) and issubclass(cls, OAuthError) and cls is not OAuthError:
             _BY_CODE.setdefault(cls.error, cls)
+            _BY_NAME[cls.__name__] = cls
 
 
-def error_class(code: str) -> type[OAuthError]:
-    """The exception type for an RFC ``error`` code (``ServerError`` when unknown)."""
+def error_class(code: str, kind: str = "") -> type[OAuthError]:
+    """The exception type named ``kind`` when it is one of ours with that ``code``; else the type for
+    the RFC ``error`` code (``ServerError`` when unknown). So an error survives the bus as itself."""
     if not _BY_CODE:
         _register()
+    cls = _BY_NAME.get(kind)
+    if cls is not None and cls.error == code:
+        return cls
     return _BY_CODE.get(code, ServerError)
+
+
+def is_redirectable(error: OAuthError) -> bool:
+    """Whether ``error`` may be sent to the client's redirect URI (RFC 6749 §4.1.2.1)."""
+    return bool(getattr(error, "redirectable", True))

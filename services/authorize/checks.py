@@ -17,23 +17,18 @@ belongs to the caller). Only the parameters below are checked for repeats; unkno
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
 import msgspec
 
+from services.authorize.redirect_match import resolve_redirect_uri
 from services.authorize.redirects import (
-    BadRedirectUri,
     Query,
     RegisteredApp,
-    UnknownClient,
     client_id_from,
     code_redirect,
     error_redirect,
-    is_redirectable,
     query_values,
-    resolve_redirect_uri,
 )
 from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
 from shared.scopes import ScopeCatalog, parse_scope
@@ -42,9 +37,7 @@ __all__ = [
     "AUTHORIZE_PARAMETERS",
     "MAX_STATE_LENGTH",
     "AuthorizationRequest",
-    "BadRedirectUri",
     "RegisteredApp",
-    "UnknownClient",
     "check_no_repeats",
     "check_pkce",
     "check_plan",
@@ -55,8 +48,6 @@ __all__ = [
     "client_id_from",
     "code_redirect",
     "error_redirect",
-    "is_redirectable",
-    "pkce_s256",
     "resolve_redirect_uri",
     "state_from",
 ]
@@ -198,9 +189,3 @@ def _or_list(words: tuple[str, ...]) -> str:
     if len(words) == 1:
         return words[0]
     return ", ".join(words[:-1]) + " or " + words[-1]
-
-
-def pkce_s256(verifier: str) -> str:
-    """``BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`` without padding (RFC 7636 §4.2)."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

@@ -35,19 +35,15 @@ from services.authorize.checks import (
     state_from,
 )
 from services.authorize.redirects import Query
-from shared.errors import AccessDenied, InvalidScope, OAuthError
+from shared.errors import AccessDenied, InvalidScope, NothingGranted, OAuthError
+from shared.grants.records import CodeRecord, GrantRecord
 from shared.messages.authorize import CheckedRequest, RedirectTo, ShowConsent
 from shared.messages.registry import AppView
-from shared.records import CodeRecord, GrantRecord
 from shared.scopes import ScopeCatalog, join_scope
 from shared.tokens import Signer, mint, new_family_id
 
 NOTHING_GRANTED = "Tick at least one permission to authorize the app, or choose Deny."
 DENIED = "The user denied the authorization request"
-
-
-class NothingGranted(Exception):
-    """The user pressed Authorize with every scope unticked: nothing may be issued."""
 
 
 class IssuedCode(msgspec.Struct, frozen=True, kw_only=True):

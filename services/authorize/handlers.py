@@ -16,11 +16,12 @@ from typing import Any, Protocol
 import structlog
 
 from services.authorize import domain
-from services.authorize.checks import AuthorizationRequest, UnknownClient, client_id_from
+from services.authorize.checks import AuthorizationRequest, client_id_from
 from services.authorize.redirects import Query
-from services.authorize.store import AuthorizeStore, RedisAuthorizeStore
 from shared import subjects
-from shared.errors import InvalidScope, NotFound
+from shared.errors import InvalidScope, NotFound, NothingGranted, UnknownClient
+from shared.grants.storage import CodeStore, ConsentStore
+from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
 from shared.messages.authorize import (
     CheckAuthorizationReply,
@@ -39,6 +40,10 @@ from shared.tokens import Signer
 log = structlog.get_logger("mavio.authorize")
 
 Checked = tuple[AppView, AuthorizationRequest]
+
+
+class AuthorizeStore(CodeStore, ConsentStore, Protocol):
+    """What authorize writes: the user's grant to the app, then the code."""
 
 
 class Registry(Protocol):
@@ -87,7 +92,7 @@ class Authorizer:
             return DecideAuthorizationReply(outcome=domain.denied(request))
         try:
             scopes = domain.granted_scopes(request, req.granted, catalog=self.catalog)
-        except domain.NothingGranted as exc:
+        except NothingGranted as exc:
             return DecideAuthorizationReply(outcome=domain.consent(app, request, str(exc)))
         except InvalidScope as exc:
             return DecideAuthorizationReply(outcome=domain.refused(request, exc))
@@ -137,7 +142,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     authorizer = Authorizer(
         cached=cached,
         registry=RegistryClient(ctx.bus),
-        store=RedisAuthorizeStore(ctx.redis),
+        store=grant_store(ctx.redis, ctx.settings),
         signer=Signer(ctx.settings.hmac_key),
         catalog=ScopeCatalog.load(),
         code_ttl=ctx.settings.code_ttl,

@@ -18,6 +18,7 @@ import msgspec
 
 from services.registry.domain import AppRecord, stats_days, utc_today
 from shared import keys
+from shared.grants import keys as grant_keys
 from shared.messages.registry import AppStats, DayCount
 from shared.store import Redis
 
@@ -83,9 +84,9 @@ class RedisAppStore:
     async def delete(self, record: AppRecord) -> None:
         cid = record.client_id
         # Day counters expire after 31 days, so the last 32 days cover every one still stored.
-        day_keys = [keys.app_calls_day(cid, d.strftime("%Y%m%d")) for d in stats_days(utc_today(), 32)]
+        day_keys = [grant_keys.app_calls_day(cid, d.strftime("%Y%m%d")) for d in stats_days(utc_today(), 32)]
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.app(cid), keys.app_logo(cid), keys.app_calls_total(cid), *day_keys)
+            pipe.delete(keys.app(cid), keys.app_logo(cid), grant_keys.app_calls_total(cid), *day_keys)
             await pipe.execute()
         await self._redis.srem(keys.user_apps(record.owner_id), cid)
         await self._redis.srem(keys.apps_all(), cid)
@@ -106,10 +107,10 @@ class RedisAppStore:
         return data
 
     async def stats(self, client_id: str, days: list[dt.date]) -> AppStats:
-        day_keys = [keys.app_calls_day(client_id, d.strftime("%Y%m%d")) for d in days]
+        day_keys = [grant_keys.app_calls_day(client_id, d.strftime("%Y%m%d")) for d in days]
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hlen(keys.app_grant_users(client_id))
-            pipe.get(keys.app_calls_total(client_id))
+            pipe.hlen(grant_keys.app_grant_users(client_id))
+            pipe.get(grant_keys.app_calls_total(client_id))
             pipe.mget(day_keys)
             users, total, per_day = await pipe.execute()
         return AppStats(

@@ -3,7 +3,7 @@ user x app (Connected apps > Revoke), or the families a plan change leaves witho
 
 Order, per batch of families: tombstone each (the token store's atomic family revocation: codes, access
 and refresh tokens gone at once), uncount it from the indexes, then publish ``TokensRevoked`` so every
-verification cache evicts it. Codes not yet exchanged are found through ``keys.app_pending_codes`` (the
+verification cache evicts it. Codes not yet exchanged are found through ``grant_keys.app_pending_codes`` (the
 authorize service indexes a code's family before storing the code): their families are tombstoned too,
 so such a code fails at the token endpoint even when it was issued before the revocation.
 """
@@ -19,8 +19,8 @@ from services.revocation.batching import gather_bounded
 from services.revocation.domain import chunks, parse_pending_member, unique
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
-from services.token.store import Revoked
-from shared import keys
+from shared.grants import keys as grant_keys
+from shared.grants.storage import Revoked
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.revocation")
@@ -83,10 +83,10 @@ class Cascades:
         now = int(self._clock())
 
         async def revoke(family: str) -> Revoked:
-            return await self._store.revoke_family(family, now=now)
+            return await self._store.revoke(family, now=now)
 
         async def uncount(item: tuple[str, str]) -> None:
-            await self._store.uncount(client_id, item[0], item[1])
+            await self._store.remove_family(client_id, item[0], item[1])
 
         revoked = await gather_bounded(batch, revoke)
         # The family record names its user; a family that never got tokens (or whose record expired)
@@ -94,7 +94,9 @@ class Cascades:
         # (a refused first issuance) or the sweeper (an expired family) uncounts it.
         pairs = [(r.user_id or owners.get(r.family, ""), r.family) for r in revoked]
         await gather_bounded([p for p in pairs if p[0]], uncount)
-        await self._store.forget_pending(client_id, [keys.pending_code_member(u, f) for u, f in pairs if u])
+        await self._store.forget_pending(
+            client_id, [grant_keys.pending_code_member(u, f) for u, f in pairs if u]
+        )
         await self._publish(
             ev.TokensRevoked(
                 at=self._clock(), client_id=client_id, families=list(batch), user_id=user_id, reason=reason

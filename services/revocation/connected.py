@@ -1,6 +1,6 @@
 """The apps a user has authorized (Settings > Connected apps).
 
-A grant (``keys.user_grants``) is listed while it is live (``domain.is_connected``): the user still
+A grant (``grant_keys.user_grants``) is listed while it is live (``domain.is_connected``): the user still
 counts as an active authorization of the app, or the latest authorization's code may still be
 exchanged. Grants of apps that no longer exist are skipped. Newest authorization first.
 """
@@ -15,9 +15,9 @@ from typing import Protocol
 from services.revocation.domain import is_connected
 from services.revocation.store import RevocationStore
 from shared.errors import NotFound
+from shared.grants.records import GrantRecord
 from shared.messages.registry import AppView
 from shared.messages.revocation import ConnectedApp, ConnectedAppsReply
-from shared.records import GrantRecord
 from shared.scopes import ScopeCatalog
 
 

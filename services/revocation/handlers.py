@@ -24,13 +24,12 @@ from services.revocation.lease import Lease
 from services.revocation.plans import PlanNarrower
 from services.revocation.publisher import Publish, event_publisher
 from services.revocation.rfc7009 import TokenRevoker
-from services.revocation.store import RedisRevocationStore
-from services.revocation.sweep_store import RedisSweepStore
 from services.revocation.sweeper import Sweeper
-from services.token.handlers import build_store as build_token_store
 from shared import keys, subjects
 from shared.errors import InvalidRequest
 from shared.events import ensure_audit_stream
+from shared.grants.store import grant_store
+from shared.grants.sweep import RedisSweepStore
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
 from shared.messages.revocation import (
@@ -145,7 +144,7 @@ class Handlers:
 
 async def build_handlers(ctx: ServiceContext) -> Handlers:
     s = ctx.settings
-    store = RedisRevocationStore(ctx.redis, build_token_store(ctx))
+    store = grant_store(ctx.redis, s)
     publish = event_publisher(ctx.nc)
     catalog = ScopeCatalog.load()
     cached = RegistryClient(ctx.bus, cache_ttl=s.app_cache_ttl)

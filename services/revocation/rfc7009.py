@@ -25,11 +25,11 @@ from services.revocation.cascade import Cascades
 from services.revocation.domain import check_owner
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
-from services.token.endpoint import ClientVerifier
+from shared.client_auth import ClientVerifier
 from shared.errors import InvalidRequest
+from shared.grants.records import AccessTokenRecord, RefreshTokenRecord
 from shared.messages import events as ev
 from shared.messages.revocation import RevokeTokenReply, RevokeTokenRequest
-from shared.records import AccessTokenRecord, RefreshTokenRecord
 from shared.tokens import Signer, parse
 
 log = structlog.get_logger("mavio.revocation")
@@ -73,7 +73,7 @@ class TokenRevoker:
         return await self._revoke_refresh(app.client_id, parsed.family, signature)
 
     async def _revoke_access(self, client_id: str, family: str, signature: str) -> RevokeTokenReply:
-        raw = await self._store.access_record(family, signature)
+        raw = await self._store.get_access(family, signature)
         if raw is None:
             return NOTHING
         record = _decode_access(raw)
@@ -93,7 +93,7 @@ class TokenRevoker:
         return RevokeTokenReply(revoked=True)
 
     async def _revoke_refresh(self, client_id: str, family: str, signature: str) -> RevokeTokenReply:
-        raw = await self._store.refresh_record(family, signature)
+        raw = await self._store.get_refresh(family, signature)
         if raw is None:
             return NOTHING
         record = _decode_refresh(raw)

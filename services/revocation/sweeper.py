@@ -3,7 +3,7 @@
 Every ``MAVIO_SWEEP_INTERVAL`` seconds, the replica holding the sweeper lease (``lease.Lease``; its TTL
 is a small multiple of the interval, so a killed holder is replaced within a few intervals; it is
 renewed in the background during a pass, and a pass stops once it is lost) walks the due part of
-``keys.expiry_queue`` in batches of ``domain.BATCH``, each in small pipelines, yielding to the event
+``grant_keys.expiry_queue`` in batches of ``domain.BATCH``, each in small pipelines, yielding to the event
 loop between them. For each due family:
 
 - a refresh token still alive (work-list scores are whole seconds, token TTLs are not; or a refresh
@@ -29,10 +29,10 @@ from collections.abc import Callable
 import structlog
 
 from services.revocation.batching import gather_bounded
-from services.revocation.domain import BATCH, DueFamily, parse_expiry_member, unique
+from services.revocation.domain import BATCH, unique
 from services.revocation.lease import Lease
 from services.revocation.publisher import Publish
-from services.revocation.sweep_store import SweepStore
+from shared.grants.sweep import DueFamily, SweepStore, parse_expiry_member
 from shared.messages import events as ev
 from shared.tasks import cancel_and_wait
 

@@ -13,7 +13,7 @@ import time
 
 import structlog
 
-from services.token.store import CallStats
+from shared.grants.storage import CallStats
 from shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("mavio.token")

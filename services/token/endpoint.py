@@ -9,12 +9,12 @@ credentials against the registry (``invalid_client``); whether this client may u
 from __future__ import annotations
 
 import time
-from typing import Final, Protocol
+from typing import Final
 
 from services.token.exchange_code import CodeGrant
 from services.token.refresh import RefreshGrant
+from shared.client_auth import ClientVerifier
 from shared.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
-from shared.messages.registry import AppView
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 
 AUTHORIZATION_CODE: Final = "authorization_code"
@@ -24,12 +24,6 @@ GRANT_TYPES: Final = (AUTHORIZATION_CODE, REFRESH_TOKEN)
 # a user, so no app may obtain one for itself (client_credentials). The password and implicit flows
 # are gone (RFC 9700 §2.4) and stay ``unsupported_grant_type``.
 NOT_FOR_APPS: Final = frozenset({"client_credentials"})
-
-
-class ClientVerifier(Protocol):
-    async def verify_client(
-        self, client_id: str, client_secret: str, *, request_id: str | None = None
-    ) -> AppView: ...
 
 
 class TokenEndpoint:

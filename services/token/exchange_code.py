@@ -11,12 +11,12 @@ from __future__ import annotations
 import msgspec
 
 from services.token.issuance import first_records, mint_pair, token_reply
-from services.token.pkce import verify_s256
 from services.token.reuse import ReuseResponder
-from services.token.store import CodeStore, CodeTaken, FamilyStore, FirstPair, IndexStore, Reused
 from shared.errors import InvalidGrant, InvalidRequest
+from shared.grants.records import CodeRecord
+from shared.grants.storage import CodeStore, CodeTaken, FamilyStore, FirstPair, IndexStore, Reused
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
-from shared.records import CodeRecord
+from shared.pkce import verify_s256
 from shared.tokens import Signer, parse
 
 _decode_code = msgspec.json.Decoder(CodeRecord).decode

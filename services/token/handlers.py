@@ -14,12 +14,13 @@ from services.token.calls import CallCounter
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
-from services.token.redis_store import RedisTokenStore
 from services.token.refresh import RefreshGrant
 from services.token.reuse import ReuseResponder
 from services.token.verify import Verifier
 from shared import subjects
 from shared.events import ensure_audit_stream, publish_event
+from shared.grants.calls import GrantStats
+from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
 from shared.messages.token import (
@@ -40,22 +41,10 @@ ACK = b"{}"
 MAX_REPORTED_CALLS = 10_000_000  # per client and report: anything larger is not a real count
 
 
-def build_store(ctx: ServiceContext) -> RedisTokenStore:
-    s = ctx.settings
-    return RedisTokenStore(
-        ctx.redis,
-        access_ttl=s.access_token_ttl,
-        refresh_ttl=s.refresh_token_ttl,
-        replay_window_ms=s.refresh_replay_window * 1000,
-        hold_ttl=s.code_ttl,
-        cluster=s.redis_cluster,
-    )
-
-
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     s = ctx.settings
     signer = Signer(s.hmac_key)
-    store = build_store(ctx)
+    store = grant_store(ctx.redis, s)
     registry = RegistryClient(ctx.bus)
 
     await ensure_audit_stream(ctx.nc)
@@ -72,7 +61,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     refresh = RefreshGrant(tokens=store, indexes=store, reuse=reuse, signer=signer, **ttls)
     endpoint = TokenEndpoint(registry, code, refresh)
     introspector = Introspector(registry, store, store, signer)
-    calls = CallCounter(store)
+    calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
     ctx.stack.push_async_callback(calls.close)
     verifier = Verifier(store, signer, calls)

@@ -13,11 +13,11 @@ import time
 
 import msgspec
 
-from services.token.endpoint import ClientVerifier
-from services.token.store import AccessTokenStore, RefreshTokenStore
 from services.token.verify import active_access_record, introspection
+from shared.client_auth import ClientVerifier
+from shared.grants.records import RefreshTokenRecord
+from shared.grants.storage import AccessTokenStore, RefreshTokenStore
 from shared.messages.token import Introspection, IntrospectTokenRequest
-from shared.records import RefreshTokenRecord
 from shared.tokens import Signer, parse
 
 INACTIVE = Introspection(active=False)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import msgspec
 
 from services.token import replay
+from shared.grants.records import AccessTokenRecord, RefreshTokenRecord
 from shared.messages.token import ExchangeTokenReply
-from shared.records import AccessTokenRecord, RefreshTokenRecord
 from shared.tokens import Signer, mint
 
 _encode = msgspec.json.Encoder().encode

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from services.token.issuance import mint_pair, open_successor, seal_successor, token_reply
 from services.token.reuse import ReuseResponder
-from services.token.store import IndexStore, RefreshTokenStore, Replayed, Reused, Rotated, Rotation
 from shared.errors import InvalidGrant, InvalidRequest, InvalidScope
+from shared.grants.storage import IndexStore, RefreshTokenStore, Replayed, Reused, Rotated, Rotation
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from shared.scopes import join_scope, parse_scope
 from shared.tokens import Signer, parse

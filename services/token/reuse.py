@@ -14,7 +14,7 @@ from typing import Literal
 
 import structlog
 
-from services.token.store import IndexStore, Revoked
+from shared.grants.storage import IndexStore, Revoked
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.token")

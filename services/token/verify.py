@@ -15,9 +15,9 @@ from typing import Final
 import msgspec
 
 from services.token.calls import CallCounter
-from services.token.store import AccessTokenStore
+from shared.grants.records import AccessTokenRecord
+from shared.grants.storage import AccessTokenStore
 from shared.messages.token import Introspection, VerifyTokenRequest
-from shared.records import AccessTokenRecord
 from shared.service import Meta
 from shared.tokens import Signer, parse
 

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import msgspec
 import pytest
 
-from shared import keys
+from shared.grants import keys as grant_keys
+from shared.grants.records import CodeRecord
 from shared.messages.registry import UpdateAppRequest
-from shared.records import CodeRecord
 from shared.registry_client import RegistryClient
 from tests.support.authorize_flow import CB, CHALLENGE, OTHER_CB, Answer, Flow, flow
 from tests.support.factories import image_bytes, new_http, sign_in, signed_in_client
@@ -110,7 +110,7 @@ async def test_authorize_redirects_with_a_code_bound_to_the_request(f: Flow) -> 
     assert answer.headers["Cache-Control"] == "no-store"
     code = code_of(answer)
     [(key, ttl, record)] = await f.codes()
-    assert key == keys.code(record.family, f.signature(code))
+    assert key == grant_keys.code(record.family, f.signature(code))
     assert 0 < ttl <= f.system.settings.code_ttl
     assert record.client_id == f.client_id and record.user_id == f.user.id
     assert record.redirect_uri == CB and record.redirect_uri_given is True

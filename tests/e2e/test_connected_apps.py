@@ -7,7 +7,7 @@ import re
 
 import aiohttp
 
-from shared import keys
+from shared.grants import keys as grant_keys
 from shared.registry_client import RegistryClient
 from tests.support.factories import csrf_of, new_http, sign_in
 from tests.support.system import System
@@ -88,7 +88,7 @@ async def test_revoke_ends_that_grant_only(system: System) -> None:
         assert (await bus_verify(system, token))["active"] is True
     reply = await RegistryClient(system.bus).owned_app(party.owner.id, party.client_id)
     assert reply.stats.active_authorizations == 1  # the other user
-    assert not await system.redis.hexists(keys.user_grants(party.user.id), party.client_id)
+    assert not await system.redis.hexists(grant_keys.user_grants(party.user.id), party.client_id)
 
 
 async def test_revoke_needs_the_csrf_token(system: System) -> None:

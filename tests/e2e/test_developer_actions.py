@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from shared import keys
 from shared.errors import InvalidClient, NotFound
+from shared.grants import keys as grant_keys
 from shared.messages.registry import AccountView, AppView
 from shared.messages.revocation import RevokeAppRequest
 from shared.registry_client import RegistryClient
@@ -141,7 +141,9 @@ async def test_delete_needs_the_typed_name_and_says_who_loses_access(
     with_revocation: RevocationStandIn,
 ) -> None:
     http, _, app, secret = dev
-    await registry_only.redis.hset(keys.app_grant_users(app.client_id), mapping={"usr_a": 1, "usr_b": 2})
+    await registry_only.redis.hset(
+        grant_keys.app_grant_users(app.client_id), mapping={"usr_a": 1, "usr_b": 2}
+    )
     path = f"{APPS}/{app.client_id}/delete"
     status, html = await get(http, registry_only, path)
     assert (
@@ -185,11 +187,13 @@ async def test_stats_show_active_authorizations_calls_and_a_30_day_chart(
     http, _, app, _ = dev
     cid = app.client_id
     today = dt.datetime.now(dt.UTC).date()
-    await registry_only.redis.hset(keys.app_grant_users(cid), mapping={"usr_a": 1, "usr_b": 1, "usr_c": 4})
-    await registry_only.redis.set(keys.app_calls_total(cid), 1234)
-    await registry_only.redis.set(keys.app_calls_day(cid, today.strftime("%Y%m%d")), 40)
+    await registry_only.redis.hset(
+        grant_keys.app_grant_users(cid), mapping={"usr_a": 1, "usr_b": 1, "usr_c": 4}
+    )
+    await registry_only.redis.set(grant_keys.app_calls_total(cid), 1234)
+    await registry_only.redis.set(grant_keys.app_calls_day(cid, today.strftime("%Y%m%d")), 40)
     three_ago = today - dt.timedelta(days=3)
-    await registry_only.redis.set(keys.app_calls_day(cid, three_ago.strftime("%Y%m%d")), 10)
+    await registry_only.redis.set(grant_keys.app_calls_day(cid, three_ago.strftime("%Y%m%d")), 10)
     status, html = await get(http, registry_only, f"{APPS}/{cid}")
     assert status == 200
     spans = span_by_id(html)

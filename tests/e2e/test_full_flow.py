@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-from shared import keys
+from shared.grants import keys as grant_keys
 from shared.tokens import SECRET_PATTERN
 from shared.verify_client import TOKEN_INFO, require_scopes, setup_verifier
 from tests.support.system import System
@@ -67,7 +67,9 @@ async def authlib_flow(system: System, party: Party, *, auth_method: str, pkce: 
 async def test_full_flow_with_authlib(system: System, auth_method: str, pkce: bool) -> None:
     party = await new_party(system)
     await authlib_flow(system, party, auth_method=auth_method, pkce=pkce)
-    assert await system.redis.hlen(keys.app_grant_users(party.client_id)) == 1  # one active authorization
+    assert (
+        await system.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 1
+    )  # one active authorization
     assert await eventually(lambda: api_calls(system, party.client_id), lambda n: n >= 2)  # two verifications
 
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio
 
-from shared import keys, subjects
+from shared import subjects
+from shared.grants import keys as grant_keys
 from shared.messages.revocation import (
     PlanChangedReply,
     PlanChangedRequest,
@@ -50,7 +51,7 @@ async def test_the_cluster_is_really_a_cluster(cluster_system: System) -> None:
 async def test_full_flow_with_authlib_on_a_cluster(cluster_system: System, auth_method: str) -> None:
     party = await new_party(cluster_system)
     await authlib_flow(cluster_system, party, auth_method=auth_method, pkce=True)
-    assert await cluster_system.redis.hlen(keys.app_grant_users(party.client_id)) == 1
+    assert await cluster_system.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 1
     assert await eventually(lambda: api_calls(cluster_system, party.client_id), lambda n: n >= 2)
 
 
@@ -94,7 +95,7 @@ async def test_revoke_all_and_plan_narrowing_on_a_cluster(cluster_system: System
     )
     assert revoked.families_revoked == 1
     assert (await bus_verify(sut, first["access_token"]))["active"] is False
-    assert await sut.redis.hlen(keys.app_grant_users(app.client_id)) == 0
+    assert await sut.redis.hlen(grant_keys.app_grant_users(app.client_id)) == 0
 
 
 async def test_no_usable_secret_at_rest_on_a_cluster(cluster_system: System) -> None:
@@ -117,10 +118,10 @@ async def test_the_sweeper_uncounts_expired_grants_on_a_cluster(cluster_system: 
     party = await new_party(sut)
     status, _, _ = await exchange(sut, party, await consent_code(sut, party))
     assert status == 200
-    assert await sut.redis.hlen(keys.app_grant_users(party.client_id)) == 1
+    assert await sut.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 1
     # The refresh token lives 3 s; the sweeper (every 0.2 s) must then uncount the grant.
     remaining = await eventually(
-        lambda: sut.redis.hlen(keys.app_grant_users(party.client_id)), lambda n: n == 0, timeout=10
+        lambda: sut.redis.hlen(grant_keys.app_grant_users(party.client_id)), lambda n: n == 0, timeout=10
     )
     assert remaining == 0
-    assert await sut.redis.zcard(keys.app_families(party.client_id)) == 0
+    assert await sut.redis.zcard(grant_keys.app_families(party.client_id)) == 0

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from shared import keys, subjects
+from shared import subjects
+from shared.grants import keys as grant_keys
 from shared.messages.registry import GetOwnedAppReply
 from shared.registry_client import RegistryClient
 from shared.verify_client import TokenVerifier
@@ -131,8 +132,8 @@ async def test_revoke_all_invalidates_every_token_on_every_replica_and_in_the_ca
     status, _, body = await exchange(system, party, pending)
     assert (status, body["error"]) == (400, "invalid_grant")
     assert (await stats(system, party)).stats.active_authorizations == 0
-    assert await system.redis.hlen(keys.user_grants(party.user.id)) == 0
-    assert await system.redis.zcard(keys.app_pending_codes(party.client_id)) == 0
+    assert await system.redis.hlen(grant_keys.user_grants(party.user.id)) == 0
+    assert await system.redis.zcard(grant_keys.app_pending_codes(party.client_id)) == 0
     # users can authorize again afterwards
     again = await tokens_for(system, party)
     assert (await bus_verify(system, again["access_token"]))["active"] is True
@@ -162,10 +163,14 @@ async def test_delete_invalidates_every_token_and_removes_the_apps_indexes(repli
     status, _, body = await exchange(system, party, pending)
     assert (status, body["error"]) == (401, "invalid_client")
     cid = party.client_id
-    for key in (keys.app_families(cid), keys.app_grant_users(cid), keys.app_pending_codes(cid)):
+    for key in (
+        grant_keys.app_families(cid),
+        grant_keys.app_grant_users(cid),
+        grant_keys.app_pending_codes(cid),
+    ):
         assert not await system.redis.exists(key), key
-    assert not await system.redis.exists(keys.app_calls_total(cid))
-    assert not await system.redis.hexists(keys.user_grants(party.user.id), cid)
+    assert not await system.redis.exists(grant_keys.app_calls_total(cid))
+    assert not await system.redis.hexists(grant_keys.user_grants(party.user.id), cid)
 
 
 async def test_revoke_all_of_an_app_without_tokens_is_recorded(replicated: System) -> None:

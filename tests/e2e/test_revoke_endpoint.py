@@ -11,7 +11,8 @@ import msgspec
 import pytest
 from nats.aio.msg import Msg
 
-from shared import keys, subjects
+from shared import subjects
+from shared.grants import keys as grant_keys
 from shared.messages import events as ev
 from tests.support.system import System
 from tests.support.token_flow import (
@@ -60,8 +61,8 @@ async def test_revoking_a_refresh_token_revokes_its_whole_family(system: System,
         assert (await bus_verify(system, token)) == {"active": False}
     status, _, body = await refresh(system, party, second["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
-    assert await system.redis.hlen(keys.app_grant_users(party.client_id)) == 0
-    assert await system.redis.zcard(keys.app_families(party.client_id)) == 0
+    assert await system.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 0
+    assert await system.redis.zcard(grant_keys.app_families(party.client_id)) == 0
 
 
 async def test_another_clients_token_is_refused_and_left_untouched(system: System) -> None:

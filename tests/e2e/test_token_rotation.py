@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from nats.aio.msg import Msg
 
-from shared import keys, subjects
+from shared import subjects
 from shared.events import decode_event
+from shared.grants import keys as grant_keys
 from shared.messages.events import Event, RefreshReused, TokensRevoked
 from tests.support.system import System, running_system
 from tests.support.token_flow import bus_verify, consent_code, exchange, new_party, refresh, tokens_for
@@ -53,7 +54,7 @@ async def test_racing_refreshes_get_one_rotation_and_the_same_pair(windowed: Sys
     pairs = {(body["access_token"], body["refresh_token"]) for _, _, body in results}
     assert len(pairs) == 1  # every racer inside the window got the same successor
     family = first["refresh_token"][9:25]
-    members = await windowed.redis.zrange(keys.family_members(family), 0, -1)
+    members = await windowed.redis.zrange(grant_keys.family_members(family), 0, -1)
     assert sum(b":rt:" in m for m in members) == 2  # the presented token and ONE successor
     ((access, successor),) = pairs
     assert (await bus_verify(windowed, access))["active"] is True
@@ -67,7 +68,7 @@ async def test_a_replay_after_the_window_revokes_the_grant(windowed: System) -> 
     first = await tokens_for(windowed, party)
     _, _, second = await refresh(windowed, party, first["refresh_token"])
     assert (await refresh(windowed, party, first["refresh_token"]))[2] == second  # inside the window
-    assert await windowed.redis.hlen(keys.app_grant_users(party.client_id)) == 1
+    assert await windowed.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 1
     await asyncio.sleep(1.3)
     status, _, body = await refresh(windowed, party, first["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
@@ -75,7 +76,9 @@ async def test_a_replay_after_the_window_revokes_the_grant(windowed: System) -> 
         assert await bus_verify(windowed, token) == {"active": False}
     status, _, body = await refresh(windowed, party, second["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
-    assert await windowed.redis.hlen(keys.app_grant_users(party.client_id)) == 0  # no active authorization
+    assert (
+        await windowed.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 0
+    )  # no active authorization
     await asyncio.sleep(0.1)
     await sub.unsubscribe()  # type: ignore[attr-defined]
     family = first["refresh_token"][9:25]

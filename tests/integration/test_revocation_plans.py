@@ -12,11 +12,12 @@ from pathlib import Path
 import msgspec
 from nats.aio.msg import Msg
 
-from shared import keys, subjects
+from shared import subjects
 from shared.errors import InvalidRequest, NotFound
+from shared.grants import keys as grant_keys
+from shared.grants.records import GrantRecord
 from shared.messages import events as ev
 from shared.messages.revocation import PlanChangedReply, PlanChangedRequest
-from shared.records import GrantRecord
 from shared.registry_client import RegistryClient
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, create_app
@@ -72,7 +73,7 @@ async def test_a_downgrade_narrows_tokens_at_once_everywhere(system: System) -> 
     finally:
         await sub.unsubscribe()
         await verifier.close()
-    raw = await system.redis.hget(keys.user_grants(party.user.id), party.client_id)
+    raw = await system.redis.hget(grant_keys.user_grants(party.user.id), party.client_id)
     assert msgspec.json.decode(raw, type=GrantRecord).scope == "meetings:read meetings:write"
     status, _, body = await refresh(system, party, pair["refresh_token"])
     assert status == 200 and body["scope"] == "meetings:read meetings:write"
@@ -88,8 +89,8 @@ async def test_a_grant_left_without_scope_is_revoked(system: System) -> None:
     assert (await bus_verify(system, kept["access_token"])) == {"active": False}
     status, _, body = await refresh(system, party, kept["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
-    assert not await system.redis.hexists(keys.user_grants(party.user.id), party.client_id)
-    assert await system.redis.hlen(keys.app_grant_users(party.client_id)) == 0
+    assert not await system.redis.hexists(grant_keys.user_grants(party.user.id), party.client_id)
+    assert await system.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 0
 
 
 async def test_an_older_family_with_only_removed_scopes_is_revoked_the_rest_narrowed(system: System) -> None:
@@ -100,7 +101,7 @@ async def test_an_older_family_with_only_removed_scopes_is_revoked_the_rest_narr
     assert (reply.families_revoked, reply.families_narrowed, reply.grants_revoked) == (1, 1, 0)
     assert (await bus_verify(system, old["access_token"])) == {"active": False}
     assert (await bus_verify(system, new["access_token"]))["scope"] == "meetings:read meetings:write"
-    assert await system.redis.hget(keys.app_grant_users(party.client_id), party.user.id) == b"1"
+    assert await system.redis.hget(grant_keys.app_grant_users(party.client_id), party.user.id) == b"1"
 
 
 async def test_an_upgrade_changes_nothing(system: System) -> None:

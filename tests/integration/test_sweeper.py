@@ -12,7 +12,8 @@ import msgspec
 import pytest
 from nats.aio.msg import Msg
 
-from shared import keys, subjects
+from shared import subjects
+from shared.grants import keys as grant_keys
 from shared.messages import events as ev
 from shared.messages.revocation import ConnectedAppsReply, ConnectedAppsRequest
 from shared.tokens import Signer, parse
@@ -40,7 +41,7 @@ async def refresh_key_gone(system: System, token: str) -> float:
     """Wait until Redis has expired the refresh token's key; the moment it was seen gone."""
     parsed = parse(token, "rt")
     assert parsed is not None
-    key = keys.refresh_token(parsed.family, Signer(system.settings.hmac_key).sign(token))
+    key = grant_keys.refresh_token(parsed.family, Signer(system.settings.hmac_key).sign(token))
     while await system.redis.exists(key):
         await asyncio.sleep(0.005)
     return time.monotonic()
@@ -54,7 +55,7 @@ async def tokens_for(system: System, party: Party) -> dict[str, str]:
 
 
 async def active_authorizations(system: System, client_id: str) -> int:
-    return int(await system.redis.hlen(keys.app_grant_users(client_id)))
+    return int(await system.redis.hlen(grant_keys.app_grant_users(client_id)))
 
 
 async def connected(system: System, party: Party) -> list[str]:
@@ -86,11 +87,14 @@ async def test_expiry_cleans_indexes_and_stats_within_two_intervals(short: Syste
     assert isinstance(event, ev.GrantExpired)
     assert (event.client_id, event.user_id, event.family) == (party.client_id, party.user.id, family)
     cid, uid = party.client_id, party.user.id
-    assert await system.redis.zcard(keys.app_families(cid)) == 0
-    assert await system.redis.zcard(keys.user_families(uid)) == 0
-    assert await system.redis.zscore(keys.expiry_queue(), keys.expiry_member(cid, family, uid)) is None
+    assert await system.redis.zcard(grant_keys.app_families(cid)) == 0
+    assert await system.redis.zcard(grant_keys.user_families(uid)) == 0
+    assert (
+        await system.redis.zscore(grant_keys.expiry_queue(), grant_keys.expiry_member(cid, family, uid))
+        is None
+    )
     assert await connected(system, party) == []
-    assert not await system.redis.hexists(keys.user_grants(uid), cid)  # the last family of the grant
+    assert not await system.redis.hexists(grant_keys.user_grants(uid), cid)  # the last family of the grant
 
 
 async def test_a_refreshed_grant_keeps_counting_until_its_last_refresh_token_expires(short: System) -> None:
@@ -118,7 +122,7 @@ async def test_one_user_with_two_grants_counts_once_until_both_expire(short: Sys
     assert await active_authorizations(system, party.client_id) == 1
     await refresh_key_gone(system, first["refresh_token"])
     await asyncio.sleep(3 * INTERVAL)
-    assert await system.redis.hget(keys.app_grant_users(party.client_id), party.user.id) == b"1"
+    assert await system.redis.hget(grant_keys.app_grant_users(party.client_id), party.user.id) == b"1"
     await refresh_key_gone(system, second["refresh_token"])
     await asyncio.sleep(3 * INTERVAL)
     assert await active_authorizations(system, party.client_id) == 0

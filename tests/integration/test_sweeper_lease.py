@@ -20,6 +20,7 @@ from services.revocation.sweeper import Sweeper
 from services.stack.supervisor import Supervisor, child_env
 from shared import keys
 from shared.events import ensure_audit_stream
+from shared.grants import keys as grant_keys
 from shared.lifecycle import ServiceContext
 from tests.support.system import System, start_system
 
@@ -42,17 +43,17 @@ async def seed_expired(system: System, n: int = 3) -> list[str]:
     members = []
     for _ in range(n):
         fam, uid = uuid.uuid4().hex[:16], f"usr_{uuid.uuid4().hex[:16]}"
-        members.append(keys.expiry_member(cid, fam, uid))
-        await system.redis.zadd(keys.expiry_queue(), {members[-1]: past})
-        await system.redis.zadd(keys.app_families(cid), {fam: past})
-        await system.redis.hincrby(keys.app_grant_users(cid), uid, 1)
-        await system.redis.zadd(keys.user_families(uid), {fam: past})
+        members.append(grant_keys.expiry_member(cid, fam, uid))
+        await system.redis.zadd(grant_keys.expiry_queue(), {members[-1]: past})
+        await system.redis.zadd(grant_keys.app_families(cid), {fam: past})
+        await system.redis.hincrby(grant_keys.app_grant_users(cid), uid, 1)
+        await system.redis.zadd(grant_keys.user_families(uid), {fam: past})
     return members
 
 
 async def swept(system: System, members: list[str], timeout: float) -> float:
     start = time.monotonic()
-    while any([await system.redis.zscore(keys.expiry_queue(), m) is not None for m in members]):
+    while any([await system.redis.zscore(grant_keys.expiry_queue(), m) is not None for m in members]):
         assert time.monotonic() - start < timeout, "expired families were not swept"
         await asyncio.sleep(0.01)
     return time.monotonic() - start

@@ -13,8 +13,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from services.revocation.handlers import build_sweeper
-from shared import keys, subjects
+from shared import subjects
 from shared.events import AUDIT_STREAM, ensure_audit_stream
+from shared.grants import keys as grant_keys
 from shared.lifecycle import ServiceContext
 from tests.support.system import System, start_system
 
@@ -42,10 +43,10 @@ async def seed(system: System) -> list[str]:
         cid = apps[i % APPS]
         uid = f"usr_{i // (APPS * FAMILIES_PER_USER):07d}{i % APPS:03d}"
         fam = f"{i:016d}"
-        pipe.zadd(keys.expiry_queue(), {keys.expiry_member(cid, fam, uid): past})
-        pipe.zadd(keys.app_families(cid), {fam: past})
-        pipe.hincrby(keys.app_grant_users(cid), uid, 1)
-        pipe.zadd(keys.user_families(uid), {fam: past})
+        pipe.zadd(grant_keys.expiry_queue(), {grant_keys.expiry_member(cid, fam, uid): past})
+        pipe.zadd(grant_keys.app_families(cid), {fam: past})
+        pipe.hincrby(grant_keys.app_grant_users(cid), uid, 1)
+        pipe.zadd(grant_keys.user_families(uid), {fam: past})
         if len(pipe) >= 20_000:
             await pipe.execute()
     await pipe.execute()
@@ -63,8 +64,11 @@ async def lag_monitor(stop: asyncio.Event, lags: list[float]) -> None:
 async def test_sweeping_100k_expired_families_never_stalls_the_loop(servers_only: System) -> None:
     system = servers_only
     apps = await seed(system)
-    assert await system.redis.zcard(keys.expiry_queue()) == TOTAL
-    assert sum([await system.redis.hlen(keys.app_grant_users(c)) for c in apps]) == TOTAL // FAMILIES_PER_USER
+    assert await system.redis.zcard(grant_keys.expiry_queue()) == TOTAL
+    assert (
+        sum([await system.redis.hlen(grant_keys.app_grant_users(c)) for c in apps])
+        == TOTAL // FAMILIES_PER_USER
+    )
     expired = 0
 
     async def count(_: object) -> None:
@@ -92,10 +96,10 @@ async def test_sweeping_100k_expired_families_never_stalls_the_loop(servers_only
     )
     assert done == TOTAL
     assert worst < MAX_LAG, f"the event loop stalled {worst * 1000:.1f} ms"
-    assert await system.redis.zcard(keys.expiry_queue()) == 0
+    assert await system.redis.zcard(grant_keys.expiry_queue()) == 0
     for cid in apps:
-        assert await system.redis.zcard(keys.app_families(cid)) == 0
-        assert await system.redis.hlen(keys.app_grant_users(cid)) == 0
+        assert await system.redis.zcard(grant_keys.app_families(cid)) == 0
+        assert await system.redis.hlen(grant_keys.app_grant_users(cid)) == 0
     deadline = time.monotonic() + 10
     while expired < TOTAL and time.monotonic() < deadline:
         await asyncio.sleep(0.05)

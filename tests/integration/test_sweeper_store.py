@@ -4,31 +4,27 @@ family at most once, and either may follow the other."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
 from typing import Any
 
-from services.revocation.domain import DueFamily
-from services.revocation.sweep_store import RedisSweepStore
-from services.token.handlers import build_store
-from services.token.redis_store import RedisTokenStore
-from shared import keys
-from shared.lifecycle import ServiceContext
+from shared.grants import keys as grant_keys
+from shared.grants.store import RedisGrantStore, grant_store
+from shared.grants.sweep import DueFamily, RedisSweepStore
 from tests.support.system import System
 
 
-def token_store(system: System) -> RedisTokenStore:
-    return build_store(ServiceContext(system.settings, system.nc, system.redis, contextlib.AsyncExitStack()))
+def token_store(system: System) -> RedisGrantStore:
+    return grant_store(system.redis, system.settings)
 
 
 async def index_state(system: System, cid: str, users: list[str], families: list[str]) -> tuple[Any, ...]:
-    members = [keys.expiry_member(cid, f, u) for f, u in zip(families, users, strict=True)]
+    members = [grant_keys.expiry_member(cid, f, u) for f, u in zip(families, users, strict=True)]
     return (
-        await system.redis.zrange(keys.app_families(cid), 0, -1),
-        await system.redis.hgetall(keys.app_grant_users(cid)),
-        [await system.redis.zrange(keys.user_families(u), 0, -1) for u in users],
-        [await system.redis.zscore(keys.expiry_queue(), m) for m in members],
+        await system.redis.zrange(grant_keys.app_families(cid), 0, -1),
+        await system.redis.hgetall(grant_keys.app_grant_users(cid)),
+        [await system.redis.zrange(grant_keys.user_families(u), 0, -1) for u in users],
+        [await system.redis.zscore(grant_keys.expiry_queue(), m) for m in members],
     )
 
 
@@ -47,7 +43,7 @@ async def test_batched_uncount_matches_remove_family(system: System) -> None:
     tokens, sweep = token_store(system), RedisSweepStore(system.redis)
     a_cid, a_users, a_fams = await seed(system)
     b_cid, b_users, b_fams = await seed(system)
-    assert await system.redis.hget(keys.app_grant_users(a_cid), a_users[0]) == b"2"
+    assert await system.redis.hget(grant_keys.app_grant_users(a_cid), a_users[0]) == b"2"
     for user, family in zip(a_users[:2], a_fams[:2], strict=True):
         await tokens.remove_family(a_cid, user, family)
     await sweep.uncount([DueFamily("", b_cid, f, u) for u, f in zip(b_users[:2], b_fams[:2], strict=True)])
@@ -68,9 +64,9 @@ async def test_either_uncount_after_the_other_changes_nothing(system: System) ->
     await sweep.uncount(entries[:1])
     await tokens.remove_family(cid, users[0], fams[0])
     await sweep.uncount(entries[:1])
-    assert await system.redis.hget(keys.app_grant_users(cid), users[0]) == b"1"
+    assert await system.redis.hget(grant_keys.app_grant_users(cid), users[0]) == b"1"
     await tokens.remove_family(cid, users[1], fams[1])
     await sweep.uncount(entries)
     await tokens.remove_family(cid, users[2], fams[2])
-    assert await system.redis.hlen(keys.app_grant_users(cid)) == 0
-    assert await system.redis.zcard(keys.app_families(cid)) == 0
+    assert await system.redis.hlen(grant_keys.app_grant_users(cid)) == 0
+    assert await system.redis.zcard(grant_keys.app_families(cid)) == 0

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from shared import keys, subjects
+from shared import subjects
 from shared.bus import ERROR_CODE_HEADER, ERROR_HEADER
 from shared.events import decode_event
+from shared.grants import keys as grant_keys
 from shared.messages.events import CodeReused, TokensRevoked
 from shared.registry_client import RegistryClient
 from tests.support.system import System
@@ -156,7 +157,7 @@ async def test_a_reused_code_fails_and_revokes_its_tokens_with_events(system: Sy
     assert any(
         isinstance(e, TokensRevoked) and e.families == [family] and e.reason == "code_reused" for e in seen
     )
-    assert await system.redis.zscore(keys.app_families(party.client_id), family) is None
+    assert await system.redis.zscore(grant_keys.app_families(party.client_id), family) is None
 
 
 async def test_concurrent_exchanges_of_one_code_issue_at_most_one_pair(system: System, party: Party) -> None:
@@ -168,7 +169,7 @@ async def test_concurrent_exchanges_of_one_code_issue_at_most_one_pair(system: S
     for body in issued:
         assert await bus_verify(system, body["access_token"]) == {"active": False}
     family = code[11:27]
-    assert await system.redis.exists(keys.family_revoked(family))
+    assert await system.redis.exists(grant_keys.family_revoked(family))
 
 
 async def test_refresh_rotates_narrows_and_refuses_widening(system: System, party: Party) -> None:
@@ -213,7 +214,7 @@ async def test_bus_verification_shapes_and_counts(system: System, party: Party) 
     await bus_verify(system, pair["access_token"])
     await asyncio.sleep(0.2)
     assert await api_calls(system, party.client_id) == before + 2  # only active verifications count
-    days = [k async for k in system.redis.scan_iter(match=keys.app_calls_day(party.client_id, "*"))]
+    days = [k async for k in system.redis.scan_iter(match=grant_keys.app_calls_day(party.client_id, "*"))]
     assert len(days) == 1 and int(await system.redis.get(days[0])) >= 2
 
 

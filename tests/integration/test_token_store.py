@@ -11,10 +11,11 @@ import msgspec
 import pytest
 
 from services.token.issuance import first_records, mint_pair
-from services.token.redis_store import RedisTokenStore
-from services.token.store import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
-from shared import keys
-from shared.records import RefreshTokenRecord
+from shared.grants import keys as grant_keys
+from shared.grants.calls import GrantStats
+from shared.grants.records import RefreshTokenRecord
+from shared.grants.storage import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
+from shared.grants.store import RedisGrantStore
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.system import System
 
@@ -22,14 +23,14 @@ SIGNER = Signer(b"s" * 32)
 CLIENT = "mavio_client_StoreTest0000001"
 
 
-def make_store(system: System, *, window_ms: int = 2000) -> RedisTokenStore:
-    return RedisTokenStore(
+def make_store(system: System, *, window_ms: int = 2000) -> RedisGrantStore:
+    return RedisGrantStore(
         system.redis, access_ttl=60, refresh_ttl=600, replay_window_ms=window_ms, hold_ttl=30
     )
 
 
 async def first_pair(
-    store: RedisTokenStore, *, scope: str = "a b c", user: str = "usr_1"
+    store: RedisGrantStore, *, scope: str = "a b c", user: str = "usr_1"
 ) -> tuple[str, str, str]:
     """A family with its first pair issued: (family, access token, refresh token)."""
     family, now = new_family_id(), int(time.time())
@@ -78,7 +79,7 @@ async def test_a_code_is_taken_exactly_once_under_concurrency_and_reuse_revokes(
     store = make_store(system)
     family = new_family_id()
     code = mint("code", family)
-    await system.redis.set(keys.code(family, SIGNER.sign(code)), b'{"x":1}', ex=60)
+    await system.redis.set(grant_keys.code(family, SIGNER.sign(code)), b'{"x":1}', ex=60)
     now = int(time.time())
     outcomes = await asyncio.gather(*(store.consume(family, SIGNER.sign(code), now=now) for _ in range(25)))
     assert sum(isinstance(o, CodeTaken) for o in outcomes) == 1
@@ -86,7 +87,7 @@ async def test_a_code_is_taken_exactly_once_under_concurrency_and_reuse_revokes(
         sum(isinstance(o, Reused) for o in outcomes) >= 1
     )  # the first reuse revokes; later ones find a tombstone
     assert all(isinstance(o, CodeTaken | Reused) or o == Refused("revoked") for o in outcomes)
-    assert await system.redis.exists(keys.family_revoked(family))
+    assert await system.redis.exists(grant_keys.family_revoked(family))
 
 
 async def test_unknown_code_and_revoked_family(system: System) -> None:
@@ -106,9 +107,9 @@ async def test_exactly_one_rotation_and_every_racer_gets_the_same_successor(syst
     replayed = [o for o in outcomes if isinstance(o, Replayed)]
     assert len(rotated) == 1 and len(replayed) == 29
     assert len({o.sealed for o in replayed}) == 1
-    raw = await system.redis.get(keys.refresh_token(family, SIGNER.sign(presented)))
+    raw = await system.redis.get(grant_keys.refresh_token(family, SIGNER.sign(presented)))
     assert msgspec.json.decode(raw, type=RefreshTokenRecord).rotated_at == now  # kept, marked
-    ttl = await system.redis.ttl(keys.refresh_token(family, SIGNER.sign(presented)))
+    ttl = await system.redis.ttl(grant_keys.refresh_token(family, SIGNER.sign(presented)))
     assert 590 <= ttl <= 600  # its original expiry, not a new one
 
 
@@ -122,7 +123,7 @@ async def test_after_the_window_reuse_revokes_the_whole_family(system: System) -
     assert again.revoked.client_id == CLIENT and again.revoked.user_id == "usr_1"
     assert again.revoked.tokens == 4  # first pair + successor pair
     remaining = [k async for k in system.redis.scan_iter(match=f"mavio:{{f:{family}}}:*")]
-    assert remaining == [keys.family_revoked(family).encode()]
+    assert remaining == [grant_keys.family_revoked(family).encode()]
     assert await store.get_access(family, SIGNER.sign(access)) is None
     assert await store.rotate(rotation(family, presented), now=int(time.time())) == Refused("revoked")
 
@@ -176,9 +177,9 @@ async def test_rotation_by_another_client_is_refused_and_changes_nothing(system:
 async def test_expired_members_are_pruned_on_rotation(system: System) -> None:
     store = make_store(system)
     family, _, presented = await first_pair(store)
-    await system.redis.zadd(keys.family_members(family), {"mavio:{f:" + family + "}:at:gone": 1})
+    await system.redis.zadd(grant_keys.family_members(family), {"mavio:{f:" + family + "}:at:gone": 1})
     await store.rotate(rotation(family, presented), now=int(time.time()))
-    members = await system.redis.zrange(keys.family_members(family), 0, -1)
+    members = await system.redis.zrange(grant_keys.family_members(family), 0, -1)
     assert all(not m.endswith(b":gone") for m in members) and len(members) == 5
 
 
@@ -189,48 +190,54 @@ async def test_index_counting_is_idempotent(system: System) -> None:
     await store.add_family(client, "usr_a", f1, expires_at=now + 100, now=now)
     await store.add_family(client, "usr_a", f1, expires_at=now + 100, now=now)
     await store.add_family(client, "usr_a", f2, expires_at=now + 100, now=now)
-    assert await system.redis.hget(keys.app_grant_users(client), "usr_a") == b"2"
+    assert await system.redis.hget(grant_keys.app_grant_users(client), "usr_a") == b"2"
     assert (
-        await system.redis.zscore(keys.expiry_queue(), keys.expiry_member(client, f1, "usr_a")) == now + 100
+        await system.redis.zscore(grant_keys.expiry_queue(), grant_keys.expiry_member(client, f1, "usr_a"))
+        == now + 100
     )
     await store.slide_family(client, "usr_a", f1, expires_at=now + 500, now=now)
-    assert await system.redis.zscore(keys.app_families(client), f1) == now + 500
+    assert await system.redis.zscore(grant_keys.app_families(client), f1) == now + 500
     await store.remove_family(client, "usr_a", f1)
     await store.remove_family(client, "usr_a", f1)
-    assert await system.redis.hget(keys.app_grant_users(client), "usr_a") == b"1"
+    assert await system.redis.hget(grant_keys.app_grant_users(client), "usr_a") == b"1"
     await store.slide_family(client, "usr_a", f1, expires_at=now + 900, now=now)  # never re-adds
-    assert await system.redis.zscore(keys.app_families(client), f1) is None
+    assert await system.redis.zscore(grant_keys.app_families(client), f1) is None
     await store.remove_family(client, "usr_a", f2)
-    assert await system.redis.hlen(keys.app_grant_users(client)) == 0
-    assert await system.redis.zcard(keys.user_families("usr_a")) == 0
-    assert await system.redis.zscore(keys.expiry_queue(), keys.expiry_member(client, f2, "usr_a")) is None
+    assert await system.redis.hlen(grant_keys.app_grant_users(client)) == 0
+    assert await system.redis.zcard(grant_keys.user_families("usr_a")) == 0
+    assert (
+        await system.redis.zscore(grant_keys.expiry_queue(), grant_keys.expiry_member(client, f2, "usr_a"))
+        is None
+    )
 
 
 async def test_using_a_family_stamps_the_grant_last_used(system: System) -> None:
     store = make_store(system)
     client, now = "mavio_client_GrantStamp000001", int(time.time())
     await system.redis.hset(
-        keys.user_grants("usr_g"),
+        grant_keys.user_grants("usr_g"),
         client,
         b'{"client_id":"%s","scope":"a","authorized_at":1}' % client.encode(),
     )
     await store.add_family(client, "usr_g", new_family_id(), expires_at=now + 100, now=now)
-    grant = msgspec.json.decode(await system.redis.hget(keys.user_grants("usr_g"), client))
+    grant = msgspec.json.decode(await system.redis.hget(grant_keys.user_grants("usr_g"), client))
     assert grant == {"client_id": client, "scope": "a", "authorized_at": 1, "last_used_at": now}
 
 
 async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> None:
-    store = make_store(system)
+    store = GrantStats(system.redis)
     client = "mavio_client_CallsTest0000001"
     await store.add_calls({client: 3}, day="20990101")
     await store.add_calls({client: 2}, day="20990101")
-    assert await system.redis.get(keys.app_calls_total(client)) == b"5"
-    assert await system.redis.get(keys.app_calls_day(client, "20990101")) == b"5"
-    assert 0 < await system.redis.ttl(keys.app_calls_day(client, "20990101")) <= keys.CALLS_DAY_TTL
+    assert await system.redis.get(grant_keys.app_calls_total(client)) == b"5"
+    assert await system.redis.get(grant_keys.app_calls_day(client, "20990101")) == b"5"
+    assert (
+        0 < await system.redis.ttl(grant_keys.app_calls_day(client, "20990101")) <= grant_keys.CALLS_DAY_TTL
+    )
 
 
 async def test_coalesced_reads_answer_each_key_from_one_mget(system: System) -> None:
-    from services.token.reads import CoalescingReader
+    from shared.grants.reads import CoalescingReader
 
     commands: list[str] = []
 
@@ -253,7 +260,7 @@ async def test_coalesced_reads_answer_each_key_from_one_mget(system: System) -> 
 
 
 async def test_coalesced_read_failures_reach_every_waiter() -> None:
-    from services.token.reads import CoalescingReader
+    from shared.grants.reads import CoalescingReader
 
     class Down:
         async def mget(self, names: list[str]) -> list[bytes | None]:

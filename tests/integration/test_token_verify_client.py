@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from shared import keys
 from shared.events import publish_event
+from shared.grants import keys as grant_keys
 from shared.messages.events import AppChanged, AppDeleted, ScopesNarrowed, TokensRevoked
 from shared.messages.token import Introspection
 from shared.tokens import Signer, parse
@@ -33,7 +33,9 @@ async def cached_only(system: System, token: str) -> None:
     """Delete the token's record behind the cache's back: from now on only the cache says it is active."""
     parsed = parse(token, "at")
     assert parsed is not None
-    await system.redis.delete(keys.access_token(parsed.family, Signer(system.settings.hmac_key).sign(token)))
+    await system.redis.delete(
+        grant_keys.access_token(parsed.family, Signer(system.settings.hmac_key).sign(token))
+    )
 
 
 async def eviction_ms(verifier: TokenVerifier, token: str, publish: Any) -> float:

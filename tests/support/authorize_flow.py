@@ -14,9 +14,9 @@ import aiohttp
 import msgspec
 from multidict import CIMultiDictProxy
 
-from shared import keys
+from shared.grants import keys as grant_keys
+from shared.grants.records import CodeRecord, GrantRecord
 from shared.messages.registry import AccountView, AppView
-from shared.records import CodeRecord, GrantRecord
 from shared.tokens import Signer
 from tests.support.factories import create_account, create_app, new_http, sign_in
 from tests.support.system import System
@@ -171,7 +171,7 @@ class Flow:
         return await codes_of(self.system, self.user.id)
 
     async def grant(self) -> GrantRecord | None:
-        raw = await self.system.redis.hget(keys.user_grants(self.user.id), self.client_id)
+        raw = await self.system.redis.hget(grant_keys.user_grants(self.user.id), self.client_id)
         return None if raw is None else msgspec.json.decode(raw, type=GrantRecord)
 
     def signature(self, code: str) -> str:
@@ -196,7 +196,7 @@ async def post_form(http: aiohttp.ClientSession, url: str, form: list[tuple[str,
 async def codes_of(system: System, user_id: str) -> list[tuple[str, int, CodeRecord]]:
     """Every stored code of ``user_id``: (key, TTL, record)."""
     found = []
-    async for key in system.redis.scan_iter(match=f"{keys.P}:{{f:*}}:code:*", count=1000):
+    async for key in system.redis.scan_iter(match=f"{grant_keys.P}:{{f:*}}:code:*", count=1000):
         raw = await system.redis.get(key)
         if raw is None:
             continue

@@ -19,9 +19,10 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import msgspec
 
-from shared import keys, subjects
+from shared import subjects
+from shared.grants import keys as grant_keys
+from shared.grants.records import CodeRecord
 from shared.messages.registry import AccountView, AppView
-from shared.records import CodeRecord
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.factories import create_account, create_app, new_http, sign_in
 from tests.support.system import System
@@ -98,7 +99,7 @@ async def seed_code(
         expires_at=now + ttl,
     )
     signature = Signer(system.settings.hmac_key).sign(code)
-    await system.redis.set(keys.code(family, signature), msgspec.json.encode(record), ex=ttl)
+    await system.redis.set(grant_keys.code(family, signature), msgspec.json.encode(record), ex=ttl)
     return code
 
 
@@ -194,7 +195,7 @@ async def redis_dump(system: System) -> bytes:
 
 
 async def api_calls(system: System, client_id: str) -> int:
-    raw = await system.redis.get(keys.app_calls_total(client_id))
+    raw = await system.redis.get(grant_keys.app_calls_total(client_id))
     return int(raw or 0)
 
 

@@ -9,27 +9,27 @@ import pytest
 
 from services.authorize.checks import (
     AuthorizationRequest,
-    BadRedirectUri,
-    UnknownClient,
     check_plan,
     check_request,
     client_id_from,
     code_redirect,
     error_redirect,
-    is_redirectable,
-    pkce_s256,
     resolve_redirect_uri,
     state_from,
 )
 from shared import errors
 from shared.errors import (
     AccessDenied,
+    BadRedirectUri,
     InvalidRequest,
     InvalidScope,
     OAuthError,
     ServerError,
+    UnknownClient,
     UnsupportedResponseType,
+    is_redirectable,
 )
+from shared.pkce import s256_challenge as pkce_s256
 from shared.scopes import ScopeCatalog
 
 CATALOG = ScopeCatalog.load()

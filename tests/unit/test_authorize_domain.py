@@ -8,12 +8,12 @@ import msgspec
 import pytest
 
 from services.authorize import domain
-from services.authorize.checks import AuthorizationRequest, BadRedirectUri, check_request
+from services.authorize.checks import AuthorizationRequest, check_request
 from shared import tokens
-from shared.errors import InvalidScope
+from shared.errors import BadRedirectUri, InvalidScope
+from shared.grants.records import GrantRecord
 from shared.messages.authorize import RedirectTo, ShowConsent
 from shared.messages.registry import AppView
-from shared.records import GrantRecord
 from shared.scopes import ScopeCatalog
 
 CATALOG = ScopeCatalog.load()

@@ -7,10 +7,10 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 import pytest
 
-from services.authorize.checks import UnknownClient
 from services.authorize.handlers import Authorizer
 from shared import tokens
-from shared.errors import InvalidRequest, NotFound
+from shared.errors import InvalidRequest, NotFound, UnknownClient
+from shared.grants.records import CodeRecord, GrantRecord
 from shared.messages.authorize import (
     CheckAuthorizationRequest,
     DecideAuthorizationRequest,
@@ -20,7 +20,6 @@ from shared.messages.authorize import (
     SignInRequired,
 )
 from shared.messages.registry import AccountView, AppView
-from shared.records import CodeRecord, GrantRecord
 from shared.scopes import ScopeCatalog
 from shared.service import Meta
 

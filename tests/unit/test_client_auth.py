@@ -7,8 +7,8 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from services.token.client_auth import ClientCredentials, InvalidClientBasic, extract_client_credentials
-from shared.errors import InvalidClient, InvalidRequest, OAuthError, error_class
+from shared.client_auth import ClientCredentials, extract_client_credentials
+from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest, OAuthError, error_class
 
 CID = "mavio_client_0123456789ABCDEF"
 SECRET = "mavio_cs_" + "0" * 40 + "0ob98g"

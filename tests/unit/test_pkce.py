@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from services.token.pkce import verify_s256
+from shared.pkce import verify_s256
 
 # RFC 7636 Appendix B.
 RFC_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"

@@ -10,20 +10,18 @@ import pytest
 from services.revocation.audit_cli import audit_line, iso_utc
 from services.revocation.batching import gather_bounded
 from services.revocation.domain import (
-    DueFamily,
     check_owner,
     chunks,
     is_connected,
     lease_ttl_ms,
-    narrow_scope,
-    parse_expiry_member,
     parse_pending_member,
     unique,
 )
-from shared import keys
 from shared.errors import UnauthorizedClient
+from shared.grants import keys as grant_keys
+from shared.grants.records import GrantRecord
+from shared.grants.sweep import DueFamily, parse_expiry_member
 from shared.messages import events as ev
-from shared.records import GrantRecord
 
 PRO = frozenset({"meetings:read", "transcripts:read", "users:read", "meetings:write", "summaries:read"})
 
@@ -41,21 +39,6 @@ def test_another_clients_token_is_unauthorized_client() -> None:
 
 
 @pytest.mark.parametrize(
-    ("scope", "allowed", "expected"),
-    [
-        ("meetings:read webhooks:write", PRO, "meetings:read"),
-        ("webhooks:write meetings:write", PRO, "meetings:write"),
-        ("users:read meetings:read", PRO, "users:read meetings:read"),  # order kept
-        ("webhooks:write", PRO, ""),
-        ("", PRO, ""),
-        ("meetings:read", frozenset(), ""),
-    ],
-)
-def test_narrow_scope(scope: str, allowed: frozenset[str], expected: str) -> None:
-    assert narrow_scope(scope, allowed) == expected
-
-
-@pytest.mark.parametrize(
     ("authorized_at", "counted", "connected"),
     [
         (1_000, True, True),  # a live family
@@ -70,14 +53,14 @@ def test_is_connected(authorized_at: int, counted: bool, connected: bool) -> Non
 
 
 def test_expiry_members_round_trip_and_malformed_ones_are_refused() -> None:
-    member = keys.expiry_member("mavio_client_A", "FAMILY0123456789", "usr_1")
+    member = grant_keys.expiry_member("mavio_client_A", "FAMILY0123456789", "usr_1")
     assert parse_expiry_member(member) == DueFamily(member, "mavio_client_A", "FAMILY0123456789", "usr_1")
     for bad in ("", "mavio_client_A FAMILY", "a b c d", "a  c", " a b"):
         assert parse_expiry_member(bad) is None, bad
 
 
 def test_pending_members() -> None:
-    assert parse_pending_member(keys.pending_code_member("usr_1", "FAM")) == ("usr_1", "FAM")
+    assert parse_pending_member(grant_keys.pending_code_member("usr_1", "FAM")) == ("usr_1", "FAM")
     for bad in ("usr_1", "usr_1 ", " FAM", "usr_1 FAM extra"):
         assert parse_pending_member(bad) is None, bad
 

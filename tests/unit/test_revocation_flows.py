@@ -7,17 +7,17 @@ import msgspec
 import pytest
 
 from services.revocation.cascade import Cascades
-from services.revocation.domain import DueFamily
 from services.revocation.lease import Lease
 from services.revocation.rfc7009 import TokenRevoker
 from services.revocation.sweeper import Sweeper
-from services.token.store import Revoked
-from shared import keys
 from shared.errors import InvalidClient, InvalidRequest, UnauthorizedClient
+from shared.grants import keys as grant_keys
+from shared.grants.records import AccessTokenRecord, RefreshTokenRecord
+from shared.grants.storage import Revoked
+from shared.grants.sweep import DueFamily
 from shared.messages import events as ev
 from shared.messages.registry import AppView
 from shared.messages.revocation import RevokeTokenRequest
-from shared.records import AccessTokenRecord, RefreshTokenRecord
 from shared.tokens import Signer, mint
 
 SIGNER = Signer(b"k" * 32)
@@ -49,21 +49,21 @@ class Store:
         self.refresh: dict[str, bytes] = {}
         self.calls: list[tuple[str, ...]] = []
 
-    async def access_record(self, family: str, signature: str) -> bytes | None:
+    async def get_access(self, family: str, signature: str) -> bytes | None:
         return self.access.get(signature)
 
-    async def refresh_record(self, family: str, signature: str) -> bytes | None:
+    async def get_refresh(self, family: str, signature: str) -> bytes | None:
         return self.refresh.get(signature)
 
     async def revoke_access(self, family: str, signature: str) -> bool:
         self.calls.append(("revoke_access", family))
         return self.access.pop(signature, None) is not None
 
-    async def revoke_family(self, family: str, *, now: int) -> Revoked:
+    async def revoke(self, family: str, *, now: int) -> Revoked:
         self.calls.append(("revoke_family", family))
         return Revoked(family, MINE, "usr_1", 2)
 
-    async def uncount(self, client_id: str, user_id: str, family: str) -> None:
+    async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
         self.calls.append(("uncount", client_id, user_id, family))
 
     async def forget_pending(self, client_id: str, members: list[str]) -> None:
@@ -108,7 +108,7 @@ async def test_a_refresh_token_revokes_and_uncounts_its_family() -> None:
     assert store.calls == [
         ("revoke_family", FAMILY),
         ("uncount", MINE, "usr_1", FAMILY),
-        ("forget_pending", MINE, keys.pending_code_member("usr_1", FAMILY)),
+        ("forget_pending", MINE, grant_keys.pending_code_member("usr_1", FAMILY)),
     ]
     assert isinstance(events[0], ev.TokensRevoked) and events[0].user_id == "usr_1"
 
@@ -196,7 +196,7 @@ def sweeper(store: SweepStore, held: bool, events: list[ev.Event]) -> Sweeper:
 
 
 async def test_the_sweeper_uncounts_dead_families_and_reschedules_live_ones() -> None:
-    members = [keys.expiry_member("c", f"F{i}", f"u{i}") for i in range(5)]
+    members = [grant_keys.expiry_member("c", f"F{i}", f"u{i}") for i in range(5)]
     store, events = SweepStore([*members, "junk"], live={"F1": 2500}), list[ev.Event]()
     assert await sweeper(store, True, events).sweep_once() == 4
     assert [e.family for e in store.uncounted] == ["F0", "F2", "F3", "F4"]
@@ -207,6 +207,6 @@ async def test_the_sweeper_uncounts_dead_families_and_reschedules_live_ones() ->
 
 
 async def test_without_the_lease_the_sweeper_does_nothing() -> None:
-    store, events = SweepStore([keys.expiry_member("c", "F0", "u0")], live={}), list[ev.Event]()
+    store, events = SweepStore([grant_keys.expiry_member("c", "F0", "u0")], live={}), list[ev.Event]()
     assert await sweeper(store, False, events).sweep_once() == 0
     assert store.uncounted == [] and events == []

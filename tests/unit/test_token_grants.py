@@ -17,9 +17,9 @@ from services.token.issuance import first_records, mint_pair, open_successor, se
 from services.token.refresh import requested_scope
 from services.token.verify import INACTIVE, Verifier
 from shared.errors import InvalidClient, InvalidGrant, InvalidRequest, OAuthError
+from shared.grants.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
 from shared.messages.registry import AppView
 from shared.messages.token import ExchangeTokenRequest, VerifyTokenRequest
-from shared.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
 from shared.service import Meta
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.token_flow import one_char_off, pkce_pair

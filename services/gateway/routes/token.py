@@ -12,9 +12,9 @@ from aiohttp import web
 
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
 from services.gateway.rendering import json_response
-from services.token.client_auth import ClientCredentials, InvalidClientBasic, extract_client_credentials
 from shared import subjects
-from shared.errors import InvalidClient, InvalidRequest
+from shared.client_auth import ClientCredentials, extract_client_credentials
+from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest
 from shared.messages.token import (
     ExchangeTokenReply,
     ExchangeTokenRequest,

@@ -1,15 +1,18 @@
-"""The token service's storage contracts, split by artefact (fosite ``storage.go`` style).
+"""The grant family's storage contracts, split by artefact (fosite ``storage.go`` style).
 
 Every contract keys artefacts by the token's family and its HMAC signature (``shared.tokens.Signer``);
 no method ever receives or stores a raw code or token. Each family operation is atomic within the
-family's hash slot; the index operations keep the per-app and per-user views (``shared.keys``) in step
-and are idempotent. ``services.token.redis_store`` implements them on Redis.
+family's hash slot; the index operations keep the per-app and per-user views (``shared.grants.keys``)
+in step and are idempotent. ``shared.grants.store.RedisGrantStore`` implements them all on Redis; each
+service types what it holds by the contracts it uses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from shared.grants.records import CodeRecord, GrantRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,34 @@ class Replayed:
     scope: str
 
 
+REFUSALS: dict[bytes, Refused] = {
+    b"unknown": Refused("unknown"),
+    b"revoked": Refused("revoked"),
+    b"wrong_client": Refused("wrong_client"),
+    b"invalid_scope": Refused("invalid_scope"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppSnapshot:
+    """An app's indexes read in one transaction: counted families, pending codes, counted users."""
+
+    families: list[str]
+    pending: list[str]  # ``keys.pending_code_member`` values
+    users: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowed:
+    """A family narrowed to a plan's scopes: ``gone`` (revoked or expired), ``empty`` (nothing left:
+    revoke it), ``same`` or ``narrowed`` (with the family's new scope)."""
+
+    outcome: Literal["gone", "empty", "same", "narrowed"]
+    client_id: str = ""
+    user_id: str = ""
+    scope: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class FirstPair:
     """The first access/refresh pair of a family, as records (JSON) keyed by signature."""
@@ -77,15 +108,34 @@ class Rotation:
 
 
 class CodeStore(Protocol):
+    async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
+        """Store ``record`` under the code's signature for ``ttl`` seconds, value and TTL in one write,
+        never overwriting; the family is indexed in the app's pending codes first."""
+        ...
+
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
         """Take a code exactly once. A code already consumed is reuse: its family is revoked in the same
         atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked family, else ``"unknown"``."""
         ...
 
 
+class PendingCodes(Protocol):
+    async def pending(self, client_id: str) -> list[str]:
+        """``keys.pending_code_member`` values of the app's codes that may not be exchanged yet."""
+        ...
+
+    async def forget_pending(self, client_id: str, members: list[str]) -> None: ...
+
+
 class AccessTokenStore(Protocol):
     async def get_access(self, family: str, signature: str) -> bytes | None:
         """The AccessTokenRecord JSON, or None. One read: this is the verification hot path."""
+        ...
+
+
+class AccessTokenRevoker(Protocol):
+    async def revoke_access(self, family: str, signature: str) -> bool:
+        """Delete one access token (and its member entry); True when it existed."""
         ...
 
 
@@ -110,6 +160,12 @@ class FamilyStore(Protocol):
         ...
 
 
+class FamilyNarrower(Protocol):
+    async def narrow_family(self, family: str, allowed: frozenset[str]) -> Narrowed:
+        """Keep only ``allowed`` scopes on the family and every token record of it, atomically."""
+        ...
+
+
 class IndexStore(Protocol):
     async def add_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
@@ -125,6 +181,43 @@ class IndexStore(Protocol):
 
     async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
         """Uncount a family (idempotent: a family is uncounted at most once)."""
+        ...
+
+
+class IndexReader(Protocol):
+    async def app_snapshot(self, client_id: str) -> AppSnapshot: ...
+    async def families_of(self, user_id: str, client_id: str) -> list[str]:
+        """The user's counted families of the app."""
+        ...
+
+    async def user_families(self, user_id: str) -> list[str]: ...
+    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
+        """Whether the user still counts as an active authorization of each app."""
+        ...
+
+    async def drop_app(self, client_id: str) -> None:
+        """A deleted app: its indexes and API-call counters go too."""
+        ...
+
+
+class ConsentReader(Protocol):
+    async def get_grant(self, user_id: str, client_id: str) -> GrantRecord | None:
+        """The user's current grant to the app, or None (an unreadable record counts as none)."""
+        ...
+
+    async def grants(self, user_id: str) -> dict[str, GrantRecord]: ...
+
+
+class ConsentStore(ConsentReader, Protocol):
+    async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
+        """Record or replace the user's grant to ``grant.client_id``."""
+        ...
+
+    async def drop_grants(self, client_id: str, user_ids: list[str]) -> None: ...
+    async def narrow_grant(
+        self, user_id: str, client_id: str, allowed: frozenset[str]
+    ) -> tuple[Literal["none", "same", "narrowed", "empty"], str]:
+        """Keep only ``allowed`` scopes on the grant; a grant left empty is deleted."""
         ...
 
 

@@ -1,16 +1,17 @@
 """Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3.1).
 
-Extracts the credentials only; checking them against the registry is the caller's job.
+Extracts the credentials; ``ClientVerifier`` is what checks them (the registry client, over the bus).
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from typing import ClassVar, Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 from urllib.parse import unquote_plus
 
-from shared.errors import InvalidClient, InvalidRequest
+from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest
+from shared.messages.registry import AppView
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 
@@ -21,12 +22,12 @@ class ClientCredentials(NamedTuple):
     method: AuthMethod
 
 
-class InvalidClientBasic(InvalidClient):
-    """Client authentication failed and the client used the HTTP Basic scheme: the 401 response
-    MUST include ``WWW-Authenticate: Basic`` (RFC 6749 §5.2); the gateway's error middleware reads
-    ``basic``."""
-
-    basic: ClassVar[bool] = True
+class ClientVerifier(Protocol):
+    async def verify_client(
+        self, client_id: str, client_secret: str, *, request_id: str | None = None
+    ) -> AppView:
+        """The app when ``client_secret`` is one of its live secrets; else ``InvalidClient``."""
+        ...
 
 
 def extract_client_credentials(

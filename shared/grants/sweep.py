@@ -1,30 +1,45 @@
 """The sweeper's Redis operations: its work list (``keys.expiry_queue``), whether a family still has a
 live refresh token, and the clean-up of what an expired family leaves behind.
 
-Everything runs on whole batches in chunked pipelines (``pipelines.run_steps``). Uncounting is the
-token store's ``remove_family`` in batch form: the same script (``services.token.lua.APP_REMOVE_FAMILY``)
-on the same keys, in the same order, so a family is uncounted at most once whoever removes it
-(``tests/integration/test_sweeper_store.py`` holds both to the same result).
+Everything runs on whole batches in chunked pipelines (``pipelines.run_steps``). Uncounting is
+``RedisIndexes.remove_family`` in batch form: the same script (``lua/app_remove_family.lua``) on the same
+keys, so a family is uncounted at most once whoever removes it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from services.revocation import lua
-from services.revocation.domain import DueFamily
-from services.revocation.pipelines import PipelineScript, run_steps
-from services.token import lua as token_lua
-from shared import keys
+from shared.grants import keys
+from shared.grants.base import text as _text
+from shared.grants.pipelines import PipelineScript, run_steps
+from shared.grants.scripts import source
 from shared.store import Redis
 
-_REFRESH_LEFT = PipelineScript(lua.REFRESH_LEFT_MS)
-_DROP_IDLE = PipelineScript(lua.DROP_IDLE_GRANT)
-_APP_REMOVE = PipelineScript(token_lua.APP_REMOVE_FAMILY)
+_REFRESH_LEFT = PipelineScript(source("refresh_left_ms"))
+_DROP_IDLE = PipelineScript(source("drop_idle_grant"))
+_APP_REMOVE = PipelineScript(source("app_remove_family"))
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+@dataclass(frozen=True, slots=True)
+class DueFamily:
+    """One entry of the sweeper's work list (``keys.expiry_member``)."""
+
+    member: str
+    client_id: str
+    family: str
+    user_id: str
+
+
+def parse_expiry_member(member: str) -> DueFamily | None:
+    parts = member.split(" ")
+    if len(parts) != 3 or not all(parts):
+        return None
+    client_id, family, user_id = parts
+    if keys.expiry_member(client_id, family, user_id) != member:
+        return None
+    return DueFamily(member, client_id, family, user_id)
 
 
 class SweepStore(Protocol):
@@ -64,7 +79,7 @@ class RedisSweepStore:
 
     async def refresh_left_ms(self, families: list[str]) -> list[int]:
         def step(pipe: Any, family: str) -> None:
-            _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [])
+            _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [keys.REFRESH_MARKER])
 
         return [int(x) for x in await run_steps(self._redis, families, step, scripts=[_REFRESH_LEFT])]
 

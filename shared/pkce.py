@@ -1,4 +1,5 @@
-"""PKCE ``S256`` verification at the token endpoint (RFC 7636 §4.1, §4.2, §4.6)."""
+"""Rule: PKCE ``S256`` (RFC 7636 §4.1, §4.2, §4.6): the challenge of a verifier, and the token
+endpoint's check of a verifier against the challenge the authorization request carried."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from typing import Final
 _VERIFIER: Final = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
+def s256_challenge(verifier: str) -> str:
+    """``BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`` without padding (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def verify_s256(verifier: str, challenge: str) -> bool:
     """Whether BASE64URL-NOPAD(SHA256(ASCII(verifier))) equals ``challenge`` (RFC 7636 §4.6).
 
@@ -21,6 +28,4 @@ def verify_s256(verifier: str, challenge: str) -> bool:
         return False
     if _VERIFIER.fullmatch(verifier) is None:
         return False
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    expected = base64.urlsafe_b64encode(digest).rstrip(b"=")
-    return hmac.compare_digest(expected, challenge.encode("ascii"))
+    return hmac.compare_digest(s256_challenge(verifier).encode("ascii"), challenge.encode("ascii"))

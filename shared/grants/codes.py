@@ -1,0 +1,44 @@
+"""Authorization codes (RFC 6749 §4.1.2): issued by authorize, consumed once by token, and the app's
+index of codes not exchanged yet, through which revocations reach a code's family."""
+
+from __future__ import annotations
+
+import msgspec
+
+from shared.errors import ServerError
+from shared.grants import keys
+from shared.grants.base import GrantStoreBase, text
+from shared.grants.family import family_keys, revoked_of
+from shared.grants.records import CodeRecord
+from shared.grants.storage import REFUSALS, CodeTaken, Refused, Reused
+
+
+class RedisCodes(GrantStoreBase):
+    async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
+        # Index the family first (the app's slot) so a revocation that sees the index tombstones the
+        # family before or after the code lands; entries older than a minute past expiry are trimmed.
+        pending = keys.app_pending_codes(record.client_id)
+        await self._redis.zadd(
+            pending, {keys.pending_code_member(record.user_id, record.family): record.expires_at}
+        )
+        await self._redis.zremrangebyscore(pending, "-inf", record.issued_at - 60)
+        key = keys.code(record.family, signature)
+        if not await self._redis.set(key, msgspec.json.encode(record), ex=ttl, nx=True):
+            raise ServerError("could not issue an authorization code", debug="code key already existed")
+
+    async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
+        script_keys = [keys.code(family, signature), *family_keys(family)]
+        out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
+        match out[0]:
+            case b"ok":
+                return CodeTaken(out[1])
+            case b"reused":
+                return Reused(revoked_of(family, out[1:]))
+        return REFUSALS[out[0]]
+
+    async def pending(self, client_id: str) -> list[str]:
+        return [text(p) for p in await self._redis.zrange(keys.app_pending_codes(client_id), 0, -1)]
+
+    async def forget_pending(self, client_id: str, members: list[str]) -> None:
+        if members:
+            await self._redis.zrem(keys.app_pending_codes(client_id), *members)

@@ -1,0 +1,91 @@
+"""The per-app, per-user and sweeper indexes of families: who counts as an active authorization.
+
+Each index lives in another slot than the family (``{a:<client_id>}``, ``{u:<user_id>}``, the sweeper's
+work list); each update is one script or command per slot, run concurrently, and idempotent, so a family
+is counted once and uncounted at most once whoever removes it (revocation or the sweeper).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from shared.grants import keys
+from shared.grants.base import GrantStoreBase, text
+from shared.grants.storage import AppSnapshot
+
+
+class RedisIndexes(GrantStoreBase):
+    async def add_family(
+        self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+    ) -> None:
+        app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
+        queue = {keys.expiry_member(client_id, family, user_id): expires_at}
+        await asyncio.gather(
+            self._run("app_add_family", app_keys, [family, user_id, expires_at]),
+            self._touch_user(client_id, user_id, family, expires_at, now, "NX"),
+            self._redis.zadd(keys.expiry_queue(), queue, nx=True),
+        )
+
+    async def slide_family(
+        self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+    ) -> None:
+        queue = {keys.expiry_member(client_id, family, user_id): expires_at}
+        await asyncio.gather(
+            self._redis.zadd(keys.app_families(client_id), {family: expires_at}, xx=True, gt=True),
+            self._touch_user(client_id, user_id, family, expires_at, now, "XX"),
+            self._redis.zadd(keys.expiry_queue(), queue, xx=True, gt=True),
+        )
+
+    async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
+        app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
+        await asyncio.gather(
+            self._run("app_remove_family", app_keys, [family, user_id]),
+            self._redis.zrem(keys.user_families(user_id), family),
+            self._redis.zrem(keys.expiry_queue(), keys.expiry_member(client_id, family, user_id)),
+        )
+
+    async def _touch_user(
+        self, client_id: str, user_id: str, family: str, expires_at: int, now: int, mode: str
+    ) -> Any:
+        user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
+        return await self._run("user_touch_family", user_keys, [family, expires_at, client_id, now, mode])
+
+    async def app_snapshot(self, client_id: str) -> AppSnapshot:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zrange(keys.app_families(client_id), 0, -1)
+            pipe.zrange(keys.app_pending_codes(client_id), 0, -1)
+            pipe.hkeys(keys.app_grant_users(client_id))
+            families, pending, users = await pipe.execute()
+        return AppSnapshot([text(f) for f in families], [text(p) for p in pending], [text(u) for u in users])
+
+    async def families_of(self, user_id: str, client_id: str) -> list[str]:
+        """The user's counted families of the app: the user's family index, matched in the app's."""
+        families = await self.user_families(user_id)
+        if not families:
+            return []
+        scores = await self._redis.zmscore(keys.app_families(client_id), families)
+        return [f for f, score in zip(families, scores, strict=True) if score is not None]
+
+    async def user_families(self, user_id: str) -> list[str]:
+        return [text(f) for f in await self._redis.zrange(keys.user_families(user_id), 0, -1)]
+
+    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
+        if not client_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for client_id in client_ids:
+                pipe.hexists(keys.app_grant_users(client_id), user_id)
+            return [bool(x) for x in await pipe.execute()]
+
+    async def drop_app(self, client_id: str) -> None:
+        today = dt.datetime.now(dt.UTC).date()
+        days = [(today - dt.timedelta(days=n)).strftime("%Y%m%d") for n in range(keys.CALLS_DAYS_KEPT)]
+        await self._redis.delete(
+            keys.app_families(client_id),
+            keys.app_grant_users(client_id),
+            keys.app_pending_codes(client_id),
+            keys.app_calls_total(client_id),
+            *(keys.app_calls_day(client_id, day) for day in days),
+        )

@@ -1,0 +1,99 @@
+"""Every Redis key of the grant family, in one place; only ``shared.grants`` writes them.
+
+Keys that one operation must touch together share a Redis Cluster hash tag (the part in braces):
+- ``{f:<family>}``: everything descended from one authorization (its code, access and refresh tokens,
+  the family record, its member index, the refresh replay window, its tombstone). The family id is
+  embedded in every code and token (``shared.tokens``), so a token routes to its slot by itself.
+- ``{a:<client_id>}``: the app's indexes of its families, users and pending codes, and its call counters.
+- ``{u:<user_id>}``: the user's grants (connected apps) and family index.
+Never a raw secret in a key or value: code and token keys end with the HMAC signature.
+"""
+
+from __future__ import annotations
+
+from shared.keys import P
+
+CALLS_DAY_TTL = 31 * 86_400  # a day's API-call counter lives this long (the 30-day chart and a margin)
+CALLS_DAYS_KEPT = CALLS_DAY_TTL // 86_400 + 1  # day counters that may still exist at any moment
+REFRESH_MARKER = ":rt:"  # what tells a refresh-token key from the family's other members
+
+
+# ---- one family: codes, tokens, replay window (slot {f:<family>}) -----------------------------
+
+
+def family(fid: str) -> str:
+    return f"{P}:{{f:{fid}}}:family"  # hash: client_id, user_id, scope, created_at, ...
+
+
+def family_members(fid: str) -> str:
+    return f"{P}:{{f:{fid}}}:members"  # zset: member key -> expiry (epoch seconds)
+
+
+def code(fid: str, sig: str) -> str:
+    return f"{P}:{{f:{fid}}}:code:{sig}"
+
+
+def access_token(fid: str, sig: str) -> str:
+    return f"{P}:{{f:{fid}}}:at:{sig}"
+
+
+def refresh_token(fid: str, sig: str) -> str:
+    return f"{P}:{{f:{fid}}}{REFRESH_MARKER}{sig}"
+
+
+def refresh_replay(fid: str, sig: str) -> str:
+    return f"{P}:{{f:{fid}}}:replay:{sig}"  # sealed successor pair, TTL = replay window
+
+
+def family_revoked(fid: str) -> str:
+    return f"{P}:{{f:{fid}}}:revoked"  # tombstone so late requests on a revoked family fail
+
+
+# ---- per-app and per-user indexes, grants and counters ------------------------------------------
+
+
+def app_families(client_id: str) -> str:
+    return f"{P}:{{a:{client_id}}}:families"  # zset: family id -> expiry of its newest refresh token
+
+
+def app_grant_users(client_id: str) -> str:
+    return f"{P}:{{a:{client_id}}}:users"  # hash: user id -> number of live families (active auths)
+
+
+def app_calls_total(client_id: str) -> str:
+    return f"{P}:{{a:{client_id}}}:calls"  # integer counter of active verifications
+
+
+def app_calls_day(client_id: str, yyyymmdd: str) -> str:
+    return f"{P}:{{a:{client_id}}}:calls:{yyyymmdd}"  # integer, TTL 31 days
+
+
+def user_grants(user_id: str) -> str:
+    return f"{P}:{{u:{user_id}}}:grants"  # hash: client id -> JSON grant (scopes, authorized, last used)
+
+
+def user_families(user_id: str) -> str:
+    return f"{P}:{{u:{user_id}}}:families"  # zset: family id -> expiry
+
+
+def app_pending_codes(client_id: str) -> str:
+    """zset: ``pending_code_member(user, family)`` -> code expiry; written by authorize before the code,
+    so revocations (app, grant, plan) can tombstone the family of a code not yet exchanged."""
+    return f"{P}:{{a:{client_id}}}:pending"
+
+
+def pending_code_member(user_id: str, family: str) -> str:
+    return f"{user_id} {family}"
+
+
+# ---- the sweeper's work list ------------------------------------------------------------------
+
+
+def expiry_queue() -> str:
+    return f"{P}:sweeper:due"  # zset: ``expiry_member(...)`` -> expiry; the sweeper's work list
+
+
+def expiry_member(client_id: str, family: str, user_id: str) -> str:
+    """``"<client_id> <family id> <user_id>"``: all the sweeper needs to uncount a family whose record
+    has already expired with its last refresh token."""
+    return f"{client_id} {family} {user_id}"

@@ -1,0 +1,97 @@
+"""Access and refresh tokens and their family: the first pair, rotation, revocation, plan narrowing.
+
+Every operation is one Lua script in the family's hash slot (``shared.grants.scripts``); the rules they
+apply each have their own file (``lua/reuse_detection.lua``, ``lua/replay_window.lua``,
+``lua/scope_narrowing.lua``).
+"""
+
+from __future__ import annotations
+
+from shared.grants import keys
+from shared.grants.base import GrantStoreBase, text
+from shared.grants.family import family_keys, revoked_of
+from shared.grants.storage import (
+    REFUSALS,
+    FirstPair,
+    Narrowed,
+    Refused,
+    Replayed,
+    Reused,
+    Revoked,
+    Rotated,
+    Rotation,
+)
+
+
+class RedisTokens(GrantStoreBase):
+    async def get_access(self, family: str, signature: str) -> bytes | None:
+        return await self._reader.get(keys.access_token(family, signature))
+
+    async def get_refresh(self, family: str, signature: str) -> bytes | None:
+        raw: bytes | None = await self._redis.get(keys.refresh_token(family, signature))
+        return raw
+
+    async def revoke_access(self, family: str, signature: str) -> bool:
+        script_keys = [keys.access_token(family, signature), keys.family_members(family)]
+        return bool(await self._run("revoke_access_token", script_keys, []))
+
+    async def rotate(self, rotation: Rotation, *, now: int) -> Rotated | Replayed | Reused | Refused:
+        fam = rotation.family
+        script_keys = [
+            keys.refresh_token(fam, rotation.presented_sig),
+            *family_keys(fam),
+            keys.refresh_replay(fam, rotation.presented_sig),
+            keys.access_token(fam, rotation.access_sig),
+            keys.refresh_token(fam, rotation.refresh_sig),
+        ]
+        args = [
+            now,
+            rotation.client_id,
+            rotation.scope,
+            self._window_ms,
+            rotation.sealed,
+            self._access_ttl,
+            self._refresh_ttl,
+            self._hold_ttl,
+        ]
+        out = await self._run("refresh_rotation", script_keys, args)
+        match out[0]:
+            case b"rotated":
+                return Rotated(text(out[1]), text(out[2]))
+            case b"replay":
+                return Replayed(out[1], text(out[2]))
+            case b"reused":
+                return Reused(revoked_of(fam, out[1:]))
+        return REFUSALS[out[0]]
+
+    async def issue_first(self, pair: FirstPair, *, now: int) -> bool:
+        fam = pair.family
+        script_keys = [
+            *family_keys(fam),
+            keys.access_token(fam, pair.access_sig),
+            keys.refresh_token(fam, pair.refresh_sig),
+        ]
+        args = [
+            now,
+            pair.access_record,
+            self._access_ttl,
+            pair.refresh_record,
+            self._refresh_ttl,
+            pair.client_id,
+            pair.user_id,
+            pair.scope,
+        ]
+        return bool(await self._run("issue_first_pair", script_keys, args))
+
+    async def revoke(self, family: str, *, now: int) -> Revoked:
+        out = await self._run("revoke_grant_family", family_keys(family), [now, self._hold_ttl])
+        return revoked_of(family, out)
+
+    async def narrow_family(self, family: str, allowed: frozenset[str]) -> Narrowed:
+        out = await self._run("narrow_family_scope", family_keys(family), [" ".join(sorted(allowed))])
+        match [text(x) for x in out]:
+            case ["empty", client_id, user_id]:
+                return Narrowed("empty", client_id, user_id)
+            case [("same" | "narrowed") as outcome, client_id, user_id, scope]:
+                return Narrowed(outcome, client_id, user_id, scope)
+        return Narrowed("gone")
