@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import msgspec
 import nats.errors
@@ -20,9 +21,11 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 
 from shared import subjects
+from shared.bus import raise_if_error
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.events")
+R = TypeVar("R")
 
 AUDIT_STREAM = "MAVIO_AUDIT"
 AUDIT_PREFIX = f"{subjects.PREFIX}.audit"
@@ -92,6 +95,27 @@ async def publish_event(nc: NATS, event: ev.Event, *, audit: bool | None = None)
     live-only kind or ``audit`` is False. Revocations, reuse, secret rotations and deletions are audited."""
     data = _encoder.encode(event)
     await nc.publish(subject_of(event), data)
+    await _audit(nc, event, data, audit)
+
+
+async def announce_event(nc: NATS, event: ev.Event, reply_type: type[R], *, timeout: float) -> R | None:
+    """Publish a command's event and wait for the service that reacts to it to say it has acted.
+
+    The event goes to the audit stream first (as ``publish_event`` does), then out live as a request:
+    every listener gets it as usual, and the one service whose queue group reacts to this kind (e.g.
+    revocation to ``app.deleted``) answers once done. None when no such answer came within ``timeout``
+    (the owner has recorded the command: running it again is safe)."""
+    data = _encoder.encode(event)
+    await _audit(nc, event, data, None)
+    try:
+        msg = await nc.request(subject_of(event), data, timeout=timeout)
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
+        return None
+    raise_if_error(msg.data, msg.headers)
+    return msgspec.json.decode(msg.data, type=reply_type)
+
+
+async def _audit(nc: NATS, event: ev.Event, data: bytes, audit: bool | None) -> None:
     if audit is None:
         audit = not isinstance(event, LIVE_ONLY)
     if not audit or not event.client_id:  # the audit trail is per app

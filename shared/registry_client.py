@@ -43,6 +43,9 @@ from shared.messages.registry import (
 )
 
 T = TypeVar("T")
+# A command the registry announces waits for the reacting service (up to two bus timeouts): its caller
+# waits a little longer than that.
+COMMAND_TIMEOUTS = 3
 
 CACHE_MAX_ENTRIES = 10_000
 APP_EVENTS = (subjects.EVENT_APP_CHANGED, subjects.EVENT_APP_DELETED, subjects.EVENT_SECRET_REGENERATED)
@@ -143,12 +146,14 @@ class RegistryClient:
         )
 
     async def set_plan(self, user_id: str, plan: str, *, request_id: str | None = None) -> SetPlanReply:
-        """Change an account's plan (the registry holds the source of truth); raises ``NotFound``."""
+        """Change an account's plan (the registry holds the source of truth and waits for the grants
+        to be narrowed: see ``SetPlanReply.narrowed``); raises ``NotFound``."""
         return await self.bus.request(
             subjects.REGISTRY_SET_PLAN,
             SetPlanRequest(user_id=user_id, plan=plan),
             SetPlanReply,
             request_id=request_id,
+            timeout=self.bus.timeout * COMMAND_TIMEOUTS,
         )
 
     # ---- owner operations: each raises NotFound when ``user_id`` does not own the app ----------
@@ -176,8 +181,15 @@ class RegistryClient:
     async def delete_app(
         self, user_id: str, client_id: str, *, request_id: str | None = None
     ) -> DeleteAppReply:
+        """Delete the app; the registry waits for its tokens to be revoked (``tokens_revoked``)."""
         req = DeleteAppRequest(user_id=user_id, client_id=client_id)
-        return await self._owner(req, DeleteAppReply, request_id)
+        return await self.bus.request(
+            subjects.REGISTRY_OWNER,
+            req,
+            DeleteAppReply,
+            request_id=request_id,
+            timeout=self.bus.timeout * COMMAND_TIMEOUTS,
+        )
 
     async def regenerate_secret(
         self, user_id: str, client_id: str, *, keep_old_seconds: int = 0, request_id: str | None = None

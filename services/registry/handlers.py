@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import time
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import structlog
 
 from services.registry import domain
 from services.registry.account_service import AccountService
 from services.registry.account_store import RedisAccountStore
-from services.registry.owner import AppEvent, OwnerOps, Publish
+from services.registry.owner import Announce, AppEvent, OwnerOps, Publish
 from services.registry.passwords import Passwords
 from services.registry.store import AppStore, RedisAppStore
 from shared import subjects
 from shared.errors import InvalidClient, NotFound
-from shared.events import publish_event
+from shared.events import announce_event, publish_event
 from shared.lifecycle import ServiceContext
-from shared.messages.events import AppChanged
+from shared.messages.events import AppChanged, Event, PlanChanged
 from shared.messages.registry import (
     AccountView,
     AppView,
@@ -29,11 +29,13 @@ from shared.messages.registry import (
     SetPlanRequest,
     VerifyClientRequest,
 )
+from shared.messages.revocation import PlanChangedReply
 from shared.scopes import ScopeCatalog
 from shared.service import Meta, Route
 from shared.tokens import Signer
 
 log = structlog.get_logger("mavio.registry")
+R = TypeVar("R")
 
 
 class AppLookups:
@@ -61,8 +63,9 @@ class AppLookups:
 
 
 class AccountHandlers:
-    def __init__(self, accounts: AccountService) -> None:
+    def __init__(self, accounts: AccountService, announce: Announce) -> None:
         self.accounts = accounts
+        self.announce = announce
 
     async def get(self, req: GetAccountRequest, _: Meta) -> AccountView:
         return await self.accounts.get(req.user_id)
@@ -71,8 +74,15 @@ class AccountHandlers:
         return await self.accounts.authenticate(req.email, req.password)
 
     async def set_plan(self, req: SetPlanRequest, _: Meta) -> SetPlanReply:
+        """A plan change (billing, the operator CLI) is this service's command: record the plan, so new
+        authorizations see it, then announce ``plan.changed``, to which revocation reacts by narrowing
+        every grant of the user (idempotent: asking again is safe)."""
         account, previous = await self.accounts.set_plan_by_id(req.user_id, req.plan)
-        return SetPlanReply(account=account, previous_plan=previous)
+        event = PlanChanged(
+            at=time.time(), client_id="", user_id=account.id, plan=account.plan, previous_plan=previous
+        )
+        narrowed = await self.announce(event, PlanChangedReply)
+        return SetPlanReply(account=account, previous_plan=previous, narrowed=narrowed)
 
 
 def _publisher(ctx: ServiceContext) -> Publish:
@@ -88,12 +98,26 @@ def _publisher(ctx: ServiceContext) -> Publish:
     return publish
 
 
+def _announcer(ctx: ServiceContext) -> Announce:
+    """Commands' events, answered by the service that reacts to them (within a longer bus timeout:
+    revoking a large app takes a while)."""
+
+    async def announce(event: Event, reply_type: type[R]) -> R | None:
+        reply = await announce_event(ctx.nc, event, reply_type, timeout=ctx.settings.bus_timeout * 2)
+        if reply is None:
+            log.warning("no service reacted to the event in time", kind=type(event).__name__)
+        return reply
+
+    return announce
+
+
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     apps = RedisAppStore(ctx.redis)
     account_store = RedisAccountStore(ctx.redis)
     signer = Signer(ctx.settings.hmac_key)
     lookups = AppLookups(apps, signer)
-    accounts = AccountHandlers(AccountService(account_store, Passwords()))
+    announce = _announcer(ctx)
+    accounts = AccountHandlers(AccountService(account_store, Passwords()), announce)
     owner = OwnerOps(
         apps=apps,
         accounts=account_store,
@@ -101,6 +125,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         catalog=ScopeCatalog.load(),
         production=ctx.settings.production,
         publish=_publisher(ctx),
+        announce=announce,
     )
 
     async def owner_op(req: OwnerRequest, _: Meta) -> Any:

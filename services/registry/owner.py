@@ -1,13 +1,15 @@
 """Owner operations on apps: every one names the acting user and answers ``NotFound`` for an app
 that user does not own. Each change publishes its event (app changed / deleted / secret
-regenerated) after it is stored, so callers drop cached app views at once."""
+regenerated) after it is stored, so callers drop cached app views at once. Deleting an app is this
+service's command: it records the deletion, then announces ``app.deleted`` and waits for the
+revocation service, which reacts to it by revoking every code and token of the app."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from services.registry import domain
 from services.registry.account_store import AccountStore
@@ -15,7 +17,7 @@ from services.registry.logo import LogoError, normalise_logo
 from services.registry.store import AppStore
 from services.registry.validation import AppInput, validate_app
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.messages.events import AppChanged, AppDeleted, SecretRegenerated
+from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
     AppView,
     CreateAppReply,
@@ -33,11 +35,21 @@ from shared.messages.registry import (
     RemoveLogoRequest,
     UpdateAppRequest,
 )
+from shared.messages.revocation import RevokeAppReply
 from shared.scopes import ScopeCatalog
 from shared.tokens import Signer, new_client_id
 
 AppEvent = AppChanged | AppDeleted | SecretRegenerated
 Publish = Callable[[AppEvent], Awaitable[None]]
+R = TypeVar("R")
+
+
+class Announce(Protocol):
+    async def __call__(self, event: Event, reply_type: type[R]) -> R | None:
+        """Publish ``event`` (audited) and wait for the service that reacts to it; None if none did."""
+        ...
+
+
 NAME_TAKEN = "You already have an app with this name"
 
 
@@ -51,6 +63,7 @@ class OwnerOps:
         catalog: ScopeCatalog,
         production: bool,
         publish: Publish,
+        announce: Announce,
     ) -> None:
         self.apps = apps
         self.accounts = accounts
@@ -58,6 +71,7 @@ class OwnerOps:
         self.catalog = catalog
         self.production = production
         self.publish = publish
+        self.announce = announce
 
     async def handle(self, req: OwnerRequest) -> Any:
         match req:
@@ -156,8 +170,13 @@ class OwnerOps:
         record = await self._owned(req.user_id, req.client_id)
         stats = await self.apps.stats(record.client_id, [])
         await self.apps.delete(record)
-        await self._announce(AppDeleted(at=time.time(), client_id=record.client_id))
-        return DeleteAppReply(client_id=record.client_id, users_affected=stats.active_authorizations)
+        revoked = await self.announce(AppDeleted(at=time.time(), client_id=record.client_id), RevokeAppReply)
+        return DeleteAppReply(
+            client_id=record.client_id,
+            users_affected=stats.active_authorizations,
+            tokens_revoked=revoked is not None,
+            families_revoked=revoked.families_revoked if revoked else 0,
+        )
 
     async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
         record = await self._owned(req.user_id, req.client_id)

@@ -5,8 +5,8 @@ Contract:
   the normalised PNG; both share the app's hash slot and are written in one MULTI.
 - The owner index ``keys.user_apps(owner)`` and ``keys.apps_all()`` live in other slots and are
   updated after the record (listings skip ids whose record is gone).
-- Stats keys (grant users, call counters) are written by the token and revocation services; this
-  store only reads them (zeros when absent) and drops the counters when an app is deleted.
+- Stats (active authorizations, API calls) belong to the grant family: read through
+  ``shared.grants.calls.GrantStats``; the revocation service drops them when it reacts to ``app.deleted``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Protocol
 
 import msgspec
 
-from services.registry.domain import AppRecord, stats_days, utc_today
+from services.registry.domain import AppRecord
 from shared import keys
-from shared.grants import keys as grant_keys
-from shared.messages.registry import AppStats, DayCount
+from shared.grants.calls import GrantStats
+from shared.messages.registry import AppStats
 from shared.store import Redis
 
 _decode = msgspec.json.Decoder(AppRecord)
@@ -53,6 +53,7 @@ def _text(value: bytes | str) -> str:
 class RedisAppStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
+        self._stats = GrantStats(redis)
 
     async def insert(self, record: AppRecord, logo: bytes | None) -> bool:
         cid = record.client_id
@@ -83,11 +84,7 @@ class RedisAppStore:
 
     async def delete(self, record: AppRecord) -> None:
         cid = record.client_id
-        # Day counters expire after 31 days, so the last 32 days cover every one still stored.
-        day_keys = [grant_keys.app_calls_day(cid, d.strftime("%Y%m%d")) for d in stats_days(utc_today(), 32)]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(keys.app(cid), keys.app_logo(cid), grant_keys.app_calls_total(cid), *day_keys)
-            await pipe.execute()
+        await self._redis.delete(keys.app(cid), keys.app_logo(cid))
         await self._redis.srem(keys.user_apps(record.owner_id), cid)
         await self._redis.srem(keys.apps_all(), cid)
 
@@ -107,16 +104,4 @@ class RedisAppStore:
         return data
 
     async def stats(self, client_id: str, days: list[dt.date]) -> AppStats:
-        day_keys = [grant_keys.app_calls_day(client_id, d.strftime("%Y%m%d")) for d in days]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hlen(grant_keys.app_grant_users(client_id))
-            pipe.get(grant_keys.app_calls_total(client_id))
-            pipe.mget(day_keys)
-            users, total, per_day = await pipe.execute()
-        return AppStats(
-            active_authorizations=int(users or 0),
-            api_calls_total=int(total or 0),
-            api_calls_by_day=[
-                DayCount(day=d.isoformat(), calls=int(n or 0)) for d, n in zip(days, per_day, strict=True)
-            ],
-        )
+        return await self._stats.app_stats(client_id, days)

@@ -1,9 +1,10 @@
 """Bus handlers of the revocation service: decode -> domain -> store -> encode.
 
-``build_routes`` wires RFC 7009 revocation, the app and grant cascades, connected apps and plan changes
-to one Redis store (reusing the token store's family operations), the registry client and the event
-publisher; it also starts the TTL sweeper (stopped, lease released, when the service stops) and listens
-for the operator CLI's plan-changed event in the service's queue group (one replica handles each).
+``build_routes`` wires RFC 7009 revocation, the app and grant cascades, connected apps and the reactions
+to the registry's commands (``app.deleted``, ``plan.changed``: answered in the service's queue group, so
+one replica handles each and the registry learns when it is done) to the grant store
+(``shared.grants``), the registry client and the event publisher; it also starts the TTL sweeper
+(stopped, lease released, when the service stops).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from __future__ import annotations
 import gc
 import os
 import socket
-import time
 import uuid
 from typing import Any
 
 import structlog
 
-from services.revocation.cascade import APP_REASONS, Cascades
+from services.revocation.cascade import APP_DELETED, APP_REASONS, Cascades
 from services.revocation.connected import ConnectedApps
 from services.revocation.domain import lease_ttl_ms
 from services.revocation.lease import Lease
@@ -26,7 +26,7 @@ from services.revocation.publisher import Publish, event_publisher
 from services.revocation.rfc7009 import TokenRevoker
 from services.revocation.sweeper import Sweeper
 from shared import keys, subjects
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, TemporarilyUnavailable
 from shared.events import ensure_audit_stream
 from shared.grants.store import grant_store
 from shared.grants.sweep import RedisSweepStore
@@ -110,22 +110,25 @@ class Handlers:
         return await self.connected.list(req.user_id, request_id=meta.request_id)
 
     async def plan_changed(self, req: PlanChangedRequest, meta: Meta) -> PlanChangedReply:
-        """Billing (or the operator CLI) changed a plan: the account records it first, so new
-        authorizations see it, then every grant of the user is narrowed. Idempotent: safe to repeat."""
+        """The subject Mavio billing has always used: a plan change is the registry's command, so this
+        only hands it on (the registry records it and announces ``plan.changed``, to which
+        ``on_plan_changed`` reacts). Kept so billing integrations keep working."""
         if req.plan not in PLANS or not req.user_id:
             raise InvalidRequest(f"plan must be one of: {', '.join(PLANS)}; user_id is required")
         changed = await self.registry.set_plan(req.user_id, req.plan, request_id=meta.request_id)
-        reply = await self.narrower.plan_changed(req.user_id, req.plan)
-        await self.publish(
-            ev.PlanChanged(
-                at=time.time(),
-                client_id="",
-                user_id=req.user_id,
-                plan=req.plan,
-                previous_plan=changed.previous_plan,
-            )
-        )
-        return reply
+        if changed.narrowed is None:
+            raise TemporarilyUnavailable("the plan was recorded, but grants were not narrowed yet")
+        return changed.narrowed
+
+    async def on_plan_changed(self, event: ev.PlanChanged, _: Meta) -> PlanChangedReply:
+        """Reaction to the registry's ``plan.changed``: narrow every grant of the user to the plan."""
+        return await self.narrower.plan_changed(event.user_id, event.plan)
+
+    async def on_app_deleted(self, event: ev.AppDeleted, _: Meta) -> RevokeAppReply:
+        """Reaction to the registry's ``app.deleted``: every code and token of the app, its grants,
+        indexes and counters go."""
+        structlog.contextvars.bind_contextvars(client_id=event.client_id)
+        return RevokeAppReply(families_revoked=await self.cascades.revoke_app(event.client_id, APP_DELETED))
 
     def routes(self) -> list[Route[Any]]:
         return [
@@ -139,6 +142,8 @@ class Handlers:
                 self.connected_apps,
             ),
             Route("plan_changed", subjects.REVOCATION_PLAN_CHANGED, PlanChangedRequest, self.plan_changed),
+            Route("on.plan_changed", subjects.EVENT_PLAN_CHANGED, ev.PlanChanged, self.on_plan_changed),
+            Route("on.app_deleted", subjects.EVENT_APP_DELETED, ev.AppDeleted, self.on_app_deleted),
         ]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.messages.revocation import PlanChangedReply
+
 
 class AppView(msgspec.Struct, frozen=True, kw_only=True):
     """An app's public view: what authorize, token and the gateway may know. No secret material."""
@@ -52,8 +54,12 @@ class SetPlanRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class SetPlanReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The plan is recorded; ``narrowed`` is the revocation service's answer to ``plan.changed`` (the
+    user's grants narrowed to the plan), None when it did not answer in time (asking again is safe)."""
+
     account: AccountView
     previous_plan: str
+    narrowed: PlanChangedReply | None = None
 
 
 class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -158,8 +164,13 @@ class GetOwnedAppReply(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeleteAppReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The app is deleted; ``tokens_revoked`` says whether the revocation service answered its
+    ``app.deleted`` event (every code and token of the app gone) within the bus timeout."""
+
     client_id: str
     users_affected: int  # active authorizations at the time of deletion
+    tokens_revoked: bool = True
+    families_revoked: int = 0
 
 
 class RegenerateSecretReply(msgspec.Struct, frozen=True, kw_only=True):

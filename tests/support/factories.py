@@ -21,6 +21,7 @@ from services.registry.account_service import AccountService
 from services.registry.account_store import RedisAccountStore
 from services.registry.passwords import Passwords
 from shared import subjects
+from shared.messages.events import AppDeleted
 from shared.messages.registry import AccountView, AppView, CreateAppRequest
 from shared.messages.revocation import RevokeAppReply, RevokeAppRequest
 from shared.registry_client import RegistryClient
@@ -198,17 +199,27 @@ class RevocationStandIn:
         self.system = system
         self.families_revoked = families_revoked
         self.calls: list[RevokeAppRequest] = []
-        self._sub: Subscription | None = None
+        self._subs: list[Subscription] = []
 
     async def handle(self, msg: Msg) -> None:
         self.calls.append(msgspec.json.decode(msg.data, type=RevokeAppRequest))
         await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
 
+    async def react(self, msg: Msg) -> None:
+        """The revocation service's reaction to the registry's ``app.deleted``, recorded as the
+        revoke-all request it amounts to."""
+        deleted = msgspec.json.decode(msg.data, type=AppDeleted)
+        self.calls.append(RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted"))
+        await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
+
     async def __aenter__(self) -> RevocationStandIn:
-        self._sub = await self.system.nc.subscribe(subjects.REVOCATION_REVOKE_APP, cb=self.handle)
+        self._subs = [
+            await self.system.nc.subscribe(subjects.REVOCATION_REVOKE_APP, cb=self.handle),
+            await self.system.nc.subscribe(subjects.EVENT_APP_DELETED, cb=self.react),
+        ]
         await self.system.nc.flush()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._sub is not None:
-            await self._sub.unsubscribe()
+        for sub in self._subs:
+            await sub.unsubscribe()

@@ -8,7 +8,13 @@ import datetime as dt
 
 from aiohttp import web
 
-from services.gateway.developer.common import APPS_PATH, app_path, checked_form, revoke_app_tokens
+from services.gateway.developer.common import (
+    APPS_PATH,
+    TOKENS_NOT_REVOKED,
+    app_path,
+    checked_form,
+    revoke_app_tokens,
+)
 from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
@@ -96,10 +102,10 @@ async def delete(request: web.Request) -> web.Response:
     if typed != reply.app.name:
         error = "Type the app's name exactly as shown to confirm"
         return _confirm(request, "confirm_delete.html", reply, typed=typed, error=error)
-    await registry(request).delete_app(session.user_id, reply.app.client_id, request_id=request_id(request))
-    try:
-        await revoke_app_tokens(request, reply.app.client_id, "app_deleted")
-    except TemporarilyUnavailable as exc:
-        ctx = {"unavailable": exc.description, "deleted": True}
+    deleted = await registry(request).delete_app(
+        session.user_id, reply.app.client_id, request_id=request_id(request)
+    )
+    if not deleted.tokens_revoked:
+        ctx = {"unavailable": TOKENS_NOT_REVOKED, "deleted": True}
         return _confirm(request, "action_failed.html", reply, **ctx, status=503)
     return see_other(APPS_PATH + "?notice=deleted")

@@ -33,6 +33,11 @@ def conflict_fields(exc: Conflict) -> FieldConflict:
     return FieldConflict({"name": exc.description})
 
 
+TOKENS_NOT_REVOKED = (
+    "the app was deleted, but its tokens were not revoked: the revocation service did not answer in time"
+)
+
+
 async def revoke_app_tokens(request: web.Request, client_id: str, reason: str) -> int:
     """Ask the revocation service to revoke every code and token of the app.
 

@@ -22,7 +22,7 @@ from services.gateway.developer.api_io import (
     require_api_session,
     require_json,
 )
-from services.gateway.developer.common import conflict_fields, revoke_app_tokens
+from services.gateway.developer.common import TOKENS_NOT_REVOKED, conflict_fields, revoke_app_tokens
 from services.gateway.developer.forms import prepare_logo
 from services.gateway.rendering import json_response
 from services.gateway.web_helpers import registry, request_id
@@ -93,7 +93,8 @@ async def update_app(request: web.Request) -> web.Response:
 
 @routes.delete(BASE + "/{client_id}")
 async def delete_app(request: web.Request) -> web.Response:
-    """Deletes the app, then revokes its tokens; 503 (with ``deleted: true``) if revocation is down."""
+    """Deletes the app (the registry has its tokens revoked); 503 (with ``deleted: true``) when the
+    revocation service did not confirm."""
     session = await require_api_session(request)
     require_json(request)
     reply = await registry(request).delete_app(
@@ -104,15 +105,11 @@ async def delete_app(request: web.Request) -> web.Response:
         "client_id": reply.client_id,
         "users_affected": reply.users_affected,
     }
-    try:
-        result["families_revoked"] = await revoke_app_tokens(request, reply.client_id, "app_deleted")
-    except TemporarilyUnavailable as exc:
-        body = {
-            "error": exc.error,
-            "error_description": f"the app was deleted, but its tokens were not revoked: {exc.description}",
-            **result,
-        }
+    if not reply.tokens_revoked:
+        exc = TemporarilyUnavailable(TOKENS_NOT_REVOKED)
+        body = {"error": exc.error, "error_description": exc.description, **result}
         return json_response(body, status=exc.status, headers=NO_STORE)
+    result["families_revoked"] = reply.families_revoked
     return json_response(result, headers=NO_STORE)
 
 
