@@ -24,10 +24,10 @@ import redis.asyncio as aioredis
 
 from bench.ceilings import _MEDIAN, peers_dir
 from bench.stack import Stack, wait_instances
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
 from services.stack.embedded import die_with_parent, free_port, wait_port
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
 from shared.bus import Bus
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord

@@ -34,7 +34,7 @@ def session(session_sig: str) -> str:
     return f"{P}:session:{session_sig}"  # hash, TTL MAVIO_SESSION_TTL; keyed by HMAC of the session id
 
 
-# ---- apps (``services.registry.store``) ------------------------------------------------------
+# ---- apps (``shared.apps.store``) ------------------------------------------------------
 
 
 def app(client_id: str) -> str:

@@ -12,58 +12,16 @@ import time
 
 import msgspec
 
-from services.registry.validation import AppInput
+from shared.apps.records import AppRecord
+from shared.apps.validation import AppInput
 from shared.errors import NotFound
-from shared.messages.registry import AppView, UpdateAppRequest
+from shared.messages.registry import UpdateAppRequest
 from shared.tokens import Signer, mint_client_secret
 
 KEEP_OLD_SECRET_CHOICES = (0, 3600, 86_400)
 STATS_DAYS = 30
 # Compared against when the client is unknown, so an unknown client costs the same as a known one.
 _NO_SIGNATURE = "0" * 64
-
-
-class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """Stored as JSON at ``keys.app(client_id)``; secret hashes only, never a secret."""
-
-    client_id: str
-    name: str
-    description: str = ""
-    homepage_url: str
-    redirect_uris: list[str]
-    scopes: list[str]
-    owner_id: str
-    owner_name: str = ""
-    has_logo: bool = False
-    created_at: int
-    updated_at: int
-    secret_hash: str
-    previous_secret_hash: str = ""
-    previous_secret_until: int = 0  # epoch seconds; the previous secret is valid before this
-
-    def view(self) -> AppView:
-        return AppView(
-            client_id=self.client_id,
-            name=self.name,
-            description=self.description,
-            homepage_url=self.homepage_url,
-            redirect_uris=list(self.redirect_uris),
-            scopes=list(self.scopes),
-            owner_id=self.owner_id,
-            owner_name=self.owner_name,
-            has_logo=self.has_logo,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-        )
-
-    def input(self) -> AppInput:
-        return AppInput(
-            name=self.name,
-            description=self.description,
-            homepage_url=self.homepage_url,
-            redirect_uris=list(self.redirect_uris),
-            scopes=list(self.scopes),
-        )
 
 
 def owned(record: AppRecord | None, user_id: str) -> AppRecord:

@@ -8,12 +8,12 @@ from typing import Any, TypeVar, cast
 import structlog
 
 from services.registry import domain
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
 from services.registry.owner import Announce, AppEvent, OwnerOps, Publish
-from services.registry.passwords import Passwords
-from services.registry.store import AppStore, RedisAppStore
 from shared import subjects
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
+from shared.apps.store import AppStore, RedisAppStore
 from shared.errors import InvalidClient, NotFound
 from shared.events import announce_event, publish_event
 from shared.lifecycle import ServiceContext

@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from services.registry import domain
-from services.registry.account_store import AccountStore
-from services.registry.logo import LogoError, normalise_logo
-from services.registry.store import AppStore
-from services.registry.validation import AppInput, validate_app
+from shared.accounts.store import AccountStore
+from shared.apps.logo import LogoError, normalise_logo
+from shared.apps.records import AppRecord
+from shared.apps.store import AppStore
+from shared.apps.validation import AppInput, validate_app
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
@@ -96,7 +97,7 @@ class OwnerOps:
                     UpdateAppRequest(user_id=req.user_id, client_id=req.client_id, remove_logo=True)
                 )
 
-    async def _owned(self, user_id: str, client_id: str) -> domain.AppRecord:
+    async def _owned(self, user_id: str, client_id: str) -> AppRecord:
         return domain.owned(await self.apps.get(client_id), user_id)
 
     async def _checked(self, raw: AppInput, logo: bytes | None) -> tuple[AppInput, bytes | None]:

@@ -11,9 +11,9 @@ import sys
 
 import redis.exceptions
 
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
 from shared.config import ConfigError, load_settings
 from shared.errors import Conflict, InvalidGrant, OAuthError
 from shared.store import open_redis

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
 from shared import keys
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
 from shared.errors import Conflict
 from tests.support.factories import unique_email
 from tests.support.system import System

@@ -15,11 +15,11 @@ from typing import Any
 import aiohttp
 import redis.asyncio as aioredis
 
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
 from services.stack.embedded import free_port
 from services.stack.supervisor import Supervisor, child_env
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
 from shared.config import DEV_HMAC_KEY
 from shared.tokens import Signer
 from tests.support.factories import code_by_id, csrf_of, image_bytes

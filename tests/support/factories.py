@@ -17,10 +17,10 @@ import msgspec
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
 from shared import subjects
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
 from shared.messages.events import AppDeleted
 from shared.messages.registry import AccountView, AppView, CreateAppRequest
 from shared.messages.revocation import RevokeAppReply, RevokeAppRequest

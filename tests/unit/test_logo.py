@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from PIL import Image, ImageCms, PngImagePlugin
 
-from services.registry import logo
-from services.registry.logo import (
+from shared.apps import logo
+from shared.apps.logo import (
     MAX_LOGO_BYTES,
     NOT_AN_IMAGE,
     TOO_MANY_BYTES,

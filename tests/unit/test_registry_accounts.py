@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.registry.accounts import (
+from shared.accounts.passwords import Passwords
+from shared.accounts.records import (
     AccountRecord,
     check_new_account,
     email_problem,
     new_user_id,
     normalise_email,
 )
-from services.registry.passwords import Passwords
 from shared.errors import ValidationFailed
 
 

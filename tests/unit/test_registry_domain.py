@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from services.registry import domain
-from services.registry.validation import AppInput
+from shared.apps.validation import AppInput
 from shared.errors import NotFound
 from shared.messages.registry import UpdateAppRequest
 from shared.tokens import Signer, check_client_secret_format

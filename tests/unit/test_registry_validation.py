@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from services.registry.validation import (
+from shared.apps.validation import (
     AppInput,
     is_loopback_redirect,
     parse_redirect_uris_text,

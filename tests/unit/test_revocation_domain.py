@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from services.revocation.audit_cli import audit_line, iso_utc
+from services.cli.audit import audit_line, iso_utc
 from services.revocation.batching import gather_bounded
 from services.revocation.domain import (
     check_owner,

@@ -12,7 +12,7 @@ from aiohttp import BodyPartReader, web
 
 from services.gateway.keys import SETTINGS
 from services.gateway.sessions import Session, get_session
-from services.registry.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
+from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
 from shared.errors import CrossOriginRefused, SignInRequired, UnsupportedMediaType, ValidationFailed
 from shared.messages.registry import AppView
 

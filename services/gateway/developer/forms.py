@@ -11,8 +11,8 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from services.gateway.keys import CATALOG, SETTINGS
-from services.registry.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
-from services.registry.validation import AppInput, parse_redirect_uris_text, validate_app
+from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
+from shared.apps.validation import AppInput, parse_redirect_uris_text, validate_app
 from shared.errors import ValidationFailed
 
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]

@@ -26,7 +26,7 @@ from services.gateway.developer.common import TOKENS_NOT_REVOKED, conflict_field
 from services.gateway.developer.forms import prepare_logo
 from services.gateway.rendering import json_response
 from services.gateway.web_helpers import registry, request_id
-from services.registry.logo import LogoError
+from shared.apps.logo import LogoError
 from shared.errors import Conflict, TemporarilyUnavailable, ValidationFailed
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
 

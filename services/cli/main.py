@@ -6,11 +6,12 @@
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
 
-Talks to Redis directly (MAVIO_REDIS_URL) through the registry's own stores, so it works while
-the services are down. ``users set-plan`` records the plan, then asks the revocation service to
-narrow the user's grants; when that cannot happen it says so and exits 1 (running it again is
-safe). Errors are one line on stderr; exit status 1 for a refused operation, 2 for bad usage or
-configuration.
+Talks to Redis directly (MAVIO_REDIS_URL) through the account and app stores (``shared.accounts``,
+``shared.apps``), so it works while the services are down. ``users set-plan`` asks the registry,
+which owns plan changes: it records the plan and has the user's grants narrowed to it. With the bus or
+the registry down the plan is recorded here and the command says the grants were NOT narrowed and
+exits 1 (running it again once the services are up is safe). Errors are one line on stderr; exit
+status 1 for a refused operation, 2 for bad usage or configuration.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ import sys
 from collections.abc import Sequence
 
 import redis.exceptions
+from nats.aio.client import Client as NATS
 
-from services.registry.account_service import AccountService
-from services.registry.account_store import RedisAccountStore
-from services.registry.passwords import Passwords
-from services.registry.store import AppStore, RedisAppStore
-from shared import subjects
+from shared.accounts.passwords import Passwords
+from shared.accounts.service import AccountService
+from shared.accounts.store import RedisAccountStore
+from shared.apps.store import AppStore, RedisAppStore
 from shared.bus import Bus
 from shared.config import ConfigError, Settings, load_settings
 from shared.errors import OAuthError, TemporarilyUnavailable, ValidationFailed
-from shared.messages.revocation import PlanChangedReply, PlanChangedRequest
+from shared.messages.registry import SetPlanReply
+from shared.registry_client import RegistryClient
 from shared.scopes import PLANS
 from shared.store import open_redis
 
@@ -90,15 +92,14 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-async def _narrow_grants(settings: Settings, user_id: str, plan: str) -> PlanChangedReply:
-    """Ask the revocation service to apply the plan to the user's grants (idempotent)."""
+async def _connect(settings: Settings) -> NATS:
     import nats
 
-    async def quiet(_: Exception) -> None:  # the outcome is reported below, in one line
+    async def quiet(_: Exception) -> None:  # the outcome is reported in one line
         return None
 
     try:
-        nc = await asyncio.wait_for(
+        return await asyncio.wait_for(
             nats.connect(
                 servers=settings.nats_url.split(","),
                 name="mavio-cli",
@@ -111,34 +112,44 @@ async def _narrow_grants(settings: Settings, user_id: str, plan: str) -> PlanCha
         )
     except Exception:
         raise TemporarilyUnavailable(f"the message bus at {settings.nats_url} is not reachable") from None
+
+
+async def _ask_registry(settings: Settings, user_id: str, plan: str) -> SetPlanReply:
+    """The registry's plan change: it records the plan and has the grants narrowed (idempotent)."""
+    nc = await _connect(settings)
     try:
-        bus = Bus(nc, timeout=max(settings.bus_timeout, 10.0))
-        return await bus.request(
-            subjects.REVOCATION_PLAN_CHANGED,
-            PlanChangedRequest(user_id=user_id, plan=plan),
-            PlanChangedReply,
-        )
+        return await RegistryClient(Bus(nc, timeout=max(settings.bus_timeout, 10.0))).set_plan(user_id, plan)
     finally:
         await nc.close()
 
 
+def _not_narrowed(changed: str, why: str) -> CliError:
+    return CliError(
+        f"{changed}, but existing grants were NOT narrowed ({why}); "
+        "run the same command again once the services are running"
+    )
+
+
 async def _set_plan(accounts: AccountService, settings: Settings, email: str, plan: str) -> str:
-    """Record the plan (works with the services down), then narrow the user's grants to it."""
-    view, previous = await accounts.set_plan(email, plan)
-    changed = f"{view.email}: plan {previous} -> {view.plan}"
+    """Ask the registry to change the plan; with it out of reach, record the plan here and say so."""
+    account = await accounts.by_email(email)
     try:
-        reply = await _narrow_grants(settings, view.id, view.plan)
-    except OAuthError as exc:
-        raise CliError(
-            f"{changed}, but existing grants were NOT narrowed ({exc.description}); "
-            "run the same command again once the services are running"
-        ) from None
-    return f"{changed}; grants narrowed: {reply.grants_narrowed}, grants revoked: {reply.grants_revoked}"
+        reply = await _ask_registry(settings, account.id, plan)
+    except TemporarilyUnavailable as exc:
+        view, previous = await accounts.set_plan(email, plan)
+        raise _not_narrowed(f"{view.email}: plan {previous} -> {view.plan}", exc.description) from None
+    changed = f"{reply.account.email}: plan {reply.previous_plan} -> {reply.account.plan}"
+    if reply.narrowed is None:
+        raise _not_narrowed(changed, "the revocation service did not answer")
+    narrowed = reply.narrowed
+    return (
+        f"{changed}; grants narrowed: {narrowed.grants_narrowed}, grants revoked: {narrowed.grants_revoked}"
+    )
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
     if (args.group, args.command) == ("apps", "audit"):
-        from services.revocation.audit_cli import audit_trail
+        from services.cli.audit import audit_trail
 
         return await audit_trail(settings, args.client_id)
     async with open_redis(settings) as redis:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from services.registry.accounts import AccountRecord
 from shared import keys
+from shared.accounts.records import AccountRecord
 from shared.store import Redis
 
 _FIELDS = ("id", "email", "name", "plan", "password", "created_at")

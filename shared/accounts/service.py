@@ -6,15 +6,15 @@ from __future__ import annotations
 import asyncio
 import time
 
-from services.registry.account_store import AccountStore
-from services.registry.accounts import (
+from shared.accounts.passwords import Passwords
+from shared.accounts.records import (
     AccountRecord,
     check_new_account,
     new_user_id,
     normalise_email,
     plan_problem,
 )
-from services.registry.passwords import Passwords
+from shared.accounts.store import AccountStore
 from shared.errors import Conflict, InvalidGrant, NotFound, ValidationFailed
 from shared.messages.registry import AccountView
 

@@ -16,8 +16,8 @@ from typing import Protocol
 
 import msgspec
 
-from services.registry.domain import AppRecord
 from shared import keys
+from shared.apps.records import AppRecord
 from shared.grants.calls import GrantStats
 from shared.messages.registry import AppStats
 from shared.store import Redis
