@@ -28,7 +28,6 @@ TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an auth
 TOKEN_CALLS = op(TOKEN, "calls")  # verifications a resource server answered from its cache (stats)
 
 # registry
-REGISTRY_ECHO = op(REGISTRY, "echo")  # round trip through bus and Redis (readiness/diagnostics)
 REGISTRY_GET_APP = op(REGISTRY, "app.get")
 REGISTRY_VERIFY_CLIENT = op(REGISTRY, "client.verify")
 REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/delete/regenerate/...)
@@ -41,7 +40,6 @@ REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009
 REVOCATION_REVOKE_APP = op(REVOCATION, "app.revoke_all")
 REVOCATION_REVOKE_GRANT = op(REVOCATION, "grant.revoke")  # user revokes a connected app
 REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
-REVOCATION_STATS = op(REVOCATION, "stats")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
 
 

@@ -32,7 +32,7 @@ from nats.aio.subscription import Subscription
 
 from shared import subjects
 from shared.bus import Bus
-from shared.errors import OAuthError
+from shared.errors import InsufficientScope, InvalidToken, OAuthError
 from shared.events import decode_event
 from shared.messages import events as ev
 from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
@@ -266,12 +266,15 @@ def require_scopes(*required: str) -> Callable[[Handler], Handler]:
                     {"error": exc.error, "error_description": exc.description}, status=503
                 )
             if not info.active:
-                return _challenge(401, "invalid_token", "the access token is invalid, expired or revoked")
+                return _challenge(401, InvalidToken.error, "the access token is invalid, expired or revoked")
             granted = (info.scope or "").split()
             missing = [s for s in required if s not in granted]
             if missing:
                 return _challenge(
-                    403, "insufficient_scope", "the access token lacks a required scope", " ".join(required)
+                    403,
+                    InsufficientScope.error,
+                    "the access token lacks a required scope",
+                    " ".join(required),
                 )
             request[TOKEN_INFO] = info
             return await handler(request)

@@ -1,6 +1,6 @@
 """Records stored in Redis (JSON), shared by the services that write and read them.
 
-Contract: a record never holds a raw code, token or secret; keys come from ``shared.keys``.
+Contract: a record never holds a raw code, token or secret; keys come from ``shared.grants.keys``.
 Within a version only additive changes (new fields get defaults; types never change).
 """
 
@@ -39,16 +39,6 @@ class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):
     scope: str
     authorized_at: int
     last_used_at: int = 0
-
-
-class FamilyRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """Every code/token descended from one authorization shares a family (one hash slot)."""
-
-    family: str
-    client_id: str
-    user_id: str
-    scope: str
-    created_at: int
 
 
 class AccessTokenRecord(msgspec.Struct, frozen=True, kw_only=True):

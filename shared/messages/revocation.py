@@ -23,9 +23,7 @@ class RevokeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     client_id: str
     client_secret: str
-    auth_method: str  # client_secret_basic | client_secret_post
-    token: str
-    token_type_hint: str = ""
+    token: str  # ``token_type_hint`` is not carried: the token's prefix names its kind
 
 
 class RevokeTokenReply(msgspec.Struct, frozen=True, kw_only=True):

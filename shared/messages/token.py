@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import msgspec
 
-AuthMethod = str  # "client_secret_basic" | "client_secret_post"
-
 
 class ExchangeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /oauth/token`` after the gateway parsed the form; empty string means absent (RFC 6749 §3.1)."""
 
     client_id: str
     client_secret: str
-    auth_method: AuthMethod
     grant_type: str
     code: str = ""
     redirect_uri: str = ""
@@ -54,17 +51,12 @@ class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     token_type: str | None = None
 
 
-VerifyTokenReply = Introspection
-
-
 class IntrospectTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /oauth/introspect`` (RFC 7662 §2.1) by an authenticated client, about its own tokens."""
 
     client_id: str
     client_secret: str
-    auth_method: AuthMethod
-    token: str
-    token_type_hint: str = ""
+    token: str  # ``token_type_hint`` is not carried: the token's prefix names its kind
 
 
 class ReportCallsRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -88,9 +88,7 @@ def revoker(store: Store, events: list[ev.Event]) -> TokenRevoker:
 
 
 def request(token: str, secret: str = "right", client_id: str = MINE) -> RevokeTokenRequest:
-    return RevokeTokenRequest(
-        client_id=client_id, client_secret=secret, auth_method="client_secret_post", token=token
-    )
+    return RevokeTokenRequest(client_id=client_id, client_secret=secret, token=token)
 
 
 async def test_an_access_token_revokes_only_itself() -> None:

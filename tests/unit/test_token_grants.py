@@ -133,7 +133,6 @@ def request(grant_type: str, **extra: str) -> ExchangeTokenRequest:
     return ExchangeTokenRequest(
         client_id="mavio_client_AAAAAAAAAAAAAAAA",
         client_secret="s",
-        auth_method="client_secret_post",
         grant_type=grant_type,
         **extra,
     )

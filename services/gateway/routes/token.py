@@ -86,9 +86,7 @@ async def token_about_request(request: web.Request, request_type: type[T]) -> tu
     req = request_type(
         client_id=creds.client_id,  # type: ignore[call-arg]
         client_secret=creds.client_secret,
-        auth_method=creds.method,
         token=token_value,
-        token_type_hint=single(form, "token_type_hint"),
     )
     return req, creds
 
@@ -101,7 +99,6 @@ async def token(request: web.Request) -> web.Response:
     req = ExchangeTokenRequest(
         client_id=creds.client_id,
         client_secret=creds.client_secret,
-        auth_method=creds.method,
         grant_type=single(form, "grant_type"),
         code=single(form, "code"),
         redirect_uri=single(form, "redirect_uri"),
