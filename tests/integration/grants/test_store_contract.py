@@ -25,7 +25,12 @@ CLIENT = "mavio_client_StoreTest0000001"
 
 def make_store(system: System, *, window_ms: int = 2000) -> RedisGrantStore:
     return RedisGrantStore(
-        system.redis, access_ttl=60, refresh_ttl=600, replay_window_ms=window_ms, hold_ttl=30
+        system.redis,
+        access_ttl=60,
+        refresh_ttl=600,
+        replay_window_ms=window_ms,
+        hold_ttl=30,
+        cluster=system.settings.redis_cluster,
     )
 
 
@@ -234,38 +239,3 @@ async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> No
     assert (
         0 < await system.redis.ttl(grant_keys.app_calls_day(client, "20990101")) <= grant_keys.CALLS_DAY_TTL
     )
-
-
-async def test_coalesced_reads_answer_each_key_from_one_mget(system: System) -> None:
-    from shared.grants.reads import CoalescingReader
-
-    commands: list[str] = []
-
-    class Spy:
-        async def get(self, key: str) -> bytes | None:
-            commands.append("GET")
-            return await system.redis.get(key)  # type: ignore[no-any-return]
-
-        async def mget(self, names: list[str]) -> list[bytes | None]:
-            commands.append(f"MGET {len(names)}")
-            return await system.redis.mget(names)  # type: ignore[no-any-return]
-
-    for i in range(50):
-        await system.redis.set(f"coalesce:{i}", f"v{i}")
-    reader = CoalescingReader(Spy())
-    values = await asyncio.gather(*(reader.get(f"coalesce:{i}") for i in [*range(60), 7]))
-    assert values == [f"v{i}".encode() if i < 50 else None for i in [*range(60), 7]]
-    assert commands == ["MGET 61"]
-    assert await reader.get("coalesce:3") == b"v3" and commands[-1] == "GET"
-
-
-async def test_coalesced_read_failures_reach_every_waiter() -> None:
-    from shared.grants.reads import CoalescingReader
-
-    class Down:
-        async def mget(self, names: list[str]) -> list[bytes | None]:
-            raise ConnectionError("redis is down")
-
-    reader = CoalescingReader(Down())
-    results = await asyncio.gather(reader.get("a"), reader.get("b"), return_exceptions=True)
-    assert all(isinstance(r, ConnectionError) for r in results)

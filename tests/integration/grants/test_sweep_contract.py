@@ -28,9 +28,10 @@ async def index_state(system: System, cid: str, users: list[str], families: list
     )
 
 
-async def seed(system: System) -> tuple[str, list[str], list[str]]:
-    """Three families: two of one user, one of another, counted by the token store itself."""
-    tokens, now = token_store(system), int(time.time())
+async def seed(system: System, now: int | None = None) -> tuple[str, list[str], list[str]]:
+    """Three families: two of one user, one of another, counted by the token store itself (at ``now``:
+    two seeds compared with each other share one, so a second ticking between them changes nothing)."""
+    tokens, now = token_store(system), now or int(time.time())
     cid = f"mavio_client_{uuid.uuid4().hex[:16]}"
     u1, u2 = f"usr_{uuid.uuid4().hex[:16]}", f"usr_{uuid.uuid4().hex[:16]}"
     users, families = [u1, u1, u2], [uuid.uuid4().hex[:16] for _ in range(3)]
@@ -41,8 +42,9 @@ async def seed(system: System) -> tuple[str, list[str], list[str]]:
 
 async def test_batched_uncount_matches_remove_family(system: System) -> None:
     tokens, sweep = token_store(system), RedisSweepStore(system.redis)
-    a_cid, a_users, a_fams = await seed(system)
-    b_cid, b_users, b_fams = await seed(system)
+    now = int(time.time())
+    a_cid, a_users, a_fams = await seed(system, now)
+    b_cid, b_users, b_fams = await seed(system, now)
     assert await system.redis.hget(grant_keys.app_grant_users(a_cid), a_users[0]) == b"2"
     for user, family in zip(a_users[:2], a_fams[:2], strict=True):
         await tokens.remove_family(a_cid, user, family)
