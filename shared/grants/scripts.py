@@ -32,11 +32,12 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def _file(name: str) -> str:
+def lua_file(name: str) -> str:
+    """One file of ``lua/``, as text."""
     return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
 @cache
 def source(script: str) -> str:
     """The full Lua source of ``script`` (a key of ``SOURCES``)."""
-    return "\n".join(_file(part) for part in SOURCES[script])
+    return "\n".join(lua_file(part) for part in SOURCES[script])
