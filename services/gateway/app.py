@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.gateway import middleware
+from services.gateway import limits, middleware, server
 from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, TEMPLATES
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
 from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
+from services.gateway.security_headers import add_security_headers
 from shared.bus import Bus
 from shared.config import Settings
 from shared.lifecycle import connect_nats
@@ -20,8 +21,8 @@ from shared.store import make_redis
 
 ROUTE_MODULES = (health, accounts, developer, apps_api, authorize, token, revocation)
 STATIC = Path(__file__).parent / "static"
-# Large enough that a too-large logo (limit 1 MiB) gets the inline message rather than a bare 413.
-MAX_BODY = 4 * 1024 * 1024
+# The largest body of any route; each route's own (smaller) limit is in ``services.gateway.limits``.
+MAX_BODY = limits.LOGO_BODY
 
 
 async def _connections(app: web.Application) -> AsyncIterator[None]:
@@ -39,9 +40,11 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[middleware.request_context],
+        middlewares=[middleware.request_context, limits.request_limits],
         client_max_size=MAX_BODY,
+        handler_args=server.handler_args(settings),
     )
+    app.on_response_prepare.append(add_security_headers)
     app[SETTINGS] = settings
     app[TEMPLATES] = make_templates()
     app[METRICS] = GatewayMetrics()

@@ -139,5 +139,6 @@ async def metadata(request: web.Request) -> web.Response:
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
     }
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})
