@@ -139,9 +139,11 @@ def expiry_member(client_id: str, family: str, user_id: str) -> str:
 CALLS_DAY_TTL = 31 * 86_400
 
 
-# ---- sign-in throttling (gateway) -------------------------------------------------------------
+# ---- rate limits (gateway) --------------------------------------------------------------------
 
 
-def login_failures(subject_sig: str) -> str:
-    """Failed sign-ins in the current window for one account or one client address (HMAC-keyed)."""
-    return f"{P}:throttle:login:{subject_sig}"
+def rate_limit(kind: str, subject_sig: str) -> str:
+    """Counted events in the current window for one subject (HMAC-keyed), TTL = the window:
+    ``login-account`` / ``login-address`` (sign-in attempts), ``client`` / ``client-address`` (failed
+    client authentications)."""
+    return f"{P}:throttle:{kind}:{subject_sig}"

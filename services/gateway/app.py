@@ -8,11 +8,12 @@ from pathlib import Path
 from aiohttp import web
 
 from services.gateway import limits, middleware, server
-from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, TEMPLATES
+from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, SIGN_IN_GATE, TEMPLATES
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
 from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
 from services.gateway.security_headers import add_security_headers
+from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
 from shared.config import Settings
 from shared.lifecycle import connect_nats
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app[TEMPLATES] = make_templates()
     app[METRICS] = GatewayMetrics()
     app[CATALOG] = ScopeCatalog.load()
+    app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
