@@ -9,7 +9,6 @@ import secrets
 from collections import Counter
 from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
 
 from tests.support.factories import (
