@@ -6,6 +6,7 @@ A bad value raises ``ConfigError`` whose message is one line naming the variable
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -45,6 +46,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     token_hmac_key: str = DEV_HMAC_KEY
     metrics_port: int = 0
     login_max_failures: int = 10
+    login_concurrency: int = 4
+    client_auth_max_failures: int = 20
+    rate_limit_window: int = 900
+    http_header_timeout: float = 15.0
+    http_body_timeout: float = 30.0
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -116,6 +123,17 @@ def _nats_urls(raw: str) -> str:
     return raw.strip()
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks (``10.0.0.0/8, ::1``), checked and normalised."""
+    out = []
+    for one in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            out.append(str(ipaddress.ip_network(one, strict=False)))
+        except ValueError:
+            raise ValueError(f"expected IP addresses or networks, got {one!r}") from None
+    return tuple(out)
+
+
 def _hmac_key(raw: str) -> str:
     if len(raw.encode()) < 32:
         raise ValueError("expected at least 32 bytes of secret key material")
@@ -144,6 +162,12 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
     "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
     "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
+    "MAVIO_LOGIN_CONCURRENCY": ("login_concurrency", _int(1, 256)),
+    "MAVIO_CLIENT_AUTH_MAX_FAILURES": ("client_auth_max_failures", _int(1, 100_000)),
+    "MAVIO_RATE_LIMIT_WINDOW": ("rate_limit_window", _int(1, _DAY)),
+    "MAVIO_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _float(0.1, 3600)),
+    "MAVIO_HTTP_BODY_TIMEOUT": ("http_body_timeout", _float(0.1, 3600)),
+    "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
 }
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.

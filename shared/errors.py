@@ -214,6 +214,47 @@ class CrossOriginRefused(OAuthError):
     status = 403
 
 
+class TooManyRequests(OAuthError):
+    """Not a code of its own: over a rate limit (429 with ``Retry-After``). The body keeps the RFC 6749
+    §5.2 shape with ``temporarily_unavailable`` (RFC 6749 §4.1.2.1: the server cannot handle the request
+    now), a code every OAuth client already knows; ``retry_after`` is the wait in seconds."""
+
+    error = "temporarily_unavailable"
+    status = 429
+
+    def __init__(self, description: str = "", *, retry_after: int = 1, debug: str = "") -> None:
+        super().__init__(description, debug=debug)
+        self.retry_after = max(1, retry_after)
+
+
+class PayloadTooLarge(OAuthError):
+    """Not an RFC code: the body, a form field or the number of fields is over the route's limit."""
+
+    error = "invalid_request"
+    status = 413
+
+
+class UriTooLong(OAuthError):
+    """Not an RFC code: the request target (its query) is over the gateway's limit."""
+
+    error = "invalid_request"
+    status = 414
+
+
+class HeadersTooLarge(OAuthError):
+    """Not an RFC code: the request's header fields are over the gateway's limit."""
+
+    error = "invalid_request"
+    status = 431
+
+
+class RequestTimeout(OAuthError):
+    """Not an RFC code: the body did not arrive within MAVIO_HTTP_BODY_TIMEOUT seconds."""
+
+    error = "invalid_request"
+    status = 408
+
+
 _BY_CODE: dict[str, type[OAuthError]] = {}
 _BY_NAME: dict[str, type[OAuthError]] = {}
 

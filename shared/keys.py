@@ -56,9 +56,11 @@ def sweep_lease() -> str:
     return f"{P}:sweeper:lease"  # string: holder id, TTL = lease time
 
 
-# ---- sign-in throttling (gateway) -------------------------------------------------------------
+# ---- rate limits (gateway) --------------------------------------------------------------------
 
 
-def login_failures(subject_sig: str) -> str:
-    """Failed sign-ins in the current window for one account or one client address (HMAC-keyed)."""
-    return f"{P}:throttle:login:{subject_sig}"
+def rate_limit(kind: str, subject_sig: str) -> str:
+    """Counted events in the current window for one subject (HMAC-keyed), TTL = the window:
+    ``login-account`` / ``login-address`` (sign-in attempts), ``client`` / ``client-address`` (failed
+    client authentications)."""
+    return f"{P}:throttle:{kind}:{subject_sig}"

@@ -17,7 +17,7 @@ import structlog
 
 from services.authorize import domain
 from services.authorize.checks import AuthorizationRequest, client_id_from
-from services.authorize.redirects import Query
+from services.authorize.redirects import Query, with_issuer
 from shared import subjects
 from shared.errors import InvalidScope, NotFound, NothingGranted, UnknownClient
 from shared.grants.storage import CodeStore, ConsentStore
@@ -29,6 +29,7 @@ from shared.messages.authorize import (
     DecideAuthorizationReply,
     DecideAuthorizationRequest,
     Outcome,
+    RedirectTo,
     SignInRequired,
 )
 from shared.messages.registry import AccountView, AppView
@@ -66,6 +67,7 @@ class Authorizer:
         signer: Signer,
         catalog: ScopeCatalog,
         code_ttl: int,
+        issuer: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cached = cached
@@ -74,15 +76,26 @@ class Authorizer:
         self.signer = signer
         self.catalog = catalog
         self.code_ttl = code_ttl
+        self.issuer = issuer
         self.clock = clock
 
     async def check(self, req: CheckAuthorizationRequest, meta: Meta) -> CheckAuthorizationReply:
         result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=False)
         if isinstance(result, tuple):
             return CheckAuthorizationReply(outcome=domain.consent(*result))
-        return CheckAuthorizationReply(outcome=result)
+        return CheckAuthorizationReply(outcome=self._signed(result))
 
     async def decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
+        reply = await self._decide(req, meta)
+        return DecideAuthorizationReply(outcome=self._signed(reply.outcome))
+
+    def _signed(self, outcome: Outcome) -> Outcome:
+        """Every authorization response, success or error, names this server (RFC 9207 §2)."""
+        if isinstance(outcome, RedirectTo):
+            return RedirectTo(location=with_issuer(outcome.location, self.issuer))
+        return outcome
+
+    async def _decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
         result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
         if not isinstance(result, tuple):
             return DecideAuthorizationReply(outcome=result)
@@ -146,6 +159,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         signer=Signer(ctx.settings.hmac_key),
         catalog=ScopeCatalog.load(),
         code_ttl=ctx.settings.code_ttl,
+        issuer=ctx.settings.public_url,
     )
     return [
         Route("check", subjects.AUTHORIZE_CHECK, CheckAuthorizationRequest, authorizer.check),

@@ -61,6 +61,12 @@ def code_redirect(redirect_uri: str, code: str, state: str | None) -> str:
     return _append_query(redirect_uri, [("code", code)], state)
 
 
+def with_issuer(location: str, issuer: str) -> str:
+    """``location`` (from ``error_redirect`` / ``code_redirect``) with ``iss`` added (RFC 9207 §2): the
+    client can check which authorization server answered, a defence against mix-up (RFC 9700 §4.4)."""
+    return location + ("&" if "?" in location else "?") + urlencode([("iss", issuer)], quote_via=quote)
+
+
 def _append_query(redirect_uri: str, params: list[tuple[str, str]], state: str | None) -> str:
     """Add ``params`` after the URI's own query, kept byte for byte (RFC 6749 §3.1.2); drop any fragment."""
     if state:

@@ -8,6 +8,7 @@ import structlog
 from aiohttp import web
 
 from services.gateway.app import create_app
+from services.gateway.server import GatewayRunner
 from shared.config import Settings
 from shared.lifecycle import run
 
@@ -15,7 +16,7 @@ log = structlog.get_logger("mavio.gateway")
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+    runner = GatewayRunner(create_app(settings), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
     await site.start()

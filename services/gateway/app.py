@@ -7,11 +7,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from services.gateway import middleware
-from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, TEMPLATES
+from services.gateway import limits, middleware, server
+from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, SIGN_IN_GATE, TEMPLATES
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
 from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
+from services.gateway.security_headers import add_security_headers
+from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
 from shared.config import Settings
 from shared.lifecycle import connect_nats
@@ -20,8 +22,8 @@ from shared.store import make_redis
 
 ROUTE_MODULES = (health, accounts, developer, apps_api, authorize, token, revocation)
 STATIC = Path(__file__).parent / "static"
-# Large enough that a too-large logo (limit 1 MiB) gets the inline message rather than a bare 413.
-MAX_BODY = 4 * 1024 * 1024
+# The largest body of any route; each route's own (smaller) limit is in ``services.gateway.limits``.
+MAX_BODY = limits.LOGO_BODY
 
 
 async def _connections(app: web.Application) -> AsyncIterator[None]:
@@ -39,13 +41,16 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[middleware.request_context],
+        middlewares=[middleware.request_context, limits.request_limits],
         client_max_size=MAX_BODY,
+        handler_args=server.handler_args(settings),
     )
+    app.on_response_prepare.append(add_security_headers)
     app[SETTINGS] = settings
     app[TEMPLATES] = make_templates()
     app[METRICS] = GatewayMetrics()
     app[CATALOG] = ScopeCatalog.load()
+    app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)

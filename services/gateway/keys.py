@@ -7,6 +7,7 @@ from aiohttp import web
 from nats.aio.client import Client as NATS
 
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
 from shared.config import Settings
 from shared.scopes import ScopeCatalog
@@ -19,6 +20,7 @@ REDIS = web.AppKey("redis", object)  # redis.asyncio.Redis | RedisCluster
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
+SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
 
 
 def redis_of(app: web.Application) -> Redis:

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from services.gateway.keys import METRICS, REQUEST_ID
 from services.gateway.rendering import json_response, render, wants_json
-from shared.errors import InvalidClient, OAuthError, ServerError, ValidationFailed
+from shared.errors import InvalidClient, OAuthError, ServerError, TooManyRequests, ValidationFailed
 
 log = structlog.get_logger("mavio.gateway")
 
@@ -24,6 +24,8 @@ def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if isinstance(exc, InvalidClient) and getattr(exc, "basic", False):
         headers["WWW-Authenticate"] = 'Basic realm="mavio", charset="UTF-8"'
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
     if wants_json(request):
         body: dict[str, object] = {"error": exc.error}
         if exc.description:

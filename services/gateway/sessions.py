@@ -17,10 +17,17 @@ from aiohttp import web
 
 from services.gateway.keys import SETTINGS, redis_of
 from shared import keys
+from shared.config import Settings
 from shared.errors import CsrfFailed
 from shared.messages.registry import AccountView
 
 COOKIE = "mavio_session"
+HOST_PREFIX = "__Host-"  # RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain; no subdomain can set or shadow it
+
+
+def cookie_name(settings: Settings, name: str) -> str:
+    """``name`` with the ``__Host-`` prefix in production (cookies there are always Secure)."""
+    return HOST_PREFIX + name if settings.production else name
 
 
 class Session(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,7 +61,7 @@ async def create_session(request: web.Request, response: web.StreamResponse, acc
         keys.session(_sig(request, sid)), msgspec.json.encode(session), ex=settings.session_ttl
     )
     response.set_cookie(
-        COOKIE,
+        cookie_name(settings, COOKIE),
         sid,
         max_age=settings.session_ttl,
         httponly=True,
@@ -72,7 +79,7 @@ async def get_session(request: web.Request) -> Session | None:
     if request.get(SESSION_LOADED):
         return request.get(SESSION)
     request[SESSION_LOADED] = True
-    sid = request.cookies.get(COOKIE)
+    sid = request.cookies.get(cookie_name(request.app[SETTINGS], COOKIE))
     if not sid or len(sid) > 128:
         return None
     raw = await redis_of(request.app).get(keys.session(_sig(request, sid)))
@@ -84,10 +91,11 @@ async def get_session(request: web.Request) -> Session | None:
 
 
 async def destroy_session(request: web.Request, response: web.StreamResponse) -> None:
-    sid = request.cookies.get(COOKIE)
+    name = cookie_name(request.app[SETTINGS], COOKIE)
+    sid = request.cookies.get(name)
     if sid:
         await redis_of(request.app).delete(keys.session(_sig(request, sid)))
-    response.del_cookie(COOKIE, path="/")
+    response.del_cookie(name, path="/", secure=request.app[SETTINGS].production)
 
 
 def login_redirect(request: web.Request) -> web.HTTPFound:

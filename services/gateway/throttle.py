@@ -1,72 +1,58 @@
-"""Sign-in throttling: failed attempts are counted per account and per client address in a fixed
-window; past the limit, ``/login`` answers 429 without checking the password at all, so guessing
-is slow whichever way it is spread. A successful sign-in clears the account's count.
+"""Sign-in throttling: attempts are counted per account and per client address *before* the password is
+checked, atomically in Redis (``ratelimit.Counters``), so no burst gets more than the limit checked.
 
-Counters are keyed by an HMAC of the email or address (``shared.keys.login_failures``). Behind a
-reverse proxy the client address is the proxy's unless the proxy is made to pass it on.
+- An attempt reserves one count on the account (limit MAVIO_LOGIN_MAX_FAILURES) and on the address
+  (ten times that: many people may share one address). Over either limit: 429 without a check.
+- A success clears the account's count and gives the address its count back; anything else (a wrong
+  password, a registry that timed out) keeps it: a failure is whatever is not a success.
+- Hashes in flight are bounded per gateway process (``sign_in_gate``): at most MAVIO_LOGIN_CONCURRENCY
+  checks at once, and at most ``PER_ADDRESS`` of them from one address. A request that finds no slot
+  gets 429 (its address already has its share) or 503 (every slot busy) at once, without being
+  counted, so a flood is refused quickly while a sign-in from elsewhere still gets a slot.
+
+The address is ``request.remote`` as ``services.gateway.limits`` set it (MAVIO_TRUSTED_PROXIES).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from aiohttp import web
 
 from services.gateway.keys import SETTINGS, redis_of
-from shared import keys
+from services.gateway.ratelimit import Counters
+
+ADDRESS_FACTOR = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Limits:
-    per_account: int  # MAVIO_LOGIN_MAX_FAILURES
-    per_address: int  # ten times that: many people may share one address
-    window: int = 900  # seconds, from the first failure
+class Attempt:
+    """The keys an attempt counted on; ``retry_after`` > 0 when it is over a limit (nothing checked)."""
+
+    account: str
+    address: str
+    retry_after: int
 
 
-def limits_of(request: web.Request) -> Limits:
-    n = request.app[SETTINGS].login_max_failures
-    return Limits(per_account=n, per_address=10 * n)
+def counters(request: web.Request) -> Counters:
+    settings = request.app[SETTINGS]
+    return Counters(redis_of(request.app), settings.hmac_key, settings.rate_limit_window)
 
 
-def _subjects(request: web.Request, email: str) -> tuple[str, str]:
-    key = request.app[SETTINGS].hmac_key
-    account = hmac.new(key, b"login-account:" + email.strip().lower().encode(), hashlib.sha256).hexdigest()
-    address = hmac.new(key, b"login-address:" + (request.remote or "").encode(), hashlib.sha256).hexdigest()
-    return keys.login_failures(account), keys.login_failures(address)
-
-
-async def retry_after(request: web.Request, email: str) -> int:
-    """Seconds until another attempt is allowed (0: allowed now)."""
-    limits = limits_of(request)
-    redis = redis_of(request.app)
-    account, address = _subjects(request, email)
-    counts = await asyncio.gather(redis.get(account), redis.get(address))
+async def begin(request: web.Request, email: str) -> Attempt:
+    """Count this attempt on the account and the address; over a limit, ``retry_after`` says how long."""
+    limit = request.app[SETTINGS].login_max_failures
+    c = counters(request)
+    account = c.key("login-account", email.strip().lower())
+    address = c.key("login-address", request.remote or "")
+    counts = await asyncio.gather(c.hit(account), c.hit(address))
     over = [
-        key
-        for key, raw, limit in zip(
-            (account, address), counts, (limits.per_account, limits.per_address), strict=True
-        )
-        if raw is not None and int(raw) >= limit
+        n.retry_after for n, cap in zip(counts, (limit, ADDRESS_FACTOR * limit), strict=True) if n.value > cap
     ]
-    if not over:
-        return 0
-    ttls = await asyncio.gather(*(redis.ttl(k) for k in over))
-    return max(1, *(int(t) for t in ttls))
+    return Attempt(account, address, max(over, default=0))
 
 
-async def record_failure(request: web.Request, email: str) -> None:
-    limits = limits_of(request)
-    redis = redis_of(request.app)
-    for key in _subjects(request, email):
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, 0, ex=limits.window, nx=True)  # the window starts at the first failure
-            pipe.incr(key)
-            await pipe.execute()
-
-
-async def record_success(request: web.Request, email: str) -> None:
-    account, _ = _subjects(request, email)
-    await redis_of(request.app).delete(account)
+async def succeeded(request: web.Request, attempt: Attempt) -> None:
+    c = counters(request)
+    await asyncio.gather(c.clear(attempt.account), c.refund(attempt.address))

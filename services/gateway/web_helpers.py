@@ -14,6 +14,7 @@ from aiohttp import web
 
 from services.gateway.keys import BUS, REQUEST_ID, SETTINGS
 from services.gateway.rendering import render
+from services.gateway.sessions import cookie_name
 from shared.errors import CsrfFailed
 from shared.registry_client import RegistryClient
 
@@ -31,11 +32,9 @@ def request_id(request: web.Request) -> str:
 def page(
     request: web.Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200
 ) -> web.Response:
-    """A signed-in or sign-in page: never cached, never framed (no clickjacking of its buttons)."""
+    """A signed-in or sign-in page: never cached (CSP and framing: ``security_headers``)."""
     resp = render(request, template, context, status=status)
     resp.headers["Cache-Control"] = "no-store"
-    resp.headers["X-Frame-Options"] = "DENY"
-    resp.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return resp
 
 
@@ -68,7 +67,7 @@ def login_csrf_token(request: web.Request, cookie: str) -> str:
 
 def login_cookie(request: web.Request) -> tuple[str, bool]:
     """This browser's pre-session CSRF cookie value, and whether it is new (must be set)."""
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    cookie = request.cookies.get(cookie_name(request.app[SETTINGS], LOGIN_CSRF_COOKIE), "")
     if cookie and len(cookie) <= 128:
         return cookie, False
     return secrets.token_urlsafe(32), True
@@ -76,7 +75,7 @@ def login_cookie(request: web.Request) -> tuple[str, bool]:
 
 def set_login_cookie(request: web.Request, response: web.StreamResponse, cookie: str) -> None:
     response.set_cookie(
-        LOGIN_CSRF_COOKIE,
+        cookie_name(request.app[SETTINGS], LOGIN_CSRF_COOKIE),
         cookie,
         httponly=True,
         samesite="Lax",
@@ -87,7 +86,7 @@ def set_login_cookie(request: web.Request, response: web.StreamResponse, cookie:
 
 def check_login_csrf(request: web.Request, submitted: str | None) -> None:
     """Double submit: the form's token must be the HMAC of this browser's pre-session cookie."""
-    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    cookie = request.cookies.get(cookie_name(request.app[SETTINGS], LOGIN_CSRF_COOKIE), "")
     expected = login_csrf_token(request, cookie) if cookie else ""
     if not cookie or not submitted or not hmac.compare_digest(submitted.encode(), expected.encode()):
         raise CsrfFailed("the sign-in form has expired or did not come from this site; try again")

@@ -30,7 +30,9 @@ def code_of(answer: Answer, *, state: str | None = "st-1") -> str:
     assert answer.location.startswith(CB + "&code=mavio_code_"), answer.location
     got = answer.redirect_params()
     assert got.get("state") == state and got["tenant"] == "acme"
-    assert set(got) <= {"code", "state", "tenant"}
+    assert (
+        set(got) <= {"code", "state", "tenant", "iss"} and "iss" in got
+    )  # RFC 9207: tests/e2e/test_issuer.py
     return got["code"]
 
 

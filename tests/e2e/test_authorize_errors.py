@@ -40,6 +40,7 @@ def assert_redirected(
     assert got.get("error_description")
     assert got.get("state") == state
     assert "code" not in got
+    assert got["iss"], got  # RFC 9207: every error redirect names the issuer
     if to == CB:
         assert got["tenant"] == "acme"  # the redirect URI's own query is kept
     return got

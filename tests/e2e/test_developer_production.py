@@ -1,4 +1,5 @@
-"""With MAVIO_ENV=production: Secure cookies, and https-only redirect URIs except loopback (RFC 8252)."""
+"""With MAVIO_ENV=production: Secure ``__Host-`` cookies, and https-only redirect URIs except loopback
+(RFC 8252)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from services.gateway.sessions import COOKIE
+from services.gateway.sessions import COOKIE, HOST_PREFIX
 from services.gateway.web_helpers import LOGIN_CSRF_COOKIE
 from tests.support.factories import (
     DEFAULT_PASSWORD,
@@ -43,13 +44,15 @@ async def http(production: System) -> AsyncIterator[aiohttp.ClientSession]:
 async def test_cookies_are_secure_in_production(production: System, http: aiohttp.ClientSession) -> None:
     account = await create_account(production)
     async with http.get(production.url("/login")) as resp:
-        assert resp.cookies[LOGIN_CSRF_COOKIE]["secure"]
+        assert resp.cookies[HOST_PREFIX + LOGIN_CSRF_COOKIE]["secure"]
     token = await login_csrf(production, http)
     data = {"csrf_token": token, "email": account.email, "password": DEFAULT_PASSWORD}
     async with http.post(production.url("/login"), data=data, allow_redirects=False) as resp:
         assert resp.status == 303
-        cookie = resp.cookies[COOKIE]
+        cookie = resp.cookies[HOST_PREFIX + COOKIE]
     assert cookie["secure"] and cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/" and not cookie["domain"]  # what the __Host- prefix requires
+    assert COOKIE not in resp.cookies
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from aiohttp import web
 from nats.aio.client import Client as NATS
 
 from services.gateway.app import create_app
+from services.gateway.server import GatewayRunner
 from services.stack.embedded import ServerProcess, free_port, start_nats, start_redis
 from shared import subjects
 from shared.bus import Bus
@@ -155,7 +156,7 @@ async def start_system(
     for name in services:
         await system.start_service(name)
     if gateway:
-        runner = web.AppRunner(create_app(settings), access_log=None)
+        runner = GatewayRunner(create_app(settings), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         system._runner = runner

@@ -25,6 +25,7 @@ from shared.service import Meta
 
 CLIENT = "mavio_client_AAAAAAAAAAAAAAAA"
 CB = "https://app.example/cb"
+ISSUER = "https://auth.mavio.test"
 SIGNER = tokens.Signer(b"s" * 32)
 META = Meta("rid", {})
 
@@ -104,6 +105,7 @@ def authorizer(cached: FakeRegistry, registry: FakeRegistry, store: MemoryStore)
         signer=SIGNER,
         catalog=ScopeCatalog.load(),
         code_ttl=600,
+        issuer=ISSUER,
         clock=lambda: 1_000.0,
     )
 
@@ -184,7 +186,12 @@ async def test_check_reads_through_the_cache_and_decide_asks_the_registry(
 
 async def test_deny_issues_nothing(authorizer: Authorizer, store: MemoryStore) -> None:
     got = location_params(await decide(authorizer, "deny"))
-    assert got == {"error": "access_denied", "error_description": got["error_description"], "state": "st"}
+    assert got == {
+        "error": "access_denied",
+        "error_description": got["error_description"],
+        "state": "st",
+        "iss": ISSUER,
+    }
     assert not store.codes and not store.grants
 
 
@@ -228,3 +235,15 @@ async def test_a_redirect_uri_removed_meanwhile_is_refused(
     registry.apps[CLIENT] = msgspec.structs.replace(registry.apps[CLIENT], redirect_uris=["https://other/cb"])
     with pytest.raises(InvalidRequest):
         await decide(authorizer)
+
+
+async def test_every_authorization_response_names_the_issuer(authorizer: Authorizer) -> None:
+    """RFC 9207 §2: ``iss`` on the code redirect and on every error redirect, before or after sign-in."""
+    outcomes = [
+        await check(authorizer, user_id="", response_type="token"),
+        await check(authorizer, scope="recordings:read"),
+        await decide(authorizer, "deny"),
+        await decide(authorizer, granted=["transcripts:read"]),
+    ]
+    assert [location_params(outcome)["iss"] for outcome in outcomes] == [ISSUER] * 4
+    assert "code" in location_params(outcomes[-1])

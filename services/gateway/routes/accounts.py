@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from services.gateway import throttle
+from services.gateway.keys import SIGN_IN_GATE
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
 from services.gateway.web_helpers import (
     check_login_csrf,
@@ -65,26 +66,39 @@ async def login(request: web.Request) -> web.Response:
     wanted = safe_next(_text(form.get("next")) or request.query.get("next")) or ""
     if not email or not password:
         return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
-    wait = await throttle.retry_after(request, email)
-    if wait:
-        minutes = -(-wait // 60)
-        error = (
-            f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
-        )
-        resp = _login_page(request, email=email, error=error, status=429, next_path=wanted)
-        resp.headers["Retry-After"] = str(wait)
-        return resp
-    try:
-        account = await registry(request).authenticate(email, password, request_id=request_id(request))
-    except InvalidGrant:
-        await throttle.record_failure(request, email)
-        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
-    await throttle.record_success(request, email)
+    async with request.app[SIGN_IN_GATE].slot(request.remote or "") as refused:
+        if refused:
+            return _busy_page(request, email, wanted, per_address=refused == "address")
+        attempt = await throttle.begin(request, email)
+        if attempt.retry_after:
+            return _throttled_page(request, email, wanted, attempt.retry_after)
+        try:
+            account = await registry(request).authenticate(email, password, request_id=request_id(request))
+        except InvalidGrant:
+            return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+    await throttle.succeeded(request, attempt)
     target = wanted or DEFAULT_NEXT
     resp = see_other(target)
     if await get_session(request) is not None:
         await destroy_session(request, resp)  # a fresh session id on every sign-in
     await create_session(request, resp, account)
+    return resp
+
+
+def _throttled_page(request: web.Request, email: str, wanted: str, wait: int) -> web.Response:
+    minutes = -(-wait // 60)
+    error = f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+    resp = _login_page(request, email=email, error=error, status=429, next_path=wanted)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
+def _busy_page(request: web.Request, email: str, wanted: str, *, per_address: bool) -> web.Response:
+    """No password check slot: 429 when this address has its share in flight, else 503 (all busy)."""
+    error = "Too many sign-ins at once. Try again in a moment."
+    status = 429 if per_address else 503
+    resp = _login_page(request, email=email, error=error, status=status, next_path=wanted)
+    resp.headers["Retry-After"] = "1"
     return resp
 
 

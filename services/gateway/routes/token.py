@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from services.gateway import client_throttle
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
 from services.gateway.rendering import json_response
 from shared import subjects
@@ -66,12 +67,29 @@ def single(form: Form, name: str) -> str:
 async def ask_token_service(
     request: web.Request, subject: str, payload: Any, reply_type: type[T], creds: ClientCredentials
 ) -> T:
-    """One bus request; a client that authenticated with HTTP Basic gets ``WWW-Authenticate: Basic``."""
+    """One bus request; a client that authenticated with HTTP Basic gets ``WWW-Authenticate: Basic``.
+
+    Refused with 429 while the client id or the address is over its failed-authentication limit;
+    an ``invalid_client`` answer counts as one more failure (``client_throttle``).
+    """
+    await client_throttle.check(request, creds.client_id)
     try:
         return await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
     except InvalidClient as exc:
+        await client_throttle.failed(request, creds.client_id)
         if creds.method == "client_secret_basic" and not isinstance(exc, InvalidClientBasic):
             raise InvalidClientBasic(exc.description) from None
+        raise
+
+
+async def client_credentials(request: web.Request, form: Form) -> ClientCredentials:
+    """The client's credentials (RFC 6749 §2.3.1); malformed or missing ones count as a failed
+    authentication of the address (there is no client id to count them on)."""
+    await client_throttle.check(request, "")
+    try:
+        return extract_client_credentials(request.headers.get("Authorization"), form)
+    except InvalidClient:
+        await client_throttle.failed(request, "")
         raise
 
 
@@ -79,7 +97,7 @@ async def token_about_request(request: web.Request, request_type: type[T]) -> tu
     """A client's authenticated request about one token (introspection, revocation): the form's
     ``token`` (required) and ``token_type_hint``, with the client's credentials."""
     form = await read_form(request)
-    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    creds = await client_credentials(request, form)
     token_value = single(form, "token")
     if not token_value:
         raise InvalidRequest("token is required")
@@ -95,7 +113,7 @@ async def token_about_request(request: web.Request, request_type: type[T]) -> tu
 async def token(request: web.Request) -> web.Response:
     """Access token request (RFC 6749 §4.1.3, §6); success is §5.1 exactly."""
     form = await read_form(request)
-    creds = extract_client_credentials(request.headers.get("Authorization"), form)
+    creds = await client_credentials(request, form)
     req = ExchangeTokenRequest(
         client_id=creds.client_id,
         client_secret=creds.client_secret,
@@ -136,5 +154,6 @@ async def metadata(request: web.Request) -> web.Response:
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
     }
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})
