@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 
 import structlog
 
-from services.registry import domain
+from services.registry import secret_shown_once
 from services.registry.owner import Announce, AppEvent, OwnerOps, Publish
 from shared import subjects
 from shared.accounts.passwords import Passwords
@@ -55,7 +55,7 @@ class AppLookups:
     async def verify_client(self, req: VerifyClientRequest, _: Meta) -> AppView:
         """RFC 6749 §2.3.1 client authentication; ``InvalidClient`` for any mismatch."""
         record = await self.apps.get(req.client_id)
-        if not domain.secret_matches(record, req.client_secret, self.signer, now=time.time()):
+        if not secret_shown_once.secret_matches(record, req.client_secret, self.signer, now=time.time()):
             raise InvalidClient("client authentication failed")
         assert record is not None
         structlog.contextvars.bind_contextvars(client_id=record.client_id)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from services.registry import domain
+from services.registry import domain, secret_shown_once
 from shared.accounts.store import AccountStore
 from shared.apps.logo import LogoError, normalise_logo
 from shared.apps.records import AppRecord
@@ -132,7 +132,7 @@ class OwnerOps:
         data, png = await self._checked(raw, req.logo)
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
             raise Conflict(NAME_TAKEN)
-        secret, signature = domain.issue_secret(self.signer)
+        secret, signature = secret_shown_once.issue_secret(self.signer)
         now = int(time.time())
         while True:
             record = domain.new_record(
@@ -181,11 +181,11 @@ class OwnerOps:
 
     async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
         record = await self._owned(req.user_id, req.client_id)
-        if req.keep_old_seconds not in domain.KEEP_OLD_SECRET_CHOICES:
+        if req.keep_old_seconds not in secret_shown_once.KEEP_OLD_SECRET_CHOICES:
             raise ValidationFailed({"keep_old_seconds": "Keep the old secret for 0, 1 or 24 hours"})
-        secret, signature = domain.issue_secret(self.signer)
+        secret, signature = secret_shown_once.issue_secret(self.signer)
         now = int(time.time())
-        new = domain.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
+        new = secret_shown_once.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
         await self.apps.save(new)
         event = SecretRegenerated(
             at=time.time(), client_id=new.client_id, keep_old_until=new.previous_secret_until
