@@ -7,19 +7,14 @@ concerns neither; several families are comma-separated) and, where the event has
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
-import nats
-from nats.aio.client import Client as NATS
-
+from services.cli.connect import connect_bus
 from shared.config import Settings
-from shared.errors import InvalidRequest, TemporarilyUnavailable
+from shared.errors import InvalidRequest
 from shared.events import read_audit
 from shared.messages import events as ev
 from shared.tokens import is_client_id
-
-CONNECT_TIMEOUT = 2.0
 
 
 def iso_utc(at: float) -> str:
@@ -50,27 +45,11 @@ def audit_line(event: ev.Event) -> str:
     return f"{line}  {detail}" if detail else line
 
 
-async def _connect(settings: Settings) -> NATS:
-    try:
-        return await asyncio.wait_for(
-            nats.connect(
-                servers=settings.nats_url.split(","),
-                name="mavio-cli",
-                allow_reconnect=False,
-                max_reconnect_attempts=0,
-                connect_timeout=CONNECT_TIMEOUT,
-            ),
-            CONNECT_TIMEOUT * 2,
-        )
-    except Exception as exc:
-        raise TemporarilyUnavailable(f"cannot reach NATS at {settings.nats_url}", debug=repr(exc)) from None
-
-
 async def audit_trail(settings: Settings, client_id: str) -> str:
     """The app's audit lines, oldest first ("" when it has none)."""
     if not is_client_id(client_id):
         raise InvalidRequest(f"not a client id: {client_id[:64]}")
-    nc = await _connect(settings)
+    nc = await connect_bus(settings)
     try:
         return "\n".join([audit_line(event) async for _, event in read_audit(nc, client_id)])
     finally:

@@ -24,8 +24,8 @@ import sys
 from collections.abc import Sequence
 
 import redis.exceptions
-from nats.aio.client import Client as NATS
 
+from services.cli.connect import connect_bus
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
@@ -37,8 +37,6 @@ from shared.messages.registry import SetPlanReply
 from shared.registry_client import RegistryClient
 from shared.scopes import PLANS
 from shared.store import open_redis
-
-NATS_TIMEOUT = 2
 
 
 class CliError(Exception):
@@ -92,31 +90,9 @@ def _table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
-async def _connect(settings: Settings) -> NATS:
-    import nats
-
-    async def quiet(_: Exception) -> None:  # the outcome is reported in one line
-        return None
-
-    try:
-        return await asyncio.wait_for(
-            nats.connect(
-                servers=settings.nats_url.split(","),
-                name="mavio-cli",
-                allow_reconnect=False,
-                max_reconnect_attempts=0,
-                connect_timeout=NATS_TIMEOUT,
-                error_cb=quiet,
-            ),
-            NATS_TIMEOUT * 2,
-        )
-    except Exception:
-        raise TemporarilyUnavailable(f"the message bus at {settings.nats_url} is not reachable") from None
-
-
 async def _ask_registry(settings: Settings, user_id: str, plan: str) -> SetPlanReply:
     """The registry's plan change: it records the plan and has the grants narrowed (idempotent)."""
-    nc = await _connect(settings)
+    nc = await connect_bus(settings)
     try:
         return await RegistryClient(Bus(nc, timeout=max(settings.bus_timeout, 10.0))).set_plan(user_id, plan)
     finally:

@@ -170,3 +170,33 @@ async def test_a_code_not_yet_exchanged_of_a_narrowed_grant_is_revoked(system: S
     status, _, body = await exchange(system, party, pending)
     assert (status, body["error"]) == (400, "invalid_grant")
     assert (await bus_verify(system, exchanged["access_token"]))["scope"] == "meetings:read meetings:write"
+
+
+async def test_the_registry_owns_a_plan_change_and_its_event_names_the_real_previous_plan(
+    system: System,
+) -> None:
+    """Issue 9: the registry records the plan once and announces it; revocation reacts and the reply
+    says what it narrowed. The event's ``previous_plan`` is the plan before, from either subject."""
+    party = await business_party(system)
+    await grant(system, party, ALL)
+    seen: asyncio.Queue[ev.Event] = asyncio.Queue()
+
+    async def record(msg: Msg) -> None:
+        await seen.put(msgspec.json.decode(msg.data, type=ev.Event))
+
+    sub = await system.nc.subscribe(subjects.EVENT_PLAN_CHANGED, cb=record)
+    await system.nc.flush()
+    try:
+        changed = await RegistryClient(system.bus).set_plan(party.user.id, "pro")
+        assert (changed.previous_plan, changed.account.plan) == ("business", "pro")
+        assert changed.narrowed is not None and changed.narrowed.grants_narrowed == 1
+        event = await asyncio.wait_for(seen.get(), 5)
+        assert isinstance(event, ev.PlanChanged)
+        assert (event.previous_plan, event.plan) == ("business", "pro")
+        await plan_changed(system, party.user.id, "free")  # billing's older subject
+        event = await asyncio.wait_for(seen.get(), 5)
+        assert isinstance(event, ev.PlanChanged)
+        assert (event.previous_plan, event.plan) == ("pro", "free")
+        assert seen.empty()
+    finally:
+        await sub.unsubscribe()
