@@ -62,6 +62,9 @@ AUTHORIZE_PARAMETERS = (
     "code_challenge_method",
 )
 MAX_STATE_LENGTH = 2048
+# Error descriptions never echo request text (RFC 9700 §4.11.2: no attacker-chosen text on the client's
+# page); a scope is named only once it is known to be in the catalog.
+UNKNOWN_SCOPE = "the request names a scope that does not exist"
 
 # RFC 7636 §4.2: code-challenge = 43*128unreserved; an S256 challenge is 32 bytes, base64url, unpadded.
 _CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -150,7 +153,7 @@ def check_scope(app: RegisteredApp, value: str | None, *, catalog: ScopeCatalog)
         raise InvalidScope("scope is required")
     for name in names:
         if name not in catalog:
-            raise InvalidScope(f"unknown scope {name[:64]}")
+            raise InvalidScope(UNKNOWN_SCOPE)
     approved = set(app.scopes)
     for name in names:
         if name not in approved:
@@ -180,12 +183,6 @@ def check_plan(request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalo
         if name in allowed:
             continue
         plans = catalog.get(name).plans if name in catalog else ()
-        if not plans:
-            raise InvalidScope(f"{name} is not available on any plan")
-        raise InvalidScope(f"{name} requires the {_or_list(plans)} plan; your plan is {plan}")
+        # The client learns that the scope was refused, never which plan the user is on.
+        raise InvalidScope(f"{name} is not available to this user", debug=f"plan {plan}, needs {plans}")
 
-
-def _or_list(words: tuple[str, ...]) -> str:
-    if len(words) == 1:
-        return words[0]
-    return ", ".join(words[:-1]) + " or " + words[-1]

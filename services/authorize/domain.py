@@ -54,15 +54,23 @@ class IssuedCode(msgspec.Struct, frozen=True, kw_only=True):
     record: CodeRecord
 
 
-def precheck(app: RegisteredApp, query: Query, *, catalog: ScopeCatalog) -> AuthorizationRequest | RedirectTo:
+def precheck(
+    app: RegisteredApp, query: Query, *, catalog: ScopeCatalog, redirect_errors: bool = True
+) -> AuthorizationRequest | RedirectTo:
     """The checks that need no user (RFC 6749 §4.1.2.1 order): redirect URI first, then the rest.
 
-    ``UnknownClient`` / ``BadRedirectUri`` propagate (never redirect); other errors are redirected.
+    ``UnknownClient`` / ``BadRedirectUri`` propagate (never redirect). Other errors are redirected when
+    ``redirect_errors``; otherwise they are raised too, for the HTML error page: RFC 9700 §4.11.2 lets
+    the server redirect an error only to a URI it trusts, and we trust the (exactly registered) URI of
+    a request only once a signed-in user makes it, so an anonymous link cannot bounce visitors off us
+    to any self-registered app.
     """
     redirect_uri = resolve_redirect_uri(app, query)
     try:
         return check_request(app, redirect_uri, query, catalog=catalog)
     except OAuthError as exc:
+        if not redirect_errors:
+            raise
         return RedirectTo(location=error_redirect(redirect_uri, exc, state_from(query)))
 
 
@@ -92,7 +100,7 @@ def granted_scopes(
     requested = set(request.scopes)
     for name in granted:
         if name not in requested:
-            raise InvalidScope(f"scope {name[:64]} was not requested")
+            raise InvalidScope("a granted scope was not requested")
     if not granted:
         raise NothingGranted(NOTHING_GRANTED)
     return tuple(catalog.ordered(set(granted)))

@@ -123,7 +123,7 @@ class Authorizer:
             app = await source.get_app(client_id, request_id=request_id)
         except NotFound:
             raise UnknownClient(debug=f"no app {client_id!r}") from None
-        checked = domain.precheck(app, query, catalog=self.catalog)
+        checked = domain.precheck(app, query, catalog=self.catalog, redirect_errors=bool(user_id))
         if not isinstance(checked, AuthorizationRequest):
             return checked
         if not user_id:

@@ -9,7 +9,7 @@ import pytest
 
 from services.authorize.handlers import Authorizer
 from shared import tokens
-from shared.errors import InvalidRequest, NotFound, UnknownClient
+from shared.errors import InvalidRequest, NotFound, UnknownClient, UnsupportedResponseType
 from shared.grants.records import CodeRecord, GrantRecord
 from shared.messages.authorize import (
     CheckAuthorizationRequest,
@@ -154,9 +154,15 @@ async def test_bad_redirect_uri_is_checked_before_sign_in(authorizer: Authorizer
 
 
 async def test_request_errors_come_before_sign_in(authorizer: Authorizer) -> None:
-    assert location_params(await check(authorizer, user_id="", response_type="token"))["error"] == (
+    assert location_params(await check(authorizer, response_type="token"))["error"] == (
         "unsupported_response_type"
     )
+
+
+async def test_an_anonymous_request_error_is_raised_never_redirected(authorizer: Authorizer) -> None:
+    """RFC 9700 §4.11.2: before sign-in the redirect URI is not trusted; the gateway shows a page."""
+    with pytest.raises(UnsupportedResponseType):
+        await check(authorizer, user_id="", response_type="token")
 
 
 async def test_sign_in_comes_before_the_plan_check(authorizer: Authorizer) -> None:
@@ -240,7 +246,7 @@ async def test_a_redirect_uri_removed_meanwhile_is_refused(
 async def test_every_authorization_response_names_the_issuer(authorizer: Authorizer) -> None:
     """RFC 9207 §2: ``iss`` on the code redirect and on every error redirect, before or after sign-in."""
     outcomes = [
-        await check(authorizer, user_id="", response_type="token"),
+        await check(authorizer, response_type="token"),
         await check(authorizer, scope="recordings:read"),
         await decide(authorizer, "deny"),
         await decide(authorizer, granted=["transcripts:read"]),

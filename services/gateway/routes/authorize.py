@@ -19,7 +19,7 @@ from services.gateway.keys import BUS, CATALOG, REQUEST_ID
 from services.gateway.rendering import render
 from services.gateway.sessions import Session, check_bound_csrf, get_session
 from shared import subjects
-from shared.errors import InvalidClient, InvalidRequest, OAuthError
+from shared.errors import InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from shared.messages.authorize import (
     CheckAuthorizationReply,
     CheckAuthorizationRequest,
@@ -95,6 +95,10 @@ async def _ask(
         reply = await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
     except (InvalidClient, InvalidRequest) as exc:
         return error_page(request, exc)
+    except OAuthError as exc:
+        if isinstance(exc, TemporarilyUnavailable | ServerError):
+            raise
+        return error_page(request, exc)  # an anonymous request's error: never redirected
     return reply.outcome
 
 
@@ -121,8 +125,14 @@ def consent_page(request: web.Request, shown: ShowConsent, session: Session) -> 
 
 
 def error_page(request: web.Request, exc: OAuthError) -> web.Response:
-    """RFC 6749 §4.1.2.1: inform the resource owner; never redirect to an unverified URI."""
-    parameter = "client_id" if isinstance(exc, InvalidClient) else "redirect_uri"
+    """RFC 6749 §4.1.2.1, RFC 9700 §4.11.2: inform the resource owner; never redirect to a URI that is
+    not verified (client_id, redirect_uri) or not trusted yet (any error before sign-in)."""
+    if isinstance(exc, InvalidClient):
+        parameter = "client_id"
+    elif isinstance(exc, InvalidRequest) and "redirect" in exc.description.lower():  # BadRedirectUri
+        parameter = "redirect_uri"
+    else:
+        parameter = "request"
     resp = render(request, "authorize_error.html", {"error": exc, "parameter": parameter}, status=400)
     resp.headers.update(consent.page_headers(""))
     return resp
