@@ -1,4 +1,12 @@
-"""structlog set-up: contextvars first, a redaction processor, JSON in production, console in development."""
+"""Logging set-up: structlog (contextvars first, redaction, JSON in production, console in development)
+and every stdlib logger (aiohttp's, nats', redis') routed through the same redaction and renderer.
+
+Redaction, one implementation used everywhere (``redact`` processor, ``RedactingFilter``):
+- values of known secret fields (``SECRET_FIELDS``) at any depth of a structured event;
+- in any string: anything shaped like a Mavio token or client secret (``shared.tokens.SECRET_PATTERN``),
+  ``Basic``/``Bearer`` credentials, session and sign-in CSRF cookie values, and ``name=value`` /
+  ``"name": "value"`` pairs of the secret fields (query strings, form bodies, JSON in messages).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,11 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
+
+from shared.tokens import SECRET_PATTERN
 
 # Field names whose values never reach a log line.
 SECRET_FIELDS = frozenset(
@@ -22,18 +32,39 @@ SECRET_FIELDS = frozenset(
         "code_verifier",
         "authorization",
         "cookie",
+        "set-cookie",
         "session",
         "csrf",
+        "csrf_token",
+        "consent_token",
+        "mavio_session",
+        "mavio_login_csrf",
     }
 )
-# Anything shaped like a Mavio secret, wherever it appears in a string.
-_SECRET_SHAPE = re.compile(r"mavio_(?:at|rt|code|cs)_[0-9A-Za-z]+")
 REDACTED = "[redacted]"
+_NAMES = "|".join(sorted((re.escape(f) for f in SECRET_FIELDS), key=len, reverse=True))
+_SHAPES = (
+    (SECRET_PATTERN, REDACTED),
+    (re.compile(r"(?<![A-Za-z_])(Basic|Bearer)\s+[A-Za-z0-9+/=._~%-]{8,}", re.IGNORECASE), r"\1 " + REDACTED),
+    # name=value in query strings, form bodies, cookie headers (``__Host-`` prefixed cookies too)
+    (re.compile(rf"(?i)(?<![\w-])((?:__Host-)?(?:{_NAMES}))=[^&;\s'\",]*"), r"\1=" + REDACTED),
+    # "name": "value" in JSON or reprs
+    (re.compile(rf"""(?i)(["']({_NAMES})["']\s*:\s*)(["'])[^"']*\3"""), r"\1\3" + REDACTED + r"\3"),
+)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret-shaped part replaced by ``[redacted]``."""
+    for pattern, replacement in _SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
-        return _SECRET_SHAPE.sub(REDACTED, value)
+        return redact_text(value)
+    if isinstance(value, bytes | bytearray):
+        return redact_text(bytes(value).decode("utf-8", "replace"))
     if isinstance(value, dict):
         return {k: REDACTED if str(k).lower() in SECRET_FIELDS else _scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -42,20 +73,62 @@ def _scrub(value: Any) -> Any:
 
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Processor: drop secret fields and mask token-shaped substrings."""
+    """Processor: drop secret fields and mask secret-shaped substrings."""
     for key in list(event_dict):
         if key.lower() in SECRET_FIELDS:
             event_dict[key] = REDACTED
-        else:
+        elif not key.startswith("_"):  # ``_record`` and friends: structlog's own bookkeeping
             event_dict[key] = _scrub(event_dict[key])
     return event_dict
 
 
-def configure_logging(*, json: bool, level: str = "info") -> None:
-    """Configure structlog once per process (called from each ``__main__``)."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+class RedactingFilter(logging.Filter):
+    """For stdlib handlers: the record's message, arguments and traceback reduced to redacted text
+    before any formatter sees them (a logger's own filter would miss records of its children)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if record.exc_info:  # the traceback becomes part of the (redacted) message
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = redact_text(text)
+        record.args = None
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return True
+
+
+def _renderer(json: bool) -> Any:
+    return structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+
+
+def _stdlib_handler(json: bool, stream: TextIO) -> logging.Handler:
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                redact,
+            ],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _renderer(json)],
+        )
     )
+    return handler
+
+
+def configure_logging(
+    *, json: bool, level: str = "info", stream: TextIO | None = None, cache: bool = True
+) -> None:
+    """Configure structlog and the stdlib root logger once per process (called from each ``__main__``).
+
+    ``stream`` defaults to stderr; tests pass their own and ``cache=False`` to reconfigure at will.
+    """
+    out = stream or sys.stderr
+    numeric = logging.getLevelNamesMapping()[level.upper()]
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -63,9 +136,16 @@ def configure_logging(*, json: bool, level: str = "info") -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             redact,
-            renderer,
+            _renderer(json),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=cache,
     )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_mavio", False)]:
+        root.removeHandler(old)
+    handler = _stdlib_handler(json, out)
+    handler._mavio = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(numeric)

@@ -42,6 +42,7 @@ _LENGTHS: Final[dict[str, int]] = {
 _CLIENT_SECRET_TOTAL: Final = len(CLIENT_SECRET_PREFIX) + CLIENT_SECRET_LEN + CHECKSUM_LEN
 _CLIENT_ID_TOTAL: Final = len(CLIENT_ID_PREFIX) + CLIENT_ID_LEN
 
+# The one pattern of a Mavio secret in text, used by the log redactor (``shared.logging.redact_text``).
 # Deliberately looser than the exact formats (no length cap, no checksum): redaction should also catch
 # truncated or mistyped secrets. A family alone (16 chars) is the shortest run worth redacting.
 SECRET_PATTERN: Final = re.compile(r"mavio_(at|rt|code|cs)_[0-9A-Za-z]{16,}")

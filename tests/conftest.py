@@ -9,7 +9,7 @@ import pytest
 from shared.logging import configure_logging
 from tests.support.system import System, start_system
 
-configure_logging(json=False, level="warning")
+configure_logging(json=False, level="warning", cache=False)  # tests may reconfigure it
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,13 @@ connections are closed after MAVIO_HTTP_HEADER_TIMEOUT / MAVIO_HTTP_BODY_TIMEOUT
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 
 import pytest
 
 from services.gateway import limits
+from tests.support import raw_http
 from tests.support.factories import login_csrf, new_http, signed_in_client
 from tests.support.system import System, start_system
 
@@ -90,26 +90,8 @@ async def test_a_long_query_is_414(sut: System) -> None:
                 assert (await resp.json())["error"] == "invalid_request"
 
 
-async def raw(
-    sut: System, data: bytes, *, drip: bytes = b"", every: float = 0.2, limit: float = 15.0
-) -> bytes:
-    """Send ``data`` on a raw connection, then ``drip`` one byte every ``every`` seconds; the bytes the
-    server sent before closing. Bounded: fails after ``limit`` seconds if the server never closes."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", sut.settings.http_port)
-    writer.write(data)
-
-    async def dripping() -> None:
-        for byte in drip:
-            await asyncio.sleep(every)
-            writer.write(bytes([byte]))
-            await writer.drain()
-
-    task = asyncio.create_task(dripping())
-    try:
-        return await asyncio.wait_for(reader.read(-1), limit)
-    finally:
-        task.cancel()
-        writer.close()
+async def raw(sut: System, data: bytes, **kw: float | bytes) -> bytes:
+    return await raw_http.raw(sut.settings.http_port, data, **kw)  # type: ignore[arg-type]
 
 
 async def test_long_or_many_header_lines_are_431_and_never_echoed(sut: System) -> None:
