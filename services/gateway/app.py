@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
 
 from services.gateway import limits, middleware, server
-from services.gateway.keys import BUS, CATALOG, METRICS, NC, REDIS, SETTINGS, SIGN_IN_GATE, TEMPLATES
+from services.gateway.keys import (
+    BUS,
+    CATALOG,
+    LOGO_DECODES,
+    METRICS,
+    NC,
+    REDIS,
+    SETTINGS,
+    SIGN_IN_GATE,
+    TEMPLATES,
+)
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
 from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
@@ -51,6 +62,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = GatewayMetrics()
     app[CATALOG] = ScopeCatalog.load()
     app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
+    app[LOGO_DECODES] = asyncio.Semaphore(2)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)

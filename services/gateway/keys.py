@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import jinja2
 from aiohttp import web
 from nats.aio.client import Client as NATS
@@ -21,6 +23,7 @@ TEMPLATES = web.AppKey("templates", jinja2.Environment)
 METRICS = web.AppKey("metrics", GatewayMetrics)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
 SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
+LOGO_DECODES = web.AppKey("logo_decodes", asyncio.Semaphore)  # logo decodes at once in this process
 
 
 def redis_of(app: web.Application) -> Redis:

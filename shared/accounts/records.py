@@ -9,6 +9,7 @@ import msgspec
 from shared.errors import ValidationFailed
 from shared.messages.registry import AccountView
 from shared.scopes import PLANS
+from shared.text import has_bidi_control
 from shared.tokens import ALPHABET
 
 USER_ID_PREFIX = "usr_"
@@ -48,6 +49,8 @@ def email_problem(email: str) -> str | None:
         return f"Email must be at most {MAX_EMAIL_LENGTH} characters"
     local, at, domain = email.rpartition("@")
     if not at or not local or "." not in domain.strip(".") or any(c.isspace() for c in email):
+        return f"{email!r} is not an email address"
+    if has_bidi_control(email) or not email.isprintable():
         return f"{email!r} is not an email address"
     return None
 

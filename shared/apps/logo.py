@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
 
 MAX_LOGO_BYTES = 1_048_576
-MAX_LOGO_PIXELS = 25_000_000
+# Declared dimensions are checked before a pixel is decoded: decoding a logo at most 4096 px a side and
+# 4 megapixels takes at most 16 MiB as RGBA (a 5000x5000 PNG used to take 100 MiB). A JPEG may have up
+# to 4096x4096: it is decoded at 1/8 scale (``draft``), so it costs less than that.
+MAX_LOGO_SIDE = 4096
+MAX_LOGO_PIXELS = 4_194_304
+MAX_JPEG_PIXELS = MAX_LOGO_SIDE * MAX_LOGO_SIDE
 LOGO_BOX = (256, 256)
 
 TOO_MANY_BYTES = "Logo must be at most 1 MiB"
@@ -58,8 +63,8 @@ def sniff_format(data: bytes) -> str | None:
 def normalise_logo(data: bytes) -> bytes:
     """Return ``data`` as an RGBA PNG that fits in 256x256 (never upscaled), without metadata.
 
-    Accepts PNG, JPEG, GIF or WebP up to 1 MiB and at most 25 megapixels; animations keep their
-    first frame; EXIF orientation is applied. Raises ``LogoError`` on any rejection.
+    Accepts PNG, JPEG, GIF or WebP up to 1 MiB, 4096 px a side and 4 megapixels (JPEG: 16);
+    animations keep their first frame; EXIF orientation is applied. Raises ``LogoError`` on any rejection.
     """
     if len(data) > MAX_LOGO_BYTES:
         raise LogoError(TOO_MANY_BYTES)
@@ -79,7 +84,8 @@ def _decode_first_frame(data: bytes, fmt: str) -> PILImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[fmt]) as img:
                 width, height = img.size
-                if width * height > MAX_LOGO_PIXELS:
+                limit = MAX_JPEG_PIXELS if fmt == "JPEG" else MAX_LOGO_PIXELS
+                if width * height > limit or max(width, height) > MAX_LOGO_SIDE:
                     raise LogoError(TOO_MANY_PIXELS)
                 img.draft(None, LOGO_BOX)  # JPEG only: decode at a reduced scale when possible
                 upright = ImageOps.exif_transpose(img)

@@ -14,6 +14,7 @@ import msgspec
 
 from shared.errors import ValidationFailed
 from shared.scopes import ScopeCatalog
+from shared.text import has_bidi_control
 
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 500
@@ -21,9 +22,6 @@ MAX_REDIRECT_URIS = 10
 
 _WEB_SCHEMES = frozenset({"http", "https"})
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-# Bidirectional embedding/override/isolate characters: they let a name render differently from
-# its stored text, which is a spoofing risk on the consent screen.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SHOWN_URI_LENGTH = 80
 
 
@@ -94,7 +92,7 @@ def _dedup(values: list[str]) -> list[str]:
 
 
 def _has_control(text: str) -> bool:
-    return any(c.isspace() or unicodedata.category(c) == "Cc" for c in text)
+    return any(c.isspace() or unicodedata.category(c) == "Cc" for c in text) or has_bidi_control(text)
 
 
 def _split(uri: str) -> SplitResult | None:
@@ -116,7 +114,7 @@ def _shown(value: str) -> str:
 def _name_error(name: str) -> str | None:
     if not name:
         return "Name is required"
-    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in _BIDI_CONTROLS for c in name):
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name) or has_bidi_control(name):
         return "Name must not contain control characters"
     if len(name) > MAX_NAME_LENGTH:
         return f"Name must be at most {MAX_NAME_LENGTH} characters (it has {len(name)})"
@@ -124,6 +122,8 @@ def _name_error(name: str) -> str | None:
 
 
 def _description_error(description: str) -> str | None:
+    if has_bidi_control(description):
+        return "Description must not contain bidirectional control characters"
     if len(description) > MAX_DESCRIPTION_LENGTH:
         return f"Description must be at most {MAX_DESCRIPTION_LENGTH} characters (it has {len(description)})"
     return None

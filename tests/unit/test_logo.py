@@ -243,8 +243,9 @@ def _gif_declaring(width: int, height: int) -> bytes:
     [
         pytest.param(_png_declaring(20_000, 20_000), id="400-megapixel-ihdr"),
         pytest.param(_png_declaring(10_000, 10_000), id="100-megapixel-ihdr"),
-        pytest.param(_png_declaring(5_000, 5_001), id="just-over-25-megapixels"),
-        pytest.param(_png_declaring(1, 25_000_001), id="one-pixel-wide"),
+        pytest.param(_png_declaring(5_000, 5_000), id="the-issues-5000x5000"),
+        pytest.param(_png_declaring(2_048, 2_049), id="just-over-4-megapixels"),
+        pytest.param(_png_declaring(1, 4_097), id="one-pixel-wide-too-tall"),
         pytest.param(_encode(Image.new("1", (6_000, 5_000)), "PNG"), id="real-30-megapixel-png"),
         pytest.param(_gif_declaring(20_000, 20_000), id="huge-gif-screen"),
     ],
@@ -271,10 +272,11 @@ def test_pillow_bomb_checks_are_rejections_too(data: bytes, monkeypatch: pytest.
     assert str(caught.value) == TOO_MANY_PIXELS
 
 
-def test_pixel_limit_is_inclusive() -> None:
-    """Exactly 25 megapixels passes the size check and only then fails for its missing pixel data."""
+@pytest.mark.parametrize("size", [(2_048, 2_048), (4_096, 1_024)])
+def test_pixel_and_side_limits_are_inclusive(size: tuple[int, int]) -> None:
+    """At the limits the size check passes and decoding only then fails for the missing pixel data."""
     with pytest.raises(LogoError) as caught:
-        normalise_logo(_png_declaring(5_000, 5_000))
+        normalise_logo(_png_declaring(*size))
     assert str(caught.value) == NOT_AN_IMAGE
 
 

@@ -15,6 +15,7 @@ from shared.apps.validation import (
 )
 from shared.errors import OAuthError, ValidationFailed
 from shared.scopes import ScopeCatalog
+from shared.text import BIDI_CONTROLS
 
 CATALOG = ScopeCatalog.load()
 HTTPS_REQUIRED = "must use https (http is only allowed for 127.0.0.1, [::1] and localhost)"
@@ -360,3 +361,34 @@ def test_parse_redirect_uris_text(text: str, expected: list[str]) -> None:
 )
 def test_is_loopback_redirect(uri: str, expected: bool) -> None:
     assert is_loopback_redirect(uri) is expected
+
+
+@pytest.mark.parametrize("char", sorted(BIDI_CONTROLS))
+@pytest.mark.parametrize("field", ["name", "description", "homepage_url", "redirect_uris"])
+def test_bidi_controls_are_refused_in_every_shown_field(field: str, char: str) -> None:
+    """U+202E and friends make the consent page show text other than what is stored (issue 13)."""
+    values = {
+        "name": "Notes" + char + "Sync",
+        "description": "Syncs" + char + " notes",
+        "homepage_url": "https://app.example/" + char + "gpj.exe",
+        "redirect_uris": ["https://app.example/cb" + char],
+    }
+    good = AppInput(
+        name="Notes Sync",
+        description="Syncs notes",
+        homepage_url="https://app.example",
+        redirect_uris=["https://app.example/cb"],
+        scopes=["meetings:read"],
+    )
+    bad = msgspec.structs.replace(good, **{field: values[field]})
+    with pytest.raises(ValidationFailed) as caught:
+        validate_app(bad, catalog=ScopeCatalog.load(), production=False)
+    assert set(caught.value.fields) == {field}
+
+
+def test_bidi_controls_are_refused_in_account_names_and_emails() -> None:
+    from services.registry.accounts import email_problem, name_problem
+
+    assert name_problem("Eve\u202eresU") is not None
+    assert email_problem("eve\u2066@example.com") is not None
+    assert email_problem("eve@example.com") is None

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from services.gateway.keys import CATALOG, SETTINGS
+from services.gateway.keys import CATALOG, LOGO_DECODES, SETTINGS
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
 from shared.apps.validation import AppInput, parse_redirect_uris_text, validate_app
 from shared.errors import ValidationFailed
@@ -68,15 +68,18 @@ def parse_form(form: FormData) -> AppForm:
     )
 
 
-async def prepare_logo(data: bytes) -> bytes:
+async def prepare_logo(request: web.Request, data: bytes) -> bytes:
     """The upload as a small PNG, or ``LogoError``.
 
     The gateway shrinks the image before it crosses the bus: a 1 MiB upload would not fit in a
-    NATS message once encoded. The registry checks and normalises it again on its side.
+    NATS message once encoded. The registry checks and normalises it again on its side. At most
+    ``LOGO_DECODES`` decodes run at once in this process (each bounded by ``MAX_LOGO_PIXELS``), so
+    concurrent uploads cannot add up to more memory than that.
     """
     if len(data) > MAX_LOGO_BYTES:
         raise LogoError(TOO_MANY_BYTES)
-    return await asyncio.to_thread(normalise_logo, data)
+    async with request.app[LOGO_DECODES]:
+        return await asyncio.to_thread(normalise_logo, data)
 
 
 async def checked_logo(request: web.Request, form: AppForm) -> bytes | None:
@@ -87,7 +90,7 @@ async def checked_logo(request: web.Request, form: AppForm) -> bytes | None:
     if form.logo_upload is None:
         return None
     try:
-        return await prepare_logo(form.logo_upload)
+        return await prepare_logo(request, form.logo_upload)
     except LogoError as exc:
         errors = {"logo": str(exc)}
         settings = request.app[SETTINGS]

@@ -147,7 +147,7 @@ async def put_logo(request: web.Request) -> web.Response:
     session = await require_api_session(request)
     data = await logo_upload(request)
     try:
-        png = await prepare_logo(data)
+        png = await prepare_logo(request, data)
     except LogoError as exc:
         raise ValidationFailed({"logo": str(exc)}) from None
     view = await registry(request).put_logo(
