@@ -12,7 +12,7 @@ Plan = Literal["free", "pro", "business"]
 PLANS: tuple[Plan, ...] = ("free", "pro", "business")
 
 # RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
-_SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5B\x5D-\x7E]+$")
+_SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+")  # fullmatch: "$" would allow a final newline
 
 
 class ScopeInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,7 +66,7 @@ def parse_scope(value: str) -> list[str]:
     for tok in value.split(" "):
         if not tok:
             continue
-        if not _SCOPE_TOKEN.match(tok):
+        if not _SCOPE_TOKEN.fullmatch(tok):
             raise ValueError(f"malformed scope token {tok!r}")
         if tok not in out:
             out.append(tok)

@@ -140,6 +140,10 @@ def _web_url_problem(uri: str) -> str | None:
     """What makes ``uri`` not an absolute http(s) URL with a host, or ``None``."""
     if _has_control(uri):
         return "must not contain spaces or control characters"
+    if "\\" in uri:
+        return "must not contain a backslash (browsers read it as /)"
+    if not uri.isascii():
+        return "must be ASCII: write an international domain name as xn--, other characters %-encoded"
     try:
         parts = urlsplit(uri)
     except ValueError:

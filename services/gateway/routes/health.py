@@ -1,4 +1,5 @@
-"""``/healthz`` (process alive), ``/readyz`` (bus, store and every service), ``/metrics``."""
+"""``/healthz`` (process alive), ``/readyz`` (bus, store and every service), ``/metrics``, and the
+OpenAPI document (``/api/openapi.json``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import asyncio
 import prometheus_client
 from aiohttp import web
 
-from services.gateway.keys import BUS, METRICS, NC, redis_of
+from services.gateway import openapi_doc
+from services.gateway.keys import BUS, METRICS, NC, SETTINGS, redis_of
 from services.gateway.rendering import json_response
 from shared import subjects
 from shared.errors import OAuthError
@@ -47,6 +49,13 @@ async def readyz(request: web.Request) -> web.Response:
     down = sorted(name for name, ok in status.items() if not ok)
     body = {"status": "ok" if not down else "unavailable", "checks": status, "down": down}
     return json_response(body, status=200 if not down else 503)
+
+
+@routes.get(openapi_doc.PATH)
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of this HTTP API (``services.gateway.openapi_doc``)."""
+    body = openapi_doc.document(request.app[SETTINGS].public_url)
+    return json_response(body, headers={"Cache-Control": "public, max-age=300"})
 
 
 @routes.get("/metrics")

@@ -41,7 +41,12 @@ async def read_form(request: web.Request) -> Form:
         raise InvalidRequest(f"the request body must be {FORM}")
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise InvalidRequest("the request body is too large")
-    body = await request.read()
+    return parse_form_body(await request.read())
+
+
+def parse_form_body(body: bytes) -> Form:
+    """``application/x-www-form-urlencoded`` bytes as name -> values; ``InvalidRequest`` for anything
+    that is not (too large, too many fields, not UTF-8 after percent-decoding)."""
     if len(body) > MAX_FORM_BYTES:
         raise InvalidRequest("the request body is too large")
     try:

@@ -1,0 +1,319 @@
+"""The OpenAPI 3.1 document of the gateway's HTTP API, served at ``/api/openapi.json``.
+
+The OAuth endpoints (RFC 6749, 7009, 7662, 8414, 9207), health, and the apps JSON API. HTML pages are
+described only as ``text/html`` answers. ``tests/e2e/test_openapi_contract.py`` runs schemathesis on
+it against a live gateway: no 5xx, and every response must match what is written here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+PATH: Final = "/api/openapi.json"
+
+_S: Final = {"type": "string"}
+_ERROR_REF: Final = {"$ref": "#/components/schemas/Error"}
+_HTML: Final = {"text/html": {"schema": _S}}
+_JSON_ERROR: Final = {"application/json": {"schema": _ERROR_REF}}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": _JSON_ERROR}
+
+
+def _html_or_json(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {**_HTML, **_JSON_ERROR}}
+
+
+_REJECTIONS: Final = {
+    "408": _error("the body did not arrive in time"),
+    "413": _error("body, form field or field count over the limit"),
+    "414": _error("query string too long"),
+    "431": _error("header fields too large"),
+    "503": _error("a service is unavailable (temporarily_unavailable)"),
+}
+_CLIENT_ERRORS: Final = {
+    "400": _error("invalid_request, invalid_grant, unsupported_grant_type, invalid_scope, ..."),
+    "401": _error("invalid_client (with WWW-Authenticate: Basic after Basic authentication)"),
+    "429": _error("too many failed client authentications (temporarily_unavailable, Retry-After)"),
+    **_REJECTIONS,
+}
+_API_ERRORS: Final = {
+    "400": _error("validation_failed, with per-field messages in fields"),
+    "401": _error("login_required: no session cookie"),
+    "403": _error("cross-origin request"),
+    "404": _error("no such app, or not yours"),
+    "405": {"description": "method not allowed", "content": {"text/plain": {"schema": _S}}},
+    "409": _error("name already used"),
+    "415": _error("not application/json (logo: not an image or multipart)"),
+    **_REJECTIONS,
+}
+_CLIENT_AUTH_FIELDS: Final = {
+    "client_id": _S,
+    "client_secret": _S,
+}
+
+
+def _form(properties: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": {**properties, **_CLIENT_AUTH_FIELDS}}
+    return {"content": {"application/x-www-form-urlencoded": {"schema": schema}}}
+
+
+def _json_body(ref: str, *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def _ok(ref: str, status: str = "200") -> dict[str, Any]:
+    return {status: {"description": "success", "content": {"application/json": {"schema": {"$ref": ref}}}}}
+
+
+_CLIENT_ID_PARAM: Final = {"name": "client_id", "in": "path", "required": True, "schema": _S}
+_API_SECURITY: Final[list[dict[str, list[str]]]] = [{"session": []}]
+
+
+def _api(summary: str, responses: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {
+        "summary": summary,
+        "security": _API_SECURITY,
+        "responses": {**responses, **_API_ERRORS},
+        **more,
+    }
+
+
+_APP_PATHS: Final = {
+    "/api/v1/oauth-apps": {
+        "get": _api("the signed-in user's apps", _ok("#/components/schemas/AppList")),
+        "post": _api(
+            "register an app (the secret is shown once)",
+            _ok("#/components/schemas/CreatedApp", "201"),
+            requestBody=_json_body("#/components/schemas/AppBody"),
+        ),
+    },
+    "/api/v1/oauth-apps/{client_id}": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "get": _api("one app with its stats", _ok("#/components/schemas/AppWithStats")),
+        "patch": _api(
+            "edit an app",
+            _ok("#/components/schemas/App"),
+            requestBody=_json_body("#/components/schemas/AppBody"),
+        ),
+        "delete": _api("delete an app and revoke its tokens", _ok("#/components/schemas/Deleted")),
+    },
+    "/api/v1/oauth-apps/{client_id}/secret": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "post": _api(
+            "a new client secret",
+            _ok("#/components/schemas/NewSecret"),
+            requestBody=_json_body("#/components/schemas/SecretBody", required=False),
+        ),
+    },
+    "/api/v1/oauth-apps/{client_id}/revoke-tokens": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "post": _api("revoke every token of the app", _ok("#/components/schemas/Revoked")),
+    },
+    "/api/v1/oauth-apps/{client_id}/logo": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "delete": _api("remove the logo", _ok("#/components/schemas/App")),
+    },
+}
+
+_OAUTH_PATHS: Final = {
+    "/.well-known/oauth-authorization-server": {
+        "get": {
+            "summary": "authorization server metadata (RFC 8414)",
+            "responses": _ok("#/components/schemas/Metadata"),
+        }
+    },
+    "/oauth/authorize": {
+        "get": {
+            "summary": "authorization endpoint (RFC 6749 §4.1.1)",
+            "parameters": [
+                {"name": name, "in": "query", "required": False, "schema": _S}
+                for name in (
+                    "client_id",
+                    "response_type",
+                    "redirect_uri",
+                    "scope",
+                    "state",
+                    "code_challenge",
+                    "code_challenge_method",
+                )
+            ],
+            "responses": {
+                "200": {"description": "the consent page", "content": _HTML},
+                "302": {
+                    "description": "to the client with code or error, and iss (RFC 9207); or to sign-in",
+                    "headers": {"Location": {"required": True, "schema": _S}},
+                },
+                "400": _html_or_json(
+                    "an error page: unknown client_id, bad redirect_uri, or any error "
+                    "of a request made before sign-in (RFC 9700 §4.11.2)"
+                ),
+                "414": _html_or_json("query string too long"),
+                "431": _error("header fields too large"),
+                "503": _html_or_json("a service is unavailable"),
+            },
+        }
+    },
+    "/oauth/token": {
+        "post": {
+            "summary": "token endpoint (RFC 6749 §3.2, §4.1.3, §6)",
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": _form(
+                {
+                    "grant_type": _S,
+                    "code": _S,
+                    "redirect_uri": _S,
+                    "code_verifier": _S,
+                    "refresh_token": _S,
+                    "scope": _S,
+                }
+            ),
+            "responses": {**_ok("#/components/schemas/TokenResponse"), **_CLIENT_ERRORS},
+        }
+    },
+    "/oauth/revoke": {
+        "post": {
+            "summary": "token revocation (RFC 7009)",
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": _form({"token": _S, "token_type_hint": _S}),
+            "responses": {"200": {"description": "revoked, or was not valid"}, **_CLIENT_ERRORS},
+        }
+    },
+    "/oauth/introspect": {
+        "post": {
+            "summary": "token introspection of the client's own tokens (RFC 7662)",
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": _form({"token": _S, "token_type_hint": _S}),
+            "responses": {**_ok("#/components/schemas/Introspection"), **_CLIENT_ERRORS},
+        }
+    },
+    "/healthz": {"get": {"summary": "process alive", "responses": _ok("#/components/schemas/Health")}},
+    PATH: {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+}
+
+_STR_LIST: Final = {"type": "array", "items": _S}
+_APP_PROPERTIES: Final = {
+    "client_id": _S,
+    "name": _S,
+    "description": _S,
+    "homepage_url": _S,
+    "redirect_uris": _STR_LIST,
+    "scopes": _STR_LIST,
+    "has_logo": {"type": "boolean"},
+    "created_at": {"type": "integer"},
+    "updated_at": {"type": "integer"},
+    "logo_url": {"type": ["string", "null"]},
+}
+_APP: Final = {
+    "type": "object",
+    "required": ["client_id", "name", "redirect_uris", "scopes"],
+    "properties": _APP_PROPERTIES,
+}
+
+SCHEMAS: Final[dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": _S, "error_description": _S, "fields": {"type": "object"}},
+    },
+    "Metadata": {
+        "type": "object",
+        "required": [
+            "issuer",
+            "authorization_endpoint",
+            "token_endpoint",
+            "authorization_response_iss_parameter_supported",
+        ],
+        "properties": {
+            "issuer": _S,
+            "authorization_endpoint": _S,
+            "token_endpoint": _S,
+            "authorization_response_iss_parameter_supported": {"const": True},
+        },
+    },
+    "TokenResponse": {
+        "type": "object",
+        "required": ["access_token", "token_type", "expires_in", "refresh_token", "scope"],
+        "properties": {
+            "access_token": _S,
+            "token_type": {"const": "Bearer"},
+            "expires_in": {"type": "integer"},
+            "refresh_token": _S,
+            "scope": _S,
+        },
+    },
+    "Introspection": {
+        "type": "object",
+        "required": ["active"],
+        "properties": {
+            "active": {"type": "boolean"},
+            "client_id": _S,
+            "sub": _S,
+            "scope": _S,
+            "exp": {"type": "integer"},
+            "iat": {"type": "integer"},
+            "token_type": _S,
+        },
+    },
+    "Health": {"type": "object", "required": ["status"], "properties": {"status": _S}},
+    "App": _APP,
+    "AppList": {
+        "type": "object",
+        "required": ["apps"],
+        "properties": {"apps": {"type": "array", "items": _APP}},
+    },
+    "AppWithStats": {**_APP, "properties": {**_APP_PROPERTIES, "stats": {"type": "object"}}},
+    "CreatedApp": {
+        **_APP,
+        "required": [*_APP["required"], "client_secret"],
+        "properties": {**_APP_PROPERTIES, "client_secret": _S},
+    },
+    "AppBody": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": _S,
+            "description": _S,
+            "homepage_url": _S,
+            "redirect_uris": _STR_LIST,
+            "scopes": _STR_LIST,
+        },
+    },
+    "SecretBody": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"keep_old_secret_seconds": {"type": "integer"}},
+    },
+    "NewSecret": {
+        "type": "object",
+        "required": ["client_id", "client_secret"],
+        "properties": {"client_id": _S, "client_secret": _S, "old_secret_valid_until": {"type": "integer"}},
+    },
+    "Deleted": {
+        "type": "object",
+        "required": ["deleted", "client_id"],
+        "properties": {"deleted": {"const": True}, "client_id": _S},
+    },
+    "Revoked": {
+        "type": "object",
+        "required": ["client_id", "families_revoked"],
+        "properties": {"client_id": _S, "families_revoked": {"type": "integer"}},
+    },
+}
+
+
+def document(public_url: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Mavio OAuth", "version": "1"},
+        "servers": [{"url": public_url}],
+        "paths": {**_OAUTH_PATHS, **_APP_PATHS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "clientBasic": {"type": "http", "scheme": "basic"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "mavio_session"},
+            },
+        },
+    }
