@@ -185,4 +185,3 @@ def check_plan(request: AuthorizationRequest, plan: str, *, catalog: ScopeCatalo
         plans = catalog.get(name).plans if name in catalog else ()
         # The client learns that the scope was refused, never which plan the user is on.
         raise InvalidScope(f"{name} is not available to this user", debug=f"plan {plan}, needs {plans}")
-

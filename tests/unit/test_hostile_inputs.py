@@ -13,13 +13,20 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.authorize.checks import MAX_STATE_LENGTH, check_request
-from services.authorize.redirects import BadRedirectUri, redirect_uri_matches, resolve_redirect_uri
+from services.authorize.redirect_match import redirect_uri_matches, resolve_redirect_uri
 from services.gateway.routes.token import MAX_FORM_FIELDS, parse_form_body
 from services.gateway.web_helpers import safe_next
-from services.registry.validation import AppInput, validate_app
-from services.token.client_auth import InvalidClientBasic, extract_client_credentials
 from shared import tokens
-from shared.errors import InvalidClient, InvalidRequest, OAuthError, ValidationFailed
+from shared.apps.validation import AppInput, validate_app
+from shared.client_auth import extract_client_credentials
+from shared.errors import (
+    BadRedirectUri,
+    InvalidClient,
+    InvalidClientBasic,
+    InvalidRequest,
+    OAuthError,
+    ValidationFailed,
+)
 from shared.scopes import ScopeCatalog, join_scope, parse_scope
 
 CATALOG = ScopeCatalog.load()

@@ -387,7 +387,7 @@ def test_bidi_controls_are_refused_in_every_shown_field(field: str, char: str) -
 
 
 def test_bidi_controls_are_refused_in_account_names_and_emails() -> None:
-    from services.registry.accounts import email_problem, name_problem
+    from shared.accounts.records import email_problem, name_problem
 
     assert name_problem("Eve\u202eresU") is not None
     assert email_problem("eve\u2066@example.com") is not None
