@@ -11,9 +11,14 @@ Decisions:
 - The granted scopes must be a non-empty subset of the requested ones. None ticked raises
   ``NothingGranted`` (the page is shown again, nothing is issued); a scope that was not requested is
   ``invalid_scope``.
-- The grant record (user x app) holds the scopes of the latest authorization, not a union with earlier
-  ones: it describes what the user last agreed to. Tokens of earlier authorizations keep their own
-  scopes in their family. ``last_used_at`` is carried over from the previous record.
+- Remembered consent: a *live* grant (the same rule as Connected apps: the user still counts as an active
+  authorization of the app, or its latest code may still be exchanged) covering every requested scope
+  gets a code without a prompt, unless ``prompt`` includes ``consent`` (OpenID Connect Core §3.1.2.1).
+  Otherwise the page asks only for the scopes the live grant lacks (``prompt=consent``: for all).
+- The grant record (user x app) holds what the user agreed to: the scopes decided this time (asked and
+  ticked, or remembered) plus the live grant's scopes that were not requested this time; an unticked
+  scope is dropped. Tokens of earlier authorizations keep their own scopes in their family.
+  ``last_used_at`` is carried over from the previous record.
 - A code is ``shared.tokens.mint("code", family)`` with a new family: 32 random base62 characters
   (about 190 bits). Only its HMAC signature reaches the store (RFC 6749 §10.5, RFC 9700 §4.5).
 """
@@ -34,7 +39,7 @@ from services.authorize.checks import (
     resolve_redirect_uri,
     state_from,
 )
-from services.authorize.redirects import Query
+from services.authorize.redirects import Query, query_values
 from shared.errors import AccessDenied, InvalidScope, NothingGranted, OAuthError
 from shared.grants.records import CodeRecord, GrantRecord
 from shared.messages.authorize import CheckedRequest, RedirectTo, ShowConsent
@@ -138,19 +143,45 @@ def code_location(request: AuthorizationRequest, code: str) -> RedirectTo:
     return RedirectTo(location=code_redirect(request.redirect_uri, code, request.state))
 
 
+def prompts_for_consent(query: Query) -> bool:
+    """``prompt`` (space-delimited, OpenID Connect Core §3.1.2.1) asks for the consent page again."""
+    return any("consent" in value.split(" ") for value in query_values(query, "prompt"))
+
+
+def grant_is_live(grant: GrantRecord, *, counted: bool, now: float, code_ttl: int) -> bool:
+    """The Connected apps rule (``services.revocation.domain.is_connected``): a live family of the app,
+    or a code of the latest authorization that may still be exchanged."""
+    return counted or grant.authorized_at > now - code_ttl
+
+
+def remembered(request: AuthorizationRequest, live_scopes: frozenset[str]) -> list[str]:
+    """The requested scopes the user already granted (catalog order): not asked again."""
+    return [name for name in request.scopes if name in live_scopes]
+
+
 def grant_record(
-    request: AuthorizationRequest, scopes: Sequence[str], *, now: int, previous: GrantRecord | None
+    request: AuthorizationRequest,
+    scopes: Sequence[str],
+    *,
+    now: int,
+    previous: GrantRecord | None,
+    kept: frozenset[str] = frozenset(),
+    catalog: ScopeCatalog,
 ) -> GrantRecord:
-    """The user x app grant after this authorization: its scopes, keeping the last use time."""
+    """The user x app grant after this authorization: the decided scopes plus the live grant's scopes
+    that were not requested (``kept``), keeping the last use time."""
+    unrequested = kept - set(request.scopes)
     return GrantRecord(
         client_id=request.client_id,
-        scope=join_scope(tuple(scopes)),
+        scope=join_scope(tuple(catalog.ordered(set(scopes) | unrequested))),
         authorized_at=now,
         last_used_at=previous.last_used_at if previous else 0,
     )
 
 
-def consent(app: AppView, request: AuthorizationRequest, notice: str = "") -> ShowConsent:
+def consent(
+    app: AppView, request: AuthorizationRequest, notice: str = "", *, remembered: Sequence[str] = ()
+) -> ShowConsent:
     """What the consent page needs: the app's public view and the checked request."""
     checked = CheckedRequest(
         client_id=request.client_id,
@@ -161,4 +192,4 @@ def consent(app: AppView, request: AuthorizationRequest, notice: str = "") -> Sh
         code_challenge_method=request.code_challenge_method,
         redirect_uri_given=request.redirect_uri_given,
     )
-    return ShowConsent(app=app, request=checked, notice=notice)
+    return ShowConsent(app=app, request=checked, notice=notice, remembered=list(remembered))

@@ -20,6 +20,7 @@ from services.authorize.checks import AuthorizationRequest, client_id_from
 from services.authorize.redirects import Query, with_issuer
 from shared import subjects
 from shared.errors import InvalidScope, NotFound, NothingGranted, UnknownClient
+from shared.grants.records import GrantRecord
 from shared.grants.storage import CodeStore, ConsentStore
 from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
@@ -44,7 +45,11 @@ Checked = tuple[AppView, AuthorizationRequest]
 
 
 class AuthorizeStore(CodeStore, ConsentStore, Protocol):
-    """What authorize writes: the user's grant to the app, then the code."""
+    """What authorize writes: the user's grant to the app, then the code; and whether a grant is live."""
+
+    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
+        """Whether the user still counts as an active authorization of each app (``IndexReader``)."""
+        ...
 
 
 class Registry(Protocol):
@@ -81,9 +86,27 @@ class Authorizer:
 
     async def check(self, req: CheckAuthorizationRequest, meta: Meta) -> CheckAuthorizationReply:
         result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=False)
-        if isinstance(result, tuple):
-            return CheckAuthorizationReply(outcome=domain.consent(*result))
-        return CheckAuthorizationReply(outcome=self._signed(result))
+        return CheckAuthorizationReply(outcome=self._signed(await self._remembered(req, meta, result)))
+
+    async def _remembered(
+        self, req: CheckAuthorizationRequest, meta: Meta, result: Checked | Outcome
+    ) -> Outcome:
+        """The consent page (asking only for scopes not granted yet), or a code when the user's live
+        grant covers every requested scope and ``prompt=consent`` is absent."""
+        if not isinstance(result, tuple):
+            return result
+        app, request = result
+        live = frozenset() if domain.prompts_for_consent(req.query) else await self._live(req.user_id, app)
+        known = domain.remembered(request, live)
+        if len(known) < len(request.scopes):
+            return domain.consent(app, request, remembered=known)
+        # Every scope is remembered: decide without a prompt, against the registry's current view.
+        fresh = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
+        if not isinstance(fresh, tuple):
+            return fresh
+        log.info("consent remembered")
+        code = await self._issue(fresh[1], req.user_id, fresh[1].scopes)
+        return domain.code_location(fresh[1], code)
 
     async def decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
         reply = await self._decide(req, meta)
@@ -135,11 +158,27 @@ class Authorizer:
         refusal = domain.check_user_plan(checked, account.plan, catalog=self.catalog)
         return refusal if refusal is not None else (app, checked)
 
+    async def _live(self, user_id: str, app: AppView) -> frozenset[str]:
+        """The scopes of the user's live grant to the app (empty when there is none)."""
+        grant = await self.store.get_grant(user_id, app.client_id)
+        return await self._live_scopes(user_id, grant)
+
+    async def _live_scopes(self, user_id: str, grant: GrantRecord | None) -> frozenset[str]:
+        if grant is None:
+            return frozenset()
+        [counted] = await self.store.counted(user_id, [grant.client_id])
+        if not domain.grant_is_live(grant, counted=counted, now=self.clock(), code_ttl=self.code_ttl):
+            return frozenset()
+        return frozenset(grant.scope.split())
+
     async def _issue(self, request: AuthorizationRequest, user_id: str, scopes: tuple[str, ...]) -> str:
         """Record the grant, then store the code (so a usable code always has its grant)."""
         now = int(self.clock())
         previous = await self.store.get_grant(user_id, request.client_id)
-        grant = domain.grant_record(request, scopes, now=now, previous=previous)
+        kept = await self._live_scopes(user_id, previous)
+        grant = domain.grant_record(
+            request, scopes, now=now, previous=previous, kept=kept, catalog=self.catalog
+        )
         await self.store.save_grant(user_id, grant)
         issued = domain.new_code(
             request, user_id=user_id, scopes=scopes, signer=self.signer, now=now, ttl=self.code_ttl

@@ -106,14 +106,19 @@ def page_context(shown: ShowConsent, session: Session, catalog: ScopeCatalog) ->
         if app.has_logo
         else PLACEHOLDER_LOGO
     )
-    scopes = [
-        (name, catalog.get(name).description if name in catalog else name) for name in shown.request.scopes
-    ]
+
+    def described(name: str) -> tuple[str, str]:
+        return name, catalog.get(name).description if name in catalog else name
+
+    remembered = set(shown.remembered)
     return {
         "app": app,
         "homepage_url": homepage,
         "logo_url": logo,
-        "scopes": scopes,
+        "scopes": [described(name) for name in shown.request.scopes if name not in remembered],
+        "remembered": [described(name) for name in shown.request.scopes if name in remembered],
+        "redirect_host": urlsplit(shown.request.redirect_uri).netloc.rsplit("@", 1)[-1]
+        or shown.request.redirect_uri.split(":", 1)[0] + ":",
         "fields": hidden_fields(shown.request),
         "token_field": TOKEN_FIELD,
         "decision_token": decision_token(session, shown.request),

@@ -31,11 +31,15 @@ class CheckedRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_field="kind"):
-    """Render the consent page for ``request``; ``notice`` explains why it is shown again."""
+    """Render the consent page for ``request``; ``notice`` explains why it is shown again.
+
+    ``remembered``: requested scopes the user's live grant already covers; shown as already allowed,
+    not asked again (every other requested scope is a checkbox)."""
 
     app: AppView
     request: CheckedRequest
     notice: str = ""
+    remembered: list[str] = msgspec.field(default_factory=list)
 
 
 class SignInRequired(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):

@@ -50,8 +50,9 @@ async def callback() -> AsyncIterator[Callback]:
     await runner.cleanup()
 
 
-def authorize_url(system: System, client_id: str, redirect_uri: str, state: str) -> str:
+def authorize_url(system: System, client_id: str, redirect_uri: str, state: str, **extra: str) -> str:
     query = {
+        **extra,
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
@@ -100,17 +101,20 @@ async def test_authorize_and_deny_buttons_land_on_the_client(
     [(_, _, record)] = await codes_of(system, user.id)
     assert record.scope == "transcripts:read" and record.redirect_uri == callback.url
 
-    # Signed in now: the consent page again, this time Deny.
+    # Signed in now: the consent page again, asking only for the scope not granted yet; this time Deny.
     await page.goto(authorize_url(system, app.client_id, callback.url, "state-two"))
     await page.wait_for_selector("text=Authorize Browser Notes")
+    assert await page.locator("input[type=checkbox][name=granted]").count() == 1
+    assert await page.is_checked("input[name=granted][value='meetings:read']")
+    assert "transcripts:read" in await page.inner_text("#remembered-scopes")
     await page.click("button:has-text('Deny')")
     await page.wait_for_url(callback.url + "?*")
     got = query_of(page.url)
     assert got["error"] == "access_denied" and got["state"] == "state-two" and "code" not in got
     assert len(await codes_of(system, user.id)) == 1
 
-    # Unticking everything keeps the user on the page with a message.
-    await page.goto(authorize_url(system, app.client_id, callback.url, "state-three"))
+    # Asked for everything again (prompt=consent), unticking everything keeps the user on the page.
+    await page.goto(authorize_url(system, app.client_id, callback.url, "state-three", prompt="consent"))
     for name in ("meetings:read", "transcripts:read"):
         await page.uncheck(f"input[name=granted][value='{name}']")
     await page.click("button:has-text('Authorize')")

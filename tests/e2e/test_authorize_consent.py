@@ -97,10 +97,11 @@ async def test_the_page_cannot_be_framed_and_loads_nothing_third_party(f: Flow) 
     assert "<script" not in page.answer.text and "style=" not in page.answer.text
 
 
-async def test_a_user_who_already_granted_the_app_still_sees_the_page(f: Flow) -> None:
+async def test_prompt_consent_shows_the_whole_page_to_a_user_who_already_granted_the_app(f: Flow) -> None:
     code_of(await f.decide(await f.consent()))
-    page = await f.consent()
+    page = await f.consent(prompt="consent")
     assert page.checkboxes == [("meetings:read", True), ("transcripts:read", True)]
+    assert 'id="remembered-scopes"' not in page.answer.text
 
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -135,13 +136,13 @@ async def test_without_pkce_the_code_carries_no_challenge(f: Flow) -> None:
 
 async def test_a_partial_grant_carries_only_the_ticked_scopes(f: Flow) -> None:
     code_of(await f.decide(await f.consent()))
-    code = code_of(await f.decide(await f.consent(), granted=["transcripts:read"]))
+    code = code_of(await f.decide(await f.consent(prompt="consent"), granted=["transcripts:read"]))
     records = {key: record for key, _, record in await f.codes()}
     assert len(records) == 2
     [record] = [r for k, r in records.items() if k.endswith(f.signature(code))]
     assert record.scope == "transcripts:read"
     grant = await f.grant()
-    assert grant is not None and grant.scope == "transcripts:read"  # the latest authorization
+    assert grant is not None and grant.scope == "transcripts:read"  # the unticked scope is dropped
 
 
 async def test_unticking_everything_shows_the_page_again_and_issues_nothing(f: Flow) -> None:

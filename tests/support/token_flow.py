@@ -106,8 +106,10 @@ async def seed_code(
 async def consent_code(
     system: System, party: Party, *, scope: str = "meetings:read users:read", challenge: str | None = None
 ) -> str:
-    """A code through the real flow: the user signs in, opens the consent page and clicks Authorize."""
+    """A code through the real flow: the user signs in, opens the consent page and clicks Authorize
+    (``prompt=consent``: the page is shown even when an earlier grant is remembered)."""
     query = {
+        "prompt": "consent",
         "response_type": "code",
         "client_id": party.client_id,
         "redirect_uri": party.redirect_uri,

@@ -176,12 +176,62 @@ def test_code_location_keeps_the_redirect_uri_query_and_adds_code_and_state() ->
     assert location == CB + "&code=mavio_code_x&state=s-1"
 
 
-def test_grant_record_holds_the_latest_scopes_and_keeps_last_use() -> None:
+def test_grant_record_holds_the_decided_scopes_and_keeps_last_use() -> None:
     previous = GrantRecord(client_id="c", scope="a b c", authorized_at=1, last_used_at=5)
-    grant = domain.grant_record(checked(), ("meetings:read",), now=100, previous=previous)
+    grant = domain.grant_record(checked(), ("meetings:read",), now=100, previous=previous, catalog=CATALOG)
     assert (grant.scope, grant.authorized_at, grant.last_used_at) == ("meetings:read", 100, 5)
-    first = domain.grant_record(checked(), ("meetings:read",), now=100, previous=None)
+    first = domain.grant_record(checked(), ("meetings:read",), now=100, previous=None, catalog=CATALOG)
     assert first.last_used_at == 0 and first.client_id == "mavio_client_AAAAAAAAAAAAAAAA"
+
+
+@pytest.mark.parametrize(
+    ("kept", "decided", "expected"),
+    [
+        pytest.param(frozenset({"recordings:read"}), ("meetings:read",), "meetings:read recordings:read",
+                     id="unrequested-live-scope-kept"),
+        pytest.param(frozenset({"transcripts:read"}), ("meetings:read",), "meetings:read",
+                     id="requested-and-unticked-dropped"),
+        pytest.param(frozenset({"meetings:read"}), ("meetings:read", "transcripts:read"),
+                     "meetings:read transcripts:read", id="new-scope-added"),
+    ],
+)  # fmt: skip
+def test_grant_record_merges_the_live_grant(
+    kept: frozenset[str], decided: tuple[str, ...], expected: str
+) -> None:
+    grant = domain.grant_record(checked(), decided, now=1, previous=None, kept=kept, catalog=CATALOG)
+    assert grant.scope == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ([], False),
+        ([("prompt", "consent")], True),
+        ([("prompt", "login consent")], True),
+        ([("prompt", "login")], False),
+        ([("prompt", "")], False),
+        ([("prompt", "consentx")], False),
+    ],
+)
+def test_prompt_consent_asks_again(query: list[tuple[str, str]], expected: bool) -> None:
+    assert domain.prompts_for_consent(query) is expected
+
+
+def test_a_grant_is_live_while_counted_or_while_its_code_may_be_exchanged() -> None:
+    grant = GrantRecord(client_id="c", scope="meetings:read", authorized_at=1000)
+    assert domain.grant_is_live(grant, counted=True, now=10_000, code_ttl=600)
+    assert domain.grant_is_live(grant, counted=False, now=1599, code_ttl=600)
+    assert not domain.grant_is_live(grant, counted=False, now=1600, code_ttl=600)
+
+
+def test_remembered_scopes_are_the_requested_ones_the_live_grant_covers() -> None:
+    request = checked()
+    assert domain.remembered(request, frozenset({"transcripts:read", "recordings:read"})) == [
+        "transcripts:read"
+    ]
+    assert domain.remembered(request, frozenset()) == []
+    shown = domain.consent(app(), request, remembered=["transcripts:read"])
+    assert shown.remembered == ["transcripts:read"]
 
 
 def test_consent_carries_the_app_and_the_checked_request() -> None:
