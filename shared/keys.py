@@ -64,3 +64,15 @@ def rate_limit(kind: str, subject_sig: str) -> str:
     ``login-account`` / ``login-address`` (sign-in attempts), ``client`` / ``client-address`` (failed
     client authentications)."""
     return f"{P}:throttle:{kind}:{subject_sig}"
+
+
+# ---- one-time credentials view (gateway) ------------------------------------------------------
+
+
+def credentials_view(view_id: str) -> str:
+    """A new client secret awaiting its one view: XOR-masked with a pad that lives only in the
+    browser's cookie (neither half alone reveals it); read with GETDEL, TTL ``CREDENTIALS_VIEW_TTL``."""
+    return f"{P}:credentials-view:{view_id}"
+
+
+CREDENTIALS_VIEW_TTL = 600

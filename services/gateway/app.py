@@ -22,7 +22,16 @@ from services.gateway.keys import (
 )
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
-from services.gateway.routes import accounts, apps_api, authorize, developer, health, revocation, token
+from services.gateway.routes import (
+    accounts,
+    apps_api,
+    authorize,
+    developer,
+    health,
+    revocation,
+    settings,
+    token,
+)
 from services.gateway.security_headers import add_security_headers
 from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
@@ -31,7 +40,7 @@ from shared.lifecycle import connect_nats
 from shared.scopes import ScopeCatalog
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, accounts, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (health, accounts, settings, developer, apps_api, authorize, token, revocation)
 STATIC = Path(__file__).parent / "static"
 # The largest body of any route; each route's own (smaller) limit is in ``services.gateway.limits``.
 MAX_BODY = limits.LOGO_BODY

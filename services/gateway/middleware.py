@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.gateway.keys import METRICS, REQUEST_ID
 from services.gateway.rendering import json_response, render, wants_json
+from services.gateway.sessions import get_session
 from shared.errors import InvalidClient, OAuthError, ServerError, TooManyRequests, ValidationFailed
 
 log = structlog.get_logger("mavio.gateway")
@@ -73,7 +74,7 @@ async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
         return oauth_error_response(request, exc)
     except web.HTTPException as exc:
         if exc.status == 404:
-            return not_found(request)
+            return await not_found(request)
         if exc.status >= 400 and exc.status != 405 and not exc.text:
             return oauth_error_response(request, _http_error(exc))
         raise
@@ -89,7 +90,12 @@ def _http_error(exc: web.HTTPException) -> OAuthError:
     return err
 
 
-def not_found(request: web.Request) -> web.Response:
+async def not_found(request: web.Request) -> web.Response:
+    """404: JSON for API callers; the HTML page keeps a signed-in user's navigation."""
     if wants_json(request):
         return json_response({"error": "not_found", "error_description": "no such resource"}, status=404)
+    try:
+        await get_session(request)
+    except Exception:  # the page must render even when the session store is unreachable
+        log.warning("404 page without the session", exc_info=True)
     return render(request, "not_found.html", status=404)

@@ -183,14 +183,15 @@ def _redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
     if len(unique) > MAX_REDIRECT_URIS:
         return f"At most {MAX_REDIRECT_URIS} redirect URIs are allowed (there are {len(unique)})"
     seen: set[str] = set()
+    problems = []  # every bad URI, so one correction round fixes them all
     for number, uri in enumerate(entries, start=1):
         if uri in seen:
             continue
         seen.add(uri)
         problem = _redirect_uri_problem(uri, production=production)
         if problem is not None:
-            return f"Redirect URI {number} ({_shown(uri)}) {problem}"
-    return None
+            problems.append(f"Redirect URI {number} ({_shown(uri)}) {problem}")
+    return "; ".join(problems) or None
 
 
 def _scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:

@@ -45,7 +45,10 @@ async def test_a_user_revokes_a_connected_app_in_the_browser(system: System, chr
         assert "meetings:read" in await notes_card.inner_text()
         await calendar_card.get_by_role("heading", name=calendar.app.name).wait_for()
 
-        await notes_card.get_by_role("button", name="Revoke").click()
+        await notes_card.get_by_role("link", name="Revoke").click()  # a confirmation step first
+        await page.get_by_role("heading", name=f"Revoke {notes.app.name}?").wait_for()
+        assert (await bus_verify(system, notes_tokens["access_token"]))["active"] is True
+        await page.get_by_role("button", name="Revoke access").click()
         await page.wait_for_url(re.compile(r"/settings/connected-apps\?notice=revoked$"))
         await page.get_by_role("status").filter(has_text="Access revoked").wait_for()
         assert await page.get_by_role("region", name=notes.app.name).count() == 0

@@ -53,11 +53,12 @@ async def test_lists_the_users_authorized_apps_with_scopes_and_times(system: Sys
     assert section, html
     text = section.group(0)
     assert "Notetaker" in text
-    assert "<code>meetings:read</code>" in text and "<code>users:read</code>" in text
+    assert '<code class="scope-name">meetings:read</code>' in text
+    assert '<code class="scope-name">users:read</code>' in text
     assert "View your meetings and their details" in text
     assert re.search(r'class="authorized-at">\d{4}-\d\d-\d\d \d\d:\d\d UTC<', text)
     assert re.search(r'class="last-used">\d{4}-\d\d-\d\d \d\d:\d\d UTC<', text)  # the exchange used it
-    assert ">Revoke</button>" in text
+    assert f'href="{PAGE}/{party.client_id}/revoke">Revoke<' in text  # to the confirmation step
 
 
 async def test_revoke_ends_that_grant_only(system: System) -> None:

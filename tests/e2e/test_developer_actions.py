@@ -80,7 +80,9 @@ async def test_regenerate_secret_shows_the_new_secret_once(
     http, _, app, old = dev
     path = f"{APPS}/{app.client_id}/secret"
     token = await confirm(http, registry_only, path, "Regenerate client secret")
-    status, html, _ = await post(http, registry_only, path, {"csrf_token": token, "keep_old": keep})
+    status, _, location = await post(http, registry_only, path, {"csrf_token": token, "keep_old": keep})
+    assert status == 303 and location == f"{APPS}/{app.client_id}/credentials"
+    status, html = await get(http, registry_only, location)
     assert status == 200
     new = code_by_id(html)["client-secret"]
     assert new.startswith("mavio_cs_") and new != old and "shown only once" in html

@@ -67,8 +67,12 @@ async def submit(
 async def register(
     http: aiohttp.ClientSession, system: System, values: dict[str, Any], logo: tuple[str, bytes] | None = None
 ) -> tuple[int, str]:
+    """Submit the form; a registration (303) is followed to its one-time credentials view."""
     _, html = await page(http, system, APPS + "/new")
-    status, body, _ = await submit(http, system, APPS, app_form(csrf_of(html), values, logo))
+    status, body, resp = await submit(http, system, APPS, app_form(csrf_of(html), values, logo))
+    if status == 303:
+        view_status, body = await page(http, system, resp.headers["Location"])
+        assert view_status == 200, body[:300]
     return status, body
 
 
@@ -90,7 +94,7 @@ async def test_register_shows_credentials_once(
     for label in ("App name", "Description", "Homepage URL", "Redirect URIs", "Logo", "Register app"):
         assert label in form_html
     status, html = await register(http, system, GOOD, logo=("logo.png", image_bytes("PNG", (600, 300))))
-    assert status == 201, field_errors(html)
+    assert status == 303, field_errors(html)
     codes = code_by_id(html)
     client_id, secret = codes["client-id"], codes["client-secret"]
     assert client_id.startswith("mavio_client_") and len(client_id) >= len("mavio_client_") + 12
@@ -113,7 +117,7 @@ async def test_logo_is_served_as_small_png_with_nosniff(
 
     http, _ = dev
     status, html = await register(http, system, GOOD, logo=("logo.jpg", image_bytes("JPEG", (1024, 512))))
-    assert status == 201
+    assert status == 303
     client_id = code_by_id(html)["client-id"]
     async with aiohttp.ClientSession() as anon:
         async with anon.get(system.url(f"/oauth/apps/{client_id}/logo.png")) as resp:
@@ -206,7 +210,7 @@ async def test_each_logo_format_is_accepted(
     status, html = await register(
         http, system, {**GOOD, "name": f"Logo {fmt}"}, logo=(f"l.{fmt}", image_bytes(fmt))
     )
-    assert status == 201, field_errors(html)
+    assert status == 303, field_errors(html)
 
 
 async def test_duplicate_redirect_uris_are_saved_once_and_loopback_http_is_allowed(
@@ -215,7 +219,7 @@ async def test_duplicate_redirect_uris_are_saved_once_and_loopback_http_is_allow
     http, _ = dev
     uris = "http://localhost:3000/cb\n\nhttp://[::1]:4000/cb\nhttp://localhost:3000/cb\n"
     status, html = await register(http, system, {**GOOD, "redirect_uris": uris})
-    assert status == 201, field_errors(html)
+    assert status == 303, field_errors(html)
     view = await RegistryClient(system.bus).get_app(code_by_id(html)["client-id"])
     assert view.redirect_uris == ["http://localhost:3000/cb", "http://[::1]:4000/cb"]
 
@@ -353,4 +357,4 @@ async def test_pages_are_not_cached_or_framed(
             assert resp.headers["X-Frame-Options"] == "DENY", path
     _, html = await page(http, system, APPS + "/new")
     async with http.post(system.url(APPS), data=app_form(csrf_of(html), GOOD)) as resp:
-        assert resp.status == 201 and resp.headers["Cache-Control"] == "no-store"
+        assert resp.status == 200 and resp.headers["Cache-Control"] == "no-store"  # the credentials view

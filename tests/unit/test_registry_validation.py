@@ -260,8 +260,9 @@ _TEN = [f"https://notes.example.com/cb{i}" for i in range(10)]
             "Redirect URI 3 (http://x/#a) must not contain a fragment (#)",
         ),
         (
-            ["http://x/#a", "javascript:alert(1)"],
-            "Redirect URI 1 (http://x/#a) must not contain a fragment (#)",
+            ["http://x/#a", "https://ok.example/cb", "https://*.example/cb"],
+            "Redirect URI 1 (http://x/#a) must not contain a fragment (#); "
+            "Redirect URI 3 (https://*.example/cb) must not contain a wildcard (*)",
         ),
         (
             ["https://a.example/" + "x" * 200 + "#f"],

@@ -15,6 +15,7 @@ from services.gateway.developer.common import (
     checked_form,
     revoke_app_tokens,
 )
+from services.gateway.developer.credentials import forget_cookie, reveal, show_once
 from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
@@ -56,14 +57,33 @@ async def regenerate(request: web.Request) -> web.Response:
     regenerated = await registry(request).regenerate_secret(
         session.user_id, reply.app.client_id, keep_old_seconds=keep, request_id=request_id(request)
     )
-    ctx = {
-        "app": regenerated.app,
-        "client_secret": regenerated.client_secret,
-        "created": False,
-        "old_secret_valid_until": regenerated.old_secret_valid_until,
-        "old_secret_until_text": _utc(regenerated.old_secret_valid_until),
-    }
-    return page(request, "app_credentials.html", ctx)
+    return await show_once(
+        request,
+        session,
+        regenerated.app.client_id,
+        regenerated.client_secret,
+        created=False,
+        old_secret_valid_until=regenerated.old_secret_valid_until,
+    )
+
+
+@routes.get(APPS_PATH + "/{client_id}/credentials")
+async def credentials(request: web.Request) -> web.Response:
+    """The one-time view of a new secret; afterwards (a reload) it says the secret was shown (410)."""
+    session = await require_session(request)
+    app = (await owned(request, session)).app
+    shown = await reveal(request, session, app.client_id)
+    ctx: dict[str, object] = {"app": app, "client_secret": "", "created": False, "old_secret_valid_until": 0}
+    if shown is not None:
+        ctx |= {
+            "client_secret": shown.client_secret,
+            "created": shown.created,
+            "old_secret_valid_until": shown.old_secret_valid_until,
+            "old_secret_until_text": _utc(shown.old_secret_valid_until),
+        }
+    resp = page(request, "app_credentials.html", ctx, status=200 if shown else 410)
+    forget_cookie(resp, app.client_id)
+    return resp
 
 
 def _utc(epoch: int) -> str:

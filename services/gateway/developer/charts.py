@@ -9,7 +9,7 @@ from shared.messages.registry import DayCount
 WIDTH = 600
 HEIGHT = 140
 TOP = 10
-BOTTOM = 20  # room for the first / last date under the bars
+BOTTOM = 0  # the axis labels are HTML beside and under the SVG (readable at any width)
 GAP = 2
 
 
@@ -32,6 +32,17 @@ class Chart:
     peak: int
     first_day: str
     last_day: str
+    total: int = 0
+
+    @property
+    def middle_day(self) -> str:
+        """The date under the middle of the x axis ("" for fewer than three days)."""
+        return self.bars[len(self.bars) // 2].day if len(self.bars) >= 3 else ""
+
+    @property
+    def half_peak(self) -> str:
+        """The y axis' middle label: half the busiest day, when that is a whole number of calls."""
+        return str(self.peak // 2) if self.peak >= 2 and self.peak % 2 == 0 else ""
 
 
 def bar_chart(days: list[DayCount], *, width: int = WIDTH, height: int = HEIGHT) -> Chart:
@@ -50,5 +61,12 @@ def bar_chart(days: list[DayCount], *, width: int = WIDTH, height: int = HEIGHT)
     first = days[0].day if days else ""
     last = days[-1].day if days else ""
     return Chart(
-        width=width, height=height, baseline=baseline, bars=bars, peak=peak, first_day=first, last_day=last
+        width=width,
+        height=height,
+        baseline=baseline,
+        bars=bars,
+        peak=peak,
+        first_day=first,
+        last_day=last,
+        total=sum(d.calls for d in days),
     )

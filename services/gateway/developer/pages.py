@@ -6,6 +6,7 @@ from aiohttp import web
 
 from services.gateway.developer.charts import bar_chart
 from services.gateway.developer.common import APPS_PATH, app_path, checked_form, conflict_fields
+from services.gateway.developer.credentials import show_once
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
 from services.gateway.sessions import Session, require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
@@ -66,8 +67,7 @@ async def create_app(request: web.Request) -> web.Response:
         )
     except (ValidationFailed, Conflict) as exc:
         return _refused(request, form, exc, app=None)
-    ctx = {"app": reply.app, "client_secret": reply.client_secret, "created": True}
-    return page(request, "app_credentials.html", ctx, status=201)
+    return await show_once(request, session, reply.app.client_id, reply.client_secret, created=True)
 
 
 def _refused(

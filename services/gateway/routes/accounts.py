@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
@@ -20,7 +21,7 @@ from services.gateway.web_helpers import (
     see_other,
     set_login_cookie,
 )
-from shared.errors import InvalidGrant
+from shared.errors import InvalidGrant, OAuthError
 
 routes = web.RouteTableDef()
 
@@ -34,15 +35,32 @@ async def home(request: web.Request) -> web.Response:
     return page(request, "home.html")
 
 
-def _login_page(
+async def _asking_app(request: web.Request, next_path: str) -> str:
+    """The name of the app whose authorization request sent the user here ("" when none)."""
+    parts = urlsplit(next_path)
+    if parts.path != "/oauth/authorize":
+        return ""
+    client_ids = parse_qs(parts.query).get("client_id", [])
+    if len(client_ids) != 1 or len(client_ids[0]) > 100:
+        return ""
+    try:
+        app = await registry(request).get_app(client_ids[0], request_id=request_id(request))
+    except OAuthError:  # unknown app, registry unavailable: sign-in works without the name
+        return ""
+    return app.name
+
+
+async def _login_page(
     request: web.Request, *, email: str = "", error: str = "", status: int = 200, next_path: str = ""
 ) -> web.Response:
     cookie, new = login_cookie(request)
+    wanted = next_path or safe_next(request.query.get("next")) or ""
     ctx: dict[str, Any] = {
         "email": email,
         "error": error,
-        "next": next_path or safe_next(request.query.get("next")) or "",
+        "next": wanted,
         "login_csrf": login_csrf_token(request, cookie),
+        "asking_app": await _asking_app(request, wanted),
     }
     resp = page(request, "login.html", ctx, status=status)
     if new:
@@ -54,7 +72,7 @@ def _login_page(
 async def login_form(request: web.Request) -> web.Response:
     if await get_session(request) is not None:
         return see_other(safe_next(request.query.get("next")) or DEFAULT_NEXT)
-    return _login_page(request)
+    return await _login_page(request)
 
 
 @routes.post("/login")
@@ -65,17 +83,17 @@ async def login(request: web.Request) -> web.Response:
     password = _text(form.get("password"))
     wanted = safe_next(_text(form.get("next")) or request.query.get("next")) or ""
     if not email or not password:
-        return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+        return await _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
     async with request.app[SIGN_IN_GATE].slot(request.remote or "") as refused:
         if refused:
-            return _busy_page(request, email, wanted, per_address=refused == "address")
+            return await _busy_page(request, email, wanted, per_address=refused == "address")
         attempt = await throttle.begin(request, email)
         if attempt.retry_after:
-            return _throttled_page(request, email, wanted, attempt.retry_after)
+            return await _throttled_page(request, email, wanted, attempt.retry_after)
         try:
             account = await registry(request).authenticate(email, password, request_id=request_id(request))
         except InvalidGrant:
-            return _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
+            return await _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
     await throttle.succeeded(request, attempt)
     target = wanted or DEFAULT_NEXT
     resp = see_other(target)
@@ -85,19 +103,19 @@ async def login(request: web.Request) -> web.Response:
     return resp
 
 
-def _throttled_page(request: web.Request, email: str, wanted: str, wait: int) -> web.Response:
+async def _throttled_page(request: web.Request, email: str, wanted: str, wait: int) -> web.Response:
     minutes = -(-wait // 60)
     error = f"Too many failed sign-in attempts. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
-    resp = _login_page(request, email=email, error=error, status=429, next_path=wanted)
+    resp = await _login_page(request, email=email, error=error, status=429, next_path=wanted)
     resp.headers["Retry-After"] = str(wait)
     return resp
 
 
-def _busy_page(request: web.Request, email: str, wanted: str, *, per_address: bool) -> web.Response:
+async def _busy_page(request: web.Request, email: str, wanted: str, *, per_address: bool) -> web.Response:
     """No password check slot: 429 when this address has its share in flight, else 503 (all busy)."""
     error = "Too many sign-ins at once. Try again in a moment."
     status = 429 if per_address else 503
-    resp = _login_page(request, email=email, error=error, status=status, next_path=wanted)
+    resp = await _login_page(request, email=email, error=error, status=status, next_path=wanted)
     resp.headers["Retry-After"] = "1"
     return resp
 

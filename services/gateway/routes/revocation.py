@@ -9,10 +9,9 @@ from typing import Final
 from aiohttp import web
 
 from services.gateway.keys import BUS, CATALOG
-from services.gateway.rendering import render
 from services.gateway.routes.token import NO_STORE, ask_token_service, token_about_request
 from services.gateway.sessions import check_csrf, require_session
-from services.gateway.web_helpers import request_id, see_other
+from services.gateway.web_helpers import page, request_id, see_other
 from shared import subjects
 from shared.messages.revocation import (
     ConnectedApp,
@@ -45,6 +44,7 @@ def _utc(epoch: int) -> str:
 def _row(app: ConnectedApp, descriptions: dict[str, str]) -> dict[str, object]:
     return {
         "app": app,
+        "client_id": app.client_id,
         "logo_url": (
             f"/oauth/apps/{app.client_id}/logo.png?v={app.logo_version}"
             if app.has_logo
@@ -56,24 +56,37 @@ def _row(app: ConnectedApp, descriptions: dict[str, str]) -> dict[str, object]:
     }
 
 
-@routes.get(CONNECTED_PATH)
-async def connected_apps(request: web.Request) -> web.Response:
-    """The apps the signed-in user has authorized, each with a Revoke button."""
-    session = await require_session(request)
+async def _rows(request: web.Request, user_id: str) -> list[dict[str, object]]:
     reply = await request.app[BUS].request(
         subjects.REVOCATION_CONNECTED_APPS,
-        ConnectedAppsRequest(user_id=session.user_id),
+        ConnectedAppsRequest(user_id=user_id),
         ConnectedAppsReply,
         request_id=request_id(request),
     )
     descriptions = {s.name: s.description for s in request.app[CATALOG]}
+    return [_row(app, descriptions) for app in reply.apps]
+
+
+@routes.get(CONNECTED_PATH)
+async def connected_apps(request: web.Request) -> web.Response:
+    """The apps the signed-in user has authorized: what each may do, since when, and Revoke."""
+    session = await require_session(request)
     ctx = {
-        "apps": [_row(app, descriptions) for app in reply.apps],
+        "apps": await _rows(request, session.user_id),
         "notice": NOTICES.get(request.query.get("notice", ""), ""),
     }
-    resp = render(request, "connected_apps.html", ctx)
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    return page(request, "connected_apps.html", ctx)
+
+
+@routes.get(CONNECTED_PATH + "/{client_id}/revoke")
+async def confirm_revoke_connected_app(request: web.Request) -> web.Response:
+    """Revoke's confirmation step (works without JavaScript); 404 for an app that is not connected."""
+    session = await require_session(request)
+    client_id = request.match_info["client_id"]
+    rows = [r for r in await _rows(request, session.user_id) if r["client_id"] == client_id]
+    if not rows:
+        raise web.HTTPNotFound()
+    return page(request, "confirm_revoke_connected.html", {"row": rows[0]})
 
 
 @routes.post(CONNECTED_PATH + "/{client_id}/revoke")
