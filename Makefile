@@ -25,6 +25,7 @@ run: $(STAMP)
 
 browser:
 	@bash scripts/ensure-chromium.sh
+	@bash scripts/ensure-axe.sh
 
 test: $(DEVSTAMP) browser
 	$(PY) -m pytest -q $(PYTEST_ARGS)
