@@ -19,6 +19,9 @@ AXE = ROOT / ".browser-deps" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "screenshots"
 WIDTHS = ((1280, 800), (360, 740))
 FAILING = ("serious", "critical")
+RUN_AXE = """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
+  id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(" ")),
+})))"""
 
 
 def axe_source() -> str:
@@ -41,10 +44,7 @@ class Audit:
             await page.set_viewport_size({"width": width, "height": height})
             if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
                 await page.add_script_tag(content=axe_source())
-            result = await page.evaluate(
-                "() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
-                "v => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(' '))})))"
-            )
+            result = await page.evaluate(RUN_AXE)
             overflow = await page.evaluate(
                 "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
