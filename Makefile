@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-runtime
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-fast bench lint format typecheck install install-dev browser clean
+.PHONY: run demo test test-fast bench lint format typecheck install install-dev browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -23,6 +23,9 @@ install-dev: $(DEVSTAMP)
 run: $(STAMP)
 	$(PY) -m services.stack
 
+demo: $(DEVSTAMP)
+	$(PY) -m examples.demo
+
 browser:
 	@bash scripts/ensure-chromium.sh
 	@bash scripts/ensure-axe.sh
@@ -37,13 +40,13 @@ bench: $(DEVSTAMP)
 	$(PY) -m bench $(BENCH_ARGS)
 
 lint: $(DEVSTAMP)
-	$(VENV)/bin/ruff check shared services tests bench
-	$(VENV)/bin/ruff format --check shared services tests bench
+	$(VENV)/bin/ruff check shared services tests bench examples
+	$(VENV)/bin/ruff format --check shared services tests bench examples
 	$(VENV)/bin/mypy
 
 format: $(DEVSTAMP)
-	$(VENV)/bin/ruff format shared services tests bench
-	$(VENV)/bin/ruff check --fix shared services tests bench
+	$(VENV)/bin/ruff format shared services tests bench examples
+	$(VENV)/bin/ruff check --fix shared services tests bench examples
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,225 @@
+"""Your App: an example third-party web app that connects to Mavio the way the integration guide
+says (``docs/integration-guide.md``); ``make demo`` starts it.
+
+- Authlib (``AsyncOAuth2Client``) runs the authorization code flow with PKCE S256 and a random
+  ``state`` that the callback checks; endpoints come from the RFC 8414 metadata.
+- The code is exchanged server-side with the client secret; tokens stay on the server (the
+  browser holds only an opaque session cookie).
+- The access token is refreshed shortly before it expires, and once more if the API answers 401;
+  when the refresh token is refused too (the user revoked the app), the user is asked to reconnect.
+- ``access_denied`` and an expired or revoked grant get a friendly page with a button.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jinja2
+from aiohttp import web
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError as AuthlibError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from examples.your_app_pages import PAGES
+
+SCOPE = "meetings:read users:read"
+COOKIE = "yourapp_session"
+
+
+@dataclass(frozen=True)
+class Config:
+    mavio_url: str  # the issuer, e.g. http://127.0.0.1:8080
+    client_id: str
+    client_secret: str
+    redirect_uri: str  # e.g. http://127.0.0.1:8090/callback (registered with the app)
+    api_url: str  # the Meetings API, e.g. http://127.0.0.1:8091
+    refresh_leeway: int = 30  # refresh this many seconds before the access token expires
+
+
+@dataclass
+class Visitor:
+    """Server-side state of one browser: the pending request and the tokens (never sent to it)."""
+
+    state: str = ""
+    verifier: str = ""
+    token: dict[str, Any] | None = None
+    refreshes: int = 0
+    refreshes_after_401: int = 0
+
+
+@dataclass
+class YourApp:
+    config: Config
+    visitors: dict[str, Visitor] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, visitor: Visitor) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret,
+            scope=SCOPE,
+            redirect_uri=self.config.redirect_uri,
+            token_endpoint_auth_method="client_secret_basic",
+            code_challenge_method="S256",
+            token=visitor.token,
+        )
+
+    async def endpoints(self) -> dict[str, Any]:
+        """RFC 8414 metadata (fetched once)."""
+        if not self.metadata:
+            url = self.config.mavio_url.rstrip("/") + "/.well-known/oauth-authorization-server"
+            async with httpx.AsyncClient() as http:
+                resp = await http.get(url)
+                resp.raise_for_status()
+                self.metadata = resp.json()
+        return self.metadata
+
+
+APP = web.AppKey("your_app", YourApp)
+VISITOR = web.RequestKey("visitor_id", str)
+routes = web.RouteTableDef()
+_pages = jinja2.Environment(loader=jinja2.DictLoader(PAGES), autoescape=True)
+
+
+def page(name: str, status: int = 200, **context: Any) -> web.Response:
+    html = _pages.get_template(name).render(context)
+    return web.Response(
+        text=html, content_type="text/html", status=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, "Cache-Control": "no-store"})
+
+
+def visitor_of(request: web.Request) -> tuple[str, Visitor]:
+    app = request.app[APP]
+    sid = request.cookies.get(COOKIE, "")
+    if sid not in app.visitors:
+        sid = secrets.token_urlsafe(24)
+        app.visitors[sid] = Visitor()
+    return sid, app.visitors[sid]
+
+
+def with_cookie(resp: web.StreamResponse, sid: str) -> web.StreamResponse:
+    resp.set_cookie(COOKIE, sid, httponly=True, samesite="Lax", path="/")
+    return resp
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    sid, visitor = visitor_of(request)
+    return with_cookie(page("home.html", connected=visitor.token is not None), sid)
+
+
+@routes.post("/connect")
+async def connect(request: web.Request) -> web.StreamResponse:
+    """Start the flow: a fresh state and PKCE verifier, kept server-side; then off to Mavio."""
+    sid, visitor = visitor_of(request)
+    endpoints = await request.app[APP].endpoints()
+    visitor.verifier = generate_token(64)
+    client = request.app[APP].client(visitor)
+    url, visitor.state = client.create_authorization_url(
+        endpoints["authorization_endpoint"], code_verifier=visitor.verifier, state=generate_token(32)
+    )
+    return with_cookie(see_other(url), sid)
+
+
+@routes.get("/callback")
+async def callback(request: web.Request) -> web.StreamResponse:
+    sid, visitor = visitor_of(request)
+    expected, visitor.state = visitor.state, ""  # a state is good for one callback only
+    got = request.query.get("state", "")
+    if not expected or not secrets.compare_digest(got.encode(), expected.encode()):
+        text = "The request did not start here or was already used. Please connect again."
+        return with_cookie(page("problem.html", 400, title="That link is not ours", text=text), sid)
+    if request.query.get("error") == "access_denied":
+        return with_cookie(page("denied.html"), sid)
+    if "error" in request.query or "code" not in request.query:
+        text = f"Mavio answered: {request.query.get('error', 'no code')}. Please try again."
+        return with_cookie(page("problem.html", 400, title="Connecting failed", text=text), sid)
+    app = request.app[APP]
+    endpoints = await app.endpoints()
+    async with app.client(visitor) as client:
+        visitor.token = dict(
+            await client.fetch_token(
+                endpoints["token_endpoint"],
+                grant_type="authorization_code",
+                code=request.query["code"],
+                code_verifier=visitor.verifier,
+            )
+        )
+    visitor.verifier = ""
+    return with_cookie(see_other("/meetings"), sid)
+
+
+class Reconnect(Exception):
+    """The grant is gone (revoked, expired): only a new authorization helps."""
+
+
+async def _refresh(app: YourApp, visitor: Visitor) -> None:
+    assert visitor.token is not None
+    endpoints = await app.endpoints()
+    async with app.client(visitor) as client:
+        try:
+            token = await client.refresh_token(
+                endpoints["token_endpoint"], refresh_token=visitor.token["refresh_token"]
+            )
+        except AuthlibError as exc:  # invalid_grant: revoked, expired, or reused
+            visitor.token = None
+            raise Reconnect(str(exc)) from exc
+    visitor.token = dict(token)
+    visitor.refreshes += 1
+
+
+async def call_api(app: YourApp, visitor: Visitor, path: str) -> dict[str, Any]:
+    """GET the Meetings API with the access token: refreshed before expiry, and once on a 401."""
+    if visitor.token is None:
+        raise Reconnect("not connected")
+    if visitor.token.get("expires_at", 0) - app.config.refresh_leeway <= time.time():
+        await _refresh(app, visitor)
+    for attempt in (1, 2):
+        assert visitor.token is not None
+        headers = {"Authorization": f"Bearer {visitor.token['access_token']}"}
+        async with httpx.AsyncClient() as http:
+            resp = await http.get(app.config.api_url.rstrip("/") + path, headers=headers)
+        if resp.status_code != 401 or attempt == 2:
+            break
+        await _refresh(app, visitor)  # expired early, or revoked: one refresh, one retry
+        visitor.refreshes_after_401 += 1
+    if resp.status_code == 401:
+        visitor.token = None
+        raise Reconnect("the API refused the token")
+    resp.raise_for_status()
+    result: dict[str, Any] = resp.json()
+    return result
+
+
+@routes.get("/meetings")
+async def meetings(request: web.Request) -> web.StreamResponse:
+    sid, visitor = visitor_of(request)
+    if visitor.token is None:
+        return with_cookie(see_other("/"), sid)
+    try:
+        data = await call_api(request.app[APP], visitor, "/meetings")
+    except Reconnect:
+        return with_cookie(page("reconnect.html"), sid)
+    return with_cookie(page("meetings.html", meetings=data["meetings"], refreshes=visitor.refreshes), sid)
+
+
+@routes.post("/disconnect")
+async def disconnect(request: web.Request) -> web.StreamResponse:
+    sid, visitor = visitor_of(request)
+    visitor.token = None
+    return with_cookie(see_other("/"), sid)
+
+
+def create_app(config: Config) -> web.Application:
+    app = web.Application()
+    app[APP] = YourApp(config)
+    app.router.add_routes(routes)
+    return app

@@ -1,0 +1,166 @@
+"""The example integration (``examples/``) in a real Chromium against a whole Mavio system: Your App
+(Authlib, PKCE, server-side tokens) and the Meetings API (``shared.verify_client``).
+
+Connect -> sign in -> Deny -> friendly page; Connect again -> Authorize -> meetings list; revoke on
+Connected apps -> Your App asks to reconnect -> Reconnect -> meetings again. With a 2-second access
+token, Your App refreshes by itself: after a 401 from the API, and before expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from examples import meetings_api, your_app
+from services.stack.embedded import free_port
+from shared.messages.registry import AccountView
+from tests.browser.audit import Audit
+from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
+from tests.support.system import System, running_system
+from tests.support.token_flow import bus_verify
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Example:
+    url: str
+    app: your_app.YourApp
+    user: AccountView
+
+    def visitor(self) -> your_app.Visitor:
+        [visitor] = [v for v in self.app.visitors.values() if v.token is not None]
+        return visitor
+
+
+@asynccontextmanager
+async def example(system: System) -> AsyncIterator[Example]:
+    """Meetings API and Your App on loopback ports; Your App registered by its developer."""
+    api_port, app_port = free_port(), free_port()
+    developer = await create_account(system, name="Your App Inc.")
+    registered, secret = await create_app(
+        system, developer, name="Your App", redirect_uris=[f"http://127.0.0.1:{app_port}/callback"],
+        scopes=["meetings:read", "transcripts:read", "users:read"],
+    )  # fmt: skip
+    config = your_app.Config(
+        mavio_url=system.url(""),
+        client_id=registered.client_id,
+        client_secret=secret,
+        redirect_uri=registered.redirect_uris[0],
+        api_url=f"http://127.0.0.1:{api_port}",
+    )
+    runners = []
+    for application, port in (
+        (meetings_api.create_app(system.nc), api_port),
+        (your_app.create_app(config), app_port),
+    ):
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+    try:
+        user = await create_account(system, name="Meeting Host")
+        yield Example(f"http://127.0.0.1:{app_port}", runners[1].app[your_app.APP], user)
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+async def sign_in(page: Any, user: AccountView) -> None:
+    await page.get_by_text("Your App is asking to use your Mavio account").wait_for()
+    await page.get_by_label("Email").fill(user.email)
+    await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def authorize(page: Any, ex: Example) -> None:
+    await page.get_by_role("heading", name="Authorize Your App").wait_for()
+    await page.get_by_role("button", name="Authorize").click()
+    await page.wait_for_url(ex.url + "/meetings")
+    await page.get_by_text("Weekly planning").wait_for()
+
+
+async def test_connect_deny_authorize_revoke_and_reconnect(system: System, chromium: Any) -> None:
+    audit = Audit()
+    async with example(system) as ex:
+        context = await chromium.new_context()
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            await page.goto(ex.url)
+            await audit.page(page, "example-home")
+            await page.get_by_role("button", name="Connect Mavio").click()
+            await sign_in(page, ex.user)
+            await page.get_by_role("heading", name="Authorize Your App").wait_for()
+            await page.get_by_role("button", name="Deny").click()
+            await page.locator("#denied").wait_for()
+            await audit.page(page, "example-denied")
+            assert all(v.token is None for v in ex.app.visitors.values())
+
+            await page.get_by_role("button", name="Connect Mavio").click()
+            await authorize(page, ex)
+            assert len(await page.locator("#meetings li").all()) == 3
+            await audit.page(page, "example-meetings")
+            token = ex.visitor().token
+            assert token is not None and token["access_token"].startswith("mavio_at_")
+            assert token["access_token"] not in await page.content()  # tokens stay server-side
+            assert all("mavio_" not in c["value"] for c in await context.cookies())
+
+            # the user revokes Your App on Mavio: Your App notices and offers to reconnect
+            await page.goto(system.url("/settings/connected-apps"))
+            await page.get_by_role("region", name="Your App").get_by_role("link", name="Revoke").click()
+            await page.get_by_role("button", name="Revoke access").click()
+            await page.get_by_text("Access revoked").wait_for()
+            await page.goto(ex.url + "/meetings")
+            await page.locator("#reconnect").wait_for()
+            await audit.page(page, "example-reconnect")
+            await page.get_by_role("button", name="Reconnect Mavio").click()
+            await authorize(page, ex)  # revoked, so not remembered: the consent page again
+        finally:
+            await context.close()
+            audit.report()
+    assert audit.failures() == []
+
+
+async def test_a_short_lived_access_token_is_refreshed_by_itself(chromium: Any) -> None:
+    async with running_system({"MAVIO_ACCESS_TOKEN_TTL": "2"}) as system, example(system) as ex:
+        context = await chromium.new_context()
+        page = await context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            await page.goto(ex.url)
+            await page.get_by_role("button", name="Connect Mavio").click()
+            await sign_in(page, ex.user)
+            await authorize(page, ex)
+            visitor = ex.visitor()
+
+            # Only on a 401 (no early refresh): the API refuses the expired token, Your App refreshes once.
+            ex.app.config = dataclasses.replace(ex.app.config, refresh_leeway=-3600)
+            first = visitor.token["access_token"] if visitor.token else ""
+            await asyncio.sleep(3)  # the 2-second token has expired, with a second of margin
+            assert (await bus_verify(system, first)) == {"active": False}
+            await page.reload()
+            await page.get_by_text("Weekly planning").wait_for()
+            assert visitor.refreshes_after_401 == 1
+            second = visitor.token["access_token"] if visitor.token else ""
+            assert second not in ("", first)
+
+            # Before expiry (the default): the next call after expiry refreshes first, no 401.
+            ex.app.config = dataclasses.replace(ex.app.config, refresh_leeway=0)
+            refreshes = visitor.refreshes
+            await asyncio.sleep(3)
+            await page.reload()
+            await page.get_by_text("Weekly planning").wait_for()
+            assert visitor.refreshes == refreshes + 1 and visitor.refreshes_after_401 == 1
+            assert re.search(
+                r"renewed automatically \d+ times?", await page.locator("#refreshes").inner_text()
+            )
+        finally:
+            await context.close()

@@ -1,0 +1,79 @@
+"""``make demo`` (``python -m examples.demo``) as a developer runs it: it starts Mavio, the Meetings
+API and Your App, prints what to open, and stops cleanly on SIGTERM. Your App's registration is
+created on the first run and re-keyed on later ones."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from examples.demo import register_your_app
+from services.stack.embedded import free_port
+from shared.errors import InvalidClient
+from shared.registry_client import RegistryClient
+from tests.support.factories import create_account
+from tests.support.system import System
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_register_your_app_creates_then_rekeys(system: System) -> None:
+    registry = RegistryClient(system.bus)
+    owner = await create_account(system)
+    client_id, secret = await register_your_app(registry, owner.id, "http://127.0.0.1:8090/callback")
+    assert (await registry.verify_client(client_id, secret)).name == "Your App"
+    again, new_secret = await register_your_app(registry, owner.id, "http://127.0.0.1:9190/callback")
+    assert again == client_id and new_secret != secret
+    with pytest.raises(InvalidClient):
+        await registry.verify_client(client_id, secret)
+    view = await registry.verify_client(client_id, new_secret)
+    assert view.redirect_uris == ["http://127.0.0.1:9190/callback"]
+
+
+async def _line_matching(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> None:
+    while True:
+        line = (await stream.readline()).decode()
+        if not line:
+            raise AssertionError("demo exited early:\n" + "".join(seen))
+        seen.append(line)
+        if re.search(pattern, line):
+            return
+
+
+async def test_make_demo_starts_everything_and_says_what_to_open(tmp_path: Path) -> None:
+    ports = {"MAVIO_HTTP_PORT": free_port(), "DEMO_APP_PORT": free_port(), "DEMO_API_PORT": free_port()}
+    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "MAVIO_RUN_DIR": str(tmp_path),
+           "MAVIO_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}  # fmt: skip
+    env.pop("MAVIO_NATS_URL", None)
+    env.pop("MAVIO_REDIS_URL", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "examples.demo", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    seen: list[str] = []
+    try:
+        await asyncio.wait_for(_line_matching(proc.stdout, r"demo: Ctrl-C stops everything", seen), 100)
+        printed = "".join(seen)
+        app_url = f"http://127.0.0.1:{ports['DEMO_APP_PORT']}/"
+        assert app_url in printed and "demo@mavio.example" in printed
+        async with aiohttp.ClientSession() as http:
+            async with http.get(app_url) as resp:
+                assert resp.status == 200 and "Connect Mavio" in await resp.text()
+            async with http.get(f"http://127.0.0.1:{ports['DEMO_API_PORT']}/meetings") as resp:
+                assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+        proc.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(proc.stdout.read(), 60)
+        assert await proc.wait() == 0
+        assert "demo: stopped" in rest.decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
