@@ -86,8 +86,8 @@ async def _register_and_regenerate(base: str, email: str) -> list[str]:
         ]:
             form.add_field(key, value)
         form.add_field("logo", image_bytes(), filename="l.png", content_type="image/png")
-        async with http.post(base + APPS, data=form) as resp:
-            assert resp.status == 201
+        async with http.post(base + APPS, data=form) as resp:  # 303 to the one-time view, followed
+            assert resp.status == 200 and resp.url.path.endswith("/credentials")
             codes = code_by_id(await resp.text())
         client_id = codes["client-id"]
         secrets.append(codes["client-secret"])
@@ -95,7 +95,7 @@ async def _register_and_regenerate(base: str, email: str) -> list[str]:
             token = csrf_of(await resp.text())
         data = {"csrf_token": token, "keep_old": "3600"}
         async with http.post(f"{base}{APPS}/{client_id}/secret", data=data) as resp:
-            assert resp.status == 200
+            assert resp.status == 200 and resp.url.path.endswith("/credentials")
             secrets.append(code_by_id(await resp.text())["client-secret"])
         body = {"name": "Api Keeper", "homepage_url": "https://k.example", "redirect_uris": ["https://k.example/cb"],
                 "scopes": ["users:read"]}  # fmt: skip

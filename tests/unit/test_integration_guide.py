@@ -38,7 +38,7 @@ def test_missing_markers_are_an_error() -> None:
     [
         "Settings > Developer > OAuth Apps",
         "code_challenge_method=S256",
-        "curl -s -u \"$CLIENT_ID:$CLIENT_SECRET\" $MAVIO/oauth/token",
+        'curl -s -u "$CLIENT_ID:$CLIENT_SECRET" $MAVIO/oauth/token',
         "grant_type=refresh_token",
         "/oauth/revoke",
         "algorithm: 'oauth2'",
