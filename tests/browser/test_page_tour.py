@@ -15,7 +15,7 @@ from shared.messages.registry import AccountView, AppView
 from tests.browser.audit import Audit
 from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
 from tests.support.system import System
-from tests.support.token_flow import Party, bus_verify, consent_code, exchange
+from tests.support.token_flow import Party, api_calls, bus_verify, consent_code, eventually, exchange
 
 pytestmark = pytest.mark.browser
 
@@ -36,6 +36,7 @@ async def used_app(system: System, owner: AccountView, user: AccountView) -> App
     assert status == 200, pair
     for _ in range(3):
         assert (await bus_verify(system, pair["access_token"]))["active"] is True
+    await eventually(lambda: api_calls(system, app.client_id), lambda n: n == 3, timeout=10)  # flushed later
     return app
 
 

@@ -15,7 +15,7 @@ from services.gateway.developer.common import (
     checked_form,
     revoke_app_tokens,
 )
-from services.gateway.developer.credentials import forget_cookie, reveal, show_once
+from services.gateway.developer.credentials import finish_view, reveal, show_once
 from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
@@ -82,7 +82,7 @@ async def credentials(request: web.Request) -> web.Response:
             "old_secret_until_text": _utc(shown.old_secret_valid_until),
         }
     resp = page(request, "app_credentials.html", ctx, status=200 if shown else 410)
-    forget_cookie(resp, app.client_id)
+    finish_view(request, resp, app.client_id)
     return resp
 
 

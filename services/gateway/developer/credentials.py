@@ -15,11 +15,14 @@ from aiohttp import web
 
 from services.gateway.developer.common import app_path
 from services.gateway.keys import SETTINGS, redis_of
+from services.gateway.security_headers import CSP
 from services.gateway.sessions import Session
 from services.gateway.web_helpers import see_other
 from shared import keys
 
 COOKIE = "mavio_credentials"
+# The one page with a script: the copy buttons' ``/static/copy.js`` (this origin only; no inline script).
+VIEW_CSP = CSP.replace("style-src 'self';", "style-src 'self'; script-src 'self';")
 
 
 class Masked(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +37,11 @@ class Revealed(msgspec.Struct, frozen=True, kw_only=True):
     client_secret: str
     created: bool
     old_secret_valid_until: int
+
+
+def cookie_name(request: web.Request) -> str:
+    """``__Secure-`` in production (the cookie is path-scoped, so ``__Host-`` cannot apply)."""
+    return ("__Secure-" if request.app[SETTINGS].production else "") + COOKIE
 
 
 def _xor(data: bytes, pad: bytes) -> bytes:
@@ -66,7 +74,7 @@ async def show_once(
     path = app_path(client_id, "credentials")
     resp = see_other(path)
     resp.set_cookie(
-        COOKIE,
+        cookie_name(request),
         f"{view_id}.{pad.hex()}",
         max_age=keys.CREDENTIALS_VIEW_TTL,
         path=path,
@@ -79,7 +87,7 @@ async def show_once(
 
 async def reveal(request: web.Request, session: Session, client_id: str) -> Revealed | None:
     """The secret for this one view, or None (already shown, expired, another user or app)."""
-    view_id, _, pad_hex = request.cookies.get(COOKIE, "").partition(".")
+    view_id, _, pad_hex = request.cookies.get(cookie_name(request), "").partition(".")
     if not view_id or len(view_id) > 64:
         return None
     raw = await redis_of(request.app).getdel(keys.credentials_view(view_id))
@@ -99,5 +107,8 @@ async def reveal(request: web.Request, session: Session, client_id: str) -> Reve
     )
 
 
-def forget_cookie(resp: web.StreamResponse, client_id: str) -> None:
-    resp.del_cookie(COOKIE, path=app_path(client_id, "credentials"))
+def finish_view(request: web.Request, resp: web.StreamResponse, client_id: str) -> None:
+    """The view's headers: the pad cookie deleted, and a policy that lets the copy script run."""
+    production = request.app[SETTINGS].production
+    resp.del_cookie(cookie_name(request), path=app_path(client_id, "credentials"), secure=production)
+    resp.headers["Content-Security-Policy"] = VIEW_CSP
