@@ -19,6 +19,9 @@ AXE = ROOT / ".browser-deps" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "screenshots"
 WIDTHS = ((1280, 800), (360, 740))
 FAILING = ("serious", "critical")
+# A scope name laid out on more than one line ("meetin gs:read") has more than one line box.
+BROKEN_SCOPE_NAMES = """() => [...document.querySelectorAll("code.scope-name")]
+  .filter(el => el.getClientRects().length > 1).map(el => el.textContent)"""
 RUN_AXE = """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
   id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map(n => n.target.join(" ")),
 })))"""
@@ -45,12 +48,18 @@ class Audit:
             if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
                 await page.add_script_tag(content=axe_source())
             result = await page.evaluate(RUN_AXE)
+            broken = await page.evaluate(BROKEN_SCOPE_NAMES)
             overflow = await page.evaluate(
                 "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             shot = SHOTS / f"{name}-{width}.png"
             await page.screenshot(path=str(shot), full_page=True)
-            entry[str(width)] = {"violations": result, "overflow_px": overflow, "screenshot": shot.name}
+            entry[str(width)] = {
+                "violations": result,
+                "overflow_px": overflow,
+                "broken_scope_names": broken,
+                "screenshot": shot.name,
+            }
         self.results[name] = entry
 
     def failures(self) -> list[str]:
@@ -62,6 +71,10 @@ class Audit:
                     f"{name} @{width}px: {v['impact']} {v['id']} ({v['help']}) at {v['targets'][:3]}"
                     for v in got["violations"]
                     if v["impact"] in FAILING
+                ]
+                out += [
+                    f"{name} @{width}px: scope name {s!r} broken across lines"
+                    for s in got["broken_scope_names"]
                 ]
                 if width == 360 and got["overflow_px"] > 0:
                     out.append(f"{name} @360px: {got['overflow_px']} px of horizontal overflow")

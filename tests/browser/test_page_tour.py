@@ -170,7 +170,9 @@ async def test_the_audit_catches_violations_and_overflow(chromium: Any) -> None:
     try:
         await page.set_content(
             '<!doctype html><html lang="en"><title>Bad</title><main><h1>Bad page</h1><img src="x.png">'
-            '<button></button><div style="width:600px">wide</div></main></html>'
+            '<button></button><div style="width:600px">wide</div>'
+            '<p style="width:60px"><code class="scope-name" style="white-space:normal;word-break:break-all">'
+            "transcripts:read</code></p></main></html>"
         )
         await audit.page(page, "known-bad")
     finally:
@@ -178,3 +180,31 @@ async def test_the_audit_catches_violations_and_overflow(chromium: Any) -> None:
     found = "\n".join(audit.failures())
     assert "critical image-alt" in found and "critical button-name" in found
     assert "known-bad @360px: 2" in found and "px of horizontal overflow" in found
+    assert "scope name 'transcripts:read' broken across lines" in found
+
+
+async def test_without_javascript_the_secret_is_shown_and_selectable(system: System, chromium: Any) -> None:
+    """Copy buttons are an enhancement: with JavaScript off they stay hidden and the values remain
+    on the page, selected whole by a click (``user-select: all``)."""
+    dev = await create_account(system, name="No Script Developer")
+    context = await chromium.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        await page.goto(system.url(APPS + "/new"))
+        await page.get_by_label("Email").fill(dev.email)
+        await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_label("App name").fill("Plain App")
+        await page.get_by_label("Homepage URL").fill("https://plain.example")
+        await page.get_by_label("Redirect URIs").fill("https://plain.example/cb")
+        await page.get_by_label("users:read").check()
+        await page.get_by_role("button", name="Register app").click()
+        await page.wait_for_url(re.compile(r"/credentials$"))
+        secret = page.locator("#client-secret")
+        assert (await secret.inner_text()).startswith("mavio_cs_") and await secret.is_visible()
+        assert await page.get_by_role("button", name="Copy client secret").count() == 0
+        css = await page.locator("link[rel=stylesheet]").get_attribute("href")
+        assert css == "/static/mavio.css"
+    finally:
+        await context.close()
