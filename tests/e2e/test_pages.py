@@ -72,8 +72,12 @@ async def test_the_secret_is_shown_once_after_a_redirect(system: System, http: a
     assert re.fullmatch(rf"{APPS}/mavio_client_\w+/credentials", location)
     cookie = resp.cookies["mavio_credentials"]
     assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == location
-    status, view = await page(http, system, location)
+    async with http.get(system.url(location), allow_redirects=False) as got:
+        status, view, csp = got.status, await got.text(), got.headers["Content-Security-Policy"]
     assert status == 200
+    # the one page with a script: same-origin copy.js only, never inline
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+    assert '<script src="/static/copy.js" defer></script>' in view
     secret = code_by_id(view)["client-secret"]
     assert secret.startswith("mavio_cs_") and 'data-copy="client-secret"' in view
     # nothing in Redis holds the secret in the clear, and the view's record is gone after the view

@@ -82,7 +82,7 @@ async def credentials(request: web.Request) -> web.Response:
             "old_secret_until_text": _utc(shown.old_secret_valid_until),
         }
     resp = page(request, "app_credentials.html", ctx, status=200 if shown else 410)
-    finish_view(request, resp, app.client_id)
+    finish_view(request, resp, app.client_id, shown=shown is not None)
     return resp
 
 

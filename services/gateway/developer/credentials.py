@@ -107,8 +107,10 @@ async def reveal(request: web.Request, session: Session, client_id: str) -> Reve
     )
 
 
-def finish_view(request: web.Request, resp: web.StreamResponse, client_id: str) -> None:
-    """The view's headers: the pad cookie deleted, and a policy that lets the copy script run."""
+def finish_view(request: web.Request, resp: web.StreamResponse, client_id: str, *, shown: bool) -> None:
+    """The view's headers: the pad cookie deleted; while a secret is shown, a policy that lets the
+    copy script run (every other page, and this one afterwards, keeps the no-script default)."""
     production = request.app[SETTINGS].production
     resp.del_cookie(cookie_name(request), path=app_path(client_id, "credentials"), secure=production)
-    resp.headers["Content-Security-Policy"] = VIEW_CSP
+    if shown:
+        resp.headers["Content-Security-Policy"] = VIEW_CSP
