@@ -137,6 +137,12 @@ async def callback(request: web.Request) -> web.StreamResponse:
     if not expected or not secrets.compare_digest(got.encode(), expected.encode()):
         text = "The request did not start here or was already used. Please connect again."
         return with_cookie(page("problem.html", 400, title="That link is not ours", text=text), sid)
+    issuer = (await request.app[APP].endpoints())["issuer"]
+    if request.query.get("iss", issuer) != issuer:  # RFC 9207: a response from another server
+        return with_cookie(
+            page("problem.html", 400, title="That answer is not from Mavio", text="Please connect again."),
+            sid,
+        )
     if request.query.get("error") == "access_denied":
         return with_cookie(page("denied.html"), sid)
     if "error" in request.query or "code" not in request.query:
