@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     client_auth_max_failures: int = 20
     rate_limit_window: int = 900
     http_header_timeout: float = 15.0
+    http_idle_timeout: float = 75.0
     http_body_timeout: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
 
@@ -167,6 +168,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_RATE_LIMIT_WINDOW": ("rate_limit_window", _int(1, _DAY)),
     "MAVIO_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _float(0.1, 3600)),
     "MAVIO_HTTP_BODY_TIMEOUT": ("http_body_timeout", _float(0.1, 3600)),
+    "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
 }
 
