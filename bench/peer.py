@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,11 +136,26 @@ def _loadgen(
     return {"rps": float(found.group(1)), "p50_ms": float(found.group(2)), "p99_ms": float(found.group(3))}
 
 
-def _run_mavio(stack: Stack, peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MavioTarget:
+    """Mavio's refresh stack, running: where to send requests and whom to measure."""
+
+    url: str
+    client_id: str
+    secret: str
+    rt_file: Path
+    pids: dict[str, int]
+
+
+def prepare_mavio(stack: Stack, tokens: int, tmp: Path) -> MavioTarget:
+    """Start registry, token and gateway processes and mint ``tokens`` refresh tokens (one family each)."""
     port = free_port()
     stack.env |= {"MAVIO_HTTP_PORT": str(port), "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    procs = [stack.spawn("services.registry", "registry"), stack.spawn("services.token", "token-1")]
-    procs.append(stack.spawn("services.gateway", "gateway"))
+    procs = {
+        "registry": stack.spawn("services.registry", "registry"),
+        "token-1": stack.spawn("services.token", "token-1"),
+        "gateway": stack.spawn("services.gateway", "gateway"),
+    }
     base = f"http://127.0.0.1:{port}"
 
     async def ready_and_mint() -> tuple[str, str, list[str]]:
@@ -147,21 +163,27 @@ def _run_mavio(stack: Stack, peers: Path, a: argparse.Namespace, tmp: Path) -> d
         await wait_instances(nc, "registry", 1)
         await wait_instances(nc, "token", 1)
         await nc.drain()
-        wait_port(port, procs[-1])
-        return await _mavio_tokens(stack, base, a.peer_concurrency + 10)
+        wait_port(port, procs["gateway"])
+        return await _mavio_tokens(stack, base, tokens)
 
-    client_id, secret, tokens = asyncio.run(ready_and_mint())
+    client_id, secret, minted = asyncio.run(ready_and_mint())
     rt_file = tmp / "mavio_rt.txt"
-    rt_file.write_text("\n".join(tokens) + "\n")
-    pids = [p.pid for p in procs] + [stack.nats.proc.pid, stack.redis.proc.pid]
+    rt_file.write_text("\n".join(minted) + "\n")
+    pids = {name: p.pid for name, p in procs.items()}
+    pids |= {"nats-server": stack.nats.proc.pid, "redis-server": stack.redis.proc.pid}
+    return MavioTarget(f"{base}/oauth/token", client_id, secret, rt_file, pids)
+
+
+def _run_mavio(stack: Stack, peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    target = prepare_mavio(stack, a.peer_concurrency + 10, tmp)
     return _loadgen(
         peers,
         a,
-        url=f"{base}/oauth/token",
-        client_id=client_id,
-        secret=secret,
-        rt_file=rt_file,
-        pids=pids,
+        url=target.url,
+        client_id=target.client_id,
+        secret=target.secret,
+        rt_file=target.rt_file,
+        pids=list(target.pids.values()),
         label="mavio refresh",
     )
 
