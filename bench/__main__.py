@@ -33,7 +33,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
-    p.add_argument("--codes-per-window", type=int, default=300, help="code exchanges per window")
+    p.add_argument(
+        "--codes-per-window",
+        type=int,
+        default=150,
+        help="code exchanges per window (the peer keeps ~1,000-2,000 entries)",
+    )
     return p.parse_args(argv)
 
 
