@@ -9,7 +9,7 @@ import pytest
 from shared.apps.client_auth_cache import CachedClientVerifier
 from shared.apps.store import RedisAppStore
 from shared.errors import InvalidClient
-from shared.messages.registry import UpdateAppRequest
+from shared.messages.registry import AppView, UpdateAppRequest
 from shared.registry_client import RegistryClient
 from shared.tokens import Signer
 from tests.support.factories import create_account, create_app
@@ -22,6 +22,15 @@ async def cached_verifier(system: System) -> CachedClientVerifier:
     await clients.watch(system.nc)
     await system.nc.flush()
     return clients
+
+
+async def primed(system: System) -> tuple[CachedClientVerifier, RegistryClient, str, AppView, str]:
+    """A watching verifier that has cached one new app: (verifier, registry, owner id, app, secret)."""
+    clients = await cached_verifier(system)
+    owner = await create_account(system)
+    app, secret = await create_app(system, owner)
+    await clients.verify_client(app.client_id, secret)
+    return clients, RegistryClient(system.bus), owner.id, app, secret
 
 
 async def test_same_answers_as_the_registry_and_unknown_clients_are_not_cached(system: System) -> None:
@@ -45,39 +54,27 @@ async def test_same_answers_as_the_registry_and_unknown_clients_are_not_cached(s
 
 
 async def test_regenerated_secret_refuses_the_old_one_at_once(system: System) -> None:
-    clients = await cached_verifier(system)
-    registry = RegistryClient(system.bus)
-    owner = await create_account(system)
-    app, old = await create_app(system, owner)
-    await clients.verify_client(app.client_id, old)
-    new = (await registry.regenerate_secret(owner.id, app.client_id)).client_secret
+    clients, registry, owner_id, app, old = await primed(system)
+    new = (await registry.regenerate_secret(owner_id, app.client_id)).client_secret
     with pytest.raises(InvalidClient):
         await clients.verify_client(app.client_id, old)
     assert (await clients.verify_client(app.client_id, new)).client_id == app.client_id
 
 
 async def test_kept_old_secret_stays_valid_and_an_edit_is_seen(system: System) -> None:
-    clients = await cached_verifier(system)
-    registry = RegistryClient(system.bus)
-    owner = await create_account(system)
-    app, old = await create_app(system, owner)
-    await clients.verify_client(app.client_id, old)
-    new = (await registry.regenerate_secret(owner.id, app.client_id, keep_old_seconds=3600)).client_secret
+    clients, registry, owner_id, app, old = await primed(system)
+    new = (await registry.regenerate_secret(owner_id, app.client_id, keep_old_seconds=3600)).client_secret
     await clients.verify_client(app.client_id, old)
     await clients.verify_client(app.client_id, new)
     await registry.update_app(
-        UpdateAppRequest(user_id=owner.id, client_id=app.client_id, description="changed")
+        UpdateAppRequest(user_id=owner_id, client_id=app.client_id, description="changed")
     )
     assert (await clients.verify_client(app.client_id, new)).description == "changed"
 
 
 async def test_deleted_app_is_refused_at_once(system: System) -> None:
-    clients = await cached_verifier(system)
-    registry = RegistryClient(system.bus)
-    owner = await create_account(system)
-    app, secret = await create_app(system, owner)
-    await clients.verify_client(app.client_id, secret)
-    await registry.delete_app(owner.id, app.client_id)
+    clients, registry, owner_id, app, secret = await primed(system)
+    await registry.delete_app(owner_id, app.client_id)
     with pytest.raises(InvalidClient):
         await clients.verify_client(app.client_id, secret)
     assert len(clients.cache) == 0
