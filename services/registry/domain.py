@@ -35,6 +35,7 @@ def merged_input(record: AppRecord, req: UpdateAppRequest) -> AppInput:
         homepage_url=record.homepage_url if req.homepage_url is None else req.homepage_url,
         redirect_uris=list(record.redirect_uris if req.redirect_uris is None else req.redirect_uris),
         scopes=list(record.scopes if req.scopes is None else req.scopes),
+        require_pkce=record.require_pkce if req.require_pkce is None else req.require_pkce,
     )
 
 
@@ -61,6 +62,7 @@ def new_record(
         homepage_url=data.homepage_url,
         redirect_uris=data.redirect_uris,
         scopes=data.scopes,
+        require_pkce=data.require_pkce,
         owner_id=owner_id,
         owner_name=owner_name,
         has_logo=has_logo,
@@ -78,6 +80,7 @@ def updated(record: AppRecord, data: AppInput, *, has_logo: bool, now: int) -> A
         homepage_url=data.homepage_url,
         redirect_uris=data.redirect_uris,
         scopes=data.scopes,
+        require_pkce=data.require_pkce,
         has_logo=has_logo,
         updated_at=now,
     )

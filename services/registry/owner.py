@@ -128,6 +128,7 @@ class OwnerOps:
             homepage_url=req.homepage_url,
             redirect_uris=req.redirect_uris,
             scopes=req.scopes,
+            require_pkce=req.require_pkce,
         )
         data, png = await self._checked(raw, req.logo)
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):

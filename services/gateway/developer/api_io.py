@@ -30,6 +30,7 @@ class AppBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     homepage_url: str | None = None
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
+    require_pkce: bool | None = None
 
 
 class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

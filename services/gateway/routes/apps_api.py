@@ -58,6 +58,7 @@ async def create_app(request: web.Request) -> web.Response:
         homepage_url=body.homepage_url or "",
         redirect_uris=body.redirect_uris or [],
         scopes=body.scopes or [],
+        require_pkce=bool(body.require_pkce),
     )
     try:
         reply = await registry(request).create_app(req, request_id=request_id(request))
