@@ -33,6 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
+    nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
+    nats_password: str = ""
+    redis_user: str = ""  # Redis ACL user; "" = the default user
+    redis_password: str = ""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 2_592_000
     code_ttl: int = 600
@@ -151,6 +155,10 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_NATS_URL": ("nats_url", _nats_urls),
     "MAVIO_REDIS_URL": ("redis_url", _url("redis", "rediss")),
     "MAVIO_REDIS_CLUSTER": ("redis_cluster", _bool),
+    "MAVIO_NATS_USER": ("nats_user", str.strip),
+    "MAVIO_NATS_PASSWORD": ("nats_password", str),
+    "MAVIO_REDIS_USER": ("redis_user", str.strip),
+    "MAVIO_REDIS_PASSWORD": ("redis_password", str),
     "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
     "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),

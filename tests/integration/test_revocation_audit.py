@@ -39,8 +39,7 @@ async def trail(system: System, client_id: str) -> list[ev.Event]:
 async def cli(system: System, *args: str) -> tuple[int, str, str]:
     env = {
         **os.environ,
-        "MAVIO_REDIS_URL": system.settings.redis_url,
-        "MAVIO_NATS_URL": system.settings.nats_url,
+        **system.servers.env("cli"),  # the operator's own bus user
     }
     proc = await asyncio.create_subprocess_exec(
         CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
