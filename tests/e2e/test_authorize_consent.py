@@ -239,7 +239,7 @@ async def test_parameters_added_to_the_form_change_nothing(system: System) -> No
         form = [*page.hidden, *injected, *[("granted", s) for s in page.scopes], ("decision", "authorize")]
         answer = await post_form(one.http, system.url("/oauth/authorize"), form)
         assert answer.status == 303 and "INJECTED" not in answer.location
-        assert set(answer.redirect_params()) == {"code", "tenant"}
+        assert set(answer.redirect_params()) == {"code", "tenant", "iss"}
         [(_, _, record)] = await one.codes()
         assert record.code_challenge is None and record.code_challenge_method is None
         assert record.redirect_uri == CB and record.redirect_uri_given is False
