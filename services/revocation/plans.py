@@ -4,8 +4,9 @@ For each family of the user, one atomic script (in the family's slot) rewrites t
 record and of every access and refresh token record, so a token carrying a removed scope stops
 verifying for it at once; ``ScopesNarrowed`` makes verification caches evict the families. A family
 that would be left without a scope is revoked instead, and so is a grant left without one (with its
-codes not yet exchanged). Codes not yet exchanged of a narrowed grant are revoked too: a code record
-cannot be found from its family to narrow it, and the user can simply authorize again under the new plan.
+codes not yet exchanged). A code not yet exchanged, of any of the user's apps and whichever consent it
+came from, is revoked when its scope (``keys.code_scope``) has one the new plan lacks, or is unknown: a
+code record cannot be found from its family to narrow it, and the user can authorize again.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class PlanNarrower:
                 continue
             if outcome == "narrowed":
                 narrowed_grants += 1
-                await self._revoke_pending(user_id, client_id, allowed)
+            await self._revoke_pending(user_id, client_id, allowed)
             if by_app.get(client_id):
                 await self._publish(
                     ev.ScopesNarrowed(
@@ -101,14 +102,23 @@ class PlanNarrower:
         return narrowed_grants, revoked_grants
 
     async def _revoke_pending(self, user_id: str, client_id: str, allowed: frozenset[str]) -> None:
-        """Tombstone the user's codes of the app that were not exchanged yet (their family has no tokens:
-        nothing to narrow). The index also lists exchanged codes' families: those were narrowed above."""
+        """Tombstone the user's codes of the app not exchanged yet whose scope the plan no longer covers,
+        whichever consent they came from (their family has no tokens: nothing to narrow). The index also
+        lists exchanged codes' families: those were narrowed above."""
         mine = [
             parsed[1]
             for member in await self._store.pending(client_id)
             if (parsed := parse_pending_member(member)) is not None and parsed[0] == user_id
         ]
         results = await gather_bounded(mine, lambda f: self._store.narrow_family(f, allowed))
-        owners = {f: user_id for f, r in zip(mine, results, strict=True) if r.outcome in ("gone", "empty")}
+        unexchanged = [f for f, r in zip(mine, results, strict=True) if r.outcome == "gone"]
+        scopes = await gather_bounded(unexchanged, self._store.code_scope)
+        owners = {f: user_id for f, r in zip(mine, results, strict=True) if r.outcome == "empty"}
+        owners |= {f: user_id for f, s in zip(unexchanged, scopes, strict=True) if not _within(s, allowed)}
         if owners:
             await self._cascades.revoke_families(client_id, owners, reason=REASON, user_id=user_id)
+
+
+def _within(scope: str | None, allowed: frozenset[str]) -> bool:
+    """A code's scope still covered by the plan; an unknown one (None) counts as not covered."""
+    return scope is not None and set(scope.split()) <= allowed
