@@ -25,7 +25,8 @@ _STREAM = "MAVIO_AUDIT"
 _JS_WRITE = (AUDIT, f"$JS.API.STREAM.CREATE.{_STREAM}", f"$JS.API.STREAM.UPDATE.{_STREAM}", "$JS.API.INFO")
 _JS_READ = (f"$JS.API.STREAM.INFO.{_STREAM}", "$JS.API.CONSUMER.>")  # an ordered consumer of the trail
 _APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>")  # ``RegistryClient.watch``
-_SERVE = ("$SRV.>",)  # nats.micro discovery: PING, INFO, STATS
+_SERVE = ("$SRV.>",)
+RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,10 @@ def permissions_block(user: str, permissions: Permissions) -> dict[str, Any]:
         "subscribe": {"allow": [*permissions.subscribe, f"{inbox_prefix(user)}.>"]},
     }
     if permissions.responses:
-        block["allow_responses"] = True
+        # A responder gets one message through each of its subscriptions that match (e.g. a service's
+        # queue-group endpoint and its cache watching the same event); the server's default (one reply)
+        # then refuses the answer. A few replies within the longest command are allowed instead.
+        block["allow_responses"] = RESPONSES
     return block
 
 

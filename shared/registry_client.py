@@ -160,12 +160,14 @@ class RegistryClient:
             request_id=request_id,
         )
 
-    async def set_plan(self, user_id: str, plan: str, *, request_id: str | None = None) -> SetPlanReply:
+    async def set_plan(
+        self, user_id: str, plan: str, *, actor: str = "billing", request_id: str | None = None
+    ) -> SetPlanReply:
         """Change an account's plan (the registry holds the source of truth and waits for the grants
         to be narrowed: see ``SetPlanReply.narrowed``); raises ``NotFound``."""
         return await self.bus.request(
             subjects.REGISTRY_SET_PLAN,
-            SetPlanRequest(user_id=user_id, plan=plan),
+            SetPlanRequest(user_id=user_id, plan=plan, actor=actor),
             SetPlanReply,
             request_id=request_id,
             timeout=self.bus.timeout * COMMAND_TIMEOUTS,

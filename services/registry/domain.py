@@ -93,3 +93,15 @@ def stats_days(today: dt.date, days: int = STATS_DAYS) -> list[dt.date]:
 
 def utc_today(now: float | None = None) -> dt.date:
     return dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date()
+
+
+AUDITED_FIELDS = ("name", "description", "homepage_url", "redirect_uris", "scopes", "require_pkce")
+
+
+def changed_fields(before: AppRecord, after: AppRecord, *, logo_uploaded: bool) -> list[str]:
+    """What an edit changed, for the audit trail (names only, never values); ``logo`` for a new or
+    removed logo."""
+    changed = [name for name in AUDITED_FIELDS if getattr(before, name) != getattr(after, name)]
+    if logo_uploaded or before.has_logo != after.has_logo:
+        changed.append("logo")
+    return changed

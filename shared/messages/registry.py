@@ -52,6 +52,7 @@ class GetAccountRequest(msgspec.Struct, frozen=True, kw_only=True):
 class SetPlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     plan: str
+    actor: str = "billing"  # who asks, for the audit trail: ``billing`` or ``operator`` (the CLI)
 
 
 class SetPlanReply(msgspec.Struct, frozen=True, kw_only=True):
