@@ -211,7 +211,9 @@ class RevocationStandIn:
         """The revocation service's reaction to the registry's ``app.deleted``, recorded as the
         revoke-all request it amounts to."""
         deleted = msgspec.json.decode(msg.data, type=AppDeleted)
-        self.calls.append(RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted"))
+        self.calls.append(
+            RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted", actor=deleted.actor)
+        )
         await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
 
     async def __aenter__(self) -> RevocationStandIn:
