@@ -142,3 +142,17 @@ async def test_an_idle_kept_alive_connection_is_not_closed_by_the_header_timeout
             await asyncio.sleep(1.5)  # idle longer than the 1 s header timeout: still open after
     finally:
         writer.close()
+
+
+async def test_a_malformed_multipart_body_is_400_not_500(sut: System) -> None:
+    """Found by schemathesis: a part header that is not a header made aiohttp raise InvalidHeader."""
+    http, _ = await signed_in_client(sut)
+    body = b"--b\r\n_\x0b\x14\x1c\x03\r\n\r\nx\r\n--b--\r\n"
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    async with http:
+        for method, path in (
+            ("POST", "/settings/developer/oauth-apps"),
+            ("PUT", "/api/v1/oauth-apps/x/logo"),
+        ):
+            async with http.request(method, sut.url(path), data=body, headers=headers) as resp:
+                assert resp.status == 400, (method, path, resp.status)
