@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-runtime
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test test-fast bench lint format typecheck install install-dev browser clean
+.PHONY: run demo test test-fast bench profile lint format typecheck install install-dev browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -38,6 +38,9 @@ test-fast: $(DEVSTAMP)
 
 bench: $(DEVSTAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+profile: $(DEVSTAMP)
+	$(PY) -m bench.profile $(PROFILE_ARGS)
 
 lint: $(DEVSTAMP)
 	$(VENV)/bin/ruff check shared services tests bench examples

@@ -1,17 +1,21 @@
-"""``python -m bench`` (``make bench``): token verification over the bus with 1 and 2 token-service
-replicas, beside the bus and store ceilings measured in the same run; ``--peer`` adds refresh-with-rotation
-over HTTP against node-oidc-provider. Prints each window and the medians; ``--json FILE`` saves them."""
+"""``python -m bench`` (``make bench``): every scenario of issue 10 in one run, side by side.
+
+1. token verification over the bus with 1 and 2 token-service replicas, and the same through
+   ``shared.verify_client``'s event-evicted cache;
+2. the bus and store ceilings of this machine (``../shared/peers/limits``);
+3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE), Mavio beside
+   node-oidc-provider (``../shared/peers/oidc-provider``).
+Prints each window and the medians; writes ``bench/results/<date>.json`` and ``<date>.md``."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from dataclasses import asdict
-from typing import Any
 
-from bench import ceilings
+from bench import ceilings, report
+from bench.cached import cached_verify_load
+from bench.ceilings import Ceiling
 from bench.load import Window
 from bench.stack import Stack, connect, seed_access_tokens
 from bench.verify import verify_load
@@ -25,12 +29,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("-r", "--repeats", type=int, default=3, help="measured windows per scenario")
     p.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     p.add_argument("--tokens", type=int, default=2000, help="distinct access tokens verified")
+    p.add_argument("--hot-set", type=int, default=1000, help="tokens in the cached-verification hot set")
     p.add_argument("--no-ceilings", action="store_true")
+    p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
+    p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
     p.add_argument(
-        "--peer", action="store_true", help="also refresh-with-rotation vs node-oidc-provider (slow)"
+        "--codes-per-window",
+        type=int,
+        default=150,
+        help="code exchanges per window (the peer keeps ~1,000-2,000 entries)",
     )
-    p.add_argument("--peer-concurrency", type=int, default=50, help="refresh workers (--peer)")
-    p.add_argument("--json", default=None, help="write the medians to this file")
     return p.parse_args(argv)
 
 
@@ -38,36 +46,44 @@ async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
     tokens = await seed_access_tokens(stack.settings, a.tokens)
     nc = await connect(stack.settings)
     results: dict[str, Window] = {}
+    timing = {"warmup": a.warmup, "duration": a.duration, "repeats": a.repeats}
     try:
         for count in sorted(a.replicas):
             pids = await stack.scale_token(nc, count)
             named = {f"token-{i + 1}": pid for i, pid in enumerate(pids)}
             named |= {"nats-server": stack.nats.proc.pid, "redis-server": stack.redis.proc.pid}
-            named["requester"] = os.getpid()
             label = f"verify x{count}"
             print(f"{label}: {a.concurrency} in flight, {len(tokens)} tokens", flush=True)
             results[label] = await verify_load(
                 nc,
                 tokens,
-                pids=named,
+                pids=named | {"requester": os.getpid()},
                 concurrency=a.concurrency,
-                warmup=a.warmup,
-                duration=a.duration,
-                repeats=a.repeats,
                 label=label,
+                **timing,
             )
+            if count == min(a.replicas):
+                print(f"cached verify: {a.concurrency} in flight, hot set of {a.hot_set}", flush=True)
+                results["cached verify"] = await cached_verify_load(
+                    nc,
+                    tokens[: a.hot_set],
+                    pids=named,
+                    concurrency=a.concurrency,
+                    label="cached verify",
+                    **timing,
+                )
     finally:
         await nc.drain()
     return results
 
 
-def run_ceilings(stack: Stack, a: argparse.Namespace) -> dict[str, ceilings.Ceiling]:
+def run_ceilings(stack: Stack, a: argparse.Namespace) -> dict[str, Ceiling]:
     peers = ceilings.peers_dir()
     if peers is None:
         print("ceilings: ../shared/peers not found; skipped", flush=True)
         return {}
     timing = {"warmup": a.warmup, "duration": a.duration, "repeats": a.repeats}
-    out: dict[str, ceilings.Ceiling] = {}
+    out: dict[str, Ceiling] = {}
     print(f"ceiling: nats_echo.py (msgspec, {a.concurrency} in flight)", flush=True)
     echo = ceilings.nats_echo(peers, stack.settings.nats_url, inflight=a.concurrency, **timing)
     if echo:
@@ -79,49 +95,29 @@ def run_ceilings(stack: Stack, a: argparse.Namespace) -> dict[str, ceilings.Ceil
     return out
 
 
-def report(
-    verify: dict[str, Window], ceil: dict[str, ceilings.Ceiling], extra: dict[str, Any]
-) -> dict[str, Any]:
-    echo = ceil.get("nats echo")
-    print("\n== medians ==")
-    summary: dict[str, Any] = {}
-    for label, w in verify.items():
-        ratio = f"  = {w.rps / echo.rps:.0%} of the echo ceiling" if echo else ""
-        print(f"{label:14s} {w.line()}{ratio}")
-        summary[label] = asdict(w) | ({"of_echo_ceiling": w.rps / echo.rps} if echo else {})
-    for label, c in ceil.items():
-        print(f"{label:14s} {c.rps:9.0f} req/s  p50 {c.p50_ms:6.2f} ms  p99 {c.p99_ms:6.2f} ms  (ceiling)")
-        summary[label] = asdict(c)
-    for label, value in extra.items():
-        print(f"{label:14s} {value}")
-        summary[label] = value
-    return summary
-
-
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
+    load_before = os.getloadavg()[0]
     stack = Stack.start()
-    extra: dict[str, Any] = {}
+    results: dict[str, Window | Ceiling] = {}
     try:
         import uvloop
 
-        verify = uvloop.run(run_verify(stack, a))
+        results |= uvloop.run(run_verify(stack, a))
         for proc in stack.replicas:  # the ceilings get the machine to themselves
             proc.terminate()
         for proc in stack.replicas:
             proc.wait(20)
         stack.replicas.clear()
-        ceil = {} if a.no_ceilings else run_ceilings(stack, a)
-        if a.peer:
+        if not a.no_ceilings:
+            results |= run_ceilings(stack, a)
+        if not a.no_peer:
             from bench.peer import run_peer_comparison
 
-            extra = run_peer_comparison(stack, a)
+            results |= run_peer_comparison(stack, a)
     finally:
         stack.stop()
-    summary = report(verify, ceil, extra)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump(summary, f, indent=2)
+    report.write(results, repeats=a.repeats, load_before=load_before)
     return 0
 
 

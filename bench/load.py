@@ -52,12 +52,13 @@ class Window:
     p99_ms: float
     errors: int
     cpu: dict[str, float] = field(default_factory=dict)
+    p90_ms: float = float("nan")
 
     def line(self) -> str:
         cpu = "  ".join(f"{name} {cores:.2f}" for name, cores in self.cpu.items())
         return (
-            f"{self.rps:9.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:6.2f} ms  "
-            f"errors {self.errors}  cpu: {cpu}"
+            f"{self.rps:9.0f} req/s  p50 {self.p50_ms:6.2f} ms  p90 {self.p90_ms:6.2f} ms  "
+            f"p99 {self.p99_ms:6.2f} ms  errors {self.errors}  cpu: {cpu}"
         )
 
 
@@ -67,9 +68,64 @@ def median_window(windows: list[Window]) -> Window:
         rps=statistics.median(w.rps for w in windows),
         p50_ms=statistics.median(w.p50_ms for w in windows),
         p99_ms=statistics.median(w.p99_ms for w in windows),
-        errors=int(statistics.median(w.errors for w in windows)),
+        errors=sum(w.errors for w in windows),  # every error counts: the goal is none
         cpu={n: statistics.median(w.cpu[n] for w in windows) for n in names},
+        p90_ms=statistics.median(w.p90_ms for w in windows),
     )
+
+
+class CpuMeter:
+    """Cores used by each named process (and by the rest of the machine) between start and stop."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self._cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
+        self._busy0 = machine_busy_seconds()
+        self._t0 = time.perf_counter()
+
+    def cores(self) -> tuple[float, dict[str, float]]:
+        wall = time.perf_counter() - self._t0
+        cpu = {n: (cpu_seconds(p) - self._cpu0[n]) / wall for n, p in self.pids.items()}
+        cpu["other"] = max(0.0, (machine_busy_seconds() - self._busy0) / wall - sum(cpu.values()))
+        return wall, cpu
+
+
+def window_of(latencies: list[float], errors: int, wall: float, cpu: dict[str, float]) -> Window:
+    lat = sorted(latencies)
+    return Window(
+        rps=len(lat) / wall,
+        p50_ms=percentile(lat, 50) * 1e3,
+        p99_ms=percentile(lat, 99) * 1e3,
+        errors=errors,
+        cpu=cpu,
+        p90_ms=percentile(lat, 90) * 1e3,
+    )
+
+
+async def burst(
+    ops: list[Callable[[], Awaitable[bool]]], *, concurrency: int, pids: dict[str, int]
+) -> Window:
+    """Run every op once, ``concurrency`` at a time (a count-based window: for one-shot credentials)."""
+    pending = list(reversed(ops))
+    acc = _Acc()
+
+    async def worker() -> None:
+        while pending:
+            op = pending.pop()
+            started = time.perf_counter()
+            try:
+                ok = await op()
+            except Exception:
+                ok = False
+            if ok:
+                acc.latencies.append(time.perf_counter() - started)
+            else:
+                acc.errors += 1
+
+    meter = CpuMeter(pids)
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    wall, cpu = meter.cores()
+    return window_of(acc.latencies, acc.errors, wall, cpu)
 
 
 async def measure(
@@ -105,17 +161,12 @@ async def measure(
     windows: list[Window] = []
     for r in range(repeats):
         acc = _Acc()
-        cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
-        busy0 = machine_busy_seconds()
-        t0 = time.perf_counter()
+        meter = CpuMeter(pids)
         state.window = acc
         await asyncio.sleep(duration)
         state.window = None
-        wall = time.perf_counter() - t0
-        cpu = {n: (cpu_seconds(p) - cpu0[n]) / wall for n, p in pids.items()}
-        cpu["other"] = max(0.0, (machine_busy_seconds() - busy0) / wall - sum(cpu.values()))
-        lat = sorted(acc.latencies)
-        w = Window(len(lat) / wall, percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3, acc.errors, cpu)
+        wall, cpu = meter.cores()
+        w = window_of(acc.latencies, acc.errors, wall, cpu)
         print(f"  [{label}] window {r + 1}: {w.line()}", flush=True)
         windows.append(w)
     state.stop = True

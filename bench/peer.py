@@ -1,19 +1,23 @@
-"""Refresh-with-rotation over HTTP, Mavio beside node-oidc-provider (the certified peer in
-``../shared/peers``), each driven by the peers' own ``loadgen.py refresh`` in the same run.
+"""Mavio's token endpoint beside node-oidc-provider (the certified peer in ``../shared/peers``), in the
+same run, driven by the same load generator (``bench.http_scenarios``): refresh with rotation and code
+exchange with PKCE.
 
-Mavio runs as real processes (gateway, token, registry on the embedded servers); its refresh tokens come
-from codes written as the authorize contract says, exchanged at ``/oauth/token``. The peer's come from
-its ``mint_refresh_tokens.py``. Each worker rotates its own token chain (client_secret_basic)."""
+Mavio runs as real processes (gateway, token, registry on the embedded servers); its codes are written as
+the authorize contract says (``CodeRecord`` with an S256 challenge), its refresh tokens come from such
+codes exchanged at ``/oauth/token``. The peer's refresh tokens come from its ``mint_refresh_tokens.py``;
+its codes from the same headless authorization flow (``bench.peer_codes``), stopped before the exchange."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +26,10 @@ import msgspec
 import nats
 import redis.asyncio as aioredis
 
-from bench.ceilings import _MEDIAN, peers_dir
+from bench.ceilings import peers_dir
+from bench.http_scenarios import TokenEndpoint, exchange_load, refresh_load
+from bench.load import Window
+from bench.peer_codes import PEER_REDIRECT, peer_codes
 from bench.stack import Stack, wait_instances
 from services.stack.embedded import die_with_parent, free_port, wait_port
 from shared.accounts.passwords import Passwords
@@ -32,14 +39,21 @@ from shared.bus import Bus
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
 from shared.messages.registry import CreateAppRequest
+from shared.pkce import s256_challenge
 from shared.registry_client import RegistryClient
 from shared.tokens import Signer, mint, new_family_id
 
 REDIRECT = "http://127.0.0.1:9/cb"
 
 
-async def _mavio_tokens(stack: Stack, base: str, count: int) -> tuple[str, str, list[str]]:
-    """An app and ``count`` refresh tokens, each from its own authorization (its own family)."""
+@dataclass(frozen=True)
+class MavioApp:
+    client_id: str
+    secret: str
+    owner_id: str
+
+
+async def _mavio_app(stack: Stack) -> MavioApp:
     redis = aioredis.Redis.from_url(stack.settings.redis_url)
     nc = await nats.connect(stack.settings.nats_url)
     try:
@@ -59,114 +73,127 @@ async def _mavio_tokens(stack: Stack, base: str, count: int) -> tuple[str, str, 
                 scopes=["meetings:read"],
             )
         )
-        client_id, secret, signer = reply.app.client_id, reply.client_secret, Signer(stack.settings.hmac_key)
-        tokens = []
-        async with aiohttp.ClientSession() as http:
-            for _ in range(count):
-                family, now = new_family_id(), int(time.time())
-                code = mint("code", family)
-                record = CodeRecord(
-                    family=family,
-                    client_id=client_id,
-                    user_id=owner.id,
-                    redirect_uri=REDIRECT,
-                    scope="meetings:read",
-                    issued_at=now,
-                    expires_at=now + 600,
-                )
-                await redis.set(
-                    grant_keys.code(family, signer.sign(code)), msgspec.json.encode(record), ex=600
-                )
-                form = {
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": REDIRECT,
-                    "client_id": client_id,
-                    "client_secret": secret,
-                }
-                async with http.post(f"{base}/oauth/token", data=form) as resp:
-                    tokens.append((await resp.json())["refresh_token"])
-        return client_id, secret, tokens
     finally:
         await nc.drain()
         await redis.aclose()
+    return MavioApp(reply.app.client_id, reply.client_secret, owner.id)
 
 
-def _loadgen(
-    peers: Path,
-    a: argparse.Namespace,
-    *,
-    url: str,
-    client_id: str,
-    secret: str,
-    rt_file: Path,
-    pids: list[int],
-    label: str,
-) -> dict[str, Any]:
-    cmd = [sys.executable, str(peers / "loadgen.py"), "refresh", "--token-url", url, "--client-id", client_id]
-    cmd += [
-        "--client-secret",
-        secret,
-        "--auth",
-        "basic",
-        "-c",
-        str(a.peer_concurrency),
-        "-d",
-        str(a.duration),
-    ]
-    cmd += [
-        "-w",
-        str(a.warmup),
-        "-r",
-        str(a.repeats),
-        "--max-windows",
-        str(a.repeats),
-        "--rt-file",
-        str(rt_file),
-    ]
-    cmd += ["--server-pid", *map(str, pids)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    for line in (done.stdout + done.stderr).splitlines():
-        if "window" in line or "MEDIAN" in line:
-            print(f"  [{label}] {line.strip()}", flush=True)
-    found = _MEDIAN.search(done.stdout)
-    if found is None:
-        return {"error": (done.stdout + done.stderr)[-400:]}
-    return {"rps": float(found.group(1)), "p50_ms": float(found.group(2)), "p99_ms": float(found.group(3))}
+async def mavio_codes(stack: Stack, app: MavioApp, count: int) -> list[tuple[str, str]]:
+    """``count`` authorization codes with S256 challenges, stored as the authorize service stores them
+    (each its own family): (code, code_verifier) pairs."""
+    signer, now, out = Signer(stack.settings.hmac_key), int(time.time()), []
+    redis = aioredis.Redis.from_url(stack.settings.redis_url)
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for _ in range(count):
+                family, verifier = new_family_id(), secrets.token_urlsafe(48)
+                code = mint("code", family)
+                record = CodeRecord(
+                    family=family,
+                    client_id=app.client_id,
+                    user_id=app.owner_id,
+                    redirect_uri=REDIRECT,
+                    scope="meetings:read",
+                    code_challenge=s256_challenge(verifier),
+                    code_challenge_method="S256",
+                    issued_at=now,
+                    expires_at=now + 600,
+                )
+                key = grant_keys.code(family, signer.sign(code))
+                pipe.set(key, msgspec.json.encode(record), ex=600)
+                out.append((code, verifier))
+            await pipe.execute()
+    finally:
+        await redis.aclose()
+    return out
 
 
-def _run_mavio(stack: Stack, peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+async def _mavio_tokens(stack: Stack, base: str, app: MavioApp, count: int) -> list[str]:
+    """``count`` refresh tokens, each from its own authorization (its own family)."""
+    tokens = []
+    async with aiohttp.ClientSession() as http:
+        for code, verifier in await mavio_codes(stack, app, count):
+            form = {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": REDIRECT,
+                "client_id": app.client_id,
+                "client_secret": app.secret,
+            }
+            async with http.post(f"{base}/oauth/token", data=form) as resp:
+                tokens.append((await resp.json())["refresh_token"])
+    return tokens
+
+
+@dataclass(frozen=True)
+class MavioTarget:
+    """Mavio's refresh stack, running: where to send requests and whom to measure."""
+
+    url: str
+    app: MavioApp
+    rt_file: Path
+    pids: dict[str, int]
+
+    @property
+    def client_id(self) -> str:
+        return self.app.client_id
+
+    @property
+    def secret(self) -> str:
+        return self.app.secret
+
+    def endpoint(self) -> TokenEndpoint:
+        return TokenEndpoint(self.url, self.app.client_id, self.app.secret, REDIRECT, self.pids)
+
+
+def prepare_mavio(stack: Stack, tokens: int, tmp: Path) -> MavioTarget:
+    """Start registry, token and gateway processes and mint ``tokens`` refresh tokens (one family each)."""
     port = free_port()
     stack.env |= {"MAVIO_HTTP_PORT": str(port), "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    procs = [stack.spawn("services.registry", "registry"), stack.spawn("services.token", "token-1")]
-    procs.append(stack.spawn("services.gateway", "gateway"))
+    procs = {
+        "registry": stack.spawn("services.registry", "registry"),
+        "token-1": stack.spawn("services.token", "token-1"),
+        "gateway": stack.spawn("services.gateway", "gateway"),
+    }
     base = f"http://127.0.0.1:{port}"
 
-    async def ready_and_mint() -> tuple[str, str, list[str]]:
+    async def ready_and_mint() -> tuple[MavioApp, list[str]]:
         nc = await nats.connect(stack.settings.nats_url)
         await wait_instances(nc, "registry", 1)
         await wait_instances(nc, "token", 1)
         await nc.drain()
-        wait_port(port, procs[-1])
-        return await _mavio_tokens(stack, base, a.peer_concurrency + 10)
+        wait_port(port, procs["gateway"])
+        app = await _mavio_app(stack)
+        return app, await _mavio_tokens(stack, base, app, tokens)
 
-    client_id, secret, tokens = asyncio.run(ready_and_mint())
+    app, minted = asyncio.run(ready_and_mint())
     rt_file = tmp / "mavio_rt.txt"
-    rt_file.write_text("\n".join(tokens) + "\n")
-    pids = [p.pid for p in procs] + [stack.nats.proc.pid, stack.redis.proc.pid]
-    return _loadgen(
-        peers,
-        a,
-        url=f"{base}/oauth/token",
-        client_id=client_id,
-        secret=secret,
-        rt_file=rt_file,
-        pids=pids,
-        label="mavio refresh",
-    )
+    rt_file.write_text("\n".join(minted) + "\n")
+    pids = {name: p.pid for name, p in procs.items()}
+    pids |= {"nats-server": stack.nats.proc.pid, "redis-server": stack.redis.proc.pid}
+    return MavioTarget(f"{base}/oauth/token", app, rt_file, pids)
 
 
-def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Window]:
+    target = prepare_mavio(stack, a.http_concurrency, tmp)
+    endpoint = target.endpoint()
+    tokens = target.rt_file.read_text().split()
+
+    async def codes(n: int) -> list[tuple[str, str]]:
+        return await mavio_codes(stack, target.app, n)
+
+    async def both() -> dict[str, Window]:
+        return {
+            "refresh mavio": await refresh_load(endpoint, tokens, a, label="refresh mavio"),
+            "exchange mavio": await exchange_load(endpoint, codes, a, label="exchange mavio"),
+        }
+
+    return asyncio.run(both())
+
+
+def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Window]:
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     node = subprocess.Popen(
@@ -180,27 +207,29 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
         wait_port(port, node, timeout=300)  # the first run installs the npm package
         rt_file = tmp / "peer_rt.txt"
         base = f"http://127.0.0.1:{port}"
-        mint_cmd = [
-            sys.executable,
-            str(peers / "oidc-provider" / "mint_refresh_tokens.py"),
-            "-n",
-            str(a.peer_concurrency + 10),
-            "-o",
-            str(rt_file),
-            "--base",
-            base,
-        ]
+        mint_cmd = [sys.executable, str(peers / "oidc-provider" / "mint_refresh_tokens.py")]
+        mint_cmd += ["-n", str(a.http_concurrency), "-o", str(rt_file), "--base", base]
         subprocess.run(mint_cmd, check=True, capture_output=True, timeout=300)
-        return _loadgen(
-            peers,
-            a,
-            url=f"{base}/token",
-            client_id="bench-client",
-            secret="bench-secret",
-            rt_file=rt_file,
-            pids=[node.pid],  # run.sh execs node: same pid
-            label="oidc-provider refresh",
+        # run.sh execs node: same pid
+        endpoint = TokenEndpoint(
+            f"{base}/token", "bench-client", "bench-secret", PEER_REDIRECT, {"node": node.pid}
         )
+
+        async def codes(n: int) -> list[tuple[str, str]]:
+            return await peer_codes(base, n)
+
+        async def both() -> dict[str, Window]:
+            tokens = rt_file.read_text().split()
+            return {
+                "refresh oidc-provider": await refresh_load(
+                    endpoint, tokens, a, label="refresh oidc-provider"
+                ),
+                "exchange oidc-provider": await exchange_load(
+                    endpoint, codes, a, label="exchange oidc-provider"
+                ),
+            }
+
+        return asyncio.run(both())
     finally:
         node.terminate()
         node.wait(20)
@@ -209,11 +238,9 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
 def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
     peers = peers_dir()
     if peers is None:
-        return {"peer": "../shared/peers not found"}
+        return {}
     with tempfile.TemporaryDirectory(prefix="mavio-bench-peer-") as name:
-        print(
-            f"refresh-with-rotation over HTTP, {a.peer_concurrency} workers, client_secret_basic", flush=True
-        )
-        mavio = _run_mavio(stack, peers, a, Path(name))
+        print(f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic", flush=True)
+        mavio = _run_mavio(stack, a, Path(name))
         peer = _run_oidc_provider(peers, a, Path(name))
-    return {"mavio refresh": mavio, "oidc-provider refresh": peer}
+    return mavio | peer

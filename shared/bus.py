@@ -35,6 +35,17 @@ def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
 
 
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decoder(message_type: type[T]) -> msgspec.json.Decoder[T]:
+    """The JSON decoder of ``message_type``, built once per type (the bus's message types are few)."""
+    found = _decoders.get(message_type)
+    if found is None:
+        found = _decoders[message_type] = msgspec.json.Decoder(message_type)
+    return found
+
+
 def error_payload(exc: OAuthError) -> tuple[bytes, dict[str, str]]:
     """The envelope and headers for ``exc`` (its ``debug`` text stays behind)."""
     fields = exc.fields if isinstance(exc, ValidationFailed) else None
@@ -89,7 +100,7 @@ class Bus:
             raise TemporarilyUnavailable("the message bus is not reachable") from None
         raise_if_error(msg.data, msg.headers)
         try:
-            return msgspec.json.decode(msg.data, type=reply_type)
+            return decoder(reply_type).decode(msg.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise TemporarilyUnavailable(
                 f"the {service} service sent an unreadable reply", debug=str(exc)

@@ -33,9 +33,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_url: str = "nats://127.0.0.1:4222"
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_cluster: bool = False
+    nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
+    nats_password: str = ""
+    redis_user: str = ""  # Redis ACL user; "" = the default user
+    redis_password: str = ""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 2_592_000
     code_ttl: int = 600
+    consent_ttl: int = 900
     session_ttl: int = 43_200
     refresh_replay_window: int = 10
     sweep_interval: float = 10.0
@@ -50,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     client_auth_max_failures: int = 20
     rate_limit_window: int = 900
     http_header_timeout: float = 15.0
+    http_idle_timeout: float = 75.0
     http_body_timeout: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
 
@@ -149,9 +155,14 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_NATS_URL": ("nats_url", _nats_urls),
     "MAVIO_REDIS_URL": ("redis_url", _url("redis", "rediss")),
     "MAVIO_REDIS_CLUSTER": ("redis_cluster", _bool),
+    "MAVIO_NATS_USER": ("nats_user", str.strip),
+    "MAVIO_NATS_PASSWORD": ("nats_password", str),
+    "MAVIO_REDIS_USER": ("redis_user", str.strip),
+    "MAVIO_REDIS_PASSWORD": ("redis_password", str),
     "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
     "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),
+    "MAVIO_CONSENT_TTL": ("consent_ttl", _int(1, _DAY)),
     "MAVIO_SESSION_TTL": ("session_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_REPLAY_WINDOW": ("refresh_replay_window", _int(0, 300)),
     "MAVIO_SWEEP_INTERVAL": ("sweep_interval", _float(0.05, 3600)),
@@ -167,6 +178,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_RATE_LIMIT_WINDOW": ("rate_limit_window", _int(1, _DAY)),
     "MAVIO_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _float(0.1, 3600)),
     "MAVIO_HTTP_BODY_TIMEOUT": ("http_body_timeout", _float(0.1, 3600)),
+    "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
 }
 

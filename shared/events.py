@@ -37,6 +37,7 @@ _SUBJECT_OF: dict[type[ev._Event], str] = {
     ev.RefreshReused: subjects.EVENT_REFRESH_REUSED,
     ev.CodeReused: subjects.EVENT_CODE_REUSED,
     ev.SecretRegenerated: subjects.EVENT_SECRET_REGENERATED,
+    ev.AppCreated: subjects.EVENT_APP_CREATED,
     ev.AppChanged: subjects.EVENT_APP_CHANGED,
     ev.AppDeleted: subjects.EVENT_APP_DELETED,
     ev.GrantExpired: subjects.EVENT_GRANT_EXPIRED,

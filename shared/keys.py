@@ -34,6 +34,15 @@ def session(session_sig: str) -> str:
     return f"{P}:session:{session_sig}"  # hash, TTL MAVIO_SESSION_TTL; keyed by HMAC of the session id
 
 
+# ---- consent pages (``services.authorize.page_store``) -------------------------------------
+
+
+def consent_pages(user_id: str) -> str:
+    """hash: HMAC of a consent page's id -> JSON ``ConsentRecord``; lives as long as the newest page.
+    In the user's slot, with the user's grants (``shared.grants.keys.user_grants``)."""
+    return f"{P}:{{u:{user_id}}}:consents"
+
+
 # ---- apps (``shared.apps.store``) ------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ import nats
 import structlog
 from nats.aio.client import Client as NATS
 
-from shared import subjects
+from shared import bus_auth, subjects
 from shared.config import ConfigError, Settings, load_settings
 from shared.logging import configure_logging
 from shared.service import Meta, Route
@@ -77,6 +77,7 @@ async def connect_nats(settings: Settings, *, name: str) -> NATS:
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
                 error_cb=on_error,
+                **bus_auth.connect_options(settings),
             )
         except Exception as exc:
             log.warning("nats not reachable yet", debug=repr(exc))

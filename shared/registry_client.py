@@ -8,7 +8,7 @@ subscribed. Client authentication and owner operations are never cached.
 from __future__ import annotations
 
 import time
-from typing import Any, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import msgspec
 from nats.aio.client import Client as NATS
@@ -52,16 +52,27 @@ APP_EVENTS = (subjects.EVENT_APP_CHANGED, subjects.EVENT_APP_DELETED, subjects.E
 _events = msgspec.json.Decoder(Event)
 
 
-class AppViewCache:
-    """client_id -> (expiry, view), bounded; ``evict`` also spoils fetches already in flight."""
+class OfApp(Protocol):
+    @property
+    def client_id(self) -> str: ...
+
+
+V = TypeVar("V", bound=OfApp)
+
+
+class AppViewCache(Generic[V]):
+    """client_id -> (expiry, view), bounded; ``evict`` also spoils fetches already in flight.
+
+    ``V`` is what is cached about an app: its public ``AppView`` here, its record with the secret
+    hashes in the token service's client authentication (``shared.apps.client_auth_cache``)."""
 
     def __init__(self, ttl: float, *, max_entries: int = CACHE_MAX_ENTRIES) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._views: dict[str, tuple[float, AppView]] = {}
+        self._views: dict[str, tuple[float, V]] = {}
         self.evictions = 0  # bumped by every eviction; a fetch that saw another value must not store
 
-    def get(self, client_id: str) -> AppView | None:
+    def get(self, client_id: str) -> V | None:
         hit = self._views.get(client_id)
         if hit is None:
             return None
@@ -70,7 +81,7 @@ class AppViewCache:
             return None
         return hit[1]
 
-    def put(self, view: AppView, *, seen_evictions: int) -> None:
+    def put(self, view: V, *, seen_evictions: int) -> None:
         if self.ttl <= 0 or seen_evictions != self.evictions:
             return
         if len(self._views) >= self.max_entries:
@@ -84,12 +95,6 @@ class AppViewCache:
     def __len__(self) -> int:
         return len(self._views)
 
-
-class RegistryClient:
-    def __init__(self, bus: Bus, *, cache_ttl: float = 0.0) -> None:
-        self.bus = bus
-        self.cache = AppViewCache(cache_ttl)
-
     async def watch(self, nc: NATS) -> list[Subscription]:
         """Subscribe to app events so cached views are dropped the moment an app changes."""
 
@@ -100,9 +105,19 @@ class RegistryClient:
                 return
             match event:
                 case AppChanged() | AppDeleted() | SecretRegenerated():
-                    self.cache.evict(event.client_id)
+                    self.evict(event.client_id)
 
         return [await nc.subscribe(subject, cb=on_event) for subject in APP_EVENTS]
+
+
+class RegistryClient:
+    def __init__(self, bus: Bus, *, cache_ttl: float = 0.0) -> None:
+        self.bus = bus
+        self.cache: AppViewCache[AppView] = AppViewCache(cache_ttl)
+
+    async def watch(self, nc: NATS) -> list[Subscription]:
+        """Subscribe to app events so cached views are dropped the moment an app changes."""
+        return await self.cache.watch(nc)
 
     async def get_app(self, client_id: str, *, request_id: str | None = None) -> AppView:
         """The app's public view; raises ``NotFound`` for an unknown or deleted client_id."""
@@ -145,12 +160,14 @@ class RegistryClient:
             request_id=request_id,
         )
 
-    async def set_plan(self, user_id: str, plan: str, *, request_id: str | None = None) -> SetPlanReply:
+    async def set_plan(
+        self, user_id: str, plan: str, *, actor: str = "billing", request_id: str | None = None
+    ) -> SetPlanReply:
         """Change an account's plan (the registry holds the source of truth and waits for the grants
         to be narrowed: see ``SetPlanReply.narrowed``); raises ``NotFound``."""
         return await self.bus.request(
             subjects.REGISTRY_SET_PLAN,
-            SetPlanRequest(user_id=user_id, plan=plan),
+            SetPlanRequest(user_id=user_id, plan=plan, actor=actor),
             SetPlanReply,
             request_id=request_id,
             timeout=self.bus.timeout * COMMAND_TIMEOUTS,

@@ -23,7 +23,7 @@ from nats.aio.client import Client as NATS
 from nats.micro.request import Request as MicroRequest
 from nats.micro.service import Service
 
-from shared.bus import encode, error_payload
+from shared.bus import decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from shared.subjects import REQUEST_ID_HEADER
 
@@ -128,7 +128,7 @@ class ServiceRunner:
     @staticmethod
     def _decode(route: Route[Any], data: bytes) -> Any:
         try:
-            return msgspec.json.decode(data, type=route.request_type)
+            return decoder(route.request_type).decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise InvalidRequest(f"malformed request: {exc}") from None
 

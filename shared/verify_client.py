@@ -14,6 +14,10 @@ background so the app's API-call statistics stay exact.
 ``WWW-Authenticate: Bearer`` challenge; an inactive token -> 401 ``error="invalid_token"``; missing scopes
 -> 403 ``error="insufficient_scope"``. The verifier lives in the app under ``VERIFIER``; the answer is put
 in the request under ``TOKEN_INFO``.
+
+The bus requires authentication: connect ``nc`` as the bus user ``resource`` (``shared.bus_auth``), e.g.
+``nats.connect(url, user="resource", password=..., inbox_prefix="_INBOX.resource")``; it may request
+token verification, report cached calls and receive events, nothing else.
 """
 
 from __future__ import annotations

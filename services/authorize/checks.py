@@ -11,8 +11,9 @@ the redirect URI with ``error_redirect(redirect_uri, error, state_from(query))``
 
 Decisions: ``scope`` is required (RFC 6749 §3.3 lets the server fail instead of using a default, and we
 define no default scope); ``plain`` PKCE is refused and a challenge without a method is refused, since
-RFC 7636 §4.3 defaults the method to plain; PKCE itself stays optional here (policy for public clients
-belongs to the caller). Only the parameters below are checked for repeats; unknown ones are ignored.
+RFC 7636 §4.3 defaults the method to plain; PKCE is optional unless the app requires it (its
+``require_pkce`` setting): then a request without ``code_challenge`` is ``invalid_request``. Only the
+parameters below are checked for repeats; unknown ones are ignored.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ MAX_STATE_LENGTH = 2048
 # Error descriptions never echo request text (RFC 9700 §4.11.2: no attacker-chosen text on the client's
 # page); a scope is named only once it is known to be in the catalog.
 UNKNOWN_SCOPE = "the request names a scope that does not exist"
+PKCE_REQUIRED = "code_challenge is required: this app requires PKCE with S256 (RFC 7636)"
 
 # RFC 7636 §4.2: code-challenge = 43*128unreserved; an S256 challenge is 32 bytes, base64url, unpadded.
 _CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -90,6 +92,8 @@ def check_request(
     params = check_no_repeats(query)
     check_response_type(params.get("response_type"))
     challenge, method = check_pkce(params.get("code_challenge"), params.get("code_challenge_method"))
+    if challenge is None and app.require_pkce:
+        raise InvalidRequest(PKCE_REQUIRED)
     scopes = check_scope(app, params.get("scope"), catalog=catalog)
     state = check_state(params.get("state"))
     return AuthorizationRequest(

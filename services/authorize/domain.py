@@ -39,10 +39,11 @@ from services.authorize.checks import (
     resolve_redirect_uri,
     state_from,
 )
+from services.authorize.pages import checked_request
 from services.authorize.redirects import Query, query_values
 from shared.errors import AccessDenied, InvalidScope, NothingGranted, OAuthError
 from shared.grants.records import CodeRecord, GrantRecord
-from shared.messages.authorize import CheckedRequest, RedirectTo, ShowConsent
+from shared.messages.authorize import RedirectTo, ShowConsent
 from shared.messages.registry import AppView
 from shared.scopes import ScopeCatalog, join_scope
 from shared.tokens import Signer, mint, new_family_id
@@ -180,16 +181,15 @@ def grant_record(
 
 
 def consent(
-    app: AppView, request: AuthorizationRequest, notice: str = "", *, remembered: Sequence[str] = ()
+    app: AppView,
+    request: AuthorizationRequest,
+    notice: str = "",
+    *,
+    page: str = "",
+    remembered: Sequence[str] = (),
 ) -> ShowConsent:
-    """What the consent page needs: the app's public view and the checked request."""
-    checked = CheckedRequest(
-        client_id=request.client_id,
-        redirect_uri=request.redirect_uri,
-        scopes=list(request.scopes),
-        state=request.state,
-        code_challenge=request.code_challenge,
-        code_challenge_method=request.code_challenge_method,
-        redirect_uri_given=request.redirect_uri_given,
+    """What the consent page needs: the app's public view, the checked request, the page's id, and the
+    requested scopes the user's live grant already covers (shown as already allowed)."""
+    return ShowConsent(
+        app=app, request=checked_request(request), notice=notice, consent=page, remembered=list(remembered)
     )
-    return ShowConsent(app=app, request=checked, notice=notice, remembered=list(remembered))

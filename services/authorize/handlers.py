@@ -1,22 +1,24 @@
 """Bus handlers of the authorize service: decode -> domain -> store -> encode (RFC 6749 §4.1).
 
 ``check`` runs for ``GET /oauth/authorize``; ``decide`` for the consent page's POST. Both run the whole
-check again (RFC 6749 §4.1.2.1 order: client and redirect URI, the checks that need no user, sign-in,
-the user's plan). ``check`` reads app views through the registry client's cache (dropped on app
-events); ``decide`` always asks the registry, so a code is never issued for an app or a redirect URI
-that changed while the page was open.
+check (RFC 6749 §4.1.2.1 order: client and redirect URI, the checks that need no user, sign-in, the
+user's plan). ``check`` reads app views through the registry client's cache (dropped on app events) and
+stores each consent page it shows (``pages``); ``decide`` takes that page (once), then runs the checks
+again on the stored request, asking the registry itself, so a code is never issued for an app or a
+redirect URI that changed while the page was open.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import structlog
 
-from services.authorize import domain
+from services.authorize import domain, pages
 from services.authorize.checks import AuthorizationRequest, client_id_from
+from services.authorize.page_store import PageStore, RedisPageStore
 from services.authorize.redirects import Query, with_issuer
 from shared import subjects
 from shared.errors import InvalidScope, NotFound, NothingGranted, UnknownClient
@@ -29,8 +31,10 @@ from shared.messages.authorize import (
     CheckAuthorizationRequest,
     DecideAuthorizationReply,
     DecideAuthorizationRequest,
+    DecisionRefused,
     Outcome,
     RedirectTo,
+    ShowConsent,
     SignInRequired,
 )
 from shared.messages.registry import AccountView, AppView
@@ -69,18 +73,22 @@ class Authorizer:
         cached: Registry,
         registry: Registry,
         store: AuthorizeStore,
+        page_store: PageStore,
         signer: Signer,
         catalog: ScopeCatalog,
         code_ttl: int,
+        consent_ttl: int,
         issuer: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.cached = cached
         self.registry = registry
         self.store = store
+        self.page_store = page_store
         self.signer = signer
         self.catalog = catalog
         self.code_ttl = code_ttl
+        self.consent_ttl = consent_ttl
         self.issuer = issuer
         self.clock = clock
 
@@ -99,7 +107,7 @@ class Authorizer:
         live = frozenset() if domain.prompts_for_consent(req.query) else await self._live(req.user_id, app)
         known = domain.remembered(request, live)
         if len(known) < len(request.scopes):
-            return domain.consent(app, request, remembered=known)
+            return await self._show(app, request, req.user_id, req.session, remembered=known)
         # Every scope is remembered: decide without a prompt, against the registry's current view.
         fresh = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
         if not isinstance(fresh, tuple):
@@ -119,21 +127,59 @@ class Authorizer:
         return outcome
 
     async def _decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
-        result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
+        signature = self.signer.sign(req.consent)
+        page = await self.page_store.take_consent(req.user_id, signature) if req.consent else None
+        grant = await self.store.get_grant(req.user_id, page.request.client_id) if page else None
+        why = pages.refusal(page, session=req.session, grant=grant, now=int(self.clock()))
+        if page is None or why:
+            log.warning("consent decision refused", debug=why)
+            return DecideAuthorizationReply(outcome=DecisionRefused(reason=pages.REFUSED))
+        query = pages.query_of(page.request)
+        result = await self._evaluate(query, req.user_id, meta.request_id, fresh=True)
         if not isinstance(result, tuple):
             return DecideAuthorizationReply(outcome=result)
-        app, request = result
+        return DecideAuthorizationReply(outcome=await self._decided(*result, req))
+
+    async def _decided(
+        self, app: AppView, request: AuthorizationRequest, req: DecideAuthorizationRequest
+    ) -> Outcome:
         if req.decision == "deny":
             log.info("authorization denied")
-            return DecideAuthorizationReply(outcome=domain.denied(request))
+            return domain.denied(request)
         try:
             scopes = domain.granted_scopes(request, req.granted, catalog=self.catalog)
         except NothingGranted as exc:
-            return DecideAuthorizationReply(outcome=domain.consent(app, request, str(exc)))
+            return await self._show(app, request, req.user_id, req.session, notice=str(exc))
         except InvalidScope as exc:
-            return DecideAuthorizationReply(outcome=domain.refused(request, exc))
+            return domain.refused(request, exc)
         code = await self._issue(request, req.user_id, scopes)
-        return DecideAuthorizationReply(outcome=domain.code_location(request, code))
+        await self.page_store.forget_consents(
+            req.user_id, request.client_id
+        )  # decided: its other pages are void
+        return domain.code_location(request, code)
+
+    async def _show(
+        self,
+        app: AppView,
+        request: AuthorizationRequest,
+        user_id: str,
+        session: str,
+        notice: str = "",
+        *,
+        remembered: Sequence[str] = (),
+    ) -> ShowConsent:
+        """Store the page's record (its single decision), then show it."""
+        grant = await self.store.get_grant(user_id, request.client_id)
+        made = pages.new_consent(
+            request,
+            session=session,
+            grant=grant,
+            signer=self.signer,
+            now=int(self.clock()),
+            ttl=self.consent_ttl,
+        )
+        await self.page_store.save_consent(user_id, made.signature, made.record, self.consent_ttl)
+        return domain.consent(app, request, notice, page=made.consent, remembered=remembered)
 
     async def _evaluate(
         self, query: Query, user_id: str, request_id: str, *, fresh: bool
@@ -195,9 +241,11 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         cached=cached,
         registry=RegistryClient(ctx.bus),
         store=grant_store(ctx.redis, ctx.settings),
+        page_store=RedisPageStore(ctx.redis),
         signer=Signer(ctx.settings.hmac_key),
         catalog=ScopeCatalog.load(),
         code_ttl=ctx.settings.code_ttl,
+        consent_ttl=ctx.settings.consent_ttl,
         issuer=ctx.settings.public_url,
     )
     return [

@@ -1,8 +1,10 @@
 """``mavio-oauth apps audit CLIENT_ID``: an app's audit trail from the JetStream stream, oldest first.
 
-One line per event: time (ISO 8601, UTC), event kind, then ``user=`` and ``family=`` (``-`` when the event
-concerns neither; several families are comma-separated) and, where the event has one, a detail
-(``reason=`` of a revocation, ``scope=`` after narrowing, ``keep_old_until=`` of a secret rotation).
+One line per event: time (ISO 8601, UTC), event kind, ``actor=`` (who caused it: a user id, ``system``,
+``billing``, ``operator`` or ``client``), then ``user=`` and ``family=`` (``-`` when the event concerns
+neither; several families are comma-separated) and, where the event has one, a detail (``reason=`` of a
+revocation, ``scope=`` after narrowing, ``keep_old_until=`` of a secret rotation, ``fields=`` of an edit).
+Never a secret: events carry none.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
             return event.user_id, ",".join(event.families), f"scope={event.scope.replace(' ', ',')}"
         case ev.RefreshReused() | ev.CodeReused() | ev.GrantExpired():
             return event.user_id, event.family, ""
+        case ev.AppChanged():
+            return "", "", f"fields={','.join(event.fields)}" if event.fields else ""
         case ev.SecretRegenerated():
             return "", "", f"keep_old_until={event.keep_old_until}" if event.keep_old_until else ""
         case ev.PlanChanged():
@@ -41,7 +45,8 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
 def audit_line(event: ev.Event) -> str:
     kind = type(event).__struct_config__.tag
     user, families, detail = _concerns(event)
-    line = f"{iso_utc(event.at)}  {kind}  user={user or '-'}  family={families or '-'}"
+    actor = event.actor or "-"
+    line = f"{iso_utc(event.at)}  {kind}  actor={actor}  user={user or '-'}  family={families or '-'}"
     return f"{line}  {detail}" if detail else line
 
 

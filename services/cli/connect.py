@@ -7,6 +7,7 @@ import asyncio
 import nats
 from nats.aio.client import Client as NATS
 
+from shared.bus_auth import connect_options
 from shared.config import Settings
 from shared.errors import TemporarilyUnavailable
 
@@ -26,6 +27,7 @@ async def connect_bus(settings: Settings) -> NATS:
                 max_reconnect_attempts=0,
                 connect_timeout=CONNECT_TIMEOUT,
                 error_cb=quiet,
+                **connect_options(settings),  # the operator's bus user (MAVIO_NATS_USER=cli)
             ),
             CONNECT_TIMEOUT * 2,
         )

@@ -94,7 +94,9 @@ async def _ask_registry(settings: Settings, user_id: str, plan: str) -> SetPlanR
     """The registry's plan change: it records the plan and has the grants narrowed (idempotent)."""
     nc = await connect_bus(settings)
     try:
-        return await RegistryClient(Bus(nc, timeout=max(settings.bus_timeout, 10.0))).set_plan(user_id, plan)
+        return await RegistryClient(Bus(nc, timeout=max(settings.bus_timeout, 10.0))).set_plan(
+            user_id, plan, actor="operator"
+        )
     finally:
         await nc.close()
 

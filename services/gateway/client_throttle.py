@@ -36,7 +36,7 @@ async def check(request: web.Request, client_id: str) -> None:
     """``TooManyRequests`` when the address or the client id is over its limit in this window."""
     c = counters(request)
     pairs = _keys(request, client_id)
-    counts = await asyncio.gather(*(c.peek(key) for key, _ in pairs))
+    counts = await c.peek_many([key for key, _ in pairs])  # one round trip on the hot path
     waits = [n.retry_after for n, (_, cap) in zip(counts, pairs, strict=True) if n.value >= cap]
     if waits:
         raise TooManyRequests(OVER, retry_after=max(waits))

@@ -1,24 +1,23 @@
 """The consent page's form and headers (RFC 6749 §10.12 CSRF, §10.13 clickjacking; RFC 9700 §4.4, §4.7).
 
-The form carries the checked request back in hidden fields; its token is bound to the session and to
-exactly those values (client, redirect URI, scopes, state, PKCE), so a decision cannot be forged or
-replayed for another request. The user's choices (``decision``, ``granted``) are not bound.
+The form carries one hidden ``consent_token``: the id of this page's single decision, which the
+authorize service stored with the request exactly as it checked it and with this session's binding.
+Nothing else of the request is posted back (a parameter added to the form cannot change the decision);
+``return_to`` only says where to come back to after signing in again (this endpoint, which checks the
+request again). The user's choices (``decision``, ``granted``) are the only other fields read.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from services.gateway.sessions import Session, bound_csrf
-from shared.messages.authorize import CheckedRequest, ShowConsent
+from shared.messages.authorize import ShowConsent
 from shared.scopes import ScopeCatalog
 
-# The hidden fields, in this order; together they are the request the token is bound to.
-BOUND_FIELDS = ("client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method")
-FORM_FIELDS = (*BOUND_FIELDS, "response_type")
 TOKEN_FIELD = "consent_token"  # distinct from the session-wide "csrf_token" of other forms
+RETURN_FIELD = "return_to"
 PLACEHOLDER_LOGO = "/static/app-placeholder.svg"
 
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
@@ -33,43 +32,16 @@ SECURITY_HEADERS = {
 }
 
 
-def hidden_fields(request: CheckedRequest) -> list[tuple[str, str]]:
-    """The checked request as form fields (absent optional values are left out).
-
-    An omitted ``redirect_uri`` stays omitted, so the code records that the token request may omit it.
-    """
-    values = {
-        "client_id": request.client_id,
-        "redirect_uri": request.redirect_uri if request.redirect_uri_given else None,
-        "response_type": "code",
-        "scope": " ".join(request.scopes),
-        "state": request.state,
-        "code_challenge": request.code_challenge,
-        "code_challenge_method": request.code_challenge_method,
-    }
-    return [(name, value) for name, value in values.items() if value]
+def session_binding(session: Session) -> str:
+    """What a consent page is bound to: derived from the session's secret, so no other session has it."""
+    return bound_csrf(session, "consent-session")
 
 
-def binding(params: Iterable[tuple[str, str]]) -> tuple[str, ...]:
-    """What the token is bound to: the first value of each bound field ("" when absent)."""
-    first: dict[str, str] = {}
-    for name, value in params:
-        first.setdefault(name, value)
-    return ("authorize", *(first.get(name, "") for name in BOUND_FIELDS))
-
-
-def decision_token(session: Session, request: CheckedRequest) -> str:
-    return bound_csrf(session, *binding(hidden_fields(request)))
-
-
-def form_params(items: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
-    """The request's parameters posted back by the form, in order, repeats kept (they are refused later)."""
-    return [(name, value) for name, value in items if name in FORM_FIELDS and isinstance(value, str)]
-
-
-def authorize_url(params: Iterable[tuple[str, str]]) -> str:
-    """``/oauth/authorize?…`` for these parameters (to come back after signing in again)."""
-    return "/oauth/authorize?" + urlencode(list(params), quote_via=quote)
+def return_to(value: object) -> str:
+    """Where to send the user after signing in again: this endpoint only (``/`` otherwise)."""
+    if isinstance(value, str) and value.startswith("/oauth/authorize?") and len(value) <= 8192:
+        return value
+    return "/"
 
 
 def redirect_source(redirect_uri: str) -> str:
@@ -97,7 +69,7 @@ def page_headers(redirect_uri: str) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(redirect_uri)}
 
 
-def page_context(shown: ShowConsent, session: Session, catalog: ScopeCatalog) -> dict[str, object]:
+def page_context(shown: ShowConsent, catalog: ScopeCatalog, back_to: str) -> dict[str, object]:
     """The template's variables: the app's public view, the scopes described, the form."""
     app = shown.app
     homepage = app.homepage_url if urlsplit(app.homepage_url).scheme in ("http", "https") else ""
@@ -119,8 +91,8 @@ def page_context(shown: ShowConsent, session: Session, catalog: ScopeCatalog) ->
         "remembered": [described(name) for name in shown.request.scopes if name in remembered],
         "redirect_host": urlsplit(shown.request.redirect_uri).netloc.rsplit("@", 1)[-1]
         or shown.request.redirect_uri.split(":", 1)[0] + ":",
-        "fields": hidden_fields(shown.request),
+        "fields": [(RETURN_FIELD, return_to(back_to))],
         "token_field": TOKEN_FIELD,
-        "decision_token": decision_token(session, shown.request),
+        "decision_token": shown.consent,
         "notice": shown.notice,
     }

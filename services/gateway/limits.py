@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
 from services.gateway.client_address import client_address, parse_networks
@@ -106,7 +107,7 @@ async def _check_form(request: web.Request, field_limit: int) -> None:
         return  # the JSON API reads no forms (its logo upload streams its multipart body itself)
     try:
         form = await request.post()
-    except ValueError:  # a malformed multipart body
+    except (ValueError, HttpProcessingError):  # a malformed multipart body (part headers, boundary)
         raise InvalidRequest("the form body is malformed") from None
     check_form(form, field_limit)
 

@@ -113,6 +113,22 @@ _APP_PATHS: Final = {
     },
     "/api/v1/oauth-apps/{client_id}/logo": {
         "parameters": [_CLIENT_ID_PARAM],
+        "put": _api(
+            "upload a logo (PNG, JPEG, GIF or WebP, at most 1 MiB; raw or multipart field logo)",
+            _ok("#/components/schemas/App"),
+            requestBody={
+                "required": True,
+                "content": {
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"logo": {"type": "string", "format": "binary"}},
+                        }
+                    },
+                },
+            },
+        ),
         "delete": _api("remove the logo", _ok("#/components/schemas/App")),
     },
 }
@@ -189,6 +205,18 @@ _OAUTH_PATHS: Final = {
         }
     },
     "/healthz": {"get": {"summary": "process alive", "responses": _ok("#/components/schemas/Health")}},
+    "/readyz": {
+        "get": {
+            "summary": "bus, store and every service reachable",
+            "responses": {
+                **_ok("#/components/schemas/Ready"),
+                "503": {
+                    "description": "something is down",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Ready"}}},
+                },
+            },
+        }
+    },
     PATH: {"get": {"summary": "this document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
 }
 
@@ -257,6 +285,15 @@ SCHEMAS: Final[dict[str, Any]] = {
         },
     },
     "Health": {"type": "object", "required": ["status"], "properties": {"status": _S}},
+    "Ready": {
+        "type": "object",
+        "required": ["status", "checks", "down"],
+        "properties": {
+            "status": {"enum": ["ok", "unavailable"]},
+            "checks": {"type": "object"},
+            "down": _STR_LIST,
+        },
+    },
     "App": _APP,
     "AppList": {
         "type": "object",

@@ -4,14 +4,16 @@ in our shape.
 - Header limits: a request line over ``MAX_LINE`` bytes is 414, a header line over ``MAX_FIELD`` bytes
   or more than ``MAX_HEADERS`` header fields is 431; the body is the RFC 6749 §5.2 JSON and names no
   part of the request (aiohttp's own answer would echo the start of the line, a cookie for example).
-- Header read timeout: aiohttp arms its keep-alive timer when a connection opens and re-arms it after
-  each response; it closes the connection when the timer fires while no complete request has arrived.
-  With ``keepalive_timeout = MAVIO_HTTP_HEADER_TIMEOUT`` a client that drips its headers (or sits idle)
-  is disconnected after that many seconds. Body timeouts are ``services.gateway.limits``'s job.
+- Header read timeout (MAVIO_HTTP_HEADER_TIMEOUT): from a connection's opening, and from the first
+  byte of each later request, its headers must be complete in that many seconds, else the connection
+  is closed; a client dripping its headers cannot hold a connection. Idle keep-alive connections are
+  closed after MAVIO_HTTP_IDLE_TIMEOUT (aiohttp's keep-alive timer; keep it above a fronting proxy's
+  idle timeout). Body timeouts are ``services.gateway.limits``'s job.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -19,6 +21,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
+from services.gateway.keys import SETTINGS
 from shared.bus import encode
 from shared.config import Settings
 
@@ -32,7 +35,7 @@ MAX_HEADERS = 64
 def handler_args(settings: Settings) -> dict[str, Any]:
     """aiohttp ``RequestHandler`` arguments (``web.Application(handler_args=...)``)."""
     return {
-        "keepalive_timeout": settings.http_header_timeout,
+        "keepalive_timeout": settings.http_idle_timeout,
         "max_line_size": MAX_LINE,
         "max_field_size": MAX_FIELD,
         "max_headers": MAX_HEADERS,
@@ -54,7 +57,39 @@ def _parse_error(exc: HttpProcessingError) -> tuple[int, str]:
 
 
 class _Handler(RequestHandler):
-    __slots__ = ()
+    __slots__ = ("_header_timer",)
+
+    def connection_made(self, transport: Any) -> None:
+        self._header_timer: asyncio.TimerHandle | None = None
+        timeout = getattr(self._manager, "header_timeout", 0.0)
+        super().connection_made(transport)
+        self._arm_header_timer(timeout)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._messages:  # a request's headers are complete
+            self._cancel_header_timer()
+        elif self._header_timer is None and not self._request_in_progress:
+            self._arm_header_timer(getattr(self._manager, "header_timeout", 0.0))  # a new request begins
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self, timeout: float) -> None:
+        if timeout > 0:
+            self._header_timer = self._loop.call_later(timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self._messages and not self._request_in_progress:
+            log.info("connection closed: headers too slow")
+            self.force_close()
 
     def handle_error(
         self,
@@ -87,4 +122,5 @@ class GatewayRunner(web.AppRunner):
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = _Server
+        server.header_timeout = self._app[SETTINGS].http_header_timeout  # type: ignore[attr-defined]
         return server

@@ -120,9 +120,3 @@ def bound_csrf(session: Session, *parts: str) -> str:
     """A CSRF token bound to this session and to ``parts`` (e.g. an exact authorization request)."""
     msg = "\x1f".join(parts).encode()
     return hmac.new(session.csrf.encode(), msg, hashlib.sha256).hexdigest()
-
-
-def check_bound_csrf(session: Session, submitted: str | None, *parts: str) -> None:
-    expected = bound_csrf(session, *parts)
-    if not submitted or not hmac.compare_digest(submitted.encode(), expected.encode()):
-        raise CsrfFailed("this decision was not made on the consent page shown to you; start again")

@@ -35,6 +35,7 @@ def merged_input(record: AppRecord, req: UpdateAppRequest) -> AppInput:
         homepage_url=record.homepage_url if req.homepage_url is None else req.homepage_url,
         redirect_uris=list(record.redirect_uris if req.redirect_uris is None else req.redirect_uris),
         scopes=list(record.scopes if req.scopes is None else req.scopes),
+        require_pkce=record.require_pkce if req.require_pkce is None else req.require_pkce,
     )
 
 
@@ -61,6 +62,7 @@ def new_record(
         homepage_url=data.homepage_url,
         redirect_uris=data.redirect_uris,
         scopes=data.scopes,
+        require_pkce=data.require_pkce,
         owner_id=owner_id,
         owner_name=owner_name,
         has_logo=has_logo,
@@ -78,6 +80,7 @@ def updated(record: AppRecord, data: AppInput, *, has_logo: bool, now: int) -> A
         homepage_url=data.homepage_url,
         redirect_uris=data.redirect_uris,
         scopes=data.scopes,
+        require_pkce=data.require_pkce,
         has_logo=has_logo,
         updated_at=now,
     )
@@ -90,3 +93,15 @@ def stats_days(today: dt.date, days: int = STATS_DAYS) -> list[dt.date]:
 
 def utc_today(now: float | None = None) -> dt.date:
     return dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date()
+
+
+AUDITED_FIELDS = ("name", "description", "homepage_url", "redirect_uris", "scopes", "require_pkce")
+
+
+def changed_fields(before: AppRecord, after: AppRecord, *, logo_uploaded: bool) -> list[str]:
+    """What an edit changed, for the audit trail (names only, never values); ``logo`` for a new or
+    removed logo."""
+    changed = [name for name in AUDITED_FIELDS if getattr(before, name) != getattr(after, name)]
+    if logo_uploaded or before.has_logo != after.has_logo:
+        changed.append("logo")
+    return changed

@@ -17,7 +17,7 @@ from shared.apps.store import AppStore, RedisAppStore
 from shared.errors import InvalidClient, NotFound
 from shared.events import announce_event, publish_event
 from shared.lifecycle import ServiceContext
-from shared.messages.events import AppChanged, Event, PlanChanged
+from shared.messages.events import Event, PlanChanged
 from shared.messages.registry import (
     AccountView,
     AppView,
@@ -79,19 +79,24 @@ class AccountHandlers:
         every grant of the user (idempotent: asking again is safe)."""
         account, previous = await self.accounts.set_plan_by_id(req.user_id, req.plan)
         event = PlanChanged(
-            at=time.time(), client_id="", user_id=account.id, plan=account.plan, previous_plan=previous
+            at=time.time(),
+            client_id="",
+            actor=req.actor,
+            user_id=account.id,
+            plan=account.plan,
+            previous_plan=previous,
         )
         narrowed = await self.announce(event, PlanChangedReply)
         return SetPlanReply(account=account, previous_plan=previous, narrowed=narrowed)
 
 
 def _publisher(ctx: ServiceContext) -> Publish:
-    """Live events for caches; secret rotations and deletions also go to the audit stream, whose
-    failure is logged and never undoes the change already stored."""
+    """Live events for caches, and every one to the app's audit trail (creation, edits, secret
+    rotations); a failure is logged and never undoes the change already stored."""
 
     async def publish(event: AppEvent) -> None:
         try:
-            await publish_event(ctx.nc, event, audit=not isinstance(event, AppChanged))
+            await publish_event(ctx.nc, event)
         except Exception as exc:  # the change is stored; caches fall back to their short TTL
             log.warning("event not fully published", kind=type(event).__name__, debug=repr(exc))
 

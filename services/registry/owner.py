@@ -18,7 +18,7 @@ from shared.apps.records import AppRecord
 from shared.apps.store import AppStore
 from shared.apps.validation import AppInput, validate_app
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
+from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
     AppView,
     CreateAppReply,
@@ -40,7 +40,7 @@ from shared.messages.revocation import RevokeAppReply
 from shared.scopes import ScopeCatalog
 from shared.tokens import Signer, new_client_id
 
-AppEvent = AppChanged | AppDeleted | SecretRegenerated
+AppEvent = AppCreated | AppChanged | AppDeleted | SecretRegenerated
 Publish = Callable[[AppEvent], Awaitable[None]]
 R = TypeVar("R")
 
@@ -128,6 +128,7 @@ class OwnerOps:
             homepage_url=req.homepage_url,
             redirect_uris=req.redirect_uris,
             scopes=req.scopes,
+            require_pkce=req.require_pkce,
         )
         data, png = await self._checked(raw, req.logo)
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
@@ -146,7 +147,7 @@ class OwnerOps:
             )
             if await self.apps.insert(record, png):
                 break
-        await self._announce(AppChanged(at=time.time(), client_id=record.client_id))
+        await self._announce(AppCreated(at=time.time(), client_id=record.client_id, actor=owner.id))
         return CreateAppReply(app=record.view(), client_secret=secret)
 
     async def get(self, req: GetOwnedAppRequest) -> GetOwnedAppReply:
@@ -164,14 +165,18 @@ class OwnerOps:
         has_logo = png is not None or (record.has_logo and not drop)
         new = domain.updated(record, data, has_logo=has_logo, now=int(time.time()))
         await self.apps.save(new, logo=png, drop_logo=drop)
-        await self._announce(AppChanged(at=time.time(), client_id=new.client_id))
+        fields = domain.changed_fields(record, new, logo_uploaded=png is not None)
+        await self._announce(
+            AppChanged(at=time.time(), client_id=new.client_id, actor=req.user_id, fields=fields)
+        )
         return new.view()
 
     async def delete(self, req: DeleteAppRequest) -> DeleteAppReply:
         record = await self._owned(req.user_id, req.client_id)
         stats = await self.apps.stats(record.client_id, [])
         await self.apps.delete(record)
-        revoked = await self.announce(AppDeleted(at=time.time(), client_id=record.client_id), RevokeAppReply)
+        deleted = AppDeleted(at=time.time(), client_id=record.client_id, actor=req.user_id)
+        revoked = await self.announce(deleted, RevokeAppReply)
         return DeleteAppReply(
             client_id=record.client_id,
             users_affected=stats.active_authorizations,
@@ -188,7 +193,10 @@ class OwnerOps:
         new = secret_shown_once.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
         await self.apps.save(new)
         event = SecretRegenerated(
-            at=time.time(), client_id=new.client_id, keep_old_until=new.previous_secret_until
+            at=time.time(),
+            client_id=new.client_id,
+            actor=req.user_id,
+            keep_old_until=new.previous_secret_until,
         )
         await self._announce(event)
         return RegenerateSecretReply(

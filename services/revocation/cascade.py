@@ -35,7 +35,7 @@ class Cascades:
         self._publish = publish
         self._clock = clock
 
-    async def revoke_app(self, client_id: str, reason: str) -> int:
+    async def revoke_app(self, client_id: str, reason: str, *, actor: str = "") -> int:
         """Every code, access and refresh token of the app; its users' grants; for a deleted app, its
         indexes and counters too. Returns the number of families revoked."""
         snap = await self._store.app_snapshot(client_id)
@@ -44,7 +44,7 @@ class Cascades:
             parsed = parse_pending_member(member)
             if parsed is not None:
                 owners.setdefault(parsed[1], parsed[0])
-        revoked = await self.revoke_families(client_id, owners, reason=reason)
+        revoked = await self.revoke_families(client_id, owners, reason=reason, actor=actor)
         users = unique([*snap.users, *(r.user_id for r in revoked if r.user_id), *owners.values()])
         await self._store.drop_grants(client_id, [u for u in users if u])
         await self._store.forget_pending(client_id, snap.pending)
@@ -52,33 +52,47 @@ class Cascades:
             await self._store.drop_app(client_id)
         if not owners:  # nothing was live, but the operator's action still belongs in the audit trail
             await self._publish(
-                ev.TokensRevoked(at=self._clock(), client_id=client_id, families=[], reason=reason)
+                ev.TokensRevoked(
+                    at=self._clock(), client_id=client_id, actor=actor, families=[], reason=reason
+                )
             )
         log.info("app tokens revoked", client_id=client_id, reason=reason, families=len(owners))
         return len(owners)
 
-    async def revoke_grant(self, user_id: str, client_id: str, *, reason: str = "user_revoked") -> int:
-        """Every family of one user x app (exchanged or pending) and the grant itself."""
+    async def revoke_grant(
+        self, user_id: str, client_id: str, *, reason: str = "user_revoked", actor: str = ""
+    ) -> int:
+        """Every family of one user x app (exchanged or pending) and the grant itself; ``actor`` defaults
+        to the user (who revoked the connected app)."""
         families = await self._store.families_of(user_id, client_id)
         pending = [parse_pending_member(m) for m in await self._store.pending(client_id)]
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
-        await self.revoke_families(client_id, owners, reason=reason, user_id=user_id)
+        await self.revoke_families(client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id)
         await self._store.drop_grants(client_id, [user_id])
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
 
     async def revoke_families(
-        self, client_id: str, owners: dict[str, str], *, reason: str, user_id: str = ""
+        self, client_id: str, owners: dict[str, str], *, reason: str, user_id: str = "", actor: str = ""
     ) -> list[Revoked]:
         """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
         out: list[Revoked] = []
         for batch in chunks(list(owners)):
-            out += await self._revoke_batch(client_id, batch, owners, reason=reason, user_id=user_id)
+            out += await self._revoke_batch(
+                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor
+            )
         return out
 
     async def _revoke_batch(
-        self, client_id: str, batch: Sequence[str], owners: dict[str, str], *, reason: str, user_id: str
+        self,
+        client_id: str,
+        batch: Sequence[str],
+        owners: dict[str, str],
+        *,
+        reason: str,
+        user_id: str,
+        actor: str,
     ) -> list[Revoked]:
         now = int(self._clock())
 
@@ -99,7 +113,12 @@ class Cascades:
         )
         await self._publish(
             ev.TokensRevoked(
-                at=self._clock(), client_id=client_id, families=list(batch), user_id=user_id, reason=reason
+                at=self._clock(),
+                client_id=client_id,
+                actor=actor,
+                families=list(batch),
+                user_id=user_id,
+                reason=reason,
             )
         )
         return revoked

@@ -99,7 +99,8 @@ class Handlers:
         if req.reason not in APP_REASONS or not req.client_id:
             raise InvalidRequest(f"reason must be one of: {', '.join(APP_REASONS)}")
         structlog.contextvars.bind_contextvars(client_id=req.client_id)
-        return RevokeAppReply(families_revoked=await self.cascades.revoke_app(req.client_id, req.reason))
+        revoked = await self.cascades.revoke_app(req.client_id, req.reason, actor=req.actor)
+        return RevokeAppReply(families_revoked=revoked)
 
     async def revoke_grant(self, req: RevokeGrantRequest, _: Meta) -> RevokeGrantReply:
         structlog.contextvars.bind_contextvars(client_id=req.client_id)
@@ -115,20 +116,23 @@ class Handlers:
         ``on_plan_changed`` reacts). Kept so billing integrations keep working."""
         if req.plan not in PLANS or not req.user_id:
             raise InvalidRequest(f"plan must be one of: {', '.join(PLANS)}; user_id is required")
-        changed = await self.registry.set_plan(req.user_id, req.plan, request_id=meta.request_id)
+        changed = await self.registry.set_plan(
+            req.user_id, req.plan, actor=req.actor, request_id=meta.request_id
+        )
         if changed.narrowed is None:
             raise TemporarilyUnavailable("the plan was recorded, but grants were not narrowed yet")
         return changed.narrowed
 
     async def on_plan_changed(self, event: ev.PlanChanged, _: Meta) -> PlanChangedReply:
         """Reaction to the registry's ``plan.changed``: narrow every grant of the user to the plan."""
-        return await self.narrower.plan_changed(event.user_id, event.plan)
+        return await self.narrower.plan_changed(event.user_id, event.plan, actor=event.actor or ev.BILLING)
 
     async def on_app_deleted(self, event: ev.AppDeleted, _: Meta) -> RevokeAppReply:
         """Reaction to the registry's ``app.deleted``: every code and token of the app, its grants,
         indexes and counters go."""
         structlog.contextvars.bind_contextvars(client_id=event.client_id)
-        return RevokeAppReply(families_revoked=await self.cascades.revoke_app(event.client_id, APP_DELETED))
+        revoked = await self.cascades.revoke_app(event.client_id, APP_DELETED, actor=event.actor)
+        return RevokeAppReply(families_revoked=revoked)
 
     def routes(self) -> list[Route[Any]]:
         return [

@@ -85,6 +85,7 @@ class TokenRevoker:
             ev.TokensRevoked(
                 at=self._clock(),
                 client_id=client_id,
+                actor=ev.CLIENT,
                 families=[family],
                 user_id=record.user_id,
                 reason=REASON,
@@ -99,6 +100,8 @@ class TokenRevoker:
         record = _decode_refresh(raw)
         check_owner(record.client_id, client_id)
         owners = {family: record.user_id}
-        await self._cascades.revoke_families(client_id, owners, reason=REASON, user_id=record.user_id)
+        await self._cascades.revoke_families(
+            client_id, owners, reason=REASON, user_id=record.user_id, actor=ev.CLIENT
+        )
         log.info("refresh token revoked: family revoked", family=family)
         return RevokeTokenReply(revoked=True)

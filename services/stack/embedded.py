@@ -91,19 +91,30 @@ def redis_server_path() -> str:
     return path
 
 
-def start_nats(data_dir: Path, *, port: int | None = None, log_file: Path | None = None) -> ServerProcess:
+def start_nats(
+    data_dir: Path, *, port: int | None = None, log_file: Path | None = None, config: Path | None = None
+) -> ServerProcess:
+    """``config``: a nats-server configuration file (e.g. its ``authorization`` block); flags win."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
     cmd = [nats_server_path(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir)]
+    if config is not None:
+        cmd += ["-c", str(config)]
     proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
     wait_port(port, proc)
     return ServerProcess("nats", f"nats://127.0.0.1:{port}", port, proc)
 
 
 def start_redis(
-    data_dir: Path, *, port: int | None = None, persist: bool = True, log_file: Path | None = None
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    persist: bool = True,
+    log_file: Path | None = None,
+    acl_file: Path | None = None,
 ) -> ServerProcess:
+    """``acl_file``: the ACL users (``shared.redis_acl``); without it the default user is open."""
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     out = open(log_file, "ab") if log_file else subprocess.DEVNULL
@@ -117,6 +128,8 @@ def start_redis(
         "--daemonize", "no",
         "--protected-mode", "yes",
     ]  # fmt: skip
+    if acl_file is not None:
+        cmd += ["--aclfile", str(acl_file)]
     proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
     wait_port(port, proc)
     return ServerProcess("redis", f"redis://127.0.0.1:{port}/0", port, proc)

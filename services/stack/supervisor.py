@@ -30,6 +30,8 @@ class Supervisor:
     env: dict[str, str]
     log_dir: Path | None = None
     children: list[Child] = field(default_factory=list)
+    # Per process kind ("registry", "gateway", ...): its own credentials, added to ``env``.
+    identities: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def spawn(self, name: str, module: str) -> Child:
         out: int | object = subprocess.DEVNULL
@@ -38,7 +40,7 @@ class Supervisor:
             out = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", module],
-            env=self.env,
+            env={**self.env, **self.identities.get(module.rsplit(".", 1)[-1], {})},
             stdout=out,  # type: ignore[arg-type]
             stderr=out,  # type: ignore[arg-type]
             preexec_fn=die_with_parent,

@@ -1,6 +1,7 @@
 """Bus handlers of the token service: decode -> domain -> store -> encode.
 
-``build_routes`` wires the flows to one Redis store, the registry client and the event publisher;
+``build_routes`` wires the flows to one Redis store, the cached client authentication (app records read
+from Redis, evicted by app events: no registry round trip per request) and the event publisher;
 the verification route is ``quiet`` (no per-request log line: it is the hot path).
 """
 
@@ -18,6 +19,8 @@ from services.token.refresh import RefreshGrant
 from services.token.reuse import ReuseResponder
 from services.token.verify import Verifier
 from shared import subjects
+from shared.apps.client_auth_cache import CachedClientVerifier
+from shared.apps.store import RedisAppStore
 from shared.events import ensure_audit_stream, publish_event
 from shared.grants.calls import GrantStats
 from shared.grants.store import grant_store
@@ -31,7 +34,6 @@ from shared.messages.token import (
     ReportCallsRequest,
     VerifyTokenRequest,
 )
-from shared.registry_client import RegistryClient
 from shared.service import Meta, Route
 from shared.tokens import Signer
 
@@ -45,7 +47,8 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     s = ctx.settings
     signer = Signer(s.hmac_key)
     store = grant_store(ctx.redis, s)
-    registry = RegistryClient(ctx.bus)
+    clients = CachedClientVerifier(RedisAppStore(ctx.redis), signer, cache_ttl=s.app_cache_ttl)
+    await clients.watch(ctx.nc)
 
     await ensure_audit_stream(ctx.nc)
 
@@ -58,9 +61,12 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     reuse = ReuseResponder(store, publish)
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
     code = CodeGrant(codes=store, families=store, indexes=store, reuse=reuse, signer=signer, **ttls)
-    refresh = RefreshGrant(tokens=store, indexes=store, reuse=reuse, signer=signer, **ttls)
-    endpoint = TokenEndpoint(registry, code, refresh)
-    introspector = Introspector(registry, store, store, signer)
+    window = s.refresh_replay_window
+    refresh = RefreshGrant(
+        tokens=store, indexes=store, reuse=reuse, signer=signer, replay_window=window, **ttls
+    )
+    endpoint = TokenEndpoint(clients, code, refresh)
+    introspector = Introspector(clients, store, store, signer)
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
     ctx.stack.push_async_callback(calls.close)

@@ -1,8 +1,9 @@
 """The refresh token grant with rotation and a replay window (RFC 6749 §6, RFC 9700 §4.14.2).
 
-The successor pair is minted and sealed (under the presented token) here, then ONE store operation
-decides: rotate (first request), replay (a racer within ``MAVIO_REFRESH_REPLAY_WINDOW``: the very same
-sealed pair, opened with the presented token), or reuse (after the window: the whole family is revoked).
+The successor pair is minted and, when the replay window is on, sealed (under the presented token)
+here, then ONE store operation decides: rotate (first request), replay (a racer within
+``MAVIO_REFRESH_REPLAY_WINDOW``: the very same sealed pair, opened with the presented token), or reuse
+(after the window: the whole family is revoked).
 The successor refresh token lives ``MAVIO_REFRESH_TOKEN_TTL`` from now (sliding expiry).
 """
 
@@ -37,6 +38,7 @@ class RefreshGrant:
         signer: Signer,
         access_ttl: int,
         refresh_ttl: int,
+        replay_window: int,
     ) -> None:
         self._tokens = tokens
         self._indexes = indexes
@@ -44,6 +46,7 @@ class RefreshGrant:
         self._signer = signer
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
+        self._replay_window = replay_window  # seconds; 0: nothing is ever replayed, so nothing is sealed
 
     async def refresh(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
         presented = req.refresh_token
@@ -63,7 +66,9 @@ class RefreshGrant:
             scope=scope,
             access_sig=pair.access_sig,
             refresh_sig=pair.refresh_sig,
-            sealed=seal_successor(presented, presented_sig, pair, expires_at=expires_at),
+            sealed=seal_successor(presented, presented_sig, pair, expires_at=expires_at)
+            if self._replay_window > 0
+            else b"",
         )
         outcome = await self._tokens.rotate(rotation, now=now)
         match outcome:

@@ -41,11 +41,11 @@ class ReuseResponder:
         reused: ev.Event
         if kind == "code":
             reused = ev.CodeReused(
-                at=now, client_id=client_id, family=revoked.family, user_id=revoked.user_id
+                at=now, client_id=client_id, actor=ev.SYSTEM, family=revoked.family, user_id=revoked.user_id
             )
         else:
             reused = ev.RefreshReused(
-                at=now, client_id=client_id, family=revoked.family, user_id=revoked.user_id
+                at=now, client_id=client_id, actor=ev.SYSTEM, family=revoked.family, user_id=revoked.user_id
             )
         await self._publish(reused)
         if revoked.tokens:
@@ -53,6 +53,7 @@ class ReuseResponder:
                 ev.TokensRevoked(
                     at=now,
                     client_id=client_id,
+                    actor=ev.SYSTEM,
                     families=[revoked.family],
                     user_id=revoked.user_id,
                     reason=f"{kind}_reused",

@@ -18,6 +18,7 @@ class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
     homepage_url: str
     redirect_uris: list[str]
     scopes: list[str]
+    require_pkce: bool = False
     owner_id: str
     owner_name: str = ""
     has_logo: bool = False
@@ -35,6 +36,7 @@ class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
             homepage_url=self.homepage_url,
             redirect_uris=list(self.redirect_uris),
             scopes=list(self.scopes),
+            require_pkce=self.require_pkce,
             owner_id=self.owner_id,
             owner_name=self.owner_name,
             has_logo=self.has_logo,
@@ -49,4 +51,5 @@ class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
             homepage_url=self.homepage_url,
             redirect_uris=list(self.redirect_uris),
             scopes=list(self.scopes),
+            require_pkce=self.require_pkce,
         )

@@ -33,6 +33,7 @@ class AppInput(msgspec.Struct, frozen=True, kw_only=True):
     homepage_url: str
     redirect_uris: list[str]
     scopes: list[str]
+    require_pkce: bool = False  # the authorization endpoint refuses requests without code_challenge
 
 
 def validate_app(raw: AppInput, *, catalog: ScopeCatalog, production: bool) -> AppInput:
@@ -63,6 +64,7 @@ def validate_app(raw: AppInput, *, catalog: ScopeCatalog, production: bool) -> A
         homepage_url=homepage_url,
         redirect_uris=_dedup(entries),
         scopes=catalog.ordered(scopes),
+        require_pkce=raw.require_pkce,
     )
 
 

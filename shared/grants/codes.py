@@ -22,6 +22,7 @@ class RedisCodes(GrantStoreBase):
             pending, {keys.pending_code_member(record.user_id, record.family): record.expires_at}
         )
         await self._redis.zremrangebyscore(pending, "-inf", record.issued_at - 60)
+        await self._redis.set(keys.code_scope(record.family), record.scope, ex=ttl)
         key = keys.code(record.family, signature)
         if not await self._redis.set(key, msgspec.json.encode(record), ex=ttl, nx=True):
             raise ServerError("could not issue an authorization code", debug="code key already existed")
@@ -29,6 +30,8 @@ class RedisCodes(GrantStoreBase):
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family)]
         out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
+        if out[0] in (b"ok", b"reused"):  # no longer pending: its family speaks for it now
+            await self._redis.delete(keys.code_scope(family))
         match out[0]:
             case b"ok":
                 return CodeTaken(out[1])
@@ -38,6 +41,10 @@ class RedisCodes(GrantStoreBase):
 
     async def pending(self, client_id: str) -> list[str]:
         return [text(p) for p in await self._redis.zrange(keys.app_pending_codes(client_id), 0, -1)]
+
+    async def code_scope(self, family: str) -> str | None:
+        raw = await self._redis.get(keys.code_scope(family))
+        return None if raw is None else text(raw)
 
     async def forget_pending(self, client_id: str, members: list[str]) -> None:
         if members:

@@ -1,8 +1,9 @@
 """The per-app, per-user and sweeper indexes of families: who counts as an active authorization.
 
 Each index lives in another slot than the family (``{a:<client_id>}``, ``{u:<user_id>}``, the sweeper's
-work list); each update is one script or command per slot, run concurrently, and idempotent, so a family
-is counted once and uncounted at most once whoever removes it (revocation or the sweeper).
+work list); each update is one script or command per slot, run concurrently (a refresh's slide: one
+pipeline), and idempotent, so a family is counted once and uncounted at most once whoever removes it
+(revocation or the sweeper).
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from typing import Any
 
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
+from shared.grants.pipelines import PipelineScript, run_steps
+from shared.grants.scripts import source
 from shared.grants.storage import AppSnapshot
+
+_TOUCH_USER = PipelineScript(source("user_touch_family"))
 
 
 class RedisIndexes(GrantStoreBase):
@@ -31,12 +36,16 @@ class RedisIndexes(GrantStoreBase):
     async def slide_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
     ) -> None:
-        queue = {keys.expiry_member(client_id, family, user_id): expires_at}
-        await asyncio.gather(
-            self._redis.zadd(keys.app_families(client_id), {family: expires_at}, xx=True, gt=True),
-            self._touch_user(client_id, user_id, family, expires_at, now, "XX"),
-            self._redis.zadd(keys.expiry_queue(), queue, xx=True, gt=True),
-        )
+        """After every refresh: one pipeline (one round trip on a single Redis), three slots."""
+        member = keys.expiry_member(client_id, family, user_id)
+        user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
+
+        def step(pipe: Any, _: None) -> None:
+            pipe.zadd(keys.app_families(client_id), {family: expires_at}, xx=True, gt=True)
+            _TOUCH_USER.queue(pipe, user_keys, [family, expires_at, client_id, now, "XX"])
+            pipe.zadd(keys.expiry_queue(), {member: expires_at}, xx=True, gt=True)
+
+        await run_steps(self._redis, [None], step, scripts=[_TOUCH_USER])
 
     async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
         app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]

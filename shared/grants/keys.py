@@ -45,6 +45,12 @@ def refresh_replay(fid: str, sig: str) -> str:
     return f"{P}:{{f:{fid}}}:replay:{sig}"  # sealed successor pair, TTL = replay window
 
 
+def code_scope(fid: str) -> str:
+    """string: the scope of the family's code while it may be exchanged (TTL = the code's), so a plan
+    change can tell whether a code not exchanged yet carries a scope the new plan lacks."""
+    return f"{P}:{{f:{fid}}}:code_scope"
+
+
 def family_revoked(fid: str) -> str:
     return f"{P}:{{f:{fid}}}:revoked"  # tombstone so late requests on a revoked family fail
 

@@ -110,7 +110,8 @@ class Rotation:
 class CodeStore(Protocol):
     async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
         """Store ``record`` under the code's signature for ``ttl`` seconds, value and TTL in one write,
-        never overwriting; the family is indexed in the app's pending codes first."""
+        never overwriting; the family is indexed in the app's pending codes first, and the code's scope
+        kept for as long (``PendingCodes.code_scope``)."""
         ...
 
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
@@ -125,6 +126,10 @@ class PendingCodes(Protocol):
         ...
 
     async def forget_pending(self, client_id: str, members: list[str]) -> None: ...
+
+    async def code_scope(self, family: str) -> str | None:
+        """The scope of the family's code while it may be exchanged (None: unknown or expired)."""
+        ...
 
 
 class AccessTokenStore(Protocol):

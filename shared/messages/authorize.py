@@ -34,12 +34,15 @@ class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_
     """Render the consent page for ``request``; ``notice`` explains why it is shown again.
 
     ``remembered``: requested scopes the user's live grant already covers; shown as already allowed,
-    not asked again (every other requested scope is a checkbox)."""
+    not asked again (every other requested scope is a checkbox). ``consent`` identifies this page's
+    single decision: the form posts it back, nothing else of the request.
+    """
 
     app: AppView
     request: CheckedRequest
     notice: str = ""
     remembered: list[str] = msgspec.field(default_factory=list)
+    consent: str = ""
 
 
 class SignInRequired(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):
@@ -52,7 +55,14 @@ class RedirectTo(msgspec.Struct, frozen=True, kw_only=True, tag="redirect", tag_
     location: str
 
 
-Outcome = ShowConsent | SignInRequired | RedirectTo
+class DecisionRefused(msgspec.Struct, frozen=True, kw_only=True, tag="refused", tag_field="kind"):
+    """The decision is not for a consent page this session was shown and has not decided yet (replayed,
+    forged, from another session, expired, or the app's grant changed since): nothing was issued."""
+
+    reason: str
+
+
+Outcome = ShowConsent | SignInRequired | RedirectTo | DecisionRefused
 
 
 class CheckAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +70,7 @@ class CheckAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     query: list[tuple[str, str]]
     user_id: str = ""  # empty when nobody is signed in
+    session: str = ""  # the session's consent binding: a consent page shown is bound to it
 
 
 class CheckAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,10 +78,15 @@ class CheckAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DecideAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """The user's decision on the consent page; ``query`` carries the request's parameters again."""
+    """The user's decision on the consent page ``consent`` (``ShowConsent.consent``).
 
-    query: list[tuple[str, str]]
+    The request decided is the one stored when the page was shown; the form's fields never change it.
+    (A request from an older gateway, without ``consent``, is refused.)
+    """
+
     user_id: str
+    consent: str = ""
+    session: str = ""
     decision: Decision
     granted: list[str]  # the scopes left ticked
 

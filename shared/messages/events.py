@@ -2,17 +2,26 @@
 
 A tagged union (tag field ``kind``): subscribers decode ``Event`` and ``match`` on the type.
 Never a raw token or secret: events carry families (token lineages), client and user ids.
-Revocation-kind events are also written to the JetStream audit stream.
+Events about an app (creation, edits, secret rotations, revocations, reuse, deletion, narrowing) are
+also written to its JetStream audit trail, each with its ``actor``.
 """
 
 from __future__ import annotations
 
 import msgspec
 
+# Who caused an event (``actor``): a user id (the app's owner, or the user who revoked a connected app),
+# or one of these.
+SYSTEM = "system"  # the server itself: reuse detection, expiry
+BILLING = "billing"  # Mavio billing: a plan change requested on the bus
+OPERATOR = "operator"  # the operator CLI (``mavio-oauth users set-plan``)
+CLIENT = "client"  # the app itself, with its credentials: RFC 7009 revocation
+
 
 class _Event(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
     at: float  # epoch seconds
     client_id: str
+    actor: str = ""  # who caused it (see above); "" from older publishers
 
 
 class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
@@ -37,8 +46,12 @@ class SecretRegenerated(_Event, tag="secret.regenerated", kw_only=True, frozen=T
     keep_old_until: int = 0
 
 
+class AppCreated(_Event, tag="app.created", kw_only=True, frozen=True):
+    """An app was registered (audit only: no cache holds an app that did not exist)."""
+
+
 class AppChanged(_Event, tag="app.changed", kw_only=True, frozen=True):
-    pass
+    fields: list[str] = []  # what an edit changed: name, description, homepage_url, redirect_uris, ...
 
 
 class AppDeleted(_Event, tag="app.deleted", kw_only=True, frozen=True):
@@ -70,7 +83,8 @@ class PlanChanged(_Event, tag="plan.changed", kw_only=True, frozen=True):
 
 
 Event = (
-    TokensRevoked
+    AppCreated
+    | TokensRevoked
     | RefreshReused
     | CodeReused
     | SecretRegenerated

@@ -21,6 +21,7 @@ class AppView(msgspec.Struct, frozen=True, kw_only=True):
     homepage_url: str
     redirect_uris: list[str]
     scopes: list[str]  # approved at registration, catalog order
+    require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
     owner_id: str
     owner_name: str = ""
     has_logo: bool = False
@@ -51,6 +52,7 @@ class GetAccountRequest(msgspec.Struct, frozen=True, kw_only=True):
 class SetPlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     plan: str
+    actor: str = "billing"  # who asks, for the audit trail: ``billing`` or ``operator`` (the CLI)
 
 
 class SetPlanReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -83,6 +85,7 @@ class CreateAppRequest(_OwnerOp, tag="create", frozen=True, kw_only=True):
     redirect_uris: list[str]
     scopes: list[str]
     logo: bytes | None = None  # already an image upload; the registry re-normalises it
+    require_pkce: bool = False
 
 
 class ListAppsRequest(_OwnerOp, tag="list", frozen=True, kw_only=True):
@@ -104,6 +107,7 @@ class UpdateAppRequest(_OwnerOp, tag="update", frozen=True, kw_only=True):
     scopes: list[str] | None = None
     logo: bytes | None = None
     remove_logo: bool = False
+    require_pkce: bool | None = None
 
 
 class DeleteAppRequest(_OwnerOp, tag="delete", frozen=True, kw_only=True):

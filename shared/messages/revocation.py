@@ -11,6 +11,7 @@ class RevokeAppRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     client_id: str
     reason: str  # app_revoke_all | app_deleted
+    actor: str = ""  # the owner's user id, for the audit trail
 
 
 class RevokeAppReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -69,6 +70,7 @@ class PlanChangedRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     user_id: str
     plan: str  # free | pro | business
+    actor: str = "billing"  # for the audit trail
 
 
 class PlanChangedReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -101,7 +101,9 @@ async def test_developer_manages_an_app_from_registration_to_deletion(
         await page.get_by_role("link", name="Revoke all tokens").click()
         await page.get_by_role("button", name="Revoke all tokens").click()
         await page.get_by_text("Every token of this app was revoked.").wait_for()
-        assert revocation.calls == [RevokeAppRequest(client_id=client_id, reason="app_revoke_all")]
+        assert revocation.calls == [
+            RevokeAppRequest(client_id=client_id, reason="app_revoke_all", actor=account.id)
+        ]
 
         # delete, confirming with the app's name
         await page.get_by_role("link", name="Delete app").click()
@@ -110,7 +112,9 @@ async def test_developer_manages_an_app_from_registration_to_deletion(
         await page.get_by_role("button", name="Delete app").click()
         await page.get_by_text("The app was deleted.").wait_for()
         assert client_id not in await page.content()
-        assert revocation.calls[-1] == RevokeAppRequest(client_id=client_id, reason="app_deleted")
+        assert revocation.calls[-1] == RevokeAppRequest(
+            client_id=client_id, reason="app_deleted", actor=account.id
+        )
         with pytest.raises(NotFound):
             await registry.get_app(client_id)
 

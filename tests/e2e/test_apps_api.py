@@ -295,8 +295,8 @@ async def test_revoke_tokens_and_delete_ask_the_revocation_service(
         status, body = await call(http, api_system, "DELETE", f"{API}/{app.client_id}")
         assert status == 200 and body["deleted"] is True and body["families_revoked"] == 7
     assert revocation.calls == [
-        RevokeAppRequest(client_id=app.client_id, reason="app_revoke_all"),
-        RevokeAppRequest(client_id=app.client_id, reason="app_deleted"),
+        RevokeAppRequest(client_id=app.client_id, reason="app_revoke_all", actor=account.id),
+        RevokeAppRequest(client_id=app.client_id, reason="app_deleted", actor=account.id),
     ]
     registry = RegistryClient(api_system.bus)
     with pytest.raises(NotFound):

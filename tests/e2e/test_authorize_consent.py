@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 import pytest
@@ -14,8 +15,16 @@ from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
 from shared.messages.registry import UpdateAppRequest
 from shared.registry_client import RegistryClient
-from tests.support.authorize_flow import CB, CHALLENGE, OTHER_CB, Answer, Flow, flow
-from tests.support.factories import image_bytes, new_http, sign_in, signed_in_client
+from tests.support.authorize_flow import (
+    CB,
+    CHALLENGE,
+    OTHER_CB,
+    Answer,
+    Flow,
+    flow,
+    post_form,
+)
+from tests.support.factories import csrf_of, image_bytes, new_http, sign_in, signed_in_client
 from tests.support.system import System, running_system
 
 
@@ -62,8 +71,9 @@ async def test_the_consent_page_shows_the_app_and_each_scope(f: Flow) -> None:
         r"<button[^>]*>Deny</button>", text
     )
     assert "/static/app-placeholder.svg" in page.resources
-    assert page.fields["scope"] == "meetings:read transcripts:read"
-    assert page.fields["code_challenge"] == CHALLENGE and page.fields["code_challenge_method"] == "S256"
+    assert set(page.fields) == {"consent_token", "return_to"}  # the request itself stays in the service
+    back = urlsplit(page.fields["return_to"])
+    assert back.path == "/oauth/authorize" and dict(parse_qsl(back.query)) == f.params()
 
 
 async def test_the_placeholder_logo_is_served_locally(f: Flow) -> None:
@@ -176,34 +186,99 @@ async def test_a_decision_must_be_authorize_or_deny(f: Flow) -> None:
     await assert_nothing_issued(f)
 
 
-# --- CSRF: the decision is bound to the session and to this exact request ---------------------------
+# --- one decision per page, bound to the session and to the request the service checked -------------
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        {"consent_token": None},  # missing
-        {"consent_token": "0" * 64},  # forged
-        {"consent_token": ""},
-        {"state": "another-state"},  # the token was made for another request ...
-        {"scope": "meetings:read"},
-        {"redirect_uri": OTHER_CB},
-        {"code_challenge": "A" * 43},
-        {"code_challenge": None, "code_challenge_method": None},
-    ],
-)
-async def test_a_forged_or_rebound_decision_is_refused(f: Flow, tamper: dict[str, str | None]) -> None:
-    answer = await f.decide(await f.consent(), **tamper)
+@pytest.mark.parametrize("token", [None, "0" * 64, "", "x" * 500])
+async def test_a_forged_decision_is_refused(f: Flow, token: str | None) -> None:
+    answer = await f.decide(await f.consent(), consent_token=token)
     assert answer.status == 403 and "Location" not in answer.headers
+    assert "Nothing was authorized" in answer.text
     await assert_nothing_issued(f)
 
 
-async def test_a_token_from_another_request_is_refused(f: Flow) -> None:
+async def test_the_same_decision_posted_three_times_issues_one_code(f: Flow) -> None:
+    page = await f.consent()
+    answers = [await f.decide(page) for _ in range(3)]
+    code_of(answers[0])
+    assert [a.status for a in answers[1:]] == [403, 403]
+    assert len(await f.codes()) == 1
+
+
+async def test_racing_posts_of_one_page_issue_one_code(f: Flow) -> None:
+    page = await f.consent()
+    answers = await asyncio.gather(*(f.decide(page) for _ in range(8)))
+    assert sorted(a.status for a in answers) == [303] + [403] * 7
+    assert len(await f.codes()) == 1
+
+
+async def test_a_denied_page_cannot_then_authorize(f: Flow) -> None:
+    page = await f.consent()
+    assert (await f.decide(page, "deny")).status == 303
+    assert (await f.decide(page)).status == 403
+    await assert_nothing_issued(f)
+
+
+async def test_parameters_added_to_the_form_change_nothing(system: System) -> None:
+    """A page for a request without state, PKCE or redirect_uri, posted with them appended (empty first
+    values, then others): the code is for the request as shown, nothing else."""
+    async with flow(system, redirect_uris=[CB]) as one:
+        page = await one.consent(
+            redirect_uri=None, state=None, code_challenge=None, code_challenge_method=None
+        )
+        injected = [
+            ("state", ""),
+            ("state", "INJECTED"),
+            ("code_challenge", ""),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", ""),
+            ("code_challenge_method", "S256"),
+            ("redirect_uri", ""),
+            ("redirect_uri", CB),
+            ("scope", "recordings:read"),
+        ]
+        form = [*page.hidden, *injected, *[("granted", s) for s in page.scopes], ("decision", "authorize")]
+        answer = await post_form(one.http, system.url("/oauth/authorize"), form)
+        assert answer.status == 303 and "INJECTED" not in answer.location
+        assert set(answer.redirect_params()) == {"code", "tenant", "iss"}
+        [(_, _, record)] = await one.codes()
+        assert record.code_challenge is None and record.code_challenge_method is None
+        assert record.redirect_uri == CB and record.redirect_uri_given is False
+        assert record.scope == "meetings:read transcripts:read"
+        assert (await post_form(one.http, system.url("/oauth/authorize"), form)).status == 403
+
+
+async def test_a_page_decides_the_request_it_showed(f: Flow) -> None:
     other = await f.consent(state="other-request")
     page = await f.consent()
-    answer = await f.decide(page, consent_token=other.token)
-    assert answer.status == 403
-    await assert_nothing_issued(f)
+    answer = await f.decide(page, consent_token=other.token)  # the other page's id: the other request
+    assert answer.redirect_params()["state"] == "other-request"
+    assert (await f.decide(page)).status == 403  # decided: the app's other open pages are void
+    assert len(await f.codes()) == 1
+
+
+async def test_a_page_shown_before_the_user_revoked_the_app_issues_nothing(system: System, f: Flow) -> None:
+    code_of(await f.decide(first := await f.consent()))
+    page = await f.consent()
+    before = await f.codes()  # the first code (its family is tombstoned by the revocation)
+    async with f.http.get(system.url("/settings/connected-apps")) as resp:
+        form = [("csrf_token", csrf_of(await resp.text()))]
+    revoke = system.url(f"/settings/connected-apps/{f.client_id}/revoke")
+    assert (await post_form(f.http, revoke, form)).status == 303
+    assert await f.grant() is None
+    for stale in (page, first):
+        assert (await f.decide(stale)).status == 403
+    assert await f.grant() is None
+    assert await f.codes() == before
+
+
+async def test_a_stale_page_is_refused() -> None:
+    async with running_system({"MAVIO_CONSENT_TTL": "1"}) as short, flow(short) as f:
+        page = await f.consent()
+        await asyncio.sleep(2.5)  # the page lives 1 s
+        assert (await f.decide(page)).status == 403
+        await assert_nothing_issued(f)
+        code_of(await f.decide(await f.consent()))  # a fresh page works
 
 
 async def test_a_token_from_another_session_is_refused(system: System, f: Flow) -> None:

@@ -120,7 +120,9 @@ async def test_revoke_all_tokens_asks_the_revocation_service(
     token = await confirm(http, registry_only, path, "Revoke all tokens")
     status, _, location = await post(http, registry_only, path, {"csrf_token": token})
     assert status == 303 and location == f"{APPS}/{app.client_id}?notice=revoked"
-    assert with_revocation.calls == [RevokeAppRequest(client_id=app.client_id, reason="app_revoke_all")]
+    assert with_revocation.calls == [
+        RevokeAppRequest(client_id=app.client_id, reason="app_revoke_all", actor=app.owner_id)
+    ]
     _, html = await get(http, registry_only, location)
     assert "Every token of this app was revoked" in html
 
@@ -161,7 +163,9 @@ async def test_delete_needs_the_typed_name_and_says_who_loses_access(
         http, registry_only, path, {"csrf_token": token, "confirm_name": "Busy App"}
     )
     assert status == 303 and location == f"{APPS}?notice=deleted"
-    assert with_revocation.calls == [RevokeAppRequest(client_id=app.client_id, reason="app_deleted")]
+    assert with_revocation.calls == [
+        RevokeAppRequest(client_id=app.client_id, reason="app_deleted", actor=app.owner_id)
+    ]
     with pytest.raises(NotFound):
         await registry.get_app(app.client_id)
     with pytest.raises(InvalidClient):

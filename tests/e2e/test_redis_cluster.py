@@ -104,7 +104,7 @@ async def test_no_usable_secret_at_rest_on_a_cluster(cluster_system: System) -> 
     dump = await redis_dump(cluster_system)
     records: list[set[bytes]] = []  # app and account records: never expire, never deleted here
     for node in cluster_system.servers.cluster:
-        async with redis.asyncio.Redis.from_url(node.url) as plain:
+        async with redis.asyncio.Redis.from_url(node.url, **cluster_system.servers.redis_auth()) as plain:
             found = {k async for k in plain.scan_iter(count=1000) if k.endswith((b":app", b":account"))}
         assert found, f"no records on {node.url}: the slots are not spread"
         records.append(found)

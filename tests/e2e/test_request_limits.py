@@ -4,6 +4,7 @@ connections are closed after MAVIO_HTTP_HEADER_TIMEOUT / MAVIO_HTTP_BODY_TIMEOUT
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -105,7 +106,7 @@ async def test_long_or_many_header_lines_are_431_and_never_echoed(sut: System) -
 
 async def test_headers_over_the_total_limit_are_431(sut: System) -> None:
     big = b"".join(b"X-Big-%d: %s\r\n" % (i, b"v" * 8000) for i in range(5))
-    answer = await raw(sut, b"GET / HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+    answer = await raw(sut, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + big + b"\r\n")
     assert b" 431 " in answer.split(b"\r\n", 1)[0]
 
 
@@ -119,3 +120,39 @@ async def test_a_connection_dripping_its_body_gets_408_and_is_closed(sut: System
     answer = await raw(sut, head + b"Content-Length: 500\r\n\r\n", drip=b"a" * 500)
     assert b" 408 " in answer.split(b"\r\n", 1)[0], answer[:80]
     assert b"did not arrive in time" in answer
+
+
+async def test_a_second_request_dripped_on_a_kept_alive_connection_is_closed_too(sut: System) -> None:
+    """The header timer starts again at a later request's first byte (the idle timeout is 75 s here,
+    so a close within the 15 s bound can only be the header timeout)."""
+    first = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = await raw(sut, first + b"G", drip=b"ET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100)
+    assert answer.count(b"HTTP/1.1 200") == 1  # the first request was answered, the dripped one never
+
+
+async def test_an_idle_kept_alive_connection_is_not_closed_by_the_header_timeout(sut: System) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", sut.settings.http_port)
+    try:
+        for _ in range(2):
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            assert head.startswith(b"HTTP/1.1 200")
+            length = int(head.split(b"Content-Length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            await asyncio.sleep(1.5)  # idle longer than the 1 s header timeout: still open after
+    finally:
+        writer.close()
+
+
+async def test_a_malformed_multipart_body_is_400_not_500(sut: System) -> None:
+    """Found by schemathesis: a part header that is not a header made aiohttp raise InvalidHeader."""
+    http, _ = await signed_in_client(sut)
+    body = b"--b\r\n_\x0b\x14\x1c\x03\r\n\r\nx\r\n--b--\r\n"
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    async with http:
+        for method, path in (
+            ("POST", "/settings/developer/oauth-apps"),
+            ("PUT", "/api/v1/oauth-apps/x/logo"),
+        ):
+            async with http.request(method, sut.url(path), data=body, headers=headers) as resp:
+                assert resp.status == 400, (method, path, resp.status)

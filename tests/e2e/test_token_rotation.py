@@ -4,6 +4,7 @@ tokens, each in a dedicated system with short settings (real NATS, Redis, every 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,8 +29,10 @@ async def windowed() -> AsyncIterator[System]:
 async def short_lived() -> AsyncIterator[System]:
     """Tokens and codes that expire in seconds, and no replay window (any reuse revokes)."""
     env = {
-        "MAVIO_ACCESS_TOKEN_TTL": "1",
-        "MAVIO_REFRESH_TOKEN_TTL": "3",
+        # Lifetimes leave at least 2 s between a token's last check as live and its expiry (issuance
+        # stamps whole seconds, so an access token may lose up to 1 s of its TTL), however slow the run.
+        "MAVIO_ACCESS_TOKEN_TTL": "3",
+        "MAVIO_REFRESH_TOKEN_TTL": "4",
         "MAVIO_CODE_TTL": "1",
         "MAVIO_REFRESH_REPLAY_WINDOW": "0",
     }
@@ -93,20 +96,21 @@ async def test_a_replay_after_the_window_revokes_the_grant(windowed: System) -> 
 async def test_access_tokens_expire(short_lived: System) -> None:
     party = await new_party(short_lived)
     pair = await tokens_for(short_lived, party)
-    assert pair["expires_in"] == 1
-    assert (await bus_verify(short_lived, pair["access_token"]))["active"] is True
-    await asyncio.sleep(1.2)
+    assert pair["expires_in"] == 3
+    live = await bus_verify(short_lived, pair["access_token"])
+    assert live["active"] is True
+    await asyncio.sleep(max(0.0, live["exp"] - time.time()) + 0.3)  # until just past its own `exp`
     assert await bus_verify(short_lived, pair["access_token"]) == {"active": False}
 
 
 async def test_refresh_tokens_slide_and_then_expire(short_lived: System) -> None:
     party = await new_party(short_lived)
     pair = await tokens_for(short_lived, party)
-    for _ in range(3):  # used every 2 s, a 3 s refresh token keeps the grant alive
+    for _ in range(3):  # used every 2 s, a 4 s refresh token keeps the grant alive
         await asyncio.sleep(2)
         status, _, pair = await refresh(short_lived, party, pair["refresh_token"])
         assert status == 200, pair
-    await asyncio.sleep(3.2)
+    await asyncio.sleep(4.2)
     status, _, body = await refresh(short_lived, party, pair["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
 

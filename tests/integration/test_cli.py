@@ -26,8 +26,7 @@ async def run(
 ) -> tuple[int, str, str]:
     environ = {
         **os.environ,
-        "MAVIO_REDIS_URL": system.settings.redis_url,
-        "MAVIO_NATS_URL": system.settings.nats_url,
+        **system.servers.env("cli"),  # the operator's own bus user
         **(env or {}),
     }
     proc = await asyncio.create_subprocess_exec(
@@ -167,7 +166,7 @@ async def test_make_run_demo_account_is_created_once_and_printed(
 ) -> None:
     from services.stack.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
 
-    env = {"MAVIO_REDIS_URL": system.settings.redis_url, "MAVIO_NATS_URL": system.settings.nats_url}
+    env = system.servers.env("cli")
     await asyncio.to_thread(ensure_demo_account, env)
     await asyncio.to_thread(ensure_demo_account, env)
     out = capsys.readouterr().out.splitlines()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import msgspec
 
-from services.stack.embedded import start_nats
 from shared import subjects
 from shared.bus import ERROR_CODE_HEADER
 from shared.errors import InvalidRequest, TemporarilyUnavailable
@@ -104,9 +103,8 @@ async def test_service_survives_redis_outage_with_clear_error() -> None:
 async def test_service_reconnects_after_nats_restarts() -> None:
     async with running_system(services=("registry",), gateway=False) as sut:
         port = sut.servers.nats.port
-        data = Path(sut.servers.tmp.name) / "nats"
         sut.servers.nats.kill()
-        sut.servers.nats = start_nats(data, port=port)
+        sut.servers.nats = sut.servers.start_nats_at(Path(sut.servers.tmp.name), port=port)
         deadline = asyncio.get_running_loop().time() + 20
         while True:
             try:

@@ -6,8 +6,6 @@ import asyncio
 import os
 import signal
 
-import nats
-
 from services.stack.supervisor import Supervisor, child_env
 from shared import subjects
 from shared.bus import Bus
@@ -38,10 +36,10 @@ async def test_sigterm_on_one_of_two_replicas_under_load_loses_no_request() -> N
             "MAVIO_LOG_LEVEL": "warning",
         }
     )
-    sup = Supervisor(env)
+    sup = Supervisor(env, identities=servers.identities())
     first = sup.spawn("registry-1", "services.registry")
     sup.spawn("registry-2", "services.registry")
-    nc = await nats.connect(servers.nats.url)
+    nc = await servers.connect()
     bus = Bus(nc, timeout=10)
     try:
         await _wait_instances(bus, 2)
@@ -78,10 +76,10 @@ async def test_sigterm_on_one_of_two_replicas_under_load_loses_no_request() -> N
 async def test_killed_replica_leaves_the_other_answering() -> None:
     servers = Servers.start()
     env = child_env({"MAVIO_NATS_URL": servers.nats.url, "MAVIO_REDIS_URL": servers.redis.url})
-    sup = Supervisor(env)
+    sup = Supervisor(env, identities=servers.identities())
     a = sup.spawn("registry-1", "services.registry")
     sup.spawn("registry-2", "services.registry")
-    nc = await nats.connect(servers.nats.url)
+    nc = await servers.connect()
     bus = Bus(nc, timeout=2)
     try:
         await _wait_instances(bus, 2)
@@ -109,7 +107,7 @@ async def test_a_killed_service_process_shows_up_in_readyz() -> None:
                 "MAVIO_LOG_LEVEL": "warning",
             }
         )
-        sup = Supervisor(env)
+        sup = Supervisor(env, identities=sut.servers.identities())
         token = sup.spawn("token-1", "services.token")
         try:
             await sut.wait_service("token", timeout=30)

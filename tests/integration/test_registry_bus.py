@@ -11,7 +11,7 @@ from nats.aio.msg import Msg
 
 from shared import subjects
 from shared.errors import Conflict, InvalidClient, InvalidGrant, NotFound, ValidationFailed
-from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
+from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
 from shared.registry_client import RegistryClient
 from shared.tokens import is_client_id
@@ -192,7 +192,12 @@ async def test_changes_publish_events_and_delete_rejects_the_client_everywhere(
 
     subs = [
         await system.nc.subscribe(s, cb=record)
-        for s in (subjects.EVENT_APP_CHANGED, subjects.EVENT_SECRET_REGENERATED, subjects.EVENT_APP_DELETED)
+        for s in (
+            subjects.EVENT_APP_CREATED,
+            subjects.EVENT_APP_CHANGED,
+            subjects.EVENT_SECRET_REGENERATED,
+            subjects.EVENT_APP_DELETED,
+        )
     ]
     owner = await create_account(system)
     app, secret = await create_app(system, owner)
@@ -202,7 +207,9 @@ async def test_changes_publish_events_and_delete_rejects_the_client_everywhere(
     assert deleted.users_affected == 0
     await asyncio.sleep(0.2)
     mine = [e for e in seen if e.client_id == app.client_id]
-    assert [type(e) for e in mine] == [AppChanged, AppChanged, SecretRegenerated, AppDeleted]
+    assert [type(e) for e in mine] == [AppCreated, AppChanged, SecretRegenerated, AppDeleted]
+    assert {e.actor for e in mine} == {owner.id}  # the audit trail's actor: the owner, every time
+    assert isinstance(mine[1], AppChanged) and mine[1].fields == ["description"]
     assert isinstance(mine[2], SecretRegenerated) and mine[2].keep_old_until > 0
     with pytest.raises(NotFound):
         await registry.get_app(app.client_id)

@@ -116,8 +116,8 @@ async def test_no_redis_value_and_no_log_line_holds_a_client_secret() -> None:
         "MAVIO_LOG_LEVEL": "debug",
     })  # fmt: skip
     env.pop("MAVIO_PUBLIC_URL", None)
-    sup = Supervisor(env, log_dir=Path(logs.name))
-    redis = aioredis.Redis.from_url(servers.redis.url)
+    sup = Supervisor(env, log_dir=Path(logs.name), identities=servers.identities())
+    redis = aioredis.Redis.from_url(servers.redis.url, **servers.redis_auth())
     try:
         sup.spawn("registry", "services.registry")
         sup.spawn("gateway", "services.gateway")

@@ -23,7 +23,9 @@ from tests.support.system import System
 from tests.support.token_flow import Party, consent_code, exchange, new_party, refresh, token_request
 
 CLI = str(Path(sys.executable).with_name("mavio-oauth"))
-LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  [a-z.]+  user=\S+  family=\S+(  \S+)?$")
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z  [a-z.]+  actor=\S+  user=\S+  family=\S+(  \S+)?$"
+)
 
 
 async def pair(system: System, party: Party) -> dict[str, str]:
@@ -39,8 +41,7 @@ async def trail(system: System, client_id: str) -> list[ev.Event]:
 async def cli(system: System, *args: str) -> tuple[int, str, str]:
     env = {
         **os.environ,
-        "MAVIO_REDIS_URL": system.settings.redis_url,
-        "MAVIO_NATS_URL": system.settings.nats_url,
+        **system.servers.env("cli"),  # the operator's own bus user
     }
     proc = await asyncio.create_subprocess_exec(
         CLI, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -90,28 +91,44 @@ async def test_the_cli_prints_one_line_per_event_oldest_first(system: System) ->
     await token_request(system, {"token": tokens["refresh_token"], **party.post_auth()}, path="/oauth/revoke")
     await system.bus.request(
         subjects.REVOCATION_REVOKE_APP,
-        RevokeAppRequest(client_id=party.client_id, reason="app_revoke_all"),
+        RevokeAppRequest(client_id=party.client_id, reason="app_revoke_all", actor=party.owner.id),
         RevokeAppReply,
     )
     code, out, err = await cli(system, "apps", "audit", party.client_id)
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 2, out
+    assert len(lines) == 3, out
     assert all(LINE.match(line) for line in lines), out
     family = tokens["refresh_token"][9:25]
-    assert lines[0].split("  ")[1:] == [
+    assert lines[0].split("  ")[1:] == ["app.created", f"actor={party.owner.id}", "user=-", "family=-"]
+    assert lines[1].split("  ")[1:] == [
         "tokens.revoked",
+        "actor=client",
         f"user={party.user.id}",
         f"family={family}",
         "reason=rfc7009",
     ]
-    assert lines[1].split("  ")[1:] == ["tokens.revoked", "user=-", "family=-", "reason=app_revoke_all"]
-    assert lines[0] < lines[1]
+    assert lines[2].split("  ")[1:] == [
+        "tokens.revoked",
+        f"actor={party.owner.id}",
+        "user=-",
+        "family=-",
+        "reason=app_revoke_all",
+    ]
+    assert lines == sorted(lines)
 
 
-async def test_the_cli_on_an_app_without_events_prints_nothing(system: System) -> None:
+async def test_a_new_app_has_only_its_creation_in_its_trail(system: System) -> None:
     party = await new_party(system)
     code, out, err = await cli(system, "apps", "audit", party.client_id)
+    assert code == 0 and err == ""
+    assert [line.split("  ")[1:] for line in out.splitlines()] == [
+        ["app.created", f"actor={party.owner.id}", "user=-", "family=-"]
+    ]
+
+
+async def test_an_app_never_registered_has_an_empty_trail(system: System) -> None:
+    code, out, err = await cli(system, "apps", "audit", "mavio_client_NeverRegistered1")
     assert (code, out, err) == (0, "", "")
 
 

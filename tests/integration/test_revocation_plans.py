@@ -146,8 +146,7 @@ async def test_the_operator_cli_plan_change_narrows_grants(system: System) -> No
     pair = await grant(system, party, ALL)
     env = {
         **os.environ,
-        "MAVIO_REDIS_URL": system.settings.redis_url,
-        "MAVIO_NATS_URL": system.settings.nats_url,
+        **system.servers.env("cli"),  # the operator's own bus user
     }
     proc = await asyncio.create_subprocess_exec(
         CLI, "users", "set-plan", party.user.email, "free", env=env, stdout=asyncio.subprocess.PIPE

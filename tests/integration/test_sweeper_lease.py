@@ -141,7 +141,7 @@ async def test_a_sigkilled_replica_is_taken_over_by_another_process(servers_only
             "MAVIO_LOG_LEVEL": "warning",
         }
     )
-    sup = Supervisor(env)
+    sup = Supervisor(env, identities=system.servers.identities())
     children = [sup.spawn(f"revocation-{i}", "services.revocation") for i in (1, 2)]
     try:
         await system.wait_service("revocation", timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.stack.embedded import ServerProcess, die_with_parent, redis_server_path, wait_port
@@ -30,7 +31,10 @@ def _port_pair() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
-def start_cluster(root: Path, nodes: int = 3) -> list[ServerProcess]:
+def start_cluster(
+    root: Path, nodes: int = 3, *, acl_file: Path | None = None, admin: Mapping[str, str] | None = None
+) -> list[ServerProcess]:
+    """``acl_file``: every node's ACL users; ``admin``: the one user with every right, for ``redis-cli``."""
     servers: list[ServerProcess] = []
     for i in range(nodes):
         port = _port_pair()
@@ -46,6 +50,8 @@ def start_cluster(root: Path, nodes: int = 3) -> list[ServerProcess]:
             "--appendonly", "no",
             "--save", "",
         ]  # fmt: skip
+        if acl_file is not None:
+            cmd += ["--aclfile", str(acl_file)]
         proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=die_with_parent
         )
@@ -53,8 +59,9 @@ def start_cluster(root: Path, nodes: int = 3) -> list[ServerProcess]:
         servers.append(ServerProcess(f"redis-{i}", f"redis://127.0.0.1:{port}/0", port, proc))
     cli = str(Path(redis_server_path()).with_name("redis-cli"))
     addrs = [f"127.0.0.1:{s.port}" for s in servers]
+    auth = [arg for user, password in (admin or {}).items() for arg in ("--user", user, "--pass", password)]
     subprocess.run(
-        [cli, "--cluster", "create", *addrs, "--cluster-replicas", "0", "--cluster-yes"],
+        [cli, *auth, "--cluster", "create", *addrs, "--cluster-replicas", "0", "--cluster-yes"],
         check=True,
         capture_output=True,
         timeout=60,
@@ -62,7 +69,10 @@ def start_cluster(root: Path, nodes: int = 3) -> list[ServerProcess]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         out = subprocess.run(
-            [cli, "-p", str(servers[0].port), "cluster", "info"], capture_output=True, text=True, timeout=10
+            [cli, *auth, "-p", str(servers[0].port), "cluster", "info"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout
         if "cluster_state:ok" in out:
             return servers

@@ -66,6 +66,7 @@ async def create_app(
     description: str = "",
     homepage_url: str = "https://app.example",
     logo: bytes | None = None,
+    require_pkce: bool = False,
 ) -> tuple[AppView, str]:
     """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret).
 
@@ -85,6 +86,7 @@ async def create_app(
             redirect_uris=list(redirect_uris),
             scopes=list(scopes),
             logo=logo,
+            require_pkce=require_pkce,
         )
     )
     return reply.app, reply.client_secret
@@ -209,7 +211,9 @@ class RevocationStandIn:
         """The revocation service's reaction to the registry's ``app.deleted``, recorded as the
         revoke-all request it amounts to."""
         deleted = msgspec.json.decode(msg.data, type=AppDeleted)
-        self.calls.append(RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted"))
+        self.calls.append(
+            RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted", actor=deleted.actor)
+        )
         await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
 
     async def __aenter__(self) -> RevocationStandIn:

@@ -1,6 +1,10 @@
 """A whole Mavio OAuth system for tests: real nats-server and redis-server processes (fresh per
 system, on free ports), every service and the gateway running in this test process's event loop
-(or as child processes, for lifecycle tests), and clients to poke at it."""
+(or as child processes, for lifecycle tests), and clients to poke at it.
+
+The servers require authentication as in production: each service connects as its own bus user
+(``shared.bus_auth``) and as the services' Redis ACL user; the tests' own clients use ``HARNESS``, a
+user with every right on both, which exists only here."""
 
 from __future__ import annotations
 
@@ -13,19 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 import nats
 from aiohttp import web
 from nats.aio.client import Client as NATS
 
 from services.gateway.app import create_app
 from services.gateway.server import GatewayRunner
+from services.stack.credentials import StackCredentials, write_private
 from services.stack.embedded import ServerProcess, free_port, start_nats, start_redis
 from shared import subjects
 from shared.bus import Bus
+from shared.bus_auth import connect_options
 from shared.config import Settings, load_settings
 from shared.store import make_redis
 
 ServeFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
+HARNESS = "harness"
 
 
 def service_serve(name: str) -> ServeFn:
@@ -51,19 +59,47 @@ class Servers:
     nats: ServerProcess
     redis: ServerProcess  # with a cluster: its first node (the seed URL)
     tmp: tempfile.TemporaryDirectory[str]
+    credentials: StackCredentials
     cluster: list[ServerProcess] = field(default_factory=list)
 
     @classmethod
     def start(cls, *, redis_cluster: bool = False) -> Servers:
         tmp = tempfile.TemporaryDirectory(prefix="mavio-test-")
         root = Path(tmp.name)
+        creds = StackCredentials.generate(admin=HARNESS)
+        acl = write_private(root / "redis.acl", creds.redis_acl())
+        write_private(root / "nats-auth.conf", creds.nats_config())
+        nats = cls.start_nats_at(root)
         if redis_cluster:
             from tests.support.cluster import start_cluster
 
-            nodes = start_cluster(root / "redis-cluster")
-            return cls(start_nats(root / "nats", port=unused_port()), nodes[0], tmp, nodes)
-        nats = start_nats(root / "nats", port=unused_port())
-        return cls(nats, start_redis(root / "redis", persist=False, port=unused_port()), tmp)
+            nodes = start_cluster(root / "redis-cluster", acl_file=acl, admin=creds.admins)
+            return cls(nats, nodes[0], tmp, creds, nodes)
+        redis = start_redis(root / "redis", persist=False, port=unused_port(), acl_file=acl)
+        return cls(nats, redis, tmp, creds)
+
+    @staticmethod
+    def start_nats_at(root: Path, port: int | None = None) -> ServerProcess:
+        """nats-server with the system's users (again on ``port``, after a kill)."""
+        return start_nats(root / "nats", port=port or unused_port(), config=root / "nats-auth.conf")
+
+    def env(self, user: str = HARNESS) -> dict[str, str]:
+        """``MAVIO_*`` variables to reach these servers as bus user ``user``."""
+        return {
+            "MAVIO_NATS_URL": self.nats.url,
+            "MAVIO_REDIS_URL": self.redis.url,
+            **self.credentials.env(user),
+        }
+
+    def identities(self) -> dict[str, dict[str, str]]:
+        """Each service's (and the gateway's) own credentials, for ``Supervisor``."""
+        return {user: self.credentials.env(user) for user in (*subjects.SERVICES, "gateway")}
+
+    async def connect(self, user: str = HARNESS) -> NATS:
+        return await nats.connect(self.nats.url, **connect_options(load_settings(self.env(user))))
+
+    def redis_auth(self) -> dict[str, str]:
+        return {"username": HARNESS, "password": self.credentials.admins[HARNESS]}
 
     def stop(self) -> None:
         self.nats.stop()
@@ -86,9 +122,13 @@ class System:
     _stops: dict[str, list[tuple[asyncio.Event, asyncio.Task[None]]]] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
 
+    def settings_of(self, user: str) -> Settings:
+        """The settings of a process that connects as bus user ``user`` (a service, the gateway)."""
+        return msgspec.structs.replace(self.settings, **_credentials(self.servers.credentials.env(user)))
+
     async def start_service(self, name: str) -> tuple[asyncio.Event, asyncio.Task[None]]:
         stop = asyncio.Event()
-        task = asyncio.create_task(service_serve(name)(self.settings, stop))
+        task = asyncio.create_task(service_serve(name)(self.settings_of(name), stop))
         self._stops.setdefault(name, []).append((stop, task))
         await self.wait_service(name)
         return stop, task
@@ -133,8 +173,7 @@ async def start_system(
     servers = Servers.start(redis_cluster=redis_cluster)
     port = unused_port()
     base = {
-        "MAVIO_NATS_URL": servers.nats.url,
-        "MAVIO_REDIS_URL": servers.redis.url,
+        **servers.env(HARNESS),
         "MAVIO_HTTP_PORT": str(port),
         "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "MAVIO_LOG_LEVEL": "warning",
@@ -143,7 +182,7 @@ async def start_system(
     }
     base.update(env or {})
     settings = load_settings(base)
-    nc = await nats.connect(servers.nats.url)
+    nc = await servers.connect()
     system = System(
         settings=settings,
         servers=servers,
@@ -156,7 +195,7 @@ async def start_system(
     for name in services:
         await system.start_service(name)
     if gateway:
-        runner = GatewayRunner(create_app(settings), access_log=None)
+        runner = GatewayRunner(create_app(system.settings_of("gateway")), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         system._runner = runner
@@ -170,3 +209,13 @@ async def running_system(env: dict[str, str] | None = None, **kw: Any) -> Any:
         yield system
     finally:
         await system.close()
+
+
+def _credentials(env: dict[str, str]) -> dict[str, str]:
+    names = {
+        "MAVIO_NATS_USER": "nats_user",
+        "MAVIO_NATS_PASSWORD": "nats_password",
+        "MAVIO_REDIS_USER": "redis_user",
+        "MAVIO_REDIS_PASSWORD": "redis_password",
+    }
+    return {field: env[var] for var, field in names.items()}

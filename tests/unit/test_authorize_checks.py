@@ -46,10 +46,12 @@ class App(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str = "app_1"
     redirect_uris: list[str]
     scopes: list[str]
+    require_pkce: bool = False
 
 
-def app(*uris: str, scopes: list[str] | None = None) -> App:
-    return App(redirect_uris=list(uris or (CB,)), scopes=ALL_SCOPES if scopes is None else scopes)
+def app(*uris: str, scopes: list[str] | None = None, require_pkce: bool = False) -> App:
+    scopes = ALL_SCOPES if scopes is None else scopes
+    return App(redirect_uris=list(uris or (CB,)), scopes=scopes, require_pkce=require_pkce)
 
 
 def query(**overrides: str | None) -> list[tuple[str, str]]:
@@ -604,3 +606,16 @@ def test_never_redirect_errors_do_not_shadow_the_rfc_classes(
     """shared.errors.error_class maps a code to one class; ours are subclasses and must not win."""
     monkeypatch.setattr(errors, "_BY_CODE", {})
     assert errors.error_class(code) is expected
+
+
+def test_an_app_that_requires_pkce_refuses_a_request_without_a_challenge() -> None:
+    strict = app(require_pkce=True)
+    with pytest.raises(InvalidRequest, match="requires PKCE"):
+        check_request(strict, CB, query(code_challenge=None, code_challenge_method=None), catalog=CATALOG)
+    with pytest.raises(InvalidRequest, match="requires PKCE"):
+        check_request(strict, CB, query(code_challenge="", code_challenge_method=""), catalog=CATALOG)
+    checked = check_request(
+        strict, CB, query(code_challenge=CHALLENGE, code_challenge_method="S256"), catalog=CATALOG
+    )
+    assert checked.code_challenge == CHALLENGE
+    assert check_request(app(), CB, query(code_challenge=None, code_challenge_method=None), catalog=CATALOG)

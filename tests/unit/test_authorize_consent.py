@@ -37,50 +37,25 @@ def app(**kw: object) -> AppView:
     return msgspec.convert(base, AppView)
 
 
-def test_hidden_fields_carry_the_checked_request() -> None:
-    fields = dict(consent.hidden_fields(REQUEST))
-    assert fields == {
-        "client_id": REQUEST.client_id,
-        "redirect_uri": REQUEST.redirect_uri,
-        "response_type": "code",
-        "scope": "meetings:read transcripts:read",
-        "state": "st",
-        "code_challenge": REQUEST.code_challenge,
-        "code_challenge_method": "S256",
-    }
-    no_pkce = msgspec.structs.replace(REQUEST, code_challenge=None, code_challenge_method=None, state=None)
-    assert {name for name, _ in consent.hidden_fields(no_pkce)} == {
-        "client_id",
-        "redirect_uri",
-        "response_type",
-        "scope",
-    }
+def test_the_session_binding_differs_per_session() -> None:
+    assert consent.session_binding(SESSION) == consent.session_binding(SESSION)
+    assert consent.session_binding(SESSION) != consent.session_binding(OTHER_SESSION)
+    assert SESSION.csrf not in consent.session_binding(SESSION)
 
 
-def test_the_token_is_bound_to_the_session_and_to_every_bound_field() -> None:
-    token = consent.decision_token(SESSION, REQUEST)
-    assert token != consent.decision_token(OTHER_SESSION, REQUEST)
-    for field, value in [
-        ("client_id", "mavio_client_BBBBBBBBBBBBBBBB"),
-        ("redirect_uri", "http://127.0.0.1:5001/cb?x=1"),
-        ("scopes", ["meetings:read"]),
-        ("state", "other"),
-        ("code_challenge", "A" * 43),
-        ("code_challenge_method", None),
-    ]:
-        changed = msgspec.structs.replace(REQUEST, **{field: value})
-        assert consent.decision_token(SESSION, changed) != token, field
-
-
-def test_binding_of_posted_params_matches_the_page() -> None:
-    posted = [*consent.hidden_fields(REQUEST), ("granted", "x"), ("decision", "deny")]
-    params = consent.form_params(posted)
-    assert consent.binding(params) == consent.binding(consent.hidden_fields(REQUEST))
-    assert ("granted", "x") not in params
-
-
-def test_form_params_drop_uploads_and_unknown_fields() -> None:
-    assert consent.form_params([("scope", "a"), ("other", "b"), ("state", object())]) == [("scope", "a")]
+@pytest.mark.parametrize(
+    ("posted", "kept"),
+    [
+        ("/oauth/authorize?client_id=x&state=1", "/oauth/authorize?client_id=x&state=1"),
+        ("https://evil.example/oauth/authorize?x", "/"),
+        ("//evil.example/oauth/authorize?x", "/"),
+        ("/settings?x", "/"),
+        (None, "/"),
+        ("/oauth/authorize?" + "x" * 9000, "/"),
+    ],
+)
+def test_return_to_is_this_endpoint_only(posted: str | None, kept: str) -> None:
+    assert consent.return_to(posted) == kept
 
 
 @pytest.mark.parametrize(
@@ -109,25 +84,20 @@ def test_csp_forbids_framing_and_third_parties() -> None:
 
 
 def test_page_context_describes_scopes_and_uses_the_placeholder_logo() -> None:
-    ctx = consent.page_context(ShowConsent(app=app(), request=REQUEST), SESSION, ScopeCatalog.load())
+    shown = ShowConsent(app=app(), request=REQUEST, consent="page-id")
+    ctx = consent.page_context(shown, ScopeCatalog.load(), "/oauth/authorize?client_id=x")
     assert ctx["logo_url"] == consent.PLACEHOLDER_LOGO
     assert ctx["homepage_url"] == "https://notes.example"
     assert ctx["scopes"] == [
         ("meetings:read", "View your meetings and their details"),
         ("transcripts:read", "Read your meeting transcripts"),
     ]
-    assert ctx["decision_token"] == consent.decision_token(SESSION, REQUEST)
+    assert ctx["decision_token"] == "page-id"
+    assert ctx["fields"] == [("return_to", "/oauth/authorize?client_id=x")]  # nothing of the request
 
 
 def test_page_context_links_the_logo_and_never_a_script_homepage() -> None:
     shown = ShowConsent(app=app(has_logo=True, homepage_url="javascript:alert(1)"), request=REQUEST)
-    ctx = consent.page_context(shown, SESSION, ScopeCatalog.load())
+    ctx = consent.page_context(shown, ScopeCatalog.load(), "/oauth/authorize?client_id=x")
     assert ctx["logo_url"] == f"/oauth/apps/{REQUEST.client_id}/logo.png?v=0"
     assert ctx["homepage_url"] == ""
-
-
-def test_an_omitted_redirect_uri_stays_omitted_in_the_form_and_is_bound_as_such() -> None:
-    omitted = msgspec.structs.replace(REQUEST, redirect_uri_given=False)
-    assert "redirect_uri" not in dict(consent.hidden_fields(omitted))
-    assert consent.decision_token(SESSION, omitted) != consent.decision_token(SESSION, REQUEST)
-    assert consent.redirect_source(omitted.redirect_uri) == "http://127.0.0.1:5000"

@@ -8,6 +8,7 @@ import msgspec
 import pytest
 
 from services.authorize.handlers import Authorizer
+from services.authorize.pages import ConsentRecord
 from shared import tokens
 from shared.errors import InvalidRequest, NotFound, UnknownClient, UnsupportedResponseType
 from shared.grants.records import CodeRecord, GrantRecord
@@ -15,6 +16,7 @@ from shared.messages.authorize import (
     CheckAuthorizationRequest,
     DecideAuthorizationRequest,
     Decision,
+    DecisionRefused,
     RedirectTo,
     ShowConsent,
     SignInRequired,
@@ -28,6 +30,13 @@ CB = "https://app.example/cb"
 ISSUER = "https://auth.mavio.test"
 SIGNER = tokens.Signer(b"s" * 32)
 META = Meta("rid", {})
+SESSION = "session-binding"
+NOW = [1_000.0]
+
+
+@pytest.fixture(autouse=True)
+def _clock() -> None:
+    NOW[0] = 1_000.0
 
 
 class FakeRegistry:
@@ -52,6 +61,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.codes: dict[str, tuple[CodeRecord, int]] = {}
         self.grants: dict[tuple[str, str], GrantRecord] = {}
+        self.consents: dict[tuple[str, str], ConsentRecord] = {}
 
     async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
         assert signature not in self.codes
@@ -62,6 +72,17 @@ class MemoryStore:
 
     async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
         self.grants[(user_id, grant.client_id)] = grant
+
+    async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
+        self.consents[(user_id, signature)] = record
+
+    async def take_consent(self, user_id: str, signature: str) -> ConsentRecord | None:
+        return self.consents.pop((user_id, signature), None)
+
+    async def forget_consents(self, user_id: str, client_id: str) -> None:
+        for key, record in list(self.consents.items()):
+            if key[0] == user_id and record.request.client_id == client_id:
+                del self.consents[key]
 
 
 @pytest.fixture
@@ -102,11 +123,13 @@ def authorizer(cached: FakeRegistry, registry: FakeRegistry, store: MemoryStore)
         cached=cached,
         registry=registry,
         store=store,
+        page_store=store,
         signer=SIGNER,
         catalog=ScopeCatalog.load(),
         code_ttl=600,
         issuer=ISSUER,
-        clock=lambda: 1_000.0,
+        consent_ttl=900,
+        clock=lambda: NOW[0],
     )
 
 
@@ -122,19 +145,34 @@ def query(**overrides: str | None) -> list[tuple[str, str]]:
     return [(k, v) for k, v in base.items() if v is not None]
 
 
-async def check(authorizer: Authorizer, user_id: str = "u1", **overrides: str | None) -> object:
-    reply = await authorizer.check(CheckAuthorizationRequest(query=query(**overrides), user_id=user_id), META)
-    return reply.outcome
+async def check(
+    authorizer: Authorizer, user_id: str = "u1", session: str = SESSION, **overrides: str | None
+) -> object:
+    req = CheckAuthorizationRequest(query=query(**overrides), user_id=user_id, session=session)
+    return (await authorizer.check(req, META)).outcome
+
+
+async def page(authorizer: Authorizer, **overrides: str | None) -> str:
+    shown = await check(authorizer, **overrides)
+    assert isinstance(shown, ShowConsent) and shown.consent, shown
+    return shown.consent
 
 
 async def decide(
     authorizer: Authorizer,
     decision: Decision = "authorize",
     granted: list[str] | None = None,
+    *,
+    consent: str | None = None,
+    session: str = SESSION,
     **kw: str | None,
 ) -> object:
+    """Decide on ``consent`` (by default a page shown for ``query(**kw)`` just now)."""
     granted = ["meetings:read", "transcripts:read"] if granted is None else granted
-    req = DecideAuthorizationRequest(query=query(**kw), user_id="u1", decision=decision, granted=granted)
+    consent = await page(authorizer, **kw) if consent is None else consent
+    req = DecideAuthorizationRequest(
+        consent=consent, session=session, user_id="u1", decision=decision, granted=granted
+    )
     return (await authorizer.decide(req, META)).outcome
 
 
@@ -184,9 +222,9 @@ async def test_a_valid_request_shows_consent(authorizer: Authorizer) -> None:
 async def test_check_reads_through_the_cache_and_decide_asks_the_registry(
     authorizer: Authorizer, cached: FakeRegistry, registry: FakeRegistry
 ) -> None:
-    await check(authorizer)
+    consent = await page(authorizer)
     assert (cached.app_calls, registry.app_calls) == (1, 0)
-    await decide(authorizer, "deny")
+    await decide(authorizer, "deny", consent=consent)
     assert (cached.app_calls, registry.app_calls) == (1, 1)
 
 
@@ -228,19 +266,19 @@ async def test_granting_an_unrequested_scope_is_invalid_scope(
 async def test_a_deleted_app_is_refused_at_decision_time(
     authorizer: Authorizer, registry: FakeRegistry
 ) -> None:
-    await check(authorizer)
+    consent = await page(authorizer)
     del registry.apps[CLIENT]
     with pytest.raises(UnknownClient):
-        await decide(authorizer)
+        await decide(authorizer, consent=consent)
 
 
 async def test_a_redirect_uri_removed_meanwhile_is_refused(
     authorizer: Authorizer, registry: FakeRegistry
 ) -> None:
-    await check(authorizer)
+    consent = await page(authorizer)
     registry.apps[CLIENT] = msgspec.structs.replace(registry.apps[CLIENT], redirect_uris=["https://other/cb"])
     with pytest.raises(InvalidRequest):
-        await decide(authorizer)
+        await decide(authorizer, consent=consent)
 
 
 async def test_every_authorization_response_names_the_issuer(authorizer: Authorizer) -> None:
@@ -253,3 +291,65 @@ async def test_every_authorization_response_names_the_issuer(authorizer: Authori
     ]
     assert [location_params(outcome)["iss"] for outcome in outcomes] == [ISSUER] * 4
     assert "code" in location_params(outcomes[-1])
+
+
+# --- one decision per consent page ------------------------------------------------------------------
+
+
+async def test_a_page_is_decided_once(authorizer: Authorizer, store: MemoryStore) -> None:
+    consent = await page(authorizer)
+    assert "code" in location_params(await decide(authorizer, consent=consent))
+    for decision in ("authorize", "deny"):
+        assert isinstance(await decide(authorizer, decision, consent=consent), DecisionRefused)
+    assert len(store.codes) == 1
+
+
+@pytest.mark.parametrize("consent", ["", "forged", "A" * 43])
+async def test_a_decision_on_no_page_is_refused(
+    authorizer: Authorizer, store: MemoryStore, consent: str
+) -> None:
+    await page(authorizer)
+    assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
+    assert not store.codes and not store.grants
+
+
+async def test_a_decision_from_another_session_is_refused(authorizer: Authorizer, store: MemoryStore) -> None:
+    consent = await page(authorizer)
+    assert isinstance(await decide(authorizer, consent=consent, session="other"), DecisionRefused)
+    assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)  # and the page is spent
+    assert not store.codes
+
+
+async def test_a_stale_page_is_refused(authorizer: Authorizer, store: MemoryStore) -> None:
+    consent = await page(authorizer)
+    NOW[0] += 900
+    assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
+    assert not store.codes
+
+
+async def test_a_page_shown_before_a_revocation_is_refused(
+    authorizer: Authorizer, store: MemoryStore
+) -> None:
+    location_params(await decide(authorizer))
+    consent = await page(authorizer)
+    del store.grants[("u1", CLIENT)]  # the user revoked the app
+    assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
+    assert ("u1", CLIENT) not in store.grants and len(store.codes) == 1
+
+
+async def test_an_authorization_voids_the_apps_other_pages(
+    authorizer: Authorizer, store: MemoryStore
+) -> None:
+    first = await page(authorizer, state="one")
+    location_params(await decide(authorizer, state="two"))
+    del store.grants[("u1", CLIENT)]  # revoked: the first page was shown with no grant, as now
+    assert isinstance(await decide(authorizer, consent=first), DecisionRefused)
+    assert len(store.codes) == 1
+
+
+async def test_the_decision_is_about_the_stored_request(authorizer: Authorizer, store: MemoryStore) -> None:
+    consent = await page(authorizer, state=None)
+    got = location_params(await decide(authorizer, consent=consent))
+    assert "state" not in got
+    [(record, _)] = store.codes.values()
+    assert record.code_challenge is None and record.redirect_uri == CB

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from services.registry import domain, secret_shown_once
@@ -110,3 +111,26 @@ def test_stats_days_are_the_last_30_oldest_first() -> None:
     days = domain.stats_days(dt.date(2026, 3, 1))
     assert len(days) == 30 and days[-1] == dt.date(2026, 3, 1) and days[0] == dt.date(2026, 1, 31)
     assert domain.utc_today(0) == dt.date(1970, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("changes", "logo_uploaded", "fields"),
+    [
+        ({}, False, []),
+        ({"name": "Other"}, False, ["name"]),
+        (
+            {"redirect_uris": ["https://x.example/cb"], "require_pkce": True},
+            False,
+            ["redirect_uris", "require_pkce"],
+        ),
+        ({"secret_hash": "f" * 64, "updated_at": 99}, False, []),  # never a secret, nor bookkeeping
+        ({}, True, ["logo"]),
+        ({"has_logo": True}, False, ["logo"]),
+    ],
+)
+def test_an_edit_names_the_fields_it_changed(
+    changes: dict[str, object], logo_uploaded: bool, fields: list[str]
+) -> None:
+    before = record()
+    after = msgspec.structs.replace(before, **changes)
+    assert domain.changed_fields(before, after, logo_uploaded=logo_uploaded) == fields

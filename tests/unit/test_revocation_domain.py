@@ -100,29 +100,46 @@ AT = 1_767_225_600.5  # 2026-01-01T00:00:00.500Z
     [
         (
             ev.TokensRevoked(at=AT, client_id="c", families=["F1", "F2"], user_id="usr_1", reason="rfc7009"),
-            "2026-01-01T00:00:00.500Z  tokens.revoked  user=usr_1  family=F1,F2  reason=rfc7009",
+            "2026-01-01T00:00:00.500Z  tokens.revoked  actor=-  user=usr_1  family=F1,F2  reason=rfc7009",
         ),
         (
             ev.TokensRevoked(at=AT, client_id="c", families=[], reason="app_revoke_all"),
-            "2026-01-01T00:00:00.500Z  tokens.revoked  user=-  family=-  reason=app_revoke_all",
+            "2026-01-01T00:00:00.500Z  tokens.revoked  actor=-  user=-  family=-  reason=app_revoke_all",
         ),
         (
             ev.GrantExpired(at=AT, client_id="c", family="F1", user_id="usr_1"),
-            "2026-01-01T00:00:00.500Z  grant.expired  user=usr_1  family=F1",
+            "2026-01-01T00:00:00.500Z  grant.expired  actor=-  user=usr_1  family=F1",
         ),
         (
             ev.RefreshReused(at=AT, client_id="c", family="F1", user_id="usr_1"),
-            "2026-01-01T00:00:00.500Z  refresh.reused  user=usr_1  family=F1",
+            "2026-01-01T00:00:00.500Z  refresh.reused  actor=-  user=usr_1  family=F1",
         ),
         (
             ev.ScopesNarrowed(at=AT, client_id="c", user_id="usr_1", families=["F1"], scope="a b"),
-            "2026-01-01T00:00:00.500Z  scopes.narrowed  user=usr_1  family=F1  scope=a,b",
+            "2026-01-01T00:00:00.500Z  scopes.narrowed  actor=-  user=usr_1  family=F1  scope=a,b",
         ),
         (
-            ev.SecretRegenerated(at=AT, client_id="c", keep_old_until=1_767_229_200),
-            "2026-01-01T00:00:00.500Z  secret.regenerated  user=-  family=-  keep_old_until=1767229200",
+            ev.SecretRegenerated(at=AT, client_id="c", actor="usr_owner", keep_old_until=1_767_229_200),
+            "2026-01-01T00:00:00.500Z  secret.regenerated  actor=usr_owner  user=-  family=-  "
+            "keep_old_until=1767229200",
         ),
-        (ev.AppDeleted(at=AT, client_id="c"), "2026-01-01T00:00:00.500Z  app.deleted  user=-  family=-"),
+        (
+            ev.AppDeleted(at=AT, client_id="c"),
+            "2026-01-01T00:00:00.500Z  app.deleted  actor=-  user=-  family=-",
+        ),
+        (
+            ev.AppCreated(at=AT, client_id="c", actor="usr_owner"),
+            "2026-01-01T00:00:00.500Z  app.created  actor=usr_owner  user=-  family=-",
+        ),
+        (
+            ev.AppChanged(at=AT, client_id="c", actor="usr_owner", fields=["name", "redirect_uris"]),
+            "2026-01-01T00:00:00.500Z  app.changed  actor=usr_owner  user=-  family=-  "
+            "fields=name,redirect_uris",
+        ),
+        (
+            ev.CodeReused(at=AT, client_id="c", actor="system", family="F1", user_id="usr_1"),
+            "2026-01-01T00:00:00.500Z  code.reused  actor=system  user=usr_1  family=F1",
+        ),
     ],
 )
 def test_audit_lines(event: ev.Event, line: str) -> None:

@@ -101,7 +101,7 @@ async def revoke(request: web.Request) -> web.Response:
     session, _ = await checked_form(request)
     reply = await owned(request, session)
     try:
-        await revoke_app_tokens(request, reply.app.client_id, "app_revoke_all")
+        await revoke_app_tokens(request, reply.app.client_id, "app_revoke_all", actor=session.user_id)
     except TemporarilyUnavailable as exc:
         ctx = {"unavailable": exc.description, "deleted": False}
         return _confirm(request, "action_failed.html", reply, **ctx, status=503)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from services.gateway.keys import SETTINGS
 from services.gateway.sessions import Session, get_session
@@ -30,6 +31,7 @@ class AppBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     homepage_url: str | None = None
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
+    require_pkce: bool | None = None
 
 
 class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -80,10 +82,13 @@ async def logo_upload(request: web.Request) -> bytes:
     """The logo bytes of a raw image body or of a multipart upload (field ``logo`` or first file)."""
     check_origin(request)
     if request.content_type == "multipart/form-data":
-        reader = await request.multipart()
-        async for part in reader:
-            if isinstance(part, BodyPartReader) and (part.name == "logo" or part.filename):
-                return await _read_limited(part)
+        try:
+            reader = await request.multipart()
+            async for part in reader:
+                if isinstance(part, BodyPartReader) and (part.name == "logo" or part.filename):
+                    return await _read_limited(part)
+        except (ValueError, HttpProcessingError):  # a malformed multipart body (headers, boundary)
+            raise ValidationFailed({"logo": "The multipart body is malformed"}) from None
         raise ValidationFailed({"logo": "Attach the logo as the file field 'logo'"})
     if request.content_type not in IMAGE_TYPES:
         raise UnsupportedMediaType(

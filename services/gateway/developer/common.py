@@ -38,14 +38,14 @@ TOKENS_NOT_REVOKED = (
 )
 
 
-async def revoke_app_tokens(request: web.Request, client_id: str, reason: str) -> int:
-    """Ask the revocation service to revoke every code and token of the app.
+async def revoke_app_tokens(request: web.Request, client_id: str, reason: str, *, actor: str) -> int:
+    """Ask the revocation service to revoke every code and token of the app (``actor``: the owner).
 
     Raises ``TemporarilyUnavailable`` when it does not answer: nothing may pretend it worked.
     """
     reply = await request.app[BUS].request(
         subjects.REVOCATION_REVOKE_APP,
-        RevokeAppRequest(client_id=client_id, reason=reason),
+        RevokeAppRequest(client_id=client_id, reason=reason, actor=actor),
         RevokeAppReply,
         request_id=request_id(request),
     )

@@ -34,6 +34,7 @@ class AppForm:
     homepage_url: str = ""
     redirect_uris_text: str = ""
     scopes: list[str] = field(default_factory=list)
+    require_pkce: bool = False
     remove_logo: bool = False
     logo_upload: bytes | None = None
 
@@ -44,6 +45,7 @@ class AppForm:
             homepage_url=self.homepage_url,
             redirect_uris=parse_redirect_uris_text(self.redirect_uris_text),
             scopes=self.scopes,
+            require_pkce=self.require_pkce,
         )
 
 
@@ -63,6 +65,7 @@ def parse_form(form: FormData) -> AppForm:
         homepage_url=text(form.get("homepage_url")),
         redirect_uris_text=text(form.get("redirect_uris")),
         scopes=[s for s in form.getall("scopes", []) if isinstance(s, str)],
+        require_pkce=text(form.get("require_pkce")) in ("on", "1", "true"),
         remove_logo=text(form.get("remove_logo")) in ("on", "1", "true"),
         logo_upload=logo,
     )

@@ -62,6 +62,7 @@ async def create_app(request: web.Request) -> web.Response:
                 redirect_uris=fields.redirect_uris,
                 scopes=fields.scopes,
                 logo=logo,
+                require_pkce=fields.require_pkce,
             ),
             request_id=request_id(request),
         )
@@ -102,6 +103,7 @@ async def edit_form(request: web.Request) -> web.Response:
         homepage_url=app.homepage_url,
         redirect_uris_text="\n".join(app.redirect_uris),
         scopes=list(app.scopes),
+        require_pkce=app.require_pkce,
     )
     return page(request, "app_form.html", {**form_context(request, form), "app": app})
 
@@ -125,6 +127,7 @@ async def save_edit(request: web.Request) -> web.Response:
                 scopes=fields.scopes,
                 logo=logo,
                 remove_logo=form.remove_logo,
+                require_pkce=fields.require_pkce,
             ),
             request_id=request_id(request),
         )

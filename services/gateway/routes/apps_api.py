@@ -58,6 +58,7 @@ async def create_app(request: web.Request) -> web.Response:
         homepage_url=body.homepage_url or "",
         redirect_uris=body.redirect_uris or [],
         scopes=body.scopes or [],
+        require_pkce=bool(body.require_pkce),
     )
     try:
         reply = await registry(request).create_app(req, request_id=request_id(request))
@@ -138,7 +139,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     owned = await registry(request).owned_app(
         session.user_id, _client_id(request), request_id=request_id(request)
     )
-    revoked = await revoke_app_tokens(request, owned.app.client_id, "app_revoke_all")
+    revoked = await revoke_app_tokens(request, owned.app.client_id, "app_revoke_all", actor=session.user_id)
     return json_response({"client_id": owned.app.client_id, "families_revoked": revoked}, headers=NO_STORE)
 
 

@@ -17,15 +17,23 @@ from multidict import MultiDictProxy
 from services.gateway import consent
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID
 from services.gateway.rendering import render
-from services.gateway.sessions import Session, check_bound_csrf, get_session
+from services.gateway.sessions import Session, get_session
 from shared import subjects
-from shared.errors import InvalidClient, InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from shared.errors import (
+    CsrfFailed,
+    InvalidClient,
+    InvalidRequest,
+    OAuthError,
+    ServerError,
+    TemporarilyUnavailable,
+)
 from shared.messages.authorize import (
     CheckAuthorizationReply,
     CheckAuthorizationRequest,
     DecideAuthorizationReply,
     DecideAuthorizationRequest,
     Decision,
+    DecisionRefused,
     Outcome,
     RedirectTo,
     ShowConsent,
@@ -49,7 +57,11 @@ async def authorize(request: web.Request) -> web.StreamResponse:
     """RFC 6749 §4.1.1: the raw query as pairs (repeats kept; ``+`` is a space)."""
     query = list(request.rel_url.query.items())
     session = await get_session(request)
-    payload = CheckAuthorizationRequest(query=query, user_id=session.user_id if session else "")
+    payload = CheckAuthorizationRequest(
+        query=query,
+        user_id=session.user_id if session else "",
+        session=consent.session_binding(session) if session else "",
+    )
     outcome = await _ask(request, subjects.AUTHORIZE_CHECK, payload, CheckAuthorizationReply)
     if isinstance(outcome, web.StreamResponse):
         return outcome
@@ -58,17 +70,17 @@ async def authorize(request: web.Request) -> web.StreamResponse:
 
 @routes.post("/oauth/authorize")
 async def decide(request: web.Request) -> web.StreamResponse:
-    """The user's decision: refused unless its token is bound to this session and this exact request."""
+    """The user's decision on one consent page: the service decides the request it stored for that page
+    (once, for this session); the form's other fields are never read as the request."""
     form = await request.post()
-    params = consent.form_params(form.items())
-    back_to = consent.authorize_url(params)
+    back_to = consent.return_to(form.get(consent.RETURN_FIELD))
     session = await get_session(request)
     if session is None:
         return _login(back_to)
     token = form.get(consent.TOKEN_FIELD)
-    check_bound_csrf(session, token if isinstance(token, str) else None, *consent.binding(params))
     payload = DecideAuthorizationRequest(
-        query=params,
+        consent=token if isinstance(token, str) and len(token) <= 128 else "",
+        session=consent.session_binding(session),
         user_id=session.user_id,
         decision=_decision(form),
         granted=[value for value in form.getall("granted", []) if isinstance(value, str)],
@@ -76,6 +88,8 @@ async def decide(request: web.Request) -> web.StreamResponse:
     outcome = await _ask(request, subjects.AUTHORIZE_DECIDE, payload, DecideAuthorizationReply)
     if isinstance(outcome, web.StreamResponse):
         return outcome
+    if isinstance(outcome, DecisionRefused):
+        raise CsrfFailed(outcome.reason)
     return _respond(request, outcome, session, back_to=back_to, status=303)
 
 
@@ -108,7 +122,7 @@ def _respond(
     if isinstance(outcome, RedirectTo):
         return web.Response(status=status, headers={**REDIRECT_HEADERS, "Location": outcome.location})
     if isinstance(outcome, ShowConsent) and session is not None:
-        return consent_page(request, outcome, session)
+        return consent_page(request, outcome, back_to)
     return _login(back_to)  # SignInRequired (or a consent page without a session)
 
 
@@ -117,8 +131,8 @@ def _login(back_to: str) -> web.Response:
     return web.Response(status=302, headers={**REDIRECT_HEADERS, "Location": location})
 
 
-def consent_page(request: web.Request, shown: ShowConsent, session: Session) -> web.Response:
-    context = consent.page_context(shown, session, request.app[CATALOG])
+def consent_page(request: web.Request, shown: ShowConsent, back_to: str) -> web.Response:
+    context = consent.page_context(shown, request.app[CATALOG], back_to)
     resp = render(request, "consent.html", context)
     resp.headers.update(consent.page_headers(shown.request.redirect_uri))
     return resp

@@ -13,7 +13,7 @@ import pytest
 from services.token.issuance import first_records, mint_pair
 from shared.grants import keys as grant_keys
 from shared.grants.calls import GrantStats
-from shared.grants.records import RefreshTokenRecord
+from shared.grants.records import CodeRecord, RefreshTokenRecord
 from shared.grants.storage import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
 from shared.grants.store import RedisGrantStore
 from shared.tokens import Signer, mint, new_family_id
@@ -239,3 +239,22 @@ async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> No
     assert (
         0 < await system.redis.ttl(grant_keys.app_calls_day(client, "20990101")) <= grant_keys.CALLS_DAY_TTL
     )
+
+
+async def test_a_saved_code_is_pending_with_its_scope_for_its_lifetime(system: System) -> None:
+    store = make_store(system)
+    family, now = new_family_id(), int(time.time())
+    record = CodeRecord(
+        family=family,
+        client_id=CLIENT,
+        user_id="usr_scope",
+        redirect_uri="https://app.example/cb",
+        scope="meetings:read meetings:write",
+        issued_at=now,
+        expires_at=now + 60,
+    )
+    await store.save_code(SIGNER.sign(mint("code", family)), record, 60)
+    assert grant_keys.pending_code_member("usr_scope", family) in await store.pending(CLIENT)
+    assert await store.code_scope(family) == "meetings:read meetings:write"
+    assert 0 < await system.redis.ttl(grant_keys.code_scope(family)) <= 60
+    assert await store.code_scope(new_family_id()) is None

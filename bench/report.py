@@ -1,0 +1,142 @@
+"""The run's results: ``bench/results/<date>.json`` (every median) and ``<date>.md`` (the ratios table,
+the per-scenario details with CPU per process, and the machine it ran on)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from bench.ceilings import Ceiling
+from bench.load import Window
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Goal(NamedTuple):
+    label: str  # the scenario, as the table shows it
+    ours: str  # result keys
+    reference: str
+    goal: float  # the ratio asked for (issue 10)
+    floor: float  # the ratio below which it fails outright
+
+
+GOALS = (
+    Goal(
+        "refresh with rotation (HTTP) vs node-oidc-provider",
+        "refresh mavio",
+        "refresh oidc-provider",
+        1.5,
+        1.0,
+    ),
+    Goal(
+        "code exchange, PKCE (HTTP) vs node-oidc-provider",
+        "exchange mavio",
+        "exchange oidc-provider",
+        1.5,
+        1.0,
+    ),
+    Goal("bus verify, 1 token replica vs nats echo ceiling", "verify x1", "nats echo", 0.8, 0.8),
+    Goal("bus verify, 2 token replicas vs nats echo ceiling", "verify x2", "nats echo", 0.8, 0.8),
+    Goal("cached verify (shared.verify_client) vs bus verify x1", "cached verify", "verify x1", 20.0, 20.0),
+)
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def _row(result: Window | Ceiling) -> dict[str, Any]:
+    return asdict(result)
+
+
+def _fmt_cpu(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {cores:.2f}" for name, cores in cpu.items())
+
+
+def ratios(results: dict[str, Window | Ceiling]) -> list[dict[str, Any]]:
+    out = []
+    for g in GOALS:
+        ours, ref = results.get(g.ours), results.get(g.reference)
+        if ours is None or ref is None or not ref.rps:
+            continue
+        ratio = ours.rps / ref.rps
+        verdict = "met" if ratio >= g.goal else ("floor met" if ratio >= g.floor else "not met")
+        out.append(
+            {
+                "scenario": g.label,
+                "ours": g.ours,
+                "reference": g.reference,
+                "ratio": round(ratio, 3),
+                "goal": g.goal,
+                "verdict": verdict,
+                "p99_ratio": round(ours.p99_ms / ref.p99_ms, 2) if ref.p99_ms else None,
+            }
+        )
+    return out
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    m, lines = summary["machine"], []
+    lines.append(
+        f"Run {summary['date']} on {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), Python {m['python']}; "
+        f"load average {summary['load_before']:.1f} before, {summary['load_after']:.1f} after "
+        "(a machine shared with other work: compare the ratios, each a median of "
+        f"{summary['repeats']} windows in this one run)."
+    )
+    lines += ["", "| scenario | Mavio req/s | reference req/s | ratio | goal | p99 Mavio / ref (ms) |"]
+    lines.append("|---|---:|---:|---:|---|---|")
+    res = summary["results"]
+    for r in summary["ratios"]:
+        ours, ref = res[r["ours"]], res[r["reference"]]
+        lines.append(
+            f"| {r['scenario']} | {ours['rps']:,.0f} | {ref['rps']:,.0f} | **{r['ratio']:.2f}** | "
+            f"≥ {r['goal']:g} ({r['verdict']}) | {ours['p99_ms']:.1f} / {ref['p99_ms']:.1f} |"
+        )
+    lines += ["", "| run | req/s | p50 ms | p90 ms | p99 ms | errors | CPU (cores) per process |"]
+    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    for label, w in res.items():
+        p90 = w.get("p90_ms")
+        p90_text = "" if p90 is None or p90 != p90 else f"{p90:.2f}"  # NaN: not measured
+        lines.append(
+            f"| {label} | {w['rps']:,.0f} | {w['p50_ms']:.2f} | {p90_text} | {w['p99_ms']:.2f} | "
+            f"{w.get('errors', '')} | {_fmt_cpu(w.get('cpu', {}))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(results: dict[str, Window | Ceiling], *, repeats: int, load_before: float) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    summary = {
+        "date": now.strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "load_before": load_before,
+        "load_after": os.getloadavg()[0],
+        "repeats": repeats,
+        "results": {label: _row(r) for label, r in results.items()},
+    }
+    summary["ratios"] = ratios(results)
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / now.strftime("%Y-%m-%d")
+    stem.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(summary))
+    print(f"\nwrote {stem}.json and {stem}.md\n")
+    print(markdown(summary))
+    return summary

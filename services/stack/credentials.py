@@ -1,0 +1,73 @@
+"""Credentials of an embedded stack: a random password per bus user and for the Redis ACL user.
+
+Made fresh each time the stack starts; the servers get them as an ``authorization`` block and an ACL
+file (mode 0600, in the run folder), each process only the environment of its own identity.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared import bus_auth, redis_acl
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class StackCredentials:
+    nats: dict[str, str]  # bus user -> password
+    redis: dict[str, str]  # Redis ACL user -> password
+    admins: dict[str, str] = field(default_factory=dict)  # full-rights users on both (test harness only)
+
+    @classmethod
+    def generate(cls, *, admin: str = "") -> StackCredentials:
+        admins = {admin: _password()} if admin else {}
+        return cls(
+            nats={user: _password() for user in bus_auth.USERS},
+            redis={redis_acl.SERVICE_USER: _password()},
+            admins=admins,
+        )
+
+    def nats_config(self) -> str:
+        return bus_auth.server_authorization(self.nats, extra=self.admins)
+
+    def redis_acl(self) -> str:
+        return redis_acl.acl_file(self.redis, admins=self.admins)
+
+    def env(self, user: str) -> dict[str, str]:
+        """The ``MAVIO_*`` credentials of one process: bus user ``user``, the services' Redis user."""
+        if user in self.admins:
+            password = self.admins[user]
+            return _env(user, password, user, password)
+        redis_user = redis_acl.SERVICE_USER
+        return _env(user, self.nats[user], redis_user, self.redis[redis_user])
+
+
+def _env(nats_user: str, nats_password: str, redis_user: str, redis_password: str) -> dict[str, str]:
+    return {
+        "MAVIO_NATS_USER": nats_user,
+        "MAVIO_NATS_PASSWORD": nats_password,
+        "MAVIO_REDIS_USER": redis_user,
+        "MAVIO_REDIS_PASSWORD": redis_password,
+    }
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Write ``text`` readable by this user only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def env_file(values: Mapping[str, str]) -> str:
+    """A shell-sourceable ``KEY='value'`` file (values never contain a quote: URLs and base64url)."""
+    return "".join(f"{key}='{value}'\n" for key, value in values.items())

@@ -1,0 +1,55 @@
+"""Client authentication (RFC 6749 §2.3.1) without a bus hop per request: app records cached briefly.
+
+The token service authenticates a client on every refresh and code exchange. Instead of asking the
+registry each time, it reads the app's record (secret HMACs only, never a secret) from Redis and keeps it
+for ``MAVIO_APP_CACHE_TTL`` seconds; ``secret.regenerated``, ``app.changed`` and ``app.deleted`` drop it
+at once (``AppViewCache.watch``), and a fetch that overlapped an eviction is not stored. An unknown
+client is never cached: it costs a Redis read and the same two constant-time comparisons as a known one.
+"""
+
+from __future__ import annotations
+
+import time
+
+from nats.aio.client import Client as NATS
+from nats.aio.subscription import Subscription
+
+from shared.apps.records import AppRecord
+from shared.apps.secrets import secret_matches
+from shared.apps.store import AppStore
+from shared.errors import InvalidClient
+from shared.messages.registry import AppView
+from shared.registry_client import AppViewCache
+from shared.tokens import Signer
+
+
+class CachedClientVerifier:
+    """A ``shared.client_auth.ClientVerifier`` reading app records itself (read-only: the registry
+    remains their one writer)."""
+
+    def __init__(self, apps: AppStore, signer: Signer, *, cache_ttl: float) -> None:
+        self._apps = apps
+        self._signer = signer
+        self.cache: AppViewCache[AppRecord] = AppViewCache(cache_ttl)
+
+    async def watch(self, nc: NATS) -> list[Subscription]:
+        return await self.cache.watch(nc)
+
+    async def verify_client(
+        self, client_id: str, client_secret: str, *, request_id: str | None = None
+    ) -> AppView:
+        record = await self._record(client_id)
+        if not secret_matches(record, client_secret, self._signer, now=time.time()):
+            raise InvalidClient("client authentication failed")
+        assert record is not None
+        return record.view()
+
+    async def _record(self, client_id: str) -> AppRecord | None:
+        cached = self.cache.get(client_id)
+        if cached is not None:
+            return cached
+        seen = self.cache.evictions
+        record = await self._apps.get(client_id)
+        if record is not None:
+            self.cache.put(record, seen_evictions=seen)
+        return record

@@ -1,0 +1,27 @@
+"""Checking a presented client secret against an app record's HMACs (RFC 6749 §2.3.1; pure, no I/O).
+
+The registry's rule ``services/registry/secret_shown_once.py`` mints secrets and stores only their
+HMAC; this is the check every authenticating process shares. It compares in constant time and does the
+same work for an unknown client as for a known one.
+"""
+
+from __future__ import annotations
+
+from shared.apps.records import AppRecord
+from shared.tokens import Signer
+
+# Compared against when the client is unknown, so an unknown client costs the same as a known one.
+NO_SIGNATURE = "0" * 64
+
+
+def secret_matches(record: AppRecord | None, secret: str, signer: Signer, *, now: float) -> bool:
+    """Constant-time check of ``secret`` against the current and (while valid) previous hash.
+
+    Both comparisons always run, also for an unknown client (``record`` None).
+    """
+    current = record.secret_hash if record else NO_SIGNATURE
+    previous = record.previous_secret_hash if record and record.previous_secret_hash else NO_SIGNATURE
+    ok_current = signer.matches(secret, current)
+    ok_previous = signer.matches(secret, previous)
+    previous_live = record is not None and now < record.previous_secret_until
+    return record is not None and (ok_current or (ok_previous and previous_live))

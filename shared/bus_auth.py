@@ -1,0 +1,136 @@
+"""Who may say what on the bus: one NATS user per process kind, allowed only its own subjects.
+
+Each service subscribes to its own ``mavio.oauth.v1.<service>.>`` (and ``$SRV`` discovery) and
+publishes only the requests it makes and the events it announces; replies go back through
+``allow_responses`` (a responder may answer a request it received, nothing else). Every user gets its
+own reply inbox prefix ``_INBOX.<user>``, so no one can read another user's replies. An unauthenticated
+client is refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
+from this table, for the embedded stack, the test fixtures and ``deploy/nats.conf`` alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from shared import subjects
+from shared.config import Settings
+
+P = subjects.PREFIX
+AUDIT = f"{P}.audit.>"  # the audit stream's subjects (``shared.events.AUDIT_PREFIX``)
+_STREAM = "MAVIO_AUDIT"
+# Create or update the audit stream, and publish to it (the acknowledgement comes back to the inbox).
+_JS_WRITE = (AUDIT, f"$JS.API.STREAM.CREATE.{_STREAM}", f"$JS.API.STREAM.UPDATE.{_STREAM}", "$JS.API.INFO")
+_JS_READ = (f"$JS.API.STREAM.INFO.{_STREAM}", "$JS.API.CONSUMER.>")  # an ordered consumer of the trail
+_APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>")  # ``RegistryClient.watch``
+_SERVE = ("$SRV.>",)
+RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+    responses: bool  # may answer requests it received (``allow_responses``)
+
+
+def _own(service: str) -> tuple[str, ...]:
+    return (f"{P}.{service}.>", *_SERVE)
+
+
+USERS: dict[str, Permissions] = {
+    "authorize": Permissions(
+        publish=(subjects.REGISTRY_GET_APP, subjects.REGISTRY_GET_ACCOUNT),
+        subscribe=(*_own("authorize"), *_APP_EVENTS),
+        responses=True,
+    ),
+    "token": Permissions(
+        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE),
+        subscribe=(*_own("token"), *_APP_EVENTS),
+        responses=True,
+    ),
+    "registry": Permissions(
+        publish=(f"{P}.events.>", *_JS_WRITE),
+        subscribe=_own("registry"),
+        responses=True,
+    ),
+    "revocation": Permissions(
+        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE),
+        subscribe=(*_own("revocation"), f"{P}.events.>"),
+        responses=True,
+    ),
+    "gateway": Permissions(
+        publish=tuple(f"{P}.{service}.>" for service in subjects.SERVICES),
+        subscribe=_APP_EVENTS,
+        responses=False,
+    ),
+    # The operator CLI (``mavio-oauth``): accounts, plans and the audit trail.
+    "cli": Permissions(
+        publish=(f"{P}.registry.>", f"{P}.revocation.>", *_JS_READ),
+        subscribe=(),
+        responses=True,  # JetStream flow control asks the ordered consumer to answer
+    ),
+    # Mavio billing: tells us about plan changes (``README``: Operator CLI).
+    "billing": Permissions(
+        publish=(subjects.REVOCATION_PLAN_CHANGED, subjects.REGISTRY_SET_PLAN),
+        subscribe=(),
+        responses=False,
+    ),
+    # Resource servers using ``shared.verify_client``: verify tokens, report cached calls, see revocations.
+    "resource": Permissions(
+        publish=(subjects.TOKEN_VERIFY, subjects.TOKEN_CALLS),
+        subscribe=(subjects.EVENTS_ALL,),
+        responses=False,
+    ),
+}
+
+
+def inbox_prefix(user: str) -> str:
+    return f"_INBOX.{user}"
+
+
+def permissions_block(user: str, permissions: Permissions) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "publish": {"allow": list(permissions.publish)},
+        "subscribe": {"allow": [*permissions.subscribe, f"{inbox_prefix(user)}.>"]},
+    }
+    if permissions.responses:
+        # A responder gets one message through each of its subscriptions that match (e.g. a service's
+        # queue-group endpoint and its cache watching the same event); the server's default (one reply)
+        # then refuses the answer. A few replies within the longest command are allowed instead.
+        block["allow_responses"] = RESPONSES
+    return block
+
+
+def server_authorization(passwords: Mapping[str, str], *, extra: Mapping[str, str] | None = None) -> str:
+    """The nats-server ``authorization`` block: every user of ``USERS`` with its password.
+
+    A password starting with ``$`` is written bare: nats-server then reads it from that environment
+    variable (``deploy/nats.conf``). ``extra`` users (tests' own harness) may do anything.
+    """
+    users: list[tuple[str, str, dict[str, Any] | None]] = []
+    for user, permissions in USERS.items():
+        users.append((user, passwords[user], permissions_block(user, permissions)))
+    for user, password in (extra or {}).items():
+        users.append((user, password, None))
+    lines = ["authorization {", "  users = ["]
+    for user, password, perms in users:
+        secret = password if password.startswith("$") else json.dumps(password)
+        entry = f"    {{user: {json.dumps(user)}, password: {secret}"
+        entry += f", permissions: {json.dumps(perms)}}}" if perms is not None else "}"
+        lines.append(entry)
+    lines += ["  ]", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def connect_options(settings: Settings) -> dict[str, Any]:
+    """``nats.connect`` keyword arguments for this process's bus identity (none when unset)."""
+    if not settings.nats_user:
+        return {}
+    return {
+        "user": settings.nats_user,
+        "password": settings.nats_password,
+        "inbox_prefix": inbox_prefix(settings.nats_user),
+    }

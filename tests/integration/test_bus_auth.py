@@ -1,0 +1,192 @@
+"""Bus and store authentication on real servers: no credentials, nothing; each user only its subjects.
+
+The test system's servers are configured as in production (``shared.bus_auth``, ``shared.redis_acl``);
+every other test already runs the whole system through them with each service as its own user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import msgspec
+import nats
+import nats.errors
+import pytest
+import redis.asyncio as aioredis
+import redis.exceptions
+from nats.aio.client import Client as NATS
+
+from shared import bus_auth, redis_acl, subjects
+from shared.bus import Bus
+from shared.messages.registry import ListAppsRequest
+from shared.messages.token import Introspection, VerifyTokenRequest
+from shared.verify_client import TokenVerifier
+from tests.support.factories import create_account, create_app
+from tests.support.system import System, running_system
+from tests.support.token_flow import consent_code, exchange, new_party
+
+DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats.conf"
+
+
+@pytest.fixture(scope="module")
+async def sut() -> AsyncIterator[System]:
+    async with running_system() as system:
+        yield system
+
+
+async def connect_as(system: System, user: str, errors: list[str]) -> NATS:
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    env = system.servers.env(user)
+    return await nats.connect(
+        system.servers.nats.url,
+        user=env["MAVIO_NATS_USER"],
+        password=env["MAVIO_NATS_PASSWORD"],
+        inbox_prefix=bus_auth.inbox_prefix(user),
+        error_cb=on_error,
+        allow_reconnect=False,
+    )
+
+
+async def list_apps_as(nc: NATS, user_id: str) -> bytes:
+    payload = msgspec.json.encode(ListAppsRequest(user_id=user_id))
+    return (await nc.request(subjects.REGISTRY_OWNER, payload, timeout=1)).data
+
+
+@pytest.mark.parametrize(
+    "credentials", [{}, {"user": "registry", "password": "wrong"}, {"user": "nobody", "password": "x"}]
+)
+async def test_a_client_without_valid_credentials_cannot_connect(
+    sut: System, credentials: dict[str, str]
+) -> None:
+    with pytest.raises((nats.errors.Error, OSError)) as refused:
+        await nats.connect(
+            sut.servers.nats.url,
+            allow_reconnect=False,
+            max_reconnect_attempts=0,
+            connect_timeout=2,
+            **credentials,
+        )
+    assert "authorization" in str(refused.value).lower() or isinstance(
+        refused.value, nats.errors.NoServersError
+    )
+
+
+async def test_a_resource_server_verifies_tokens_and_can_do_nothing_else(sut: System) -> None:
+    owner = await create_account(sut)
+    await create_app(sut, owner)
+    errors: list[str] = []
+    nc = await connect_as(sut, "resource", errors)
+    try:
+        reply = await Bus(nc, timeout=5).request(
+            subjects.TOKEN_VERIFY, VerifyTokenRequest(token="mavio_at_bogus"), Introspection
+        )
+        assert reply.active is False
+        with pytest.raises(nats.errors.Error):  # refused by the server: no answer ever comes
+            await list_apps_as(nc, owner.id)
+        await asyncio.sleep(0.2)
+        assert any("permissions violation for publish" in e.lower() for e in errors), errors
+    finally:
+        await nc.close()
+
+
+async def test_shared_verify_client_works_as_the_resource_user(sut: System) -> None:
+    party = await new_party(sut)
+    status, _, pair = await exchange(sut, party, await consent_code(sut, party))
+    assert status == 200, pair
+    errors: list[str] = []
+    nc = await connect_as(sut, "resource", errors)
+    verifier = TokenVerifier(nc, cache_ttl=30)
+    try:
+        await verifier.start()
+        assert (await verifier.verify(pair["access_token"])).active is True
+        assert (await verifier.verify(pair["access_token"])).active is True  # from the cache
+        await nc.flush()
+        assert errors == []
+    finally:
+        await verifier.close()
+        await nc.close()
+
+
+async def test_no_user_can_serve_another_services_subjects_or_read_other_inboxes(sut: System) -> None:
+    owner = await create_account(sut)
+    await create_app(sut, owner)
+    errors: list[str] = []
+    spy = await connect_as(sut, "gateway", errors)
+    seen: list[str] = []
+
+    async def record(msg: nats.aio.msg.Msg) -> None:
+        seen.append(msg.subject)
+
+    try:
+        await spy.subscribe(f"{subjects.PREFIX}.registry.>", cb=record)
+        await spy.subscribe("_INBOX.>", cb=record)
+        await spy.subscribe(f"{bus_auth.inbox_prefix('registry')}.>", cb=record)
+        await spy.flush()
+        data = await list_apps_as(sut.nc, owner.id)  # answered by the real registry
+        assert b"apps" in data
+        await asyncio.sleep(0.3)
+        assert seen == []
+        assert sum("permissions violation for subscription" in e.lower() for e in errors) == 3, errors
+    finally:
+        await spy.close()
+
+
+async def test_a_service_may_make_only_the_requests_it_needs(sut: System) -> None:
+    owner = await create_account(sut)
+    errors: list[str] = []
+    nc = await connect_as(sut, "authorize", errors)
+    try:
+        with pytest.raises(nats.errors.Error):
+            await list_apps_as(nc, owner.id)  # the authorize service never acts for an owner
+    finally:
+        await nc.close()
+
+
+async def test_redis_refuses_clients_without_the_password(sut: System) -> None:
+    async with aioredis.Redis.from_url(sut.servers.redis.url) as anonymous:
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            await anonymous.get("mavio:accounts")
+    env = sut.servers.env("registry")
+    async with aioredis.Redis.from_url(
+        sut.servers.redis.url, username=env["MAVIO_REDIS_USER"], password="wrong"
+    ) as wrong:
+        with pytest.raises(redis.exceptions.AuthenticationError):
+            await wrong.ping()
+
+
+async def test_the_services_redis_user_has_only_our_keys_and_no_admin_command(sut: System) -> None:
+    env = sut.servers.env("registry")
+    async with aioredis.Redis.from_url(
+        sut.servers.redis.url, username=env["MAVIO_REDIS_USER"], password=env["MAVIO_REDIS_PASSWORD"]
+    ) as service:
+        assert await service.ping()
+        await service.set("mavio:test:allowed", "1", ex=5)
+        for refused in (
+            service.get("other:key"),
+            service.flushall(),
+            service.config_get("*"),
+            service.keys("*"),
+            service.execute_command("ACL", "LIST"),
+        ):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                await refused
+
+
+def test_the_deployed_nats_config_grants_exactly_what_the_code_says() -> None:
+    passwords = {user: f"$MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.USERS}
+    assert DEPLOY_CONF.read_text().endswith(bus_auth.server_authorization(passwords))
+
+
+def test_compose_gives_each_process_its_user_and_redis_the_same_rule() -> None:
+    compose = (DEPLOY_CONF.parents[1] / "compose.yaml").read_text()
+    for user in bus_auth.USERS:
+        assert f"MAVIO_NATS_{user.upper()}_PASSWORD: ${{MAVIO_NATS_{user.upper()}_PASSWORD:?set}}" in compose
+    for process in (*subjects.SERVICES, "gateway"):
+        assert f"MAVIO_NATS_USER: {process}" in compose
+    assert '"--user", "default", "off"' in compose and "MAVIO_REDIS_USER: mavio" in compose
+    for rule in redis_acl.SERVICE_RULES.split():
+        assert f'"{rule}"' in compose, rule
