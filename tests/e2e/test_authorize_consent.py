@@ -259,7 +259,7 @@ async def test_a_page_decides_the_request_it_showed(f: Flow) -> None:
 
 async def test_a_page_shown_before_the_user_revoked_the_app_issues_nothing(system: System, f: Flow) -> None:
     code_of(await f.decide(first := await f.consent()))
-    page = await f.consent()
+    page = await f.consent(prompt="consent")  # the grant is live: only an explicit prompt shows a page
     before = await f.codes()  # the first code (its family is tombstoned by the revocation)
     async with f.http.get(system.url("/settings/connected-apps")) as resp:
         form = [("csrf_token", csrf_of(await resp.text()))]

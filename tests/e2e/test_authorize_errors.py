@@ -128,8 +128,8 @@ async def test_a_loopback_redirect_uri_accepts_any_port(f: Flow) -> None:
     page = await f.consent(redirect_uri=uri)
     assert (await f.decide(page)).location.startswith(uri + "?code=mavio_code_")
     assert_redirected(await f.get(redirect_uri=uri, scope="nope:read"), "invalid_scope", to=uri)
-    assert (await f.get(redirect_uri=LOOPBACK)).status == 200
-    assert (await f.get(redirect_uri=OTHER_CB)).status == 200
+    assert (await f.get(redirect_uri=LOOPBACK, prompt="consent")).status == 200
+    assert (await f.get(redirect_uri=OTHER_CB, prompt="consent")).status == 200
 
 
 # --- redirected: everything that needs no user, checked before sign-in ---------------------------

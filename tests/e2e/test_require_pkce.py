@@ -74,8 +74,9 @@ async def test_the_form_offers_it_recommended_and_the_app_page_shows_it(
         for one in value if isinstance(value, list) else [value]:
             form.add_field(key, one)
     async with http.post(system.url(APPS), data=form, allow_redirects=False) as resp:
-        assert resp.status == 201
-        client_id = code_by_id(await resp.text())["client-id"]
+        assert resp.status == 303  # to the one-time credentials view
+        view = resp.headers["Location"]
+    client_id = code_by_id(await text(http, system.url(view)))["client-id"]
     detail = await text(http, system.url(f"{APPS}/{client_id}"))
     assert re.search(r'id="app-pkce">Required', detail)
     edit = await text(http, system.url(f"{APPS}/{client_id}/edit"))

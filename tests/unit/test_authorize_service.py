@@ -73,6 +73,9 @@ class MemoryStore:
     async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
         self.grants[(user_id, grant.client_id)] = grant
 
+    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
+        return [False for _ in client_ids]  # no live family: only a fresh code keeps a grant live
+
     async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
         self.consents[(user_id, signature)] = record
 
@@ -331,7 +334,7 @@ async def test_a_page_shown_before_a_revocation_is_refused(
     authorizer: Authorizer, store: MemoryStore
 ) -> None:
     location_params(await decide(authorizer))
-    consent = await page(authorizer)
+    consent = await page(authorizer, prompt="consent")  # the grant is live: only a prompt shows a page
     del store.grants[("u1", CLIENT)]  # the user revoked the app
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
     assert ("u1", CLIENT) not in store.grants and len(store.codes) == 1
