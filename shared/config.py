@@ -44,6 +44,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     session_ttl: int = 43_200
     refresh_replay_window: int = 10
     sweep_interval: float = 10.0
+    audit_replicas: int = 1  # JetStream replicas of MAVIO_AUDIT: 3 on a 3-node NATS cluster (production)
     bus_timeout: float = 5.0
     app_cache_ttl: float = 30.0
     log_level: LogLevel = "info"
@@ -166,6 +167,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_SESSION_TTL": ("session_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_REPLAY_WINDOW": ("refresh_replay_window", _int(0, 300)),
     "MAVIO_SWEEP_INTERVAL": ("sweep_interval", _float(0.05, 3600)),
+    "MAVIO_AUDIT_REPLICAS": ("audit_replicas", _int(1, 5)),
     "MAVIO_BUS_TIMEOUT": ("bus_timeout", _float(0.05, 120)),
     "MAVIO_APP_CACHE_TTL": ("app_cache_ttl", _float(0, 3600)),
     "MAVIO_LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),

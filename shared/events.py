@@ -61,8 +61,13 @@ def decode_event(data: bytes) -> ev.Event:
     return event
 
 
-async def ensure_audit_stream(nc: NATS) -> None:
-    """Create the audit stream if missing (idempotent; every publisher may call it)."""
+async def ensure_audit_stream(nc: NATS, *, replicas: int = 1, update: bool = True) -> None:
+    """Create the audit stream if missing (idempotent; every publisher may call it).
+
+    ``replicas`` (``MAVIO_AUDIT_REPLICAS``): copies of the stream on a NATS cluster, 3 in production so
+    the trail stays writable and readable with one node down (1 on a single server). With ``update``,
+    an existing stream takes this configuration (JetStream scales its replicas in place); without it,
+    an existing stream is left as it is."""
     js = nc.jetstream()
     config = api.StreamConfig(
         name=AUDIT_STREAM,
@@ -72,16 +77,18 @@ async def ensure_audit_stream(nc: NATS) -> None:
         max_age=AUDIT_MAX_AGE,
         max_bytes=AUDIT_MAX_BYTES,
         discard=api.DiscardPolicy.OLD,
+        num_replicas=replicas,
     )
     try:
         await js.add_stream(config)
     except nats.js.errors.BadRequestError:
-        await js.update_stream(config)
+        if update:
+            await js.update_stream(config)
 
 
 async def _ensure_quietly(nc: NATS) -> None:
     try:
-        await ensure_audit_stream(nc)
+        await ensure_audit_stream(nc, update=False)  # the services that own it set its replicas
     except Exception as exc:  # JetStream not ready yet: the caller retries
         log.warning("audit stream not available", debug=repr(exc))
 

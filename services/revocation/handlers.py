@@ -158,7 +158,7 @@ async def build_handlers(ctx: ServiceContext) -> Handlers:
     catalog = ScopeCatalog.load()
     cached = RegistryClient(ctx.bus, cache_ttl=s.app_cache_ttl)
     await cached.watch(ctx.nc)
-    await ensure_audit_stream(ctx.nc)
+    await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
     cascades = Cascades(store, publish)
     registry = RegistryClient(ctx.bus)
     return Handlers(

@@ -50,7 +50,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     clients = CachedClientVerifier(RedisAppStore(ctx.redis), signer, cache_ttl=s.app_cache_ttl)
     await clients.watch(ctx.nc)
 
-    await ensure_audit_stream(ctx.nc)
+    await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
 
     async def publish(event: ev.Event) -> None:
         try:

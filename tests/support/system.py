@@ -31,6 +31,7 @@ from shared.bus import Bus
 from shared.bus_auth import connect_options
 from shared.config import Settings, load_settings
 from shared.store import make_redis
+from tests.support.nats_cluster import NatsCluster, start_nats_cluster, wait_jetstream
 
 ServeFn = Callable[[Settings, asyncio.Event], Awaitable[None]]
 HARNESS = "harness"
@@ -56,37 +57,73 @@ def unused_port() -> int:
 
 @dataclass
 class Servers:
-    nats: ServerProcess
+    nats: ServerProcess  # with a NATS cluster: its first node
     redis: ServerProcess  # with a cluster: its first node (the seed URL)
     tmp: tempfile.TemporaryDirectory[str]
     credentials: StackCredentials
     cluster: list[ServerProcess] = field(default_factory=list)
+    nats_cluster: NatsCluster | None = None
+    redis_persist: bool = False
 
     @classmethod
-    def start(cls, *, redis_cluster: bool = False) -> Servers:
+    def start(
+        cls, *, redis_cluster: bool = False, nats_cluster: bool = False, redis_persist: bool = False
+    ) -> Servers:
+        """``nats_cluster``: three routed nats-server nodes with JetStream (``tests.support.nats_cluster``);
+        ``redis_persist``: Redis with its append-only file on (``restart_redis`` keeps the data)."""
         tmp = tempfile.TemporaryDirectory(prefix="mavio-test-")
         root = Path(tmp.name)
         creds = StackCredentials.generate(admin=HARNESS)
         acl = write_private(root / "redis.acl", creds.redis_acl())
         write_private(root / "nats-auth.conf", creds.nats_config())
-        nats = cls.start_nats_at(root)
+        bus = None
+        if nats_cluster:
+            ports = [unused_port() for _ in range(6)]
+            bus = start_nats_cluster(root / "nats-cluster", creds.nats_config(), ports)
+            nats = bus.nodes[0]
+        else:
+            nats = cls.start_nats_at(root)
         if redis_cluster:
             from tests.support.cluster import start_cluster
 
             nodes = start_cluster(root / "redis-cluster", acl_file=acl, admin=creds.admins)
-            return cls(nats, nodes[0], tmp, creds, nodes)
-        redis = start_redis(root / "redis", persist=False, port=unused_port(), acl_file=acl)
-        return cls(nats, redis, tmp, creds)
+            return cls(nats, nodes[0], tmp, creds, nodes, bus)
+        redis = start_redis(root / "redis", persist=redis_persist, port=unused_port(), acl_file=acl)
+        return cls(nats, redis, tmp, creds, nats_cluster=bus, redis_persist=redis_persist)
 
     @staticmethod
     def start_nats_at(root: Path, port: int | None = None) -> ServerProcess:
         """nats-server with the system's users (again on ``port``, after a kill)."""
         return start_nats(root / "nats", port=port or unused_port(), config=root / "nats-auth.conf")
 
+    @property
+    def nats_url(self) -> str:
+        """``MAVIO_NATS_URL``: the server, or every node of the cluster, comma-separated."""
+        return self.nats_cluster.url if self.nats_cluster else self.nats.url
+
+    def restart_redis(self, *, kill: bool = False) -> ServerProcess:
+        """Stop the single Redis (SIGTERM: it finishes its append-only file; ``kill``: SIGKILL) and
+        start it again on the same port with the same data folder and ACL file."""
+        if kill:
+            self.redis.kill()
+        else:
+            self.redis.stop()
+        root = Path(self.tmp.name)
+        self.redis = start_redis(
+            root / "redis", persist=self.redis_persist, port=self.redis.port, acl_file=root / "redis.acl"
+        )
+        return self.redis
+
+    async def wait_bus(self) -> None:
+        """With a NATS cluster: until its routes are up and JetStream has a leader (no-op otherwise)."""
+        if self.nats_cluster is not None:
+            user, password = HARNESS, self.credentials.admins[HARNESS]
+            await wait_jetstream(self.nats_cluster.urls, user=user, password=password)
+
     def env(self, user: str = HARNESS) -> dict[str, str]:
         """``MAVIO_*`` variables to reach these servers as bus user ``user``."""
         return {
-            "MAVIO_NATS_URL": self.nats.url,
+            "MAVIO_NATS_URL": self.nats_url,
             "MAVIO_REDIS_URL": self.redis.url,
             **self.credentials.env(user),
         }
@@ -96,13 +133,16 @@ class Servers:
         return {user: self.credentials.env(user) for user in (*subjects.SERVICES, "gateway")}
 
     async def connect(self, user: str = HARNESS) -> NATS:
-        return await nats.connect(self.nats.url, **connect_options(load_settings(self.env(user))))
+        return await nats.connect(
+            servers=self.nats_url.split(","), **connect_options(load_settings(self.env(user)))
+        )
 
     def redis_auth(self) -> dict[str, str]:
         return {"username": HARNESS, "password": self.credentials.admins[HARNESS]}
 
     def stop(self) -> None:
-        self.nats.stop()
+        for bus in self.nats_cluster.nodes if self.nats_cluster else [self.nats]:
+            bus.stop()
         for node in self.cluster or [self.redis]:
             node.stop()
         self.tmp.cleanup()
@@ -169,8 +209,10 @@ async def start_system(
     services: tuple[str, ...] = subjects.SERVICES,
     gateway: bool = True,
     redis_cluster: bool = False,
+    nats_cluster: bool = False,
 ) -> System:
-    servers = Servers.start(redis_cluster=redis_cluster)
+    servers = Servers.start(redis_cluster=redis_cluster, nats_cluster=nats_cluster)
+    await servers.wait_bus()
     port = unused_port()
     base = {
         **servers.env(HARNESS),
