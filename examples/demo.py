@@ -22,7 +22,7 @@ from aiohttp import web
 
 from examples import meetings_api, your_app
 from services.stack.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
-from services.stack.embedded import ServerProcess, start_nats, start_redis
+from services.stack.embedded import ServerProcess, die_with_parent, start_nats, start_redis
 from services.stack.supervisor import child_env, wait_ready
 from shared.bus import Bus
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
@@ -118,7 +118,14 @@ def main() -> int:
     if "MAVIO_REDIS_URL" not in env:
         servers.append(start_redis(run_dir / "redis", log_file=run_dir / "redis.log"))
         env["MAVIO_REDIS_URL"] = servers[-1].url
-    mavio = subprocess.Popen([sys.executable, "-m", "services.stack"], env=child_env(env))
+    # Its own session: a Ctrl-C reaches this process alone, which stops Mavio with one SIGTERM (a second
+    # signal would make the launcher kill everything at once).
+    mavio = subprocess.Popen(
+        [sys.executable, "-m", "services.stack"],
+        env=child_env(env),
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

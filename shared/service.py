@@ -25,6 +25,7 @@ from nats.micro.service import Service
 
 from shared.bus import decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from shared.shutdown import bounded, close_nats
 from shared.subjects import REQUEST_ID_HEADER
 
 Req = TypeVar("Req")
@@ -137,13 +138,13 @@ class ServiceRunner:
 
         nats.micro's own ``stop`` unsubscribes (dropping requests already queued in the client),
         so each endpoint subscription is drained instead: the server stops routing to this
-        replica and everything already delivered is still answered.
+        replica and everything already delivered is still answered. With the bus gone (or going)
+        every step is bounded (``shared.shutdown``): a reply can no longer be sent anyway.
         """
-        if self._service is not None:
+        if self._service is not None and self.nc.is_connected:
             subs = [ep._subscription for ep in self._service._endpoints if ep._subscription]
-            await asyncio.gather(*(s.drain() for s in subs), return_exceptions=True)
+            await bounded((s.drain() for s in subs), timeout)
         if self._inflight:
-            await asyncio.wait(set(self._inflight), timeout=timeout)
-        if not self.nc.is_closed:
-            await self.nc.drain()
+            await asyncio.wait(set(self._inflight), timeout=timeout if self.nc.is_connected else 1.0)
+        await close_nats(self.nc)
         log.info("service drained", service=self.name)

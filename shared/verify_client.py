@@ -17,7 +17,9 @@ in the request under ``TOKEN_INFO``.
 
 The bus requires authentication: connect ``nc`` as the bus user ``resource`` (``shared.bus_auth``), e.g.
 ``nats.connect(url, user="resource", password=..., inbox_prefix="_INBOX.resource")``; it may request
-token verification, report cached calls and receive events, nothing else.
+token verification, report cached calls and receive events, nothing else. ``bus_options()`` gives those
+arguments from ``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``, ``MAVIO_NATS_PASSWORD``) or, when it is unset,
+from the running ``make run`` stack's file: ``nats.connect(**bus_options())``.
 """
 
 from __future__ import annotations
@@ -25,16 +27,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any
 
 import msgspec
+import structlog
 from aiohttp import web
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from shared import subjects
+from shared import bus_auth, stack_file, subjects
 from shared.bus import Bus
 from shared.errors import InsufficientScope, InvalidToken, OAuthError
 from shared.events import decode_event
@@ -42,6 +47,8 @@ from shared.messages import events as ev
 from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
 from shared.tasks import cancel_and_wait
 from shared.tokens import parse
+
+log = structlog.get_logger("mavio.verify_client")
 
 INACTIVE = Introspection(active=False)
 REALM = "mavio"
@@ -199,6 +206,40 @@ class TokenVerifier:
         except OAuthError:
             for client_id, n in hits.items():
                 self._hits[client_id] = self._hits.get(client_id, 0) + n
+
+
+# ---- finding the bus -------------------------------------------------------------------------------
+
+
+def bus_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``nats.connect`` keyword arguments for a resource server: ``servers`` and its bus identity.
+
+    From ``MAVIO_NATS_URL`` with ``MAVIO_NATS_USER`` (default ``resource``) and ``MAVIO_NATS_PASSWORD``
+    when it is set; otherwise from the running local stack's ``stack.env`` (``shared.stack_file``) as
+    the ``resource`` user, saying so in a log line. Raises ``stack_file.StackNotRunning`` when there is
+    neither, or the stack of that file is not running.
+    """
+    env = os.environ if environ is None else environ
+    user, password = "", ""
+    if env.get("MAVIO_NATS_URL"):
+        url = env["MAVIO_NATS_URL"]
+        password = env.get("MAVIO_NATS_PASSWORD", "")
+        user = env.get("MAVIO_NATS_USER") or ("resource" if password else "")
+    else:
+        found = stack_file.find(env)
+        if found is None:
+            where = stack_file.run_dir(env)
+            raise stack_file.StackNotRunning(
+                f"MAVIO_NATS_URL is unset and no local stack file is in {where}: start `make run` or set it"
+            )
+        url = found.values["MAVIO_NATS_URL"]
+        password = found.values.get(stack_file.RESOURCE_PASSWORD, "")
+        user = "resource" if password else ""
+        log.info("bus address from the local stack file", path=found.shown(), nats_url=url)
+    options: dict[str, Any] = {"servers": url.split(",")}
+    if user:
+        options.update(user=user, password=password, inbox_prefix=bus_auth.inbox_prefix(user))
+    return options
 
 
 # ---- aiohttp -----------------------------------------------------------------------------------

@@ -6,7 +6,8 @@
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
 
-Talks to Redis directly (MAVIO_REDIS_URL) through the account and app stores (``shared.accounts``,
+Talks to Redis directly (MAVIO_REDIS_URL; with neither it nor MAVIO_NATS_URL set, the running ``make run``
+stack's ``stack.env``: ``services.cli.environment``) through the account and app stores (``shared.accounts``,
 ``shared.apps``), so it works while the services are down. ``users set-plan`` asks the registry,
 which owns plan changes: it records the plan and has the user's grants narrowed to it. With the bus or
 the registry down the plan is recorded here and the command says the grants were NOT narrowed and
@@ -26,16 +27,18 @@ from collections.abc import Sequence
 import redis.exceptions
 
 from services.cli.connect import connect_bus
+from services.cli.environment import cli_settings
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
 from shared.apps.store import AppStore, RedisAppStore
 from shared.bus import Bus
-from shared.config import ConfigError, Settings, load_settings
+from shared.config import ConfigError, Settings
 from shared.errors import OAuthError, TemporarilyUnavailable, ValidationFailed
 from shared.messages.registry import SetPlanReply
 from shared.registry_client import RegistryClient
 from shared.scopes import PLANS
+from shared.stack_file import StackNotRunning
 from shared.store import open_redis
 
 
@@ -166,10 +169,13 @@ async def _apps_table(apps_store: AppStore, accounts: AccountService) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = load_settings()
+        settings = cli_settings()
     except ConfigError as exc:
         print(f"mavio-oauth: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StackNotRunning as exc:
+        print(f"mavio-oauth: error: {exc}", file=sys.stderr)
+        return 1
     try:
         output = asyncio.run(_run(args, settings))
     except CliError as exc:

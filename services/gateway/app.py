@@ -38,6 +38,7 @@ from shared.bus import Bus
 from shared.config import Settings
 from shared.lifecycle import connect_nats
 from shared.scopes import ScopeCatalog
+from shared.shutdown import close_nats
 from shared.store import make_redis
 
 ROUTE_MODULES = (health, accounts, settings, developer, apps_api, authorize, token, revocation)
@@ -54,8 +55,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[NC] = nc
     app[BUS] = Bus(nc, timeout=settings.bus_timeout)
     yield
-    if not nc.is_closed:
-        await nc.drain()
+    await close_nats(nc)  # bounded: quick and quiet when the bus is already gone
     await redis.aclose()
 
 

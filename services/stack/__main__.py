@@ -2,27 +2,38 @@
 
 Unless MAVIO_NATS_URL / MAVIO_REDIS_URL are set, starts an embedded nats-server (JetStream on) and
 redis-server (AOF on) with data under ``.run/<http port>/``, both requiring authentication with fresh
-random credentials (``credentials``): each process connects as its own bus user, and
-``<run dir>/cli.env`` holds the operator CLI's. Then every service (replicas from
-MAVIO_<SERVICE>_REPLICAS) and the gateway; waits for ``/readyz``; prints the URL; stops everything
-cleanly on SIGINT/SIGTERM.
+random credentials (``credentials``): each process connects as its own bus user. Prints the NATS and
+Redis URLs and writes them, with the operator CLI's and resource servers' credentials, to
+``<run dir>/stack.env`` (``shared.stack_file``: ``mavio-oauth`` and ``shared.verify_client`` find it).
+Then every service (replicas from MAVIO_<SERVICE>_REPLICAS) and the gateway; waits for ``/readyz``;
+prints the URL. SIGINT/SIGTERM stops everything in order (``stopping``), a second one at once; the
+exit status is 0 either way, and ``mavio: stopped`` is the last line.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from services.stack.credentials import StackCredentials, env_file, write_private
+from services.stack.credentials import StackCredentials, write_private
 from services.stack.embedded import ServerProcess, start_nats, start_redis
+from services.stack.stopping import (
+    GATEWAY_GRACE,
+    SERVERS_GRACE,
+    SERVICES_GRACE,
+    Signals,
+    Stage,
+    Stopper,
+    report_killed,
+)
 from services.stack.supervisor import Supervisor, child_env, wait_ready
-from shared import subjects
+from shared import stack_file, subjects
 from shared.config import ConfigError, load_settings
 
 READY_TIMEOUT = 90.0
+Identities = dict[str, dict[str, str]]
 
 
 def main() -> int:
@@ -31,28 +42,42 @@ def main() -> int:
     except ConfigError as exc:
         print(f"mavio: configuration error: {exc}", file=sys.stderr)
         return 2
+    signals = Signals()
+    signals.install()
     run_dir = Path(os.environ.get("MAVIO_RUN_DIR", ".run")) / str(settings.http_port)
-    servers, overrides, identities = _embedded_servers(run_dir)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    sup = Supervisor(child_env(overrides), log_dir=run_dir / "logs", identities=identities)
-    try:
-        return _serve(settings.public_url, settings.http_port, sup, stop, run_dir)
-    finally:
-        sup.stop_all()
-        for server in reversed(servers):
-            server.stop()
-        print("mavio: stopped", flush=True)
-
-
-Identities = dict[str, dict[str, str]]
-
-
-def _embedded_servers(run_dir: Path) -> tuple[list[ServerProcess], dict[str, str], Identities]:
-    """The embedded servers that were not given, with their credentials: (servers, env, identities)."""
-    creds = StackCredentials.generate()
     servers: list[ServerProcess] = []
+    sup: Supervisor | None = None
+    code = 1
+    try:
+        overrides, identities = _embedded_servers(run_dir, servers)
+        sup = Supervisor(child_env(overrides), log_dir=run_dir / "logs", identities=identities)
+        code = _serve(settings.public_url, settings.http_port, sup, signals, run_dir, servers)
+    except (RuntimeError, OSError) as exc:  # an embedded server did not start
+        print(f"mavio: {exc}", file=sys.stderr, flush=True)
+    finally:
+        report_killed(Stopper(signals.hurry).run(_stages(sup, servers)), signals.hurry.is_set())
+        print("mavio: stopped", flush=True)
+    return code
+
+
+def _stages(sup: Supervisor | None, servers: list[ServerProcess]) -> list[Stage]:
+    children = sup.children if sup is not None else []
+    gateway = [(c.name, c.proc) for c in children if c.name == "gateway"]
+    services = [(c.name, c.proc) for c in children if c.name != "gateway"]
+    embedded = [(s.name, s.proc) for s in servers]
+    return [
+        Stage("gateway", gateway, GATEWAY_GRACE),
+        Stage("services", services, SERVICES_GRACE),
+        Stage("servers", embedded, SERVERS_GRACE),
+    ]
+
+
+def _embedded_servers(run_dir: Path, servers: list[ServerProcess]) -> tuple[dict[str, str], Identities]:
+    """Start the embedded servers that were not given (into ``servers``); write the stack file.
+
+    Returns the services' environment and each process kind's credentials.
+    """
+    creds = StackCredentials.generate()
     overrides: dict[str, str] = {}
     nats_embedded = "MAVIO_NATS_URL" not in os.environ
     redis_embedded = "MAVIO_REDIS_URL" not in os.environ
@@ -72,13 +97,41 @@ def _embedded_servers(run_dir: Path) -> tuple[list[ServerProcess], dict[str, str
 
     identities = {user: identity(user) for user in (*subjects.SERVICES, "gateway", "cli")}
     overrides.update(identity("cli"))  # the launcher's own steps (the demo account) are the operator's
-    write_private(run_dir / "cli.env", env_file({**overrides, **identities["cli"]}))
-    return servers, overrides, identities
+    nats_url = os.environ.get("MAVIO_NATS_URL", overrides.get("MAVIO_NATS_URL", ""))
+    redis_url = os.environ.get("MAVIO_REDIS_URL", overrides.get("MAVIO_REDIS_URL", ""))
+    resource = {stack_file.RESOURCE_PASSWORD: creds.nats["resource"]} if nats_embedded else {}
+    values = {
+        stack_file.PID: str(os.getpid()),
+        "MAVIO_NATS_URL": nats_url,
+        "MAVIO_REDIS_URL": redis_url,
+        **identities["cli"],
+        **resource,
+    }
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = write_private(run_dir / stack_file.FILE_NAME, stack_file.render(values, comment=_comment(started)))
+    _announce("NATS", nats_url, nats_embedded)
+    _announce("Redis", redis_url, redis_embedded)
+    print(f"mavio: stack file {path} (mavio-oauth and shared.verify_client read it)", flush=True)
+    return overrides, identities
 
 
-def _serve(public_url: str, port: int, sup: Supervisor, stop: threading.Event, run_dir: Path) -> int:
+def _comment(started: str) -> str:
+    return f"the local stack of make run, started {started}: read by mavio-oauth and shared.verify_client"
+
+
+def _announce(name: str, url: str, embedded: bool) -> None:
+    print(f"mavio: {name} {url}{' (embedded)' if embedded else ''}", flush=True)
+
+
+def _serve(
+    public_url: str, port: int, sup: Supervisor, signals: Signals, run_dir: Path, servers: list[ServerProcess]
+) -> int:
+    if signals.stop.is_set():
+        return 0
     sup.start_all()
-    ready, detail = wait_ready(f"http://127.0.0.1:{port}/readyz", READY_TIMEOUT, sup.children)
+    ready, detail = wait_ready(f"http://127.0.0.1:{port}/readyz", READY_TIMEOUT, sup.children, signals.stop)
+    if signals.stop.is_set():
+        return 0
     if not ready:
         print(f"mavio: not ready after {READY_TIMEOUT:.0f}s: {detail}", file=sys.stderr)
         print(f"mavio: logs are in {run_dir / 'logs'}", file=sys.stderr)
@@ -87,10 +140,15 @@ def _serve(public_url: str, port: int, sup: Supervisor, stop: threading.Event, r
 
     ensure_demo_account(sup.env)
     print(f"mavio: ready at {public_url}  (logs in {run_dir / 'logs'}; Ctrl-C stops)", flush=True)
-    print(f"mavio: operator CLI credentials: set -a; . {run_dir / 'cli.env'}; set +a", flush=True)
-    while not stop.wait(1.0):
+    gone: set[str] = set()
+    while not signals.stop.wait(1.0):
         for name in sup.restart_dead():
             print(f"mavio: {name} died; restarted", file=sys.stderr, flush=True)
+        for server in servers:
+            if server.proc.poll() is not None and server.name not in gone:
+                gone.add(server.name)
+                status = server.proc.returncode
+                print(f"mavio: embedded {server.name} exited (status {status})", file=sys.stderr, flush=True)
     return 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,8 +65,3 @@ def write_private(path: Path, text: str) -> Path:
         out.write(text)
     os.chmod(path, 0o600)
     return path
-
-
-def env_file(values: Mapping[str, str]) -> str:
-    """A shell-sourceable ``KEY='value'`` file (values never contain a quote: URLs and base64url)."""
-    return "".join(f"{key}='{value}'\n" for key, value in values.items())

@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -66,6 +67,12 @@ class ServerProcess:
             self.proc.wait()
 
 
+def _spawn(cmd: list[str], out: Any) -> subprocess.Popen[bytes]:
+    """A server in a session of its own: a terminal's Ctrl-C does not reach it, so the services can
+    drain against it before it is stopped, last; it still dies with its parent (``die_with_parent``)."""
+    return subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent, start_new_session=True)
+
+
 def _bin(name: str) -> str:
     here = Path(sys.executable).parent / name
     if here.exists():
@@ -101,7 +108,7 @@ def start_nats(
     cmd = [nats_server_path(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(data_dir)]
     if config is not None:
         cmd += ["-c", str(config)]
-    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
+    proc = _spawn(cmd, out)
     wait_port(port, proc)
     return ServerProcess("nats", f"nats://127.0.0.1:{port}", port, proc)
 
@@ -130,6 +137,6 @@ def start_redis(
     ]  # fmt: skip
     if acl_file is not None:
         cmd += ["--aclfile", str(acl_file)]
-    proc = subprocess.Popen(cmd, stdout=out, stderr=out, preexec_fn=die_with_parent)
+    proc = _spawn(cmd, out)
     wait_port(port, proc)
     return ServerProcess("redis", f"redis://127.0.0.1:{port}/0", port, proc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ class Supervisor:
             stdout=out,  # type: ignore[arg-type]
             stderr=out,  # type: ignore[arg-type]
             preexec_fn=die_with_parent,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the launcher only: it stops us in order
         )
         child = Child(name, module, proc)
         self.children.append(child)
@@ -83,11 +85,14 @@ class Supervisor:
                 child.proc.wait()
 
 
-def wait_ready(url: str, timeout: float, alive: list[Child] | None = None) -> tuple[bool, str]:
-    """Poll ``url`` until it answers 200; gives up early when a child exits with status 2 (bad config)."""
+def wait_ready(
+    url: str, timeout: float, alive: list[Child] | None = None, stop: threading.Event | None = None
+) -> tuple[bool, str]:
+    """Poll ``url`` until it answers 200; gives up early when a child exits with status 2 (bad config)
+    or ``stop`` is set."""
     deadline = time.monotonic() + timeout
     last = "no answer"
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         for child in alive or []:
             if child.proc.poll() == 2:
                 return False, f"{child.name} exited: configuration error"

@@ -1,5 +1,5 @@
-"""``make run``'s embedded stack requires authentication: fresh credentials, private files, the CLI's own
-environment file, and nothing for a client without credentials."""
+"""``make run``'s embedded stack requires authentication: fresh credentials, private files, the stack file
+with the CLI's own credentials, and nothing for a client without credentials."""
 
 from __future__ import annotations
 
@@ -17,14 +17,10 @@ import pytest
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from shared import stack_file
 from tests.support.system import unused_port
 
 CLI = str(Path(sys.executable).with_name("mavio-oauth"))
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if line)
-    return {key: value.strip("'") for key, value in pairs}
 
 
 async def wait_for_line(stream: asyncio.StreamReader, needle: str, timeout: float) -> None:
@@ -53,11 +49,11 @@ async def test_the_embedded_stack_authenticates_every_client() -> None:
         )
         try:
             assert stack.stdout is not None
-            await wait_for_line(stack.stdout, "operator CLI credentials", timeout=120)
+            await wait_for_line(stack.stdout, "ready at", timeout=120)
             folder = Path(run_dir) / str(port)
-            for private in ("cli.env", "nats-auth.conf", "redis.acl"):
+            for private in ("stack.env", "nats-auth.conf", "redis.acl"):
                 assert stat.S_IMODE((folder / private).stat().st_mode) == 0o600, private
-            cli_env = read_env_file(folder / "cli.env")
+            cli_env = stack_file.read(folder / "stack.env").client_env()
             assert cli_env["MAVIO_NATS_USER"] == "cli"
             with pytest.raises((nats.errors.Error, OSError)):
                 await nats.connect(cli_env["MAVIO_NATS_URL"], allow_reconnect=False, max_reconnect_attempts=0)

@@ -1,0 +1,210 @@
+"""``make run``'s launcher, started for real: how it stops, and how clients find the stack it started.
+
+Stopping (SIGINT to its process group as a terminal's Ctrl-C, SIGTERM to the process, a second
+signal while stopping, a stop after NATS and Redis died): exit status 0, ``mavio: stopped`` last, no
+traceback in any log, every child gone. The issue's goal is a stop in ≤ 3 s (measured medians are in
+the closing note); tests only bound it generously (``STOP_BOUND``), as a loaded machine may be slow.
+
+Finding the stack: ``mavio-oauth`` and ``shared.verify_client.bus_options`` with no ``MAVIO_*_URL``
+read ``.run/<port>/stack.env``, say so, and refuse a stopped stack's file with a clear error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nats
+import pytest
+
+from shared import stack_file
+from shared.logging import configure_logging
+from shared.tokens import mint, new_family_id
+from shared.verify_client import TokenVerifier, bus_options
+from tests.support.launcher import Launcher, alive, clean_environ, pending_signals
+
+CLI = str(Path(sys.executable).with_name("mavio-oauth"))
+STOP_BOUND = 15.0  # seconds; the goal is 3 (see the module docstring)
+DEMO_EMAIL = "demo@mavio.example"
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``mavio-oauth`` run from ``cwd`` with no deployment variables: another terminal after ``make run``."""
+    return subprocess.run(
+        [CLI, *args], cwd=cwd, env=clean_environ(), capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def assert_stopped_cleanly(launcher: Launcher, rc: int) -> None:
+    assert rc == 0, "\n".join(launcher.output)
+    assert launcher.output and launcher.output[-1] == "mavio: stopped", launcher.output[-5:]
+    assert not any("Traceback" in line for line in launcher.output), "\n".join(launcher.output)
+    logs = launcher.logs()
+    assert len(logs) >= 7, sorted(logs)  # nats, redis and every service's and the gateway's
+    for path, text in logs.items():
+        assert "Traceback" not in text, f"{path}:\n{text[-3000:]}"
+    left = {pid: args for pid, args in launcher.children.items() if alive(pid)}
+    assert not left, f"orphans: {left}"
+
+
+def stop(launcher: Launcher, send: signal.Signals, *, group: bool) -> tuple[int, float]:
+    started = time.monotonic()
+    if group:
+        os.killpg(launcher.proc.pid, send)
+    else:
+        launcher.proc.send_signal(send)
+    rc = launcher.wait_exit()
+    elapsed = time.monotonic() - started
+    print(f"launcher stopped by {send.name}{' (group)' if group else ''} in {elapsed:.2f}s")
+    return rc, elapsed
+
+
+@pytest.fixture
+def run_root() -> Iterator[Path]:
+    """A folder standing for the repository: the launcher keeps its run directory in ``<it>/.run``."""
+    with tempfile.TemporaryDirectory(prefix="mavio-launcher-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="module")
+def shared_stack() -> Iterator[tuple[Launcher, Path]]:
+    """One launcher for the finding tests; the last test of them stops it (SIGTERM) and checks that."""
+    with tempfile.TemporaryDirectory(prefix="mavio-launcher-") as tmp:
+        root = Path(tmp)
+        launcher = Launcher.start(root / ".run")
+        try:
+            yield launcher, root
+        finally:
+            launcher.kill()
+
+
+# ---- finding the stack (one shared launcher, stopped by the last of these tests) -------------------
+
+
+def test_the_launcher_prints_its_urls_and_writes_them_to_one_private_file(
+    shared_stack: tuple[Launcher, Path],
+) -> None:
+    launcher, _ = shared_stack
+    found = stack_file.read(launcher.folder / stack_file.FILE_NAME)
+    nats_url, redis_url = found.values["MAVIO_NATS_URL"], found.values["MAVIO_REDIS_URL"]
+    assert nats_url.startswith("nats://127.0.0.1:") and redis_url.startswith("redis://127.0.0.1:")
+    assert f"mavio: NATS {nats_url} (embedded)" in launcher.output
+    assert f"mavio: Redis {redis_url} (embedded)" in launcher.output
+    assert (launcher.folder / stack_file.FILE_NAME).stat().st_mode & 0o077 == 0
+    assert found.values["MAVIO_NATS_USER"] == "cli" and found.values[stack_file.PID] == str(launcher.proc.pid)
+    assert found.running
+
+
+def test_the_cli_finds_the_running_stack_from_the_repository_folder(
+    shared_stack: tuple[Launcher, Path],
+) -> None:
+    launcher, root = shared_stack
+    listed = cli(root, "users", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert DEMO_EMAIL in listed.stdout
+    assert listed.stderr.strip() == f"mavio-oauth: using the local stack of .run/{launcher.port}/stack.env"
+    replanned = cli(root, "users", "set-plan", DEMO_EMAIL, "business")  # through the bus, as the cli user
+    assert replanned.returncode == 0, replanned.stderr
+    assert "grants narrowed" in replanned.stdout
+
+
+async def test_verify_client_finds_the_running_stack(shared_stack: tuple[Launcher, Path]) -> None:
+    launcher, root = shared_stack
+    logged = io.StringIO()
+    configure_logging(json=True, level="info", stream=logged, cache=False)
+    try:
+        options = bus_options({"MAVIO_RUN_DIR": str(root / ".run")})
+    finally:
+        configure_logging(json=False, level="warning", cache=False)  # as tests/conftest.py has it
+    assert options["user"] == "resource"
+    lines = [json.loads(line) for line in logged.getvalue().splitlines()]
+    used = [e for e in lines if e["event"] == "bus address from the local stack file"]
+    assert used and used[0]["path"].endswith(f"/{launcher.port}/stack.env"), lines
+    nc = await nats.connect(**options, allow_reconnect=False, connect_timeout=5)
+    try:
+        unknown = mint("at", new_family_id())  # well formed, so the token service is asked
+        info = await TokenVerifier(nc, timeout=10).verify(unknown)
+        assert info.active is False
+    finally:
+        await nc.close()
+
+
+def test_sigterm_stops_the_stack_and_clients_then_refuse_its_file(
+    shared_stack: tuple[Launcher, Path],
+) -> None:
+    launcher, root = shared_stack
+    assert launcher.proc.poll() is None, "the shared launcher must still run: this test stops it"
+    rc, elapsed = stop(launcher, signal.SIGTERM, group=False)
+    assert_stopped_cleanly(launcher, rc)
+    assert elapsed < STOP_BOUND
+    refused = cli(root, "users", "list")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("mavio-oauth: error: the local stack of .run/"), refused.stderr
+    assert "is not running" in refused.stderr and "Traceback" not in refused.stderr
+    with pytest.raises(stack_file.StackNotRunning, match="is not running"):
+        bus_options({"MAVIO_RUN_DIR": str(root / ".run")})
+
+
+# ---- stopping (a launcher each) ---------------------------------------------------------------
+
+
+def test_ctrl_c_to_the_process_group_stops_everything_quietly(run_root: Path) -> None:
+    launcher = Launcher.start(run_root / ".run")
+    try:
+        rc, elapsed = stop(launcher, signal.SIGINT, group=True)
+        assert_stopped_cleanly(launcher, rc)
+        assert elapsed < STOP_BOUND
+        for service in ("token-1", "registry-1", "authorize-1", "revocation-1"):
+            log = (launcher.folder / "logs" / f"{service}.log").read_text()
+            assert "service drained" in log, log[-2000:]
+            assert "bus unreachable" not in log  # the bus outlived every drain
+    finally:
+        launcher.kill()
+
+
+def test_a_second_signal_while_stopping_kills_what_is_left(run_root: Path) -> None:
+    launcher = Launcher.start(run_root / ".run")
+    try:
+        gateway = launcher.child("services.gateway")
+        os.kill(gateway, signal.SIGSTOP)  # a gateway that will not stop by itself: the stop hangs on it
+        os.killpg(launcher.proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + 30
+        while not pending_signals(gateway) & (1 << (signal.SIGTERM - 1)):  # the launcher asked it to stop
+            assert time.monotonic() < deadline, "the launcher never sent the gateway SIGTERM"
+            time.sleep(0.05)
+        rc, elapsed = stop(launcher, signal.SIGINT, group=True)
+        assert_stopped_cleanly(launcher, rc)
+        assert elapsed < STOP_BOUND  # far below the gateway's 10 s grace the first signal would wait
+        killed = launcher.wait_line("stopped at once (second signal): killed", 1)
+        assert "gateway" in killed
+    finally:
+        launcher.kill()
+
+
+def test_stopping_after_nats_and_redis_died_is_quick_and_quiet(run_root: Path) -> None:
+    launcher = Launcher.start(run_root / ".run")
+    try:
+        for server in ("nats-server", "redis-server"):
+            os.kill(launcher.child(server), signal.SIGKILL)
+        launcher.wait_line("mavio: embedded nats exited", 30)
+        launcher.wait_line("mavio: embedded redis exited", 30)
+        logs = launcher.folder / "logs"
+        deadline = time.monotonic() + 30
+        while not all("nats disconnected" in p.read_text() for p in logs.glob("*.log")):
+            assert time.monotonic() < deadline, "the processes never noticed the bus was gone"
+            time.sleep(0.1)
+        rc, elapsed = stop(launcher, signal.SIGINT, group=True)
+        assert_stopped_cleanly(launcher, rc)
+        assert elapsed < STOP_BOUND
+        for path in logs.glob("*.log"):
+            assert "bus unreachable while stopping" in path.read_text(), path
+    finally:
+        launcher.kill()
