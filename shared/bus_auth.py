@@ -26,6 +26,7 @@ _JS_WRITE = (AUDIT, f"$JS.API.STREAM.CREATE.{_STREAM}", f"$JS.API.STREAM.UPDATE.
 _JS_READ = (f"$JS.API.STREAM.INFO.{_STREAM}", "$JS.API.CONSUMER.>")  # an ordered consumer of the trail
 _APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>")  # ``RegistryClient.watch``
 _SERVE = ("$SRV.>",)
+_DISCOVER = ("$SRV.PING", "$SRV.INFO", "$SRV.STATS")  # every service answers these (``mavio-oauth status``)
 RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
 
 
@@ -66,9 +67,9 @@ USERS: dict[str, Permissions] = {
         subscribe=_APP_EVENTS,
         responses=False,
     ),
-    # The operator CLI (``mavio-oauth``): accounts, plans and the audit trail.
+    # The operator CLI (``mavio-oauth``): accounts, plans, the audit trail and ``status``.
     "cli": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.revocation.>", *_JS_READ),
+        publish=(f"{P}.registry.>", f"{P}.revocation.>", *_JS_READ, *_DISCOVER),
         subscribe=(),
         responses=True,  # JetStream flow control asks the ordered consumer to answer
     ),

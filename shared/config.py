@@ -50,7 +50,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: LogLevel = "info"
     log_json: bool = False
     token_hmac_key: str = DEV_HMAC_KEY
-    metrics_port: int = 0
+    metrics_port: int = 0  # each service's /metrics: a base port (replicas take the next free), 0 = free
+    metrics_host: str = "127.0.0.1"
     login_max_failures: int = 10
     login_concurrency: int = 4
     client_auth_max_failures: int = 20
@@ -174,6 +175,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_LOG_JSON": ("log_json", _bool),
     "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
     "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
+    "MAVIO_METRICS_HOST": ("metrics_host", str.strip),
     "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
     "MAVIO_LOGIN_CONCURRENCY": ("login_concurrency", _int(1, 256)),
     "MAVIO_CLIENT_AUTH_MAX_FAILURES": ("client_auth_max_failures", _int(1, 100_000)),

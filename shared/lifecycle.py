@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from nats.aio.client import Client as NATS
 from shared import bus_auth, subjects
 from shared.config import ConfigError, Settings, load_settings
 from shared.logging import configure_logging
+from shared.metrics import ServiceMetrics
 from shared.service import Meta, Route
 from shared.store import Redis
 
@@ -51,14 +53,18 @@ async def _serve_until_signal(serve: Serve, settings: Settings) -> None:
     await serve(settings, stop)
 
 
-async def connect_nats(settings: Settings, *, name: str) -> NATS:
+async def connect_nats(settings: Settings, *, name: str, metrics: ServiceMetrics | None = None) -> NATS:
     """Connect, retrying until NATS is reachable; afterwards nats-py reconnects forever by itself."""
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
+        if metrics is not None:
+            metrics.bus_disconnects.inc()
 
     async def on_reconnect() -> None:
         log.info("nats reconnected")
+        if metrics is not None:
+            metrics.bus_reconnects.inc()
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", debug=repr(exc))
@@ -112,7 +118,14 @@ def health_route(service: str, redis: Redis) -> Route[HealthRequest]:
 class ServiceContext:
     """What a service's ``build_routes`` gets: connections and the exit stack for extra resources."""
 
-    def __init__(self, settings: Settings, nc: NATS, redis: Redis, stack: contextlib.AsyncExitStack) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        nc: NATS,
+        redis: Redis,
+        stack: contextlib.AsyncExitStack,
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         from shared.bus import Bus
 
         self.settings = settings
@@ -120,6 +133,8 @@ class ServiceContext:
         self.redis = redis
         self.bus = Bus(nc, timeout=settings.bus_timeout)
         self.stack = stack
+        # This process's registry: a service adds its own metrics to ``metrics.registry``.
+        self.metrics = metrics if metrics is not None else ServiceMetrics("")
 
 
 BuildRoutes = Callable[[ServiceContext], Awaitable[list[Route[Any]]]]
@@ -128,17 +143,31 @@ BuildRoutes = Callable[[ServiceContext], Awaitable[list[Route[Any]]]]
 async def serve_bus_service(
     settings: Settings, stop: asyncio.Event, *, name: str, version: str, build: BuildRoutes
 ) -> None:
-    """settings -> connections -> add_service -> wait for the stop signal -> drain."""
+    """settings -> connections -> add_service -> wait for the stop signal -> drain.
+
+    The process's metrics are served on their own port (``shared.metrics_server``), announced as
+    ``metrics_port`` in the service's ``$SRV.INFO`` metadata, and stopped after the drain."""
+    from shared.metrics_server import start_metrics_server
     from shared.service import ServiceRunner
     from shared.store import open_redis
 
     structlog.contextvars.bind_contextvars(service=name)
+    metrics = ServiceMetrics(name)
     async with contextlib.AsyncExitStack() as stack:
-        redis = await stack.enter_async_context(open_redis(settings))
-        nc = await connect_nats(settings, name=name)
-        ctx = ServiceContext(settings, nc, redis, stack)
+        server = await start_metrics_server(
+            metrics.registry, host=settings.metrics_host, base_port=settings.metrics_port
+        )
+        stack.push_async_callback(server.close)
+        redis = await stack.enter_async_context(open_redis(settings, metrics.redis))
+        nc = await connect_nats(settings, name=name, metrics=metrics)
+        ctx = ServiceContext(settings, nc, redis, stack, metrics)
         routes = [health_route(name, redis), *await build(ctx)]
-        runner = ServiceRunner(nc, name=name, version=version)
+        metadata = {
+            "metrics_port": str(server.port),
+            "metrics_host": server.host,
+            "hostname": socket.gethostname(),
+        }
+        runner = ServiceRunner(nc, name=name, version=version, metrics=metrics, metadata=metadata)
         await runner.start(routes)
         await stop.wait()
         log.info("stopping: draining requests", service=name)

@@ -23,8 +23,9 @@ from nats.aio.client import Client as NATS
 from nats.micro.request import Request as MicroRequest
 from nats.micro.service import Service
 
-from shared.bus import decoder, encode, error_payload
+from shared.bus import ERROR_HEADER, decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from shared.metrics import RouteMetrics, ServiceMetrics, outcome_of
 from shared.shutdown import bounded, close_nats
 from shared.subjects import REQUEST_ID_HEADER
 
@@ -52,40 +53,53 @@ class Route(Generic[Req]):
 class ServiceRunner:
     """One nats.micro service; the ``__main__`` of each service owns exactly one."""
 
-    def __init__(self, nc: NATS, *, name: str, version: str, max_inflight: int = 512) -> None:
+    def __init__(
+        self,
+        nc: NATS,
+        *,
+        name: str,
+        version: str,
+        max_inflight: int = 512,
+        metrics: ServiceMetrics | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
         self.nc = nc
         self.name = name
         self.version = version
+        self.metrics = metrics if metrics is not None else ServiceMetrics(name)
+        self._metadata = metadata or {}
         self._max_inflight = max_inflight
         self._inflight: set[asyncio.Task[None]] = set()
         self._service: Service | None = None
 
     async def start(self, routes: list[Route[Any]]) -> None:
         self._service = await nats.micro.add_service(
-            self.nc, name=self.name, version=self.version, queue_group=self.name
+            self.nc, name=self.name, version=self.version, queue_group=self.name, metadata=self._metadata
         )
         for route in routes:
+            stats = _Stats(self.metrics.route(route.subject))
             await self._service.add_endpoint(
                 name=route.name.replace(".", "_"),
                 subject=route.subject,
-                handler=self._spawner(route),
+                handler=self._spawner(route, stats),
                 queue_group=self.name,
             )
+            stats.endpoint = self._service._endpoints[-1]
         await self.nc.flush()
         log.info("service started", service=self.name, endpoints=[r.subject for r in routes])
 
-    def _spawner(self, route: Route[Any]) -> Callable[[MicroRequest], Awaitable[None]]:
+    def _spawner(self, route: Route[Any], stats: _Stats) -> Callable[[MicroRequest], Awaitable[None]]:
         async def spawn(req: MicroRequest) -> None:
             if len(self._inflight) >= self._max_inflight:
-                await self._dispatch(route, req)  # back-pressure: stop pulling from the socket
+                await self._dispatch(route, req, stats)  # back-pressure: stop pulling from the socket
                 return
-            task = asyncio.create_task(self._dispatch(route, req))
+            task = asyncio.create_task(self._dispatch(route, req, stats))
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
         return spawn
 
-    async def _dispatch(self, route: Route[Any], req: MicroRequest) -> None:
+    async def _dispatch(self, route: Route[Any], req: MicroRequest, stats: _Stats) -> None:
         headers = req.headers or {}
         request_id = headers.get(REQUEST_ID_HEADER, "")
         if not route.quiet:
@@ -100,8 +114,10 @@ class ServiceRunner:
             if route.quiet:  # hot path: context is bound only when there is something to log
                 self._bind(route, request_id)
             body, reply_headers = self._error_reply(exc, request_id)
+        elapsed = time.perf_counter() - started
+        stats.done(elapsed, None if reply_headers is None else reply_headers[ERROR_HEADER])
         if not route.quiet:
-            log.debug("handled", ms=round((time.perf_counter() - started) * 1000, 2))
+            log.debug("handled", ms=round(elapsed * 1000, 2))
         try:
             await req.respond(body, headers=reply_headers)
         except Exception as exc:  # the requester may be gone; nothing to answer
@@ -148,3 +164,32 @@ class ServiceRunner:
             await asyncio.wait(set(self._inflight), timeout=timeout if self.nc.is_connected else 1.0)
         await close_nats(self.nc)
         log.info("service drained", service=self.name)
+
+
+class _Stats:
+    """Where one route's requests are counted: Prometheus (``RouteMetrics``) and ``$SRV.STATS``.
+
+    nats.micro times and counts only its handler call, which here just spawns the request's task, and
+    never sees an error reply; so the endpoint's ``num_errors``, ``last_error`` and processing time are
+    kept here, once the reply is known (an error reply is one sent with the ``Nats-Service-Error``
+    headers, as micro's own ``respond_error`` would)."""
+
+    __slots__ = ("endpoint", "metrics")
+
+    def __init__(self, metrics: RouteMetrics) -> None:
+        self.metrics = metrics
+        self.endpoint: Any = None  # the nats.micro Endpoint
+
+    def done(self, elapsed: float, error: str | None) -> None:
+        self.metrics.latency.observe(elapsed)
+        endpoint = self.endpoint
+        if error is None:
+            self.metrics.ok.inc()
+        else:
+            self.metrics.outcome(outcome_of(error)).inc()
+            if endpoint is not None:
+                endpoint._num_errors += 1
+                endpoint._last_error = error
+        if endpoint is not None and endpoint._num_requests:
+            endpoint._processing_time += int(elapsed * 1e9)
+            endpoint._average_processing_time = endpoint._processing_time // endpoint._num_requests

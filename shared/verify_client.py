@@ -45,6 +45,7 @@ from shared.errors import InsufficientScope, InvalidToken, OAuthError
 from shared.events import decode_event
 from shared.messages import events as ev
 from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
+from shared.metrics import CacheCounters
 from shared.tasks import cancel_and_wait
 from shared.tokens import parse
 
@@ -70,7 +71,9 @@ class TokenVerifier:
         max_entries: int = 10_000,
         timeout: float = 2.0,
         report_interval: float = 1.0,
+        counters: CacheCounters | None = None,  # hits and misses, with a cache (``shared.metrics``)
     ) -> None:
+        self._counters = counters
         self._nc = nc
         self._bus = Bus(nc, timeout=timeout)
         self.cache_ttl = cache_ttl
@@ -108,6 +111,8 @@ class TokenVerifier:
         if parsed is None:
             return INACTIVE
         hit = self._cached(token)
+        if self._counters is not None and self._sub is not None:
+            (self._counters.miss if hit is None else self._counters.hit).inc()
         if hit is not None:
             return hit
         epoch = self._epoch

@@ -5,11 +5,13 @@
     mavio-oauth users list
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
+    mavio-oauth status [--wait SECONDS]
 
 Talks to Redis directly (MAVIO_REDIS_URL; with neither it nor MAVIO_NATS_URL set, the running ``make run``
 stack's ``stack.env``: ``services.cli.environment``) through the account and app stores (``shared.accounts``,
 ``shared.apps``), so it works while the services are down. ``users set-plan`` asks the registry,
-which owns plan changes: it records the plan and has the user's grants narrowed to it. With the bus or
+which owns plan changes: it records the plan and has the user's grants narrowed to it. ``status`` asks
+the bus only (``services.cli.status``). With the bus or
 the registry down the plan is recorded here and the command says the grants were NOT narrowed and
 exits 1 (running it again once the services are up is safe). Errors are one line on stderr; exit
 status 1 for a refused operation, 2 for bad usage or configuration.
@@ -28,6 +30,7 @@ import redis.exceptions
 
 from services.cli.connect import connect_bus
 from services.cli.environment import cli_settings
+from services.cli.status import DEFAULT_WAIT, bus_status, render
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
@@ -43,12 +46,16 @@ from shared.store import open_redis
 
 
 class CliError(Exception):
-    """A one-line message for stderr; the command exits with status 1."""
+    """A one-line message for stderr; the command exits with status 1 (after printing ``output``)."""
+
+    def __init__(self, message: str, *, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavio-oauth", description="Operate a Mavio OAuth deployment.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,status}")
     users = groups.add_parser("users", help="Mavio accounts").add_subparsers(dest="command", required=True)
     add = users.add_parser("add", help="create an account")
     add.add_argument("email")
@@ -63,7 +70,22 @@ def _parser() -> argparse.ArgumentParser:
     apps.add_parser("list", help="list every registered app")
     audit = apps.add_parser("audit", help="an app's audit trail, oldest first (from the bus)")
     audit.add_argument("client_id")
+    status = groups.add_parser("status", help="the services and replicas answering on the bus")
+    status.add_argument(
+        "--wait", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS", help="collection window (1)"
+    )
+    status.set_defaults(command="")
     return parser
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
+    if not 0.05 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"expected 0.05 to 60 seconds, got {raw}")
+    return value
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -128,7 +150,17 @@ async def _set_plan(accounts: AccountService, settings: Settings, email: str, pl
     )
 
 
+async def _status(settings: Settings, wait: float) -> str:
+    found = await bus_status(settings, wait)
+    output = render(found, _table)
+    if found.missing:
+        raise CliError(f"no replica of {', '.join(found.missing)} answered", output=output)
+    return output
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
+    if args.group == "status":
+        return await _status(settings, args.wait)
     if (args.group, args.command) == ("apps", "audit"):
         from services.cli.audit import audit_trail
 
@@ -179,6 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output = asyncio.run(_run(args, settings))
     except CliError as exc:
+        if exc.output:
+            print(exc.output)
         print(f"mavio-oauth: error: {exc}", file=sys.stderr)
         return 1
     except OAuthError as exc:

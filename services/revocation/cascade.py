@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import structlog
+from prometheus_client import Counter
 
 from services.revocation.batching import gather_bounded
 from services.revocation.domain import chunks, parse_pending_member, unique
@@ -30,10 +31,18 @@ APP_REASONS = ("app_revoke_all", APP_DELETED)
 
 
 class Cascades:
-    def __init__(self, store: RevocationStore, publish: Publish, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        store: RevocationStore,
+        publish: Publish,
+        *,
+        clock: Callable[[], float] = time.time,
+        revoked: Counter | None = None,  # ``mavio_tokens_revoked_total``
+    ):
         self._store = store
         self._publish = publish
         self._clock = clock
+        self._revoked = revoked
 
     async def revoke_app(self, client_id: str, reason: str, *, actor: str = "") -> int:
         """Every code, access and refresh token of the app; its users' grants; for a deleted app, its
@@ -82,6 +91,8 @@ class Cascades:
             out += await self._revoke_batch(
                 client_id, batch, owners, reason=reason, user_id=user_id, actor=actor
             )
+        if self._revoked is not None:
+            self._revoked.labels(reason=reason).inc(sum(r.tokens for r in out))
         return out
 
     async def _revoke_batch(

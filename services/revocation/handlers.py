@@ -21,6 +21,7 @@ from services.revocation.cascade import APP_DELETED, APP_REASONS, Cascades
 from services.revocation.connected import ConnectedApps
 from services.revocation.domain import lease_ttl_ms
 from services.revocation.lease import Lease
+from services.revocation.metrics import RevocationMetrics
 from services.revocation.plans import PlanNarrower
 from services.revocation.publisher import Publish, event_publisher
 from services.revocation.rfc7009 import TokenRevoker
@@ -52,7 +53,7 @@ from shared.tokens import Signer
 log = structlog.get_logger("mavio.revocation")
 
 
-def build_sweeper(ctx: ServiceContext) -> Sweeper:
+def build_sweeper(ctx: ServiceContext, metrics: RevocationMetrics | None = None) -> Sweeper:
     """The sweeper of this replica. Also freezes the objects alive now (modules, clients, scripts) out
     of the garbage collector's way: a full collection, which a sweep's churn triggers, then scans only
     young objects instead of pausing the loop for the whole heap (``gc.freeze``)."""
@@ -70,6 +71,7 @@ def build_sweeper(ctx: ServiceContext) -> Sweeper:
         interval=s.sweep_interval,
         code_ttl=s.code_ttl,
         active=lambda: nc.is_connected and not nc.is_draining,
+        metrics=None if metrics is None else metrics.sweeper,
     )
 
 
@@ -151,18 +153,19 @@ class Handlers:
         ]
 
 
-async def build_handlers(ctx: ServiceContext) -> Handlers:
+async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None = None) -> Handlers:
     s = ctx.settings
+    revoked = None if metrics is None else metrics.revoked
     store = grant_store(ctx.redis, s)
     publish = event_publisher(ctx.nc)
     catalog = ScopeCatalog.load()
     cached = RegistryClient(ctx.bus, cache_ttl=s.app_cache_ttl)
     await cached.watch(ctx.nc)
     await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
-    cascades = Cascades(store, publish)
+    cascades = Cascades(store, publish, revoked=revoked)
     registry = RegistryClient(ctx.bus)
     return Handlers(
-        TokenRevoker(registry, store, cascades, Signer(s.hmac_key), publish),
+        TokenRevoker(registry, store, cascades, Signer(s.hmac_key), publish, revoked=revoked),
         cascades,
         PlanNarrower(store, cascades, catalog, publish),
         ConnectedApps(store, cached, catalog, code_ttl=s.code_ttl),
@@ -172,8 +175,9 @@ async def build_handlers(ctx: ServiceContext) -> Handlers:
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
-    handlers = await build_handlers(ctx)
-    sweeper = build_sweeper(ctx)
+    metrics = RevocationMetrics(ctx.metrics.registry)
+    handlers = await build_handlers(ctx, metrics)
+    sweeper = build_sweeper(ctx, metrics)
     sweeper.start()
     ctx.stack.push_async_callback(sweeper.close)
     return handlers.routes()

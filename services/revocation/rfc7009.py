@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import msgspec
 import structlog
+from prometheus_client import Counter
 
 from services.revocation.cascade import Cascades
 from services.revocation.domain import check_owner
@@ -50,7 +51,9 @@ class TokenRevoker:
         publish: Publish,
         *,
         clock: Callable[[], float] = time.time,
+        revoked: Counter | None = None,  # ``mavio_tokens_revoked_total``
     ) -> None:
+        self._revoked = None if revoked is None else revoked.labels(reason=REASON)
         self._clients = clients
         self._store = store
         self._cascades = cascades
@@ -81,6 +84,8 @@ class TokenRevoker:
         if not await self._store.revoke_access(family, signature):
             return NOTHING
         log.info("access token revoked", family=family)
+        if self._revoked is not None:
+            self._revoked.inc()
         await self._publish(
             ev.TokensRevoked(
                 at=self._clock(),

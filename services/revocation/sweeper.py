@@ -31,6 +31,7 @@ import structlog
 from services.revocation.batching import gather_bounded
 from services.revocation.domain import BATCH, unique
 from services.revocation.lease import Lease
+from services.revocation.metrics import SweeperMetrics
 from services.revocation.publisher import Publish
 from shared.grants.sweep import DueFamily, SweepStore, parse_expiry_member
 from shared.messages import events as ev
@@ -53,7 +54,9 @@ class Sweeper:
         batch: int = BATCH,
         clock: Callable[[], float] = time.time,
         active: Callable[[], bool] = lambda: True,
+        metrics: SweeperMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._store = store
         self.lease = lease
         self._publish = publish
@@ -92,6 +95,7 @@ class Sweeper:
                 await self.sweep_once()
             except Exception as exc:  # Redis or NATS away: try again next interval
                 log.warning("sweep failed", debug=repr(exc))
+            await self.measure()
             await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
 
     async def sweep_once(self) -> int:
@@ -117,6 +121,19 @@ class Sweeper:
         if done:
             log.info("swept expired families", families=done)
         return done
+
+    async def measure(self) -> None:
+        """Set the lag and backlog gauges from the work list (every replica, after each pass)."""
+        if self._metrics is None or self._stopping:
+            return
+        now = self._clock()
+        try:
+            due, oldest = await self._store.backlog(now)
+        except Exception as exc:  # Redis away: the gauges keep their last values
+            log.warning("sweeper backlog not measured", debug=repr(exc))
+            return
+        self._metrics.backlog.set(due)
+        self._metrics.lag.set(0.0 if oldest is None else max(0.0, now - oldest))
 
     async def _keep_lease(self, lost: asyncio.Event) -> None:
         """Renew the lease three times per lease time while a pass runs; flag it when it was lost."""
@@ -148,6 +165,8 @@ class Sweeper:
         await gather_bounded(expired, self._announce, limit=PUBLISH_LIMIT)
         await self._store.uncount(expired)
         self.swept += len(expired)
+        if self._metrics is not None:
+            self._metrics.swept.inc(len(expired))
         await self._drop_idle_grants(expired)
         return len(expired)
 

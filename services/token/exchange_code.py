@@ -11,6 +11,7 @@ from __future__ import annotations
 import msgspec
 
 from services.token.issuance import first_records, mint_pair, token_reply
+from services.token.metrics import TokenMetrics
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest
 from shared.grants.records import CodeRecord
@@ -54,7 +55,9 @@ class CodeGrant:
         signer: Signer,
         access_ttl: int,
         refresh_ttl: int,
+        metrics: TokenMetrics | None = None,
     ) -> None:
+        self._issued = (metrics if metrics is not None else TokenMetrics()).issued_by_code
         self._codes = codes
         self._families = families
         self._indexes = indexes
@@ -113,4 +116,5 @@ class CodeGrant:
         if not await self._families.issue_first(first, now=now):
             await self._indexes.remove_family(*index_args)
             raise InvalidGrant(INVALID_CODE, debug="family revoked before issuance")
+        self._issued.inc()
         return token_reply(pair, scope=record.scope, expires_in=self._access_ttl)

@@ -15,6 +15,7 @@ from services.token.calls import CallCounter
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
+from services.token.metrics import TokenMetrics
 from services.token.refresh import RefreshGrant
 from services.token.reuse import ReuseResponder
 from services.token.verify import Verifier
@@ -47,7 +48,10 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     s = ctx.settings
     signer = Signer(s.hmac_key)
     store = grant_store(ctx.redis, s)
-    clients = CachedClientVerifier(RedisAppStore(ctx.redis), signer, cache_ttl=s.app_cache_ttl)
+    metrics = TokenMetrics(ctx.metrics.registry)
+    clients = CachedClientVerifier(
+        RedisAppStore(ctx.redis), signer, cache_ttl=s.app_cache_ttl, counters=metrics.client_auth_cache
+    )
     await clients.watch(ctx.nc)
 
     await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
@@ -58,12 +62,14 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         except Exception as exc:  # the revocation is done; a lost event must not fail the request
             log.error("event not published", kind=type(event).__name__, debug=repr(exc))
 
-    reuse = ReuseResponder(store, publish)
+    reuse = ReuseResponder(store, publish, metrics)
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
-    code = CodeGrant(codes=store, families=store, indexes=store, reuse=reuse, signer=signer, **ttls)
+    code = CodeGrant(
+        codes=store, families=store, indexes=store, reuse=reuse, signer=signer, metrics=metrics, **ttls
+    )
     window = s.refresh_replay_window
     refresh = RefreshGrant(
-        tokens=store, indexes=store, reuse=reuse, signer=signer, replay_window=window, **ttls
+        tokens=store, indexes=store, reuse=reuse, signer=signer, replay_window=window, metrics=metrics, **ttls
     )
     endpoint = TokenEndpoint(clients, code, refresh)
     introspector = Introspector(clients, store, store, signer)

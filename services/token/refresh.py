@@ -10,6 +10,7 @@ The successor refresh token lives ``MAVIO_REFRESH_TOKEN_TTL`` from now (sliding 
 from __future__ import annotations
 
 from services.token.issuance import mint_pair, open_successor, seal_successor, token_reply
+from services.token.metrics import TokenMetrics
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest, InvalidScope
 from shared.grants.storage import IndexStore, RefreshTokenStore, Replayed, Reused, Rotated, Rotation
@@ -39,7 +40,9 @@ class RefreshGrant:
         access_ttl: int,
         refresh_ttl: int,
         replay_window: int,
+        metrics: TokenMetrics | None = None,
     ) -> None:
+        self._metrics = metrics if metrics is not None else TokenMetrics()
         self._tokens = tokens
         self._indexes = indexes
         self._reuse = reuse
@@ -76,11 +79,14 @@ class RefreshGrant:
                 await self._indexes.slide_family(
                     client_id, user_id, parsed.family, expires_at=now + self._refresh_ttl, now=now
                 )
+                self._metrics.rotated.inc()
+                self._metrics.issued_by_refresh.inc()
                 return token_reply(pair, scope=granted, expires_in=self._access_ttl)
             case Replayed(sealed=sealed, scope=granted):
                 successor = open_successor(presented, presented_sig, sealed)
                 if successor is None:  # cannot happen unless the store was tampered with
                     raise InvalidGrant(INVALID_REFRESH, debug="sealed successor did not open")
+                self._metrics.replayed.inc()
                 return token_reply(successor, scope=granted, expires_in=successor.expires_at - now)
             case Reused(revoked=revoked):
                 await self._reuse.revoked_by_reuse(revoked, kind="refresh", presenting_client=client_id)

@@ -14,6 +14,7 @@ from typing import Literal
 
 import structlog
 
+from services.token.metrics import TokenMetrics
 from shared.grants.storage import IndexStore, Revoked
 from shared.messages import events as ev
 
@@ -23,15 +24,21 @@ Publish = Callable[[ev.Event], Awaitable[None]]
 
 
 class ReuseResponder:
-    def __init__(self, indexes: IndexStore, publish: Publish) -> None:
+    def __init__(self, indexes: IndexStore, publish: Publish, metrics: TokenMetrics | None = None) -> None:
         self._indexes = indexes
         self._publish = publish
+        self._metrics = metrics if metrics is not None else TokenMetrics()
+        self._revoked = {
+            kind: self._metrics.revoked.labels(reason=f"{kind}_reused") for kind in ("code", "refresh")
+        }
 
     async def revoked_by_reuse(
         self, revoked: Revoked, *, kind: Literal["code", "refresh"], presenting_client: str
     ) -> None:
         """Uncount the family and publish the reuse and the revocation (never a token: the family id)."""
         client_id = revoked.client_id or presenting_client
+        (self._metrics.code_reused if kind == "code" else self._metrics.refresh_reused).inc()
+        self._revoked[kind].inc(revoked.tokens)
         log.warning(
             f"{kind} reuse: family revoked", family=revoked.family, client_id=client_id, tokens=revoked.tokens
         )

@@ -19,6 +19,7 @@ from shared.apps.secrets import secret_matches
 from shared.apps.store import AppStore
 from shared.errors import InvalidClient
 from shared.messages.registry import AppView
+from shared.metrics import CacheCounters
 from shared.registry_client import AppViewCache
 from shared.tokens import Signer
 
@@ -27,9 +28,12 @@ class CachedClientVerifier:
     """A ``shared.client_auth.ClientVerifier`` reading app records itself (read-only: the registry
     remains their one writer)."""
 
-    def __init__(self, apps: AppStore, signer: Signer, *, cache_ttl: float) -> None:
+    def __init__(
+        self, apps: AppStore, signer: Signer, *, cache_ttl: float, counters: CacheCounters | None = None
+    ) -> None:
         self._apps = apps
         self._signer = signer
+        self._counters = counters
         self.cache: AppViewCache[AppRecord] = AppViewCache(cache_ttl)
 
     async def watch(self, nc: NATS) -> list[Subscription]:
@@ -46,8 +50,13 @@ class CachedClientVerifier:
 
     async def _record(self, client_id: str) -> AppRecord | None:
         cached = self.cache.get(client_id)
+        counters = self._counters
         if cached is not None:
+            if counters is not None:
+                counters.hit.inc()
             return cached
+        if counters is not None:
+            counters.miss.inc()
         seen = self.cache.evictions
         record = await self._apps.get(client_id)
         if record is not None:

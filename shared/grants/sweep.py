@@ -55,6 +55,10 @@ class SweepStore(Protocol):
         """Move still-live members to their real expiry (never earlier)."""
         ...
 
+    async def backlog(self, now: float) -> tuple[int, float | None]:
+        """How many members are due at ``now``, and the oldest one's due time (None: none)."""
+        ...
+
     async def discard(self, members: list[str]) -> None: ...
     async def uncount(self, entries: list[DueFamily]) -> None:
         """Remove each family from its app's, its user's and the sweeper's indexes (idempotent)."""
@@ -82,6 +86,14 @@ class RedisSweepStore:
             _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [keys.REFRESH_MARKER])
 
         return [int(x) for x in await run_steps(self._redis, families, step, scripts=[_REFRESH_LEFT])]
+
+    async def backlog(self, now: float) -> tuple[int, float | None]:
+        queue = keys.expiry_queue()
+        due = int(await self._redis.zcount(queue, "-inf", now))
+        if not due:
+            return 0, None
+        oldest = await self._redis.zrange(queue, 0, 0, withscores=True)
+        return due, float(oldest[0][1]) if oldest else None
 
     async def reschedule(self, scores: dict[str, float]) -> None:
         if scores:

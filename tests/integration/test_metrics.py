@@ -1,0 +1,214 @@
+"""Each service's own /metrics, found through ``$SRV.INFO``, moves with real requests; Redis errors and
+recoveries are counted; the sweeper's lag and backlog follow its work list."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+import redis.exceptions
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.cli.status import Replica, Status, gather
+from services.stack.embedded import start_redis
+from shared import keys, subjects
+from shared.config import load_settings
+from shared.grants import keys as grant_keys
+from shared.metrics import ServiceMetrics
+from shared.metrics_server import PORT_SPAN
+from shared.store import make_redis
+from tests.support.system import System, start_system, unused_port
+from tests.support.token_flow import new_party, refresh, token_request, tokens_for
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+BASE_PORT = unused_port()
+REPLICAS = {"authorize": 1, "token": 2, "registry": 1, "revocation": 1}
+
+
+@pytest.fixture(scope="module")
+async def metered() -> AsyncIterator[System]:
+    env = {
+        "MAVIO_METRICS_PORT": str(BASE_PORT),
+        "MAVIO_REFRESH_REPLAY_WINDOW": "0",  # a second use of a refresh token is a reuse at once
+        "MAVIO_SWEEP_INTERVAL": "0.2",
+    }
+    system = await start_system(env)
+    await system.start_service("token")  # a second replica
+    yield system
+    await system.close()
+
+
+async def deadline_loop(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not await probe():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
+        await asyncio.sleep(0.1)
+
+
+async def every_replica(system: System) -> Status:
+    """Discovery until every replica of ``REPLICAS`` has answered PING, INFO and STATS."""
+    found = Status([], [])
+
+    async def complete() -> bool:
+        nonlocal found
+        found = await gather(system.nc, 1.0)
+        counts = defaultdict(int)
+        for r in found.replicas:
+            counts[r.service] += r.requests is not None and "metrics_port" in r.metadata
+        return all(counts[name] == n for name, n in REPLICAS.items())
+
+    await deadline_loop("every replica answered discovery", complete)
+    return found
+
+
+async def scrape(replica: Replica) -> Samples:
+    async with aiohttp.ClientSession() as http, http.get(replica.metrics_url) as resp:
+        assert resp.status == 200, replica.metrics_url
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = await resp.text()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+async def service_samples(system: System) -> dict[str, list[Samples]]:
+    out: dict[str, list[Samples]] = defaultdict(list)
+    for replica in (await every_replica(system)).replicas:
+        out[replica.service].append(await scrape(replica))
+    return out
+
+
+def total(replicas: list[Samples], name: str, **labels: str) -> float:
+    """Sum over replicas of every sample ``name`` whose labels include ``labels``."""
+    want = set(labels.items())
+    return sum(v for s in replicas for (n, ls), v in s.items() if n == name and want <= ls)
+
+
+def present(replicas: list[Samples], name: str) -> bool:
+    return all(any(n == name for n, _ in s) for s in replicas)
+
+
+async def test_each_replica_announces_its_own_metrics_port(metered: System) -> None:
+    status = await every_replica(metered)
+    ports = [int(r.metadata["metrics_port"]) for r in status.replicas]
+    assert len(ports) == sum(REPLICAS.values()) and len(set(ports)) == len(ports), ports
+    assert all(BASE_PORT <= p < BASE_PORT + PORT_SPAN for p in ports), (BASE_PORT, ports)
+    assert status.missing == []
+
+
+async def test_request_and_token_counters_move_with_real_requests(metered: System) -> None:
+    system = metered
+    party = await new_party(system)
+    first = await tokens_for(system, party)
+    status, _, rotated = await refresh(system, party, first["refresh_token"])
+    assert status == 200, rotated
+    status, _, reused = await refresh(system, party, first["refresh_token"])
+    assert (status, reused["error"]) == (400, "invalid_grant"), reused
+    second = await tokens_for(system, party)
+    form = {"token": second["refresh_token"], **party.post_auth()}
+    status, _, _ = await token_request(system, form, path="/oauth/revoke")
+    assert status == 200
+
+    m = await service_samples(system)
+    token, revocation = m["token"], m["revocation"]
+    exchange = subjects.TOKEN_EXCHANGE
+    assert total(token, "mavio_bus_requests_total", subject=exchange, outcome="ok") == 3
+    assert total(token, "mavio_bus_requests_total", subject=exchange, outcome="invalid_grant") == 1
+    assert total(token, "mavio_bus_request_seconds_count", subject=exchange) == 4
+    assert total(token, "mavio_tokens_issued_total", grant_type="authorization_code") == 2
+    assert total(token, "mavio_tokens_issued_total", grant_type="refresh_token") == 1
+    assert total(token, "mavio_tokens_refreshed_total", result="rotated") == 1
+    assert total(token, "mavio_token_reuse_detected_total", kind="refresh") == 1
+    assert total(token, "mavio_tokens_revoked_total", reason="refresh_reused") >= 1
+    # every client authentication of the four exchanges looked in the cache; the first one missed
+    hits = total(token, "mavio_cache_lookups_total", cache="client_auth", result="hit")
+    misses = total(token, "mavio_cache_lookups_total", cache="client_auth", result="miss")
+    assert hits + misses == 4 and misses >= 1, (hits, misses)
+    revoke = subjects.REVOCATION_REVOKE
+    assert total(revocation, "mavio_bus_requests_total", subject=revoke, outcome="ok") == 1
+    assert total(revocation, "mavio_tokens_revoked_total", reason="rfc7009") >= 2  # access + refresh
+    for name, replicas in m.items():
+        health = subjects.op(name, "health")
+        assert total(replicas, "mavio_bus_requests_total", subject=health, outcome="ok") >= 1, name
+        for metric in (
+            "mavio_bus_reconnects_total",
+            "mavio_redis_errors_total",
+            "mavio_redis_reconnects_total",
+        ):
+            assert present(replicas, metric), (name, metric)
+    assert present(revocation, "mavio_sweeper_lag_seconds") and present(revocation, "mavio_sweeper_backlog")
+
+
+async def test_discovery_stats_count_requests_and_error_replies(metered: System) -> None:
+    party = await new_party(metered)
+    status, _, body = await token_request(
+        metered, {"grant_type": "refresh_token", "refresh_token": "mavio_rt_nonsense", **party.post_auth()}
+    )
+    assert (status, body["error"]) == (400, "invalid_grant")
+    found = await every_replica(metered)
+    token = [r for r in found.replicas if r.service == "token"]
+    assert sum(r.errors or 0 for r in token) >= 1
+    assert all((r.requests or 0) >= (r.errors or 0) for r in found.replicas)
+
+
+async def test_sweeper_gauges_follow_the_work_list(metered: System) -> None:
+    system = metered
+    lease = keys.sweep_lease()
+    await system.redis.set(lease, "someone-else", px=120_000)  # no replica may sweep meanwhile
+    member = grant_keys.expiry_member("mavio_client_gauge", "F" + "0" * 21, "u_gauge")
+    try:
+        await system.redis.zadd(grant_keys.expiry_queue(), {member: time.time() - 100})
+
+        async def stuck() -> bool:
+            revocation = (await service_samples(system))["revocation"]
+            return total(revocation, "mavio_sweeper_backlog") >= 1 and all(
+                s[("mavio_sweeper_lag_seconds", frozenset())] >= 90 for s in revocation
+            )
+
+        await deadline_loop("backlog 1 and lag over 90 s while the lease is held elsewhere", stuck)
+    finally:
+        await system.redis.delete(lease)
+
+    async def drained() -> bool:
+        revocation = (await service_samples(system))["revocation"]
+        return (
+            total(revocation, "mavio_sweeper_backlog") == 0
+            and total(revocation, "mavio_sweeper_lag_seconds") == 0
+        )
+
+    await deadline_loop("the sweeper emptied its work list", drained)
+    assert await system.redis.zscore(grant_keys.expiry_queue(), member) is None
+
+
+async def test_redis_errors_and_the_recovery_after_them_are_counted() -> None:
+    with tempfile.TemporaryDirectory(prefix="mavio-redis-health-") as tmp:
+        port = unused_port()
+        server = start_redis(Path(tmp), port=port, persist=False)
+        metrics = ServiceMetrics("probe")
+        client = make_redis(load_settings({"MAVIO_REDIS_URL": server.url}), metrics.redis)
+        reg = metrics.registry
+
+        def value(name: str) -> float:
+            return reg.get_sample_value(name, {"service": "probe"}) or 0.0
+
+        try:
+            assert await client.ping()
+            assert (value("mavio_redis_errors_total"), value("mavio_redis_reconnects_total")) == (0, 0)
+            server.stop()
+            with pytest.raises(redis.exceptions.ConnectionError):
+                await client.ping()
+            assert value("mavio_redis_errors_total") >= 1 and metrics.redis.down
+            server = start_redis(Path(tmp), port=port, persist=False)
+            assert await client.ping()
+            assert value("mavio_redis_reconnects_total") == 1 and not metrics.redis.down
+        finally:
+            await client.aclose()
+            server.stop()
