@@ -17,13 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.cli.status import Replica, Status, gather
 from services.stack.embedded import start_redis
+from services.stack.supervisor import Supervisor, child_env
 from shared import keys, subjects
 from shared.config import load_settings
 from shared.grants import keys as grant_keys
 from shared.metrics import ServiceMetrics
 from shared.metrics_server import PORT_SPAN
 from shared.store import make_redis
-from tests.support.system import System, start_system, unused_port
+from tests.support.system import Servers, System, start_system, unused_port
 from tests.support.token_flow import new_party, refresh, token_request, tokens_for
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -212,3 +213,96 @@ async def test_redis_errors_and_the_recovery_after_them_are_counted() -> None:
         finally:
             await client.aclose()
             server.stop()
+
+
+async def test_bus_reconnects_are_counted_and_the_metrics_port_closes_with_the_service() -> None:
+    system = await start_system(services=("registry",), gateway=False)
+    try:
+        found = await gather(system.nc, 1.0)
+        (replica,) = [r for r in found.replicas if r.service == "registry"]
+        labels = frozenset({("service", "registry")})
+        before = await scrape(replica)
+        assert before[("mavio_bus_reconnects_total", labels)] == 0
+        port = system.servers.nats.port
+        system.servers.nats.kill()
+        system.servers.nats = system.servers.start_nats_at(Path(system.servers.tmp.name), port)
+
+        async def reconnected() -> bool:
+            now = await scrape(replica)
+            return (
+                now[("mavio_bus_disconnects_total", labels)] >= 1
+                and now[("mavio_bus_reconnects_total", labels)] >= 1
+            )
+
+        await deadline_loop("the registry counted its bus reconnect", reconnected)
+
+        async def harness_back() -> bool:
+            return system.nc.is_connected
+
+        await deadline_loop("the tests' own client reconnected", harness_back)
+        await system.stop_service("registry")
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await scrape(replica)
+    finally:
+        await system.close()
+
+
+async def test_a_resource_servers_verification_cache_counts_hits_and_misses(metered: System) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from shared.metrics import CacheCounters, cache_lookups
+    from shared.verify_client import TokenVerifier
+
+    party = await new_party(metered)
+    access = (await tokens_for(metered, party))["access_token"]
+    registry = CollectorRegistry()
+    verifier = TokenVerifier(
+        metered.nc, cache_ttl=30, counters=CacheCounters(cache_lookups(registry), "verify")
+    )
+    await verifier.start()
+    try:
+        for _ in range(3):
+            assert (await verifier.verify(access)).active
+    finally:
+        await verifier.close()
+
+    def count(result: str) -> float | None:
+        return registry.get_sample_value("mavio_cache_lookups_total", {"cache": "verify", "result": result})
+
+    assert (count("miss"), count("hit")) == (1, 2)
+
+
+async def test_replica_processes_on_one_host_take_ports_from_the_base() -> None:
+    servers = Servers.start()
+    base = unused_port()
+    env = child_env(
+        {
+            "MAVIO_NATS_URL": servers.nats.url,
+            "MAVIO_REDIS_URL": servers.redis.url,
+            "MAVIO_LOG_LEVEL": "warning",
+            "MAVIO_METRICS_PORT": str(base),
+        }
+    )
+    sup = Supervisor(env, identities=servers.identities())
+    for i in (1, 2):
+        sup.spawn(f"registry-{i}", "services.registry")
+    nc = await servers.connect()
+    try:
+        found = Status([], [])
+
+        async def both() -> bool:
+            nonlocal found
+            found = await gather(nc, 1.0)
+            return sum(r.service == "registry" and "metrics_port" in r.metadata for r in found.replicas) == 2
+
+        await deadline_loop("two registry processes answered discovery", both, timeout=60)
+        ports = sorted(int(r.metadata["metrics_port"]) for r in found.replicas)
+        assert len(set(ports)) == 2 and all(base <= p < base + PORT_SPAN for p in ports), (base, ports)
+        for replica in found.replicas:
+            samples = await scrape(replica)
+            health = frozenset({("service", "registry"), ("subject", subjects.op("registry", "health"))})
+            assert ("mavio_bus_request_seconds_count", health) in samples
+    finally:
+        await nc.drain()
+        sup.stop_all()
+        servers.stop()
