@@ -84,11 +84,12 @@ def launcher_alive(pid: int) -> bool:
         return True
     cmdline = Path(f"/proc/{pid}/cmdline")
     try:
-        return LAUNCHER_MODULE in cmdline.read_bytes()
+        args = cmdline.read_bytes()
     except FileNotFoundError:  # no /proc (not Linux): trust the pid
         return not Path("/proc/self").exists()
     except OSError:
         return True
+    return not args or LAUNCHER_MODULE in args  # empty while the process is still being set up
 
 
 def run_dir(environ: Mapping[str, str]) -> Path:

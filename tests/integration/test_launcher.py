@@ -110,7 +110,8 @@ def test_the_cli_finds_the_running_stack_from_the_repository_folder(
     listed = cli(root, "users", "list")
     assert listed.returncode == 0, listed.stderr
     assert DEMO_EMAIL in listed.stdout
-    assert listed.stderr.strip() == f"mavio-oauth: using the local stack of .run/{launcher.port}/stack.env"
+    used = f"mavio-oauth: using the local stack of .run/{launcher.port}/stack.env"
+    assert used in listed.stderr.splitlines(), listed.stderr
     replanned = cli(root, "users", "set-plan", DEMO_EMAIL, "business")  # through the bus, as the cli user
     assert replanned.returncode == 0, replanned.stderr
     assert "grants narrowed" in replanned.stdout
