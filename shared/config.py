@@ -142,6 +142,14 @@ def _networks(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _ip_address(raw: str) -> str:
+    """An IP address to listen on (``0.0.0.0``: every interface)."""
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        raise ValueError(f"expected an IP address, got {raw!r}") from None
+
+
 def _hmac_key(raw: str) -> str:
     if len(raw.encode()) < 32:
         raise ValueError("expected at least 32 bytes of secret key material")
@@ -175,7 +183,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_LOG_JSON": ("log_json", _bool),
     "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
     "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
-    "MAVIO_METRICS_HOST": ("metrics_host", str.strip),
+    "MAVIO_METRICS_HOST": ("metrics_host", _ip_address),
     "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
     "MAVIO_LOGIN_CONCURRENCY": ("login_concurrency", _int(1, 256)),
     "MAVIO_CLIENT_AUTH_MAX_FAILURES": ("client_auth_max_failures", _int(1, 100_000)),

@@ -42,7 +42,11 @@ def run(serve: Serve, *, process: str) -> None:
         uvloop.install()
     except ImportError:  # pragma: no cover - uvloop is a dependency, but stay runnable without it
         pass
-    asyncio.run(_serve_until_signal(serve, settings))
+    try:
+        asyncio.run(_serve_until_signal(serve, settings))
+    except ConfigError as exc:  # found only when used (e.g. a metrics address this host does not have)
+        print(f"mavio {process}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 async def _serve_until_signal(serve: Serve, settings: Settings) -> None:
