@@ -254,10 +254,17 @@ TOKEN_INFO = web.RequestKey("mavio_token_info", Introspection)
 
 
 def setup_verifier(
-    app: web.Application, nc: NATS, *, cache_ttl: float = 0.0, timeout: float = 2.0
+    app: web.Application,
+    nc: NATS,
+    *,
+    cache_ttl: float = 0.0,
+    timeout: float = 2.0,
+    counters: CacheCounters | None = None,
 ) -> TokenVerifier:
-    """Put a ``TokenVerifier`` in ``app`` (started and closed with the app)."""
-    verifier = TokenVerifier(nc, cache_ttl=cache_ttl, timeout=timeout)
+    """Put a ``TokenVerifier`` in ``app`` (started and closed with the app). ``counters``: the cache's
+    hits and misses on the resource server's own registry, e.g.
+    ``CacheCounters(shared.metrics.cache_lookups(registry), "verify")``."""
+    verifier = TokenVerifier(nc, cache_ttl=cache_ttl, timeout=timeout, counters=counters)
     app[VERIFIER] = verifier
 
     async def lifetime(_: web.Application) -> AsyncIterator[None]:
