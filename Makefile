@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-runtime
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test test-fast bench profile lint format typecheck install install-dev browser clean
+.PHONY: run demo test test-fast test-containers containers bench profile lint format typecheck install install-dev browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -31,10 +31,19 @@ browser:
 	@bash scripts/ensure-axe.sh
 
 test: $(DEVSTAMP) browser
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not containers" $(PYTEST_ARGS)
 
 test-fast: $(DEVSTAMP)
-	$(PY) -m pytest -q -m "not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not browser and not containers" $(PYTEST_ARGS)
+
+# podman (installed from Debian's packages when missing, as root), the base image, the wheelhouse,
+# the image and .containers/stack.env; each step is skipped when already done.
+containers: $(DEVSTAMP)
+	@bash scripts/containers/prepare.sh
+
+# compose.yaml for real: up, the OAuth flow with Authlib, scaling token, down (tests/containers/).
+test-containers: $(DEVSTAMP)
+	@bash scripts/containers/test.sh $(PYTEST_ARGS)
 
 bench: $(DEVSTAMP)
 	$(PY) -m bench $(BENCH_ARGS)

@@ -41,24 +41,29 @@ def _own(service: str) -> tuple[str, ...]:
     return (f"{P}.{service}.>", *_SERVE)
 
 
+def _probe(service: str) -> tuple[str, ...]:
+    """A replica's readiness probe (``python -m shared.probe``) asks its own service's health."""
+    return (subjects.op(service, "health"),)
+
+
 USERS: dict[str, Permissions] = {
     "authorize": Permissions(
-        publish=(subjects.REGISTRY_GET_APP, subjects.REGISTRY_GET_ACCOUNT),
+        publish=(subjects.REGISTRY_GET_APP, subjects.REGISTRY_GET_ACCOUNT, *_probe("authorize")),
         subscribe=(*_own("authorize"), *_APP_EVENTS),
         responses=True,
     ),
     "token": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE),
+        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE, *_probe("token")),
         subscribe=(*_own("token"), *_APP_EVENTS),
         responses=True,
     ),
     "registry": Permissions(
-        publish=(f"{P}.events.>", *_JS_WRITE),
+        publish=(f"{P}.events.>", *_JS_WRITE, *_probe("registry")),
         subscribe=_own("registry"),
         responses=True,
     ),
     "revocation": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE),
+        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE, *_probe("revocation")),
         subscribe=(*_own("revocation"), f"{P}.events.>"),
         responses=True,
     ),

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# .containers/stack.env: the stack's secrets (a password per bus user, the Redis ACL user's, the
+# token HMAC key), made once with a CSPRNG and kept (mode 0600, never committed) so a re-run keeps
+# the data in the volumes usable. Delete the file (and the volumes) to rotate everything.
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+mkdir -p "$WORK"
+if [[ -s "$WORK/stack.env" ]]; then
+  say "secrets in $WORK/stack.env (kept)"
+  exit 0
+fi
+umask 077
+"$PY" - "$WORK/stack.env" <<'PY'
+import secrets
+import sys
+
+from shared import bus_auth
+
+values = {f"MAVIO_NATS_{user.upper()}_PASSWORD": secrets.token_urlsafe(24) for user in bus_auth.USERS}
+values["MAVIO_REDIS_PASSWORD"] = secrets.token_urlsafe(24)
+values["MAVIO_TOKEN_HMAC_KEY"] = secrets.token_urlsafe(48)
+with open(sys.argv[1], "w") as out:
+    out.write("# Mavio OAuth compose secrets (scripts/containers/env.sh); never commit this file.\n")
+    out.writelines(f"{key}={value}\n" for key, value in values.items())
+PY
+say "made fresh secrets in $WORK/stack.env"
