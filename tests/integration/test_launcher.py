@@ -51,6 +51,7 @@ def assert_stopped_cleanly(launcher: Launcher, rc: int) -> None:
     assert len(logs) >= 7, sorted(logs)  # nats, redis and every service's and the gateway's
     for path, text in logs.items():
         assert "Traceback" not in text, f"{path}:\n{text[-3000:]}"
+    assert len(launcher.children) >= 7, launcher.children  # what the orphan check below covers
     left = {pid: args for pid, args in launcher.children.items() if alive(pid)}
     assert not left, f"orphans: {left}"
 

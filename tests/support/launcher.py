@@ -1,7 +1,7 @@
 """The real launcher (``python -m services.stack``, what ``make run`` runs) as a child of a test.
 
 It runs in a session of its own, as under a terminal: ``os.killpg(launcher.pid, SIGINT)`` is what a
-Ctrl-C does. Its output is collected line by line by a thread; its children are read from ``ps``.
+Ctrl-C does. Its output is collected line by line by a thread; its children are read from ``/proc``.
 """
 
 from __future__ import annotations
@@ -88,10 +88,17 @@ class Launcher:
         raise AssertionError(f"no line with {needle!r} in the launcher's output:\n" + "\n".join(self.output))
 
     def _read_children(self) -> dict[int, str]:
-        ps = ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(self.proc.pid)]
-        out = subprocess.run(ps, capture_output=True, text=True, check=False).stdout
-        rows = (line.strip().split(None, 1) for line in out.splitlines() if line.strip())
-        return {int(pid): args for pid, args in rows}
+        """Every process whose parent is the launcher (from ``/proc``): pid -> command line."""
+        children = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                if ppid == self.proc.pid:
+                    args = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                    children[int(stat.parent.name)] = args
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+        return children
 
     def child(self, needle: str) -> int:
         pids = [pid for pid, args in self.children.items() if needle in args]
