@@ -9,9 +9,11 @@ from pathlib import Path
 from aiohttp import web
 
 from services.gateway import limits, middleware, server
+from services.gateway.failure_hints import FailureHints
 from services.gateway.keys import (
     BUS,
     CATALOG,
+    FAILURE_HINTS,
     LOGO_DECODES,
     METRICS,
     NC,
@@ -72,6 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOG] = ScopeCatalog.load()
     app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
     app[LOGO_DECODES] = asyncio.Semaphore(2)
+    app[FAILURE_HINTS] = FailureHints(settings.rate_limit_window)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)

@@ -75,10 +75,11 @@ class RefreshGrant:
         )
         outcome = await self._tokens.rotate(rotation, now=now)
         match outcome:
-            case Rotated(scope=granted, user_id=user_id):
-                await self._indexes.slide_family(
-                    client_id, user_id, parsed.family, expires_at=now + self._refresh_ttl, now=now
-                )
+            case Rotated(scope=granted, user_id=user_id, slide=slide):
+                if slide:  # one Redis round trip for a family refreshed again within the slack
+                    await self._indexes.slide_family(
+                        client_id, user_id, parsed.family, expires_at=now + self._refresh_ttl, now=now
+                    )
                 self._metrics.rotated.inc()
                 self._metrics.issued_by_refresh.inc()
                 return token_reply(pair, scope=granted, expires_in=self._access_ttl)

@@ -10,6 +10,10 @@ from shared.grants.reads import CoalescingReader
 from shared.grants.scripts import SOURCES, source
 from shared.store import Redis
 
+# A family refreshed again within this many seconds keeps its index entries (their expiry and the
+# grant's "last used" are then up to this stale; the sweeper reschedules a family that is still live).
+INDEX_SLIDE_SLACK = 60
+
 
 def text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -18,7 +22,8 @@ def text(value: Any) -> str:
 class GrantStoreBase:
     """``hold_ttl`` is how long a consumed code's family marker lives when no token follows (the code TTL)
     and the least time a revoked family stays refused; ``replay_window_ms`` the refresh replay window;
-    ``access_ttl`` / ``refresh_ttl`` the token lifetimes in seconds."""
+    ``access_ttl`` / ``refresh_ttl`` the token lifetimes in seconds; ``slide_slack`` how far (seconds) a
+    family's refresh expiry moves before a rotation asks for its indexes to slide (``Rotated.slide``)."""
 
     def __init__(
         self,
@@ -29,6 +34,7 @@ class GrantStoreBase:
         replay_window_ms: int,
         hold_ttl: int,
         cluster: bool = False,
+        slide_slack: int = INDEX_SLIDE_SLACK,
     ) -> None:
         self._redis = redis
         self._reader = CoalescingReader(redis, cluster=cluster)
@@ -36,6 +42,7 @@ class GrantStoreBase:
         self._refresh_ttl = refresh_ttl
         self._window_ms = replay_window_ms
         self._hold_ttl = hold_ttl
+        self._slide_slack = min(slide_slack, refresh_ttl // 10)  # short-lived test families always slide
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source(name)) for name in SOURCES
         }

@@ -44,6 +44,7 @@ class Refused:
 class Rotated:
     scope: str  # the successor pair's scope (narrowed if asked)
     user_id: str
+    slide: bool = True  # the family's indexes should move to the new expiry (``slide_family``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,11 +53,12 @@ class RedisTokens(GrantStoreBase):
             self._access_ttl,
             self._refresh_ttl,
             self._hold_ttl,
+            self._slide_slack,
         ]
         out = await self._run("refresh_rotation", script_keys, args)
         match out[0]:
             case b"rotated":
-                return Rotated(text(out[1]), text(out[2]))
+                return Rotated(text(out[1]), text(out[2]), slide=out[3] == b"1")
             case b"replay":
                 return Replayed(out[1], text(out[2]))
             case b"reused":

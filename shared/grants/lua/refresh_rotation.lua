@@ -4,7 +4,10 @@
 -- scope may be asked for, never a wider one (scope_narrowing.lua).
 -- KEYS: presented refresh, family, members, revoked, replay, new access, new refresh.
 -- ARGV: now, client_id, requested scope ('' = unchanged), replay window ms, sealed successor pair,
---       access ttl, refresh ttl, tombstone_min_ttl.
+--       access ttl, refresh ttl, tombstone_min_ttl, index slide slack (s).
+-- Returns {'rotated', scope, user_id, slide}: slide is '1' when the family's indexes (app, user, the
+-- sweeper's work list) should move to the new expiry, that is when it moved by the slack or more since
+-- they last did (the family's 'indexed_until'); a family refreshed in a tight loop slides once a slack.
 local now = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'revoked'} end
 local raw = redis.call('GET', KEYS[1])
@@ -31,4 +34,10 @@ redis.call('ZADD', KEYS[3], now + at_ttl, KEYS[6], now + rt_ttl, KEYS[7])
 replay_window_open(KEYS[5], KEYS[3], ARGV[5], scope, window, now)
 redis.call('EXPIRE', KEYS[3], rt_ttl)
 redis.call('EXPIRE', KEYS[2], rt_ttl)
-return {'rotated', scope, rec.user_id}
+local slide = '0'
+local indexed = tonumber(redis.call('HGET', KEYS[2], 'indexed_until')) or 0
+if now + rt_ttl - indexed >= tonumber(ARGV[9]) then
+  redis.call('HSET', KEYS[2], 'indexed_until', now + rt_ttl)
+  slide = '1'
+end
+return {'rotated', scope, rec.user_id, slide}

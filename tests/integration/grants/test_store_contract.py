@@ -179,6 +179,33 @@ async def test_rotation_by_another_client_is_refused_and_changes_nothing(system:
     assert isinstance(await store.rotate(rotation(family, presented), now=int(time.time())), Rotated)
 
 
+async def test_a_rotation_asks_for_an_index_slide_once_the_expiry_moved_by_the_slack(system: System) -> None:
+    store = make_store(system)  # refresh TTL 600 s: a slack of 60 s
+    family, _, presented = await first_pair(store)
+    base = int(time.time())  # the first pair was indexed until about base + 600
+
+    async def rotate_at(now: int, token: str) -> tuple[Rotated, str]:
+        successor = mint_pair(family, SIGNER)
+        rot = Rotation(
+            family=family,
+            presented_sig=SIGNER.sign(token),
+            client_id=CLIENT,
+            scope="",
+            access_sig=successor.access_sig,
+            refresh_sig=successor.refresh_sig,
+            sealed=b"sealed",
+        )
+        out = await store.rotate(rot, now=now)
+        assert isinstance(out, Rotated), out
+        return out, successor.refresh_token
+
+    first, token = await rotate_at(base + 10, presented)
+    moved, token = await rotate_at(base + 75, token)
+    again, token = await rotate_at(base + 85, token)
+    assert (first.slide, moved.slide, again.slide) == (False, True, False)
+    assert await system.redis.hget(grant_keys.family(family), "indexed_until") == str(base + 675).encode()
+
+
 async def test_expired_members_are_pruned_on_rotation(system: System) -> None:
     store = make_store(system)
     family, _, presented = await first_pair(store)
