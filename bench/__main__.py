@@ -17,8 +17,10 @@ from bench import ceilings, report
 from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
 from bench.load import Window
-from bench.stack import Stack, connect, seed_access_tokens
+from bench.measures import Measure
+from bench.stack import Stack, connect, seed_access_tokens, seed_grants, wait_instances
 from bench.verify import verify_load
+from bench.visibility import revocation_visibility
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +32,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     p.add_argument("--tokens", type=int, default=2000, help="distinct access tokens verified")
     p.add_argument("--hot-set", type=int, default=1000, help="tokens in the cached-verification hot set")
+    p.add_argument("--revocations", type=int, default=100, help="revocations timed for cache visibility")
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
@@ -40,6 +43,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="code exchanges per window (the peer keeps ~1,000-2,000 entries)",
     )
     return p.parse_args(argv)
+
+
+async def run_visibility(stack: Stack, a: argparse.Namespace) -> list[Measure]:
+    """Goal 4's second half, with one token replica and the revocation service running."""
+    stack.spawn("services.revocation", "revocation")
+    nc = await connect(stack.settings)
+    try:
+        await wait_instances(nc, "revocation", 1)
+    finally:
+        await nc.drain()
+    grants = await seed_grants(stack.settings, a.revocations, start=10_000_000)
+    print(f"revocation visibility: {a.revocations} revocations, 3 caches", flush=True)
+    return [await revocation_visibility(stack.settings.nats_url, grants)]
 
 
 async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
@@ -100,10 +116,12 @@ def main(argv: list[str]) -> int:
     load_before = os.getloadavg()[0]
     stack = Stack.start()
     results: dict[str, Window | Ceiling] = {}
+    measures: list[Measure] = []
     try:
         import uvloop
 
         results |= uvloop.run(run_verify(stack, a))
+        measures += uvloop.run(run_visibility(stack, a))
         for proc in stack.replicas:  # the ceilings get the machine to themselves
             proc.terminate()
         for proc in stack.replicas:
@@ -117,7 +135,7 @@ def main(argv: list[str]) -> int:
             results |= run_peer_comparison(stack, a)
     finally:
         stack.stop()
-    report.write(results, repeats=a.repeats, load_before=load_before)
+    report.write(results, measures, repeats=a.repeats, load_before=load_before)
     return 0
 
 

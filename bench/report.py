@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from bench.ceilings import Ceiling
 from bench.load import Window
+from bench.measures import Measure
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -110,6 +111,11 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {r['scenario']} | {ours['rps']:,.0f} | {ref['rps']:,.0f} | **{r['ratio']:.2f}** | "
             f"≥ {r['goal']:g} ({r['verdict']}) | {ours['p99_ms']:.1f} / {ref['p99_ms']:.1f} |"
         )
+    if summary.get("measures"):
+        lines += ["", "| scenario | figure | goal | verdict |", "|---|---|---|---|"]
+        for m in summary["measures"]:
+            verdict = "met" if m["met"] else "not met"
+            lines.append(f"| {m['scenario']} | {m['figure']} | {m['goal']} | {verdict} |")
     lines += ["", "| run | req/s | p50 ms | p90 ms | p99 ms | errors | CPU (cores) per process |"]
     lines.append("|---|---:|---:|---:|---:|---:|---|")
     for label, w in res.items():
@@ -122,7 +128,9 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(results: dict[str, Window | Ceiling], *, repeats: int, load_before: float) -> dict[str, Any]:
+def write(
+    results: dict[str, Window | Ceiling], measures: list[Measure], *, repeats: int, load_before: float
+) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     summary = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
@@ -131,6 +139,7 @@ def write(results: dict[str, Window | Ceiling], *, repeats: int, load_before: fl
         "load_after": os.getloadavg()[0],
         "repeats": repeats,
         "results": {label: _row(r) for label, r in results.items()},
+        "measures": [asdict(m) for m in measures],
     }
     summary["ratios"] = ratios(results)
     RESULTS.mkdir(exist_ok=True)

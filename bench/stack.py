@@ -133,5 +133,60 @@ async def seed_access_tokens(settings: Settings, count: int) -> list[str]:
     return tokens
 
 
+def grant_of(signer: Signer, *, user_id: str, now: int, settings: Settings) -> tuple[FirstPair, str]:
+    """A new family's first pair for ``user_id`` of the bench client: (the pair, its access token)."""
+    family = new_family_id()
+    pair = mint_pair(family, signer)
+    access, refresh = first_records(
+        pair,
+        family=family,
+        client_id=BENCH_CLIENT,
+        user_id=user_id,
+        scope="meetings:read",
+        now=now,
+        access_ttl=settings.access_token_ttl,
+        refresh_ttl=settings.refresh_token_ttl,
+    )
+    first = FirstPair(
+        family=family,
+        client_id=BENCH_CLIENT,
+        user_id=user_id,
+        scope="meetings:read",
+        access_sig=pair.access_sig,
+        access_record=access,
+        refresh_sig=pair.refresh_sig,
+        refresh_record=refresh,
+    )
+    return first, pair.access_token
+
+
+async def seed_grants(
+    settings: Settings, count: int, *, start: int = 0, refresh_ttl: int | None = None, batch: int = 5000
+) -> list[tuple[str, str, str]]:
+    """``count`` grants, each its own user and family, counted in every index as an exchange counts
+    them: (client id, user id, access token). Users are numbered from ``start``."""
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    store = RedisGrantStore(
+        redis,
+        access_ttl=settings.access_token_ttl,
+        refresh_ttl=refresh_ttl or settings.refresh_token_ttl,
+        replay_window_ms=0,
+        hold_ttl=settings.code_ttl,
+    )
+    signer, out = Signer(settings.hmac_key), []
+    try:
+        for first_user in range(start, start + count, batch):
+            now = int(time.time())
+            grants = [
+                grant_of(signer, user_id=f"usr_bench{i}", now=now, settings=settings)
+                for i in range(first_user, min(start + count, first_user + batch))
+            ]
+            await store.import_first_pairs([g for g, _ in grants], now=now)
+            out += [(BENCH_CLIENT, g.user_id, token) for g, token in grants]
+    finally:
+        await redis.aclose()
+    return out
+
+
 async def connect(settings: Settings) -> NATS:
     return await nats.connect(settings.nats_url)

@@ -107,14 +107,14 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Introspection:
         """The token's RFC 7662 answer; raises ``TemporarilyUnavailable`` when the bus cannot answer."""
-        parsed = parse(token, "at") if token else None
-        if parsed is None:
-            return INACTIVE
-        hit = self._cached(token)
+        hit = self._cached(token)  # first: a cached token was parsed when it was stored
         if self._counters is not None and self._sub is not None:
             (self._counters.miss if hit is None else self._counters.hit).inc()
         if hit is not None:
             return hit
+        parsed = parse(token, "at") if token else None
+        if parsed is None:
+            return INACTIVE
         epoch = self._epoch
         info = await self._bus.request(subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection)
         if info.active and self._sub is not None and epoch == self._epoch:

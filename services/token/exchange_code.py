@@ -15,7 +15,7 @@ from services.token.metrics import TokenMetrics
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest
 from shared.grants.records import CodeRecord
-from shared.grants.storage import CodeStore, CodeTaken, FamilyStore, FirstPair, IndexStore, Reused
+from shared.grants.storage import CodeStore, CodeTaken, FamilyStore, FirstPair, Reused
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from shared.pkce import verify_s256
 from shared.tokens import Signer, parse
@@ -50,7 +50,6 @@ class CodeGrant:
         *,
         codes: CodeStore,
         families: FamilyStore,
-        indexes: IndexStore,
         reuse: ReuseResponder,
         signer: Signer,
         access_ttl: int,
@@ -60,7 +59,6 @@ class CodeGrant:
         self._issued = (metrics if metrics is not None else TokenMetrics()).issued_by_code
         self._codes = codes
         self._families = families
-        self._indexes = indexes
         self._reuse = reuse
         self._signer = signer
         self._access_ttl = access_ttl
@@ -110,11 +108,8 @@ class CodeGrant:
             refresh_sig=pair.refresh_sig,
             refresh_record=refresh,
         )
-        # Count first, then issue: a concurrent revocation then always uncounts after (idempotently).
-        index_args = (record.client_id, record.user_id, record.family)
-        await self._indexes.add_family(*index_args, expires_at=now + self._refresh_ttl, now=now)
-        if not await self._families.issue_first(first, now=now):
-            await self._indexes.remove_family(*index_args)
+        # Counted first, then issued: a concurrent revocation then always uncounts after (idempotently).
+        if not await self._families.issue_first_counted(first, now=now):
             raise InvalidGrant(INVALID_CODE, debug="family revoked before issuance")
         self._issued.inc()
         return token_reply(pair, scope=record.scope, expires_in=self._access_ttl)

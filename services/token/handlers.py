@@ -64,9 +64,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
 
     reuse = ReuseResponder(store, publish, metrics)
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
-    code = CodeGrant(
-        codes=store, families=store, indexes=store, reuse=reuse, signer=signer, metrics=metrics, **ttls
-    )
+    code = CodeGrant(codes=store, families=store, reuse=reuse, signer=signer, metrics=metrics, **ttls)
     window = s.refresh_replay_window
     refresh = RefreshGrant(
         tokens=store, indexes=store, reuse=reuse, signer=signer, replay_window=window, metrics=metrics, **ttls

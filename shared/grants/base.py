@@ -37,6 +37,7 @@ class GrantStoreBase:
         slide_slack: int = INDEX_SLIDE_SLACK,
     ) -> None:
         self._redis = redis
+        self._cluster = cluster
         self._reader = CoalescingReader(redis, cluster=cluster)
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl

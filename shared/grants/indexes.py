@@ -19,19 +19,33 @@ from shared.grants.scripts import source
 from shared.grants.storage import AppSnapshot
 
 _TOUCH_USER = PipelineScript(source("user_touch_family"))
+_APP_ADD = PipelineScript(source("app_add_family"))
+
+
+ADD_FAMILY_SCRIPTS = (_APP_ADD, _TOUCH_USER)
+
+
+def queue_add_family(
+    pipe: Any, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+) -> None:
+    """Queue ``add_family``'s three commands (the app's, the user's and the sweeper's index)."""
+    app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
+    _APP_ADD.queue(pipe, app_keys, [family, user_id, expires_at])
+    user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
+    _TOUCH_USER.queue(pipe, user_keys, [family, expires_at, client_id, now, "NX"])
+    pipe.zadd(keys.expiry_queue(), {keys.expiry_member(client_id, family, user_id): expires_at}, nx=True)
 
 
 class RedisIndexes(GrantStoreBase):
     async def add_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
     ) -> None:
-        app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
-        queue = {keys.expiry_member(client_id, family, user_id): expires_at}
-        await asyncio.gather(
-            self._run("app_add_family", app_keys, [family, user_id, expires_at]),
-            self._touch_user(client_id, user_id, family, expires_at, now, "NX"),
-            self._redis.zadd(keys.expiry_queue(), queue, nx=True),
-        )
+        """One pipeline (one round trip on a single Redis), three slots."""
+
+        def step(pipe: Any, _: None) -> None:
+            queue_add_family(pipe, client_id, user_id, family, expires_at=expires_at, now=now)
+
+        await run_steps(self._redis, [None], step, scripts=ADD_FAMILY_SCRIPTS)
 
     async def slide_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
@@ -54,12 +68,6 @@ class RedisIndexes(GrantStoreBase):
             self._redis.zrem(keys.user_families(user_id), family),
             self._redis.zrem(keys.expiry_queue(), keys.expiry_member(client_id, family, user_id)),
         )
-
-    async def _touch_user(
-        self, client_id: str, user_id: str, family: str, expires_at: int, now: int, mode: str
-    ) -> Any:
-        user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
-        return await self._run("user_touch_family", user_keys, [family, expires_at, client_id, now, mode])
 
     async def app_snapshot(self, client_id: str) -> AppSnapshot:
         async with self._redis.pipeline(transaction=True) as pipe:

@@ -161,6 +161,11 @@ class FamilyStore(Protocol):
         """Write the family record and its first pair; False (nothing written) if the family is revoked."""
         ...
 
+    async def issue_first_counted(self, pair: FirstPair, *, now: int) -> bool:
+        """``IndexStore.add_family`` (expiring a refresh TTL from ``now``), then ``issue_first``; when
+        the family was revoked meanwhile, uncount it again and return False."""
+        ...
+
     async def revoke(self, family: str, *, now: int) -> Revoked:
         """Delete every code and token of the family and leave a tombstone (idempotent)."""
         ...

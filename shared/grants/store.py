@@ -9,12 +9,11 @@ from __future__ import annotations
 from shared.config import Settings
 from shared.grants.codes import RedisCodes
 from shared.grants.consents import RedisConsents
-from shared.grants.indexes import RedisIndexes
-from shared.grants.tokens import RedisTokens
+from shared.grants.first_issue import RedisFirstIssue
 from shared.store import Redis
 
 
-class RedisGrantStore(RedisCodes, RedisTokens, RedisIndexes, RedisConsents):
+class RedisGrantStore(RedisCodes, RedisFirstIssue, RedisConsents):
     """Codes, access and refresh tokens, families, indexes and grants (the artefact classes' union)."""
 
 

@@ -7,6 +7,8 @@ apply each have their own file (``lua/reuse_detection.lua``, ``lua/replay_window
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.family import family_keys, revoked_of
@@ -66,13 +68,23 @@ class RedisTokens(GrantStoreBase):
         return REFUSALS[out[0]]
 
     async def issue_first(self, pair: FirstPair, *, now: int) -> bool:
+        return bool(
+            await self._run(
+                "issue_first_pair", self._issue_first_keys(pair), self._issue_first_args(pair, now)
+            )
+        )
+
+    @staticmethod
+    def _issue_first_keys(pair: FirstPair) -> list[str]:
         fam = pair.family
-        script_keys = [
+        return [
             *family_keys(fam),
             keys.access_token(fam, pair.access_sig),
             keys.refresh_token(fam, pair.refresh_sig),
         ]
-        args = [
+
+    def _issue_first_args(self, pair: FirstPair, now: int) -> list[Any]:
+        return [
             now,
             pair.access_record,
             self._access_ttl,
@@ -82,7 +94,6 @@ class RedisTokens(GrantStoreBase):
             pair.user_id,
             pair.scope,
         ]
-        return bool(await self._run("issue_first_pair", script_keys, args))
 
     async def revoke(self, family: str, *, now: int) -> Revoked:
         out = await self._run("revoke_grant_family", family_keys(family), [now, self._hold_ttl])

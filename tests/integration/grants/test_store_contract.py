@@ -153,6 +153,47 @@ async def test_issue_into_a_revoked_family_writes_nothing(system: System) -> Non
     assert await store.get_access(family, pair.access_sig) is None
 
 
+def counted_pair(family: str, user: str) -> tuple[FirstPair, str]:
+    pair = mint_pair(family, SIGNER)
+    first = FirstPair(
+        family=family,
+        client_id=CLIENT,
+        user_id=user,
+        scope="a",
+        access_sig=pair.access_sig,
+        access_record=b'{"scope": "a"}',
+        refresh_sig=pair.refresh_sig,
+        refresh_record=b'{"scope": "a"}',
+    )
+    return first, pair.access_token
+
+
+async def test_a_first_pair_issued_counted_is_in_every_index(system: System) -> None:
+    store = make_store(system)
+    family, user, now = new_family_id(), f"usr_{new_family_id()}", int(time.time())
+    first, _ = counted_pair(family, user)
+    assert await store.issue_first_counted(first, now=now) is True
+    assert await store.get_access(family, first.access_sig) is not None
+    assert await store.families_of(user, CLIENT) == [family]
+    member = grant_keys.expiry_member(CLIENT, family, user)
+    assert await system.redis.zscore(grant_keys.expiry_queue(), member) == now + 600
+    assert await system.redis.hget(grant_keys.family(family), "indexed_until") == str(now + 600).encode()
+
+
+async def test_a_first_pair_counted_into_a_revoked_family_is_uncounted_and_unwritten(system: System) -> None:
+    store = make_store(system)
+    family, user, now = new_family_id(), f"usr_{new_family_id()}", int(time.time())
+    await store.revoke(family, now=now)
+    first, _ = counted_pair(family, user)
+    assert await store.issue_first_counted(first, now=now) is False
+    assert await store.get_access(family, first.access_sig) is None
+    assert await store.families_of(user, CLIENT) == []
+    assert (
+        await system.redis.zscore(grant_keys.expiry_queue(), grant_keys.expiry_member(CLIENT, family, user))
+        is None
+    )
+
+
 @pytest.mark.parametrize(
     ("requested", "expected"),
     [("", "a b c"), ("c a", "a c"), ("b", "b"), ("a d", None), ("d", None)],
