@@ -18,6 +18,7 @@ from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
 from bench.load import Window
 from bench.measures import Measure
+from bench.scale import sweeper_at_scale, verify_at_scale
 from bench.stack import Stack, connect, seed_access_tokens, seed_grants, wait_instances
 from bench.verify import verify_load
 from bench.visibility import revocation_visibility
@@ -33,6 +34,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tokens", type=int, default=2000, help="distinct access tokens verified")
     p.add_argument("--hot-set", type=int, default=1000, help="tokens in the cached-verification hot set")
     p.add_argument("--revocations", type=int, default=100, help="revocations timed for cache visibility")
+    p.add_argument(
+        "--scale",
+        type=int,
+        nargs="*",
+        default=[1_000, 100_000, 1_000_000],
+        help="live grants at which verification is measured (none: skip goal 5's verification and memory)",
+    )
+    p.add_argument("--sweep", type=int, default=1_000_000, help="families the sweeper expires (0: skip)")
     p.add_argument("--no-ceilings", action="store_true")
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
@@ -56,6 +65,30 @@ async def run_visibility(stack: Stack, a: argparse.Namespace) -> list[Measure]:
     grants = await seed_grants(stack.settings, a.revocations, start=10_000_000)
     print(f"revocation visibility: {a.revocations} revocations, 3 caches", flush=True)
     return [await revocation_visibility(stack.settings.nats_url, grants)]
+
+
+async def run_scale(stack: Stack, a: argparse.Namespace) -> tuple[dict[str, Window], list[Measure]]:
+    """Goal 5 with the token replicas left running: verification and memory at each level of live
+    grants, then (the store flushed) the sweeper on ``--sweep`` families."""
+    nc = await connect(stack.settings)
+    results: dict[str, Window] = {}
+    measures: list[Measure] = []
+    timing = {"warmup": a.warmup, "duration": a.duration, "repeats": a.repeats}
+    named = {f"token-{i + 1}": p.pid for i, p in enumerate(stack.replicas) if "token" in str(p.args)}
+    named |= {
+        "nats-server": stack.nats.proc.pid,
+        "redis-server": stack.redis.proc.pid,
+        "requester": os.getpid(),
+    }
+    try:
+        if a.scale:
+            print(f"verify at scale: {', '.join(f'{n:,}' for n in a.scale)} live grants", flush=True)
+            results, measures = await verify_at_scale(stack, nc, named, a.scale, timing, a.concurrency)
+        if a.sweep:
+            measures.append(await sweeper_at_scale(stack, nc, a.sweep))
+    finally:
+        await nc.drain()
+    return results, measures
 
 
 async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
@@ -122,6 +155,9 @@ def main(argv: list[str]) -> int:
 
         results |= uvloop.run(run_verify(stack, a))
         measures += uvloop.run(run_visibility(stack, a))
+        scaled, found = uvloop.run(run_scale(stack, a))
+        results |= scaled
+        measures += found
         for proc in stack.replicas:  # the ceilings get the machine to themselves
             proc.terminate()
         for proc in stack.replicas:

@@ -6,7 +6,11 @@ Keys that one operation must touch together share a Redis Cluster hash tag (the 
   embedded in every code and token (``shared.tokens``), so a token routes to its slot by itself.
 - ``{a:<client_id>}``: the app's indexes of its families, users and pending codes, and its call counters.
 - ``{u:<user_id>}``: the user's grants (connected apps) and family index.
-Never a raw secret in a key or value: code and token keys end with the HMAC signature.
+Never a raw secret in a key or value: code and token keys end with the HMAC signature, cut to its first
+128 bits (``SIG_CHARS`` hex characters). That is still far beyond guessing or colliding, and keeps a
+family's member entries (their key names) within 64 bytes, so Redis keeps each family's member index in
+its compact listpack encoding (``zset-max-listpack-value``; ziplist on Redis 6): about 1 KiB less per
+live grant.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from shared.keys import P
 CALLS_DAY_TTL = 31 * 86_400  # a day's API-call counter lives this long (the 30-day chart and a margin)
 CALLS_DAYS_KEPT = CALLS_DAY_TTL // 86_400 + 1  # day counters that may still exist at any moment
 REFRESH_MARKER = ":rt:"  # what tells a refresh-token key from the family's other members
+SIG_CHARS = 32  # hex characters of a signature that a key name carries (128 bits)
 
 
 # ---- one family: codes, tokens, replay window (slot {f:<family>}) -----------------------------
@@ -30,19 +35,19 @@ def family_members(fid: str) -> str:
 
 
 def code(fid: str, sig: str) -> str:
-    return f"{P}:{{f:{fid}}}:code:{sig}"
+    return f"{P}:{{f:{fid}}}:code:{sig[:SIG_CHARS]}"
 
 
 def access_token(fid: str, sig: str) -> str:
-    return f"{P}:{{f:{fid}}}:at:{sig}"
+    return f"{P}:{{f:{fid}}}:at:{sig[:SIG_CHARS]}"
 
 
 def refresh_token(fid: str, sig: str) -> str:
-    return f"{P}:{{f:{fid}}}{REFRESH_MARKER}{sig}"
+    return f"{P}:{{f:{fid}}}{REFRESH_MARKER}{sig[:SIG_CHARS]}"
 
 
 def refresh_replay(fid: str, sig: str) -> str:
-    return f"{P}:{{f:{fid}}}:replay:{sig}"  # sealed successor pair, TTL = replay window
+    return f"{P}:{{f:{fid}}}:rp:{sig[:SIG_CHARS]}"  # sealed successor pair, TTL = replay window
 
 
 def code_scope(fid: str) -> str:
