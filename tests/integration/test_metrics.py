@@ -107,6 +107,7 @@ async def test_each_replica_announces_its_own_metrics_port(metered: System) -> N
 
 async def test_request_and_token_counters_move_with_real_requests(metered: System) -> None:
     system = metered
+    before = await service_samples(system)
     party = await new_party(system)
     first = await tokens_for(system, party)
     status, _, rotated = await refresh(system, party, first["refresh_token"])
@@ -119,23 +120,26 @@ async def test_request_and_token_counters_move_with_real_requests(metered: Syste
     assert status == 200
 
     m = await service_samples(system)
-    token, revocation = m["token"], m["revocation"]
+
+    def moved(service: str, name: str, **labels: str) -> float:
+        return total(m[service], name, **labels) - total(before[service], name, **labels)
+
     exchange = subjects.TOKEN_EXCHANGE
-    assert total(token, "mavio_bus_requests_total", subject=exchange, outcome="ok") == 3
-    assert total(token, "mavio_bus_requests_total", subject=exchange, outcome="invalid_grant") == 1
-    assert total(token, "mavio_bus_request_seconds_count", subject=exchange) == 4
-    assert total(token, "mavio_tokens_issued_total", grant_type="authorization_code") == 2
-    assert total(token, "mavio_tokens_issued_total", grant_type="refresh_token") == 1
-    assert total(token, "mavio_tokens_refreshed_total", result="rotated") == 1
-    assert total(token, "mavio_token_reuse_detected_total", kind="refresh") == 1
-    assert total(token, "mavio_tokens_revoked_total", reason="refresh_reused") >= 1
-    # every client authentication of the four exchanges looked in the cache; the first one missed
-    hits = total(token, "mavio_cache_lookups_total", cache="client_auth", result="hit")
-    misses = total(token, "mavio_cache_lookups_total", cache="client_auth", result="miss")
+    assert moved("token", "mavio_bus_requests_total", subject=exchange, outcome="ok") == 3
+    assert moved("token", "mavio_bus_requests_total", subject=exchange, outcome="invalid_grant") == 1
+    assert moved("token", "mavio_bus_request_seconds_count", subject=exchange) == 4
+    assert moved("token", "mavio_tokens_issued_total", grant_type="authorization_code") == 2
+    assert moved("token", "mavio_tokens_issued_total", grant_type="refresh_token") == 1
+    assert moved("token", "mavio_tokens_refreshed_total", result="rotated") == 1
+    assert moved("token", "mavio_token_reuse_detected_total", kind="refresh") == 1
+    assert moved("token", "mavio_tokens_revoked_total", reason="refresh_reused") >= 1
+    # every client authentication of the four exchanges looked in the cache; a new app's first missed
+    hits = moved("token", "mavio_cache_lookups_total", cache="client_auth", result="hit")
+    misses = moved("token", "mavio_cache_lookups_total", cache="client_auth", result="miss")
     assert hits + misses == 4 and misses >= 1, (hits, misses)
     revoke = subjects.REVOCATION_REVOKE
-    assert total(revocation, "mavio_bus_requests_total", subject=revoke, outcome="ok") == 1
-    assert total(revocation, "mavio_tokens_revoked_total", reason="rfc7009") >= 2  # access + refresh
+    assert moved("revocation", "mavio_bus_requests_total", subject=revoke, outcome="ok") == 1
+    assert moved("revocation", "mavio_tokens_revoked_total", reason="rfc7009") >= 2  # access + refresh
     for name, replicas in m.items():
         health = subjects.op(name, "health")
         assert total(replicas, "mavio_bus_requests_total", subject=health, outcome="ok") >= 1, name
@@ -145,6 +149,7 @@ async def test_request_and_token_counters_move_with_real_requests(metered: Syste
             "mavio_redis_reconnects_total",
         ):
             assert present(replicas, metric), (name, metric)
+    revocation = m["revocation"]
     assert present(revocation, "mavio_sweeper_lag_seconds") and present(revocation, "mavio_sweeper_backlog")
 
 
@@ -165,10 +170,13 @@ async def test_sweeper_gauges_follow_the_work_list(metered: System) -> None:
     lease = keys.sweep_lease()
     await system.redis.set(lease, "someone-else", px=120_000)  # no replica may sweep meanwhile
     member = grant_keys.expiry_member("mavio_client_gauge", "F" + "0" * 21, "u_gauge")
+    due = {member: time.time() - 100}
     try:
-        await system.redis.zadd(grant_keys.expiry_queue(), {member: time.time() - 100})
 
         async def stuck() -> bool:
+            # A pass that began before the lease was taken may still sweep the member once: add it again
+            # then; no later pass can start while the lease is held elsewhere.
+            await system.redis.zadd(grant_keys.expiry_queue(), due, nx=True)
             revocation = (await service_samples(system))["revocation"]
             return total(revocation, "mavio_sweeper_backlog") >= 1 and all(
                 s[("mavio_sweeper_lag_seconds", frozenset())] >= 90 for s in revocation
@@ -215,7 +223,7 @@ async def test_redis_errors_and_the_recovery_after_them_are_counted() -> None:
             server.stop()
 
 
-async def test_bus_reconnects_are_counted_and_the_metrics_port_closes_with_the_service() -> None:
+async def test_bus_and_redis_outages_are_counted_and_the_metrics_port_closes_with_the_service() -> None:
     system = await start_system(services=("registry",), gateway=False)
     try:
         found = await gather(system.nc, 1.0)
@@ -240,6 +248,19 @@ async def test_bus_reconnects_are_counted_and_the_metrics_port_closes_with_the_s
             return system.nc.is_connected
 
         await deadline_loop("the tests' own client reconnected", harness_back)
+
+        async def health_then(name: str, least: float) -> bool:
+            await system.nc.request(subjects.op("registry", "health"), b"{}", timeout=5)
+            return (await scrape(replica))[(name, labels)] >= least
+
+        assert (await scrape(replica))[("mavio_redis_errors_total", labels)] == 0
+        root, redis_port = Path(system.servers.tmp.name), system.servers.redis.port
+        system.servers.redis.kill()
+        await deadline_loop("Redis errors counted", lambda: health_then("mavio_redis_errors_total", 1))
+        system.servers.redis = start_redis(
+            root / "redis", persist=False, port=redis_port, acl_file=root / "redis.acl"
+        )
+        await deadline_loop("Redis answered again", lambda: health_then("mavio_redis_reconnects_total", 1))
         await system.stop_service("registry")
         with pytest.raises(aiohttp.ClientConnectionError):
             await scrape(replica)
