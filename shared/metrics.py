@@ -85,7 +85,7 @@ class ServiceMetrics:
         )
         self.latency = Histogram(
             "mavio_bus_request_seconds",
-            "Time from a request's delivery to its reply, by subject",
+            "Time a replica spent on a request (decode, handler, encode), by subject",
             ["service", "subject"],
             buckets=LATENCY_BUCKETS,
             registry=reg,
