@@ -25,7 +25,7 @@ from shared.metrics import ServiceMetrics
 from shared.metrics_server import PORT_SPAN
 from shared.store import make_redis
 from tests.support.system import Servers, System, start_system, unused_port
-from tests.support.token_flow import new_party, refresh, token_request, tokens_for
+from tests.support.token_flow import exchange, new_party, refresh, seed_code, token_request, tokens_for
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 BASE_PORT = unused_port()
@@ -118,25 +118,31 @@ async def test_request_and_token_counters_move_with_real_requests(metered: Syste
     form = {"token": second["refresh_token"], **party.post_auth()}
     status, _, _ = await token_request(system, form, path="/oauth/revoke")
     assert status == 200
+    code = await seed_code(system, party)
+    assert (await exchange(system, party, code))[0] == 200
+    status, _, again = await exchange(system, party, code)
+    assert (status, again["error"]) == (400, "invalid_grant"), again
 
     m = await service_samples(system)
 
     def moved(service: str, name: str, **labels: str) -> float:
         return total(m[service], name, **labels) - total(before[service], name, **labels)
 
-    exchange = subjects.TOKEN_EXCHANGE
-    assert moved("token", "mavio_bus_requests_total", subject=exchange, outcome="ok") == 3
-    assert moved("token", "mavio_bus_requests_total", subject=exchange, outcome="invalid_grant") == 1
-    assert moved("token", "mavio_bus_request_seconds_count", subject=exchange) == 4
-    assert moved("token", "mavio_tokens_issued_total", grant_type="authorization_code") == 2
+    exchange_subject = subjects.TOKEN_EXCHANGE
+    assert moved("token", "mavio_bus_requests_total", subject=exchange_subject, outcome="ok") == 4
+    assert moved("token", "mavio_bus_requests_total", subject=exchange_subject, outcome="invalid_grant") == 2
+    assert moved("token", "mavio_bus_request_seconds_count", subject=exchange_subject) == 6
+    assert moved("token", "mavio_tokens_issued_total", grant_type="authorization_code") == 3
     assert moved("token", "mavio_tokens_issued_total", grant_type="refresh_token") == 1
     assert moved("token", "mavio_tokens_refreshed_total", result="rotated") == 1
     assert moved("token", "mavio_token_reuse_detected_total", kind="refresh") == 1
+    assert moved("token", "mavio_token_reuse_detected_total", kind="code") == 1
     assert moved("token", "mavio_tokens_revoked_total", reason="refresh_reused") >= 1
-    # every client authentication of the four exchanges looked in the cache; a new app's first missed
+    assert moved("token", "mavio_tokens_revoked_total", reason="code_reused") >= 2  # the code's pair
+    # every client authentication of the six exchanges looked in the cache; a new app's first missed
     hits = moved("token", "mavio_cache_lookups_total", cache="client_auth", result="hit")
     misses = moved("token", "mavio_cache_lookups_total", cache="client_auth", result="miss")
-    assert hits + misses == 4 and misses >= 1, (hits, misses)
+    assert hits + misses == 6 and misses >= 1, (hits, misses)
     revoke = subjects.REVOCATION_REVOKE
     assert moved("revocation", "mavio_bus_requests_total", subject=revoke, outcome="ok") == 1
     assert moved("revocation", "mavio_tokens_revoked_total", reason="rfc7009") >= 2  # access + refresh
