@@ -25,8 +25,10 @@ import nats
 import pytest
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import OAuth2Client
+from nats.js.api import StreamInfo
 
 from shared import bus_auth, subjects
+from shared.events import AUDIT_STREAM
 from tests.support.compose import ComposeStack, compose_stack
 
 T = TypeVar("T")
@@ -226,6 +228,28 @@ def test_a_revocation_reaches_the_audit_trail_in_the_jetstream_stream(
     trail = eventually(lambda: stack.cli("apps", "audit", client_id), lambda out: "tokens.revoked" in out)
     kinds = [line.split()[1] for line in trail.splitlines() if line.strip()]
     assert kinds[0] == "app.created" and "tokens.revoked" in kinds, trail
+    stream = audit_stream(stack)
+    assert stream.config.num_replicas == 3 and stream.cluster is not None
+    assert stream.cluster.leader and len(stream.cluster.replicas or []) == 2  # on all three nodes
+
+
+def audit_stream(stack: ComposeStack) -> StreamInfo:
+    """MAVIO_AUDIT as JetStream describes it, asked as the operator's bus user ``cli``."""
+
+    async def ask() -> StreamInfo:
+        nc = await nats.connect(
+            f"nats://127.0.0.1:{stack.nats_port}",
+            user="cli",
+            password=stack.secrets["MAVIO_NATS_CLI_PASSWORD"],
+            inbox_prefix=bus_auth.inbox_prefix("cli"),
+            allow_reconnect=False,
+        )
+        try:
+            return await nc.jetstream().stream_info(AUDIT_STREAM)
+        finally:
+            await nc.close()
+
+    return asyncio.run(ask())
 
 
 def test_scaling_the_token_service_keeps_the_flow_working(
