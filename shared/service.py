@@ -17,7 +17,6 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 import nats.micro
-import redis.exceptions
 import structlog
 from nats.aio.client import Client as NATS
 from nats.micro.request import Request as MicroRequest
@@ -27,6 +26,7 @@ from shared.bus import ERROR_HEADER, decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from shared.metrics import RouteMetrics, ServiceMetrics, outcome_of
 from shared.shutdown import bounded, close_nats
+from shared.store import UNAVAILABLE
 from shared.subjects import REQUEST_ID_HEADER
 
 Req = TypeVar("Req")
@@ -135,7 +135,7 @@ class ServiceRunner:
         if isinstance(exc, OAuthError):
             log.info("request refused", error=exc.error, debug=exc.debug or None)
             return error_payload(exc)
-        if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+        if isinstance(exc, UNAVAILABLE):
             log.warning("redis unavailable", debug=str(exc))
             return error_payload(TemporarilyUnavailable("storage is not reachable"))
         log.error("unexpected error", exc_info=exc)

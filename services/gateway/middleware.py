@@ -13,7 +13,15 @@ from aiohttp import web
 from services.gateway.keys import METRICS, REQUEST_ID
 from services.gateway.rendering import json_response, render, wants_json
 from services.gateway.sessions import get_session
-from shared.errors import InvalidClient, OAuthError, ServerError, TooManyRequests, ValidationFailed
+from shared.errors import (
+    InvalidClient,
+    OAuthError,
+    ServerError,
+    TemporarilyUnavailable,
+    TooManyRequests,
+    ValidationFailed,
+)
+from shared.store import UNAVAILABLE
 
 log = structlog.get_logger("mavio.gateway")
 
@@ -78,6 +86,9 @@ async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status >= 400 and exc.status != 405 and not exc.text:
             return oauth_error_response(request, _http_error(exc))
         raise
+    except UNAVAILABLE as exc:  # Redis away (sessions, rate limits): a clear 503, not a 500
+        log.warning("redis unavailable", debug=str(exc))
+        return oauth_error_response(request, TemporarilyUnavailable("storage is not reachable"))
     except Exception:
         log.exception("unhandled error")
         err = ServerError(f"unexpected error (request id {request[REQUEST_ID]})")

@@ -10,6 +10,7 @@ import asyncio
 import json
 import subprocess
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ class NodeSpec:
     name: str
     port: int
     cluster_port: int
+    monitor_port: int  # HTTP monitoring (``/connz``: who is connected to this node)
     root: Path
 
     @property
@@ -40,6 +42,7 @@ def node_config(node: NodeSpec, peers: list[NodeSpec], authorization: str) -> st
         [
             f"server_name: {json.dumps(node.name)}",
             f"listen: 127.0.0.1:{node.port}",
+            f"http: 127.0.0.1:{node.monitor_port}",
             f"jetstream {{ store_dir: {json.dumps(str(store))} }}",
             "cluster {",
             f"  name: {json.dumps(CLUSTER_NAME)}",
@@ -75,6 +78,13 @@ class NatsCluster:
     def urls(self) -> list[str]:
         return [node.url for node in self.nodes]
 
+    def client_names(self, index: int) -> list[str]:
+        """The names of the client connections of node ``index`` (its ``/connz`` monitoring page)."""
+        url = f"http://127.0.0.1:{self.specs[index].monitor_port}/connz?limit=1024"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            connz = json.load(resp)
+        return [conn.get("name", "") for conn in connz.get("connections") or []]
+
     def restart(self, index: int) -> ServerProcess:
         self.nodes[index].kill()
         self.nodes[index] = start_node(self.specs[index])
@@ -86,9 +96,10 @@ class NatsCluster:
 
 
 def start_nats_cluster(root: Path, authorization: str, ports: list[int]) -> NatsCluster:
-    """Three nodes (``ports``: six free ports, client then route port per node), routed to each other."""
+    """Three nodes (``ports``: nine free ports, client, route and monitoring port per node), routed to
+    each other."""
     root.mkdir(parents=True, exist_ok=True)
-    specs = [NodeSpec(f"n{i + 1}", ports[2 * i], ports[2 * i + 1], root) for i in range(len(ports) // 2)]
+    specs = [NodeSpec(f"n{i + 1}", *ports[3 * i : 3 * i + 3], root) for i in range(len(ports) // 3)]
     for spec in specs:
         spec.config.write_text(node_config(spec, specs, authorization))
         spec.config.chmod(0o600)

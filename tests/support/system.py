@@ -78,7 +78,7 @@ class Servers:
         write_private(root / "nats-auth.conf", creds.nats_config())
         bus = None
         if nats_cluster:
-            ports = [unused_port() for _ in range(6)]
+            ports = [unused_port() for _ in range(9)]
             bus = start_nats_cluster(root / "nats-cluster", creds.nats_config(), ports)
             nats = bus.nodes[0]
         else:
@@ -210,8 +210,11 @@ async def start_system(
     gateway: bool = True,
     redis_cluster: bool = False,
     nats_cluster: bool = False,
+    redis_persist: bool = False,
 ) -> System:
-    servers = Servers.start(redis_cluster=redis_cluster, nats_cluster=nats_cluster)
+    servers = Servers.start(
+        redis_cluster=redis_cluster, nats_cluster=nats_cluster, redis_persist=redis_persist
+    )
     await servers.wait_bus()
     port = unused_port()
     base = {
