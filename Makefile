@@ -46,6 +46,7 @@ test-containers: $(DEVSTAMP)
 	@bash scripts/containers/test.sh $(PYTEST_ARGS)
 
 bench: $(DEVSTAMP)
+	@case "$(BENCH_ARGS)" in *--python-load*|*--no-peer*) ;; *) bash scripts/ensure-wrk.sh ;; esac
 	$(PY) -m bench $(BENCH_ARGS)
 
 profile: $(DEVSTAMP)

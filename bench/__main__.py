@@ -43,6 +43,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     p.add_argument("--sweep", type=int, default=1_000_000, help="families the sweeper expires (0: skip)")
     p.add_argument("--no-ceilings", action="store_true")
+    p.add_argument(
+        "--python-load", action="store_true", help="drive the refresh windows with aiohttp, not wrk"
+    )
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
     p.add_argument(

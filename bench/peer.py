@@ -31,6 +31,7 @@ from bench.http_scenarios import TokenEndpoint, exchange_load, refresh_load
 from bench.load import Window
 from bench.peer_codes import PEER_REDIRECT, peer_codes
 from bench.stack import Stack, wait_instances
+from bench.wrk_load import wrk_path, wrk_refresh_load
 from services.stack.embedded import die_with_parent, free_port, wait_port
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
@@ -184,9 +185,16 @@ def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Wind
     async def codes(n: int) -> list[tuple[str, str]]:
         return await mavio_codes(stack, target.app, n)
 
+    async def mint(n: int) -> list[str]:
+        return await _mavio_tokens(stack, target.url.removesuffix("/oauth/token"), target.app, n)
+
     async def both() -> dict[str, Window]:
+        if use_wrk(a):
+            refresh = await wrk_refresh_load(endpoint, mint, a, label="refresh mavio")
+        else:
+            refresh = await refresh_load(endpoint, tokens, a, label="refresh mavio")
         return {
-            "refresh mavio": await refresh_load(endpoint, tokens, a, label="refresh mavio"),
+            "refresh mavio": refresh,
             "exchange mavio": await exchange_load(endpoint, codes, a, label="exchange mavio"),
         }
 
@@ -218,12 +226,19 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
         async def codes(n: int) -> list[tuple[str, str]]:
             return await peer_codes(base, n)
 
+        async def mint(n: int) -> list[str]:
+            out = tmp / "peer_rt_wrk.txt"
+            cmd = [*mint_cmd[:2], "-n", str(n), "-o", str(out), "--base", base]
+            await asyncio.to_thread(subprocess.run, cmd, check=True, capture_output=True, timeout=300)
+            return out.read_text().split()
+
         async def both() -> dict[str, Window]:
             tokens = rt_file.read_text().split()
+            label = "refresh oidc-provider"
             return {
-                "refresh oidc-provider": await refresh_load(
-                    endpoint, tokens, a, label="refresh oidc-provider"
-                ),
+                label: await wrk_refresh_load(endpoint, mint, a, label=label)
+                if use_wrk(a)
+                else await refresh_load(endpoint, tokens, a, label=label),
                 "exchange oidc-provider": await exchange_load(
                     endpoint, codes, a, label="exchange oidc-provider"
                 ),
@@ -235,12 +250,21 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
         node.wait(20)
 
 
+def use_wrk(a: argparse.Namespace) -> bool:
+    """Refresh windows run under wrk unless ``--python-load`` asks for the aiohttp load generator."""
+    return not a.python_load and wrk_path() is not None
+
+
 def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
     peers = peers_dir()
     if peers is None:
         return {}
     with tempfile.TemporaryDirectory(prefix="mavio-bench-peer-") as name:
-        print(f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic", flush=True)
+        driver = "wrk" if use_wrk(a) else "the aiohttp load generator"
+        print(
+            f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic; refresh: {driver}",
+            flush=True,
+        )
         mavio = _run_mavio(stack, a, Path(name))
         peer = _run_oidc_provider(peers, a, Path(name))
     return mavio | peer

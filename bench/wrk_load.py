@@ -1,0 +1,85 @@
+"""Refresh with rotation driven by ``wrk`` (Debian's package) instead of the Python load generator, which
+costs ~0.4-0.8 core at these rates: on a 2-core machine that is CPU the server under test loses.
+
+Each window mints ``concurrency`` (+1) fresh chains (a wrk run's rotated tokens stay in its worker's Lua
+state), then runs ``wrk -t1 -c<concurrency> -d<duration>`` with ``wrk/refresh.lua``; the CPU of the
+server processes and of wrk itself is measured over the run. A warm-up run comes first. Throughput
+counts successful rotations only (node-oidc-provider's in-memory store sometimes drops a chain's grant
+under this churn; its errors are reported, not counted as refreshes)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bench.http_scenarios import TokenEndpoint
+from bench.load import CpuMeter, Window, median_window
+
+SCRIPT = Path(__file__).resolve().parent / "wrk" / "refresh.lua"
+_LINE = re.compile(r"WRK requests (\d+) seconds ([\d.]+) p50 ([\d.]+) p90 ([\d.]+) p99 ([\d.]+) errors (\d+)")
+Mint = Callable[[int], Awaitable[list[str]]]  # n -> n fresh refresh tokens, each its own chain
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def wrk_path() -> str | None:
+    return shutil.which("wrk")
+
+
+async def wrk_refresh_load(target: TokenEndpoint, mint: Mint, a: argparse.Namespace, *, label: str) -> Window:
+    wrk = wrk_path()
+    if wrk is None:
+        raise RuntimeError("wrk not found: make bench installs it (scripts/ensure-wrk.sh)")
+    windows: list[Window] = []
+    with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
+        for r in range(a.repeats + 1):  # the first run warms up
+            tokens = Path(tmp) / f"tokens-{r}.txt"
+            tokens.write_text("\n".join(await mint(a.http_concurrency + 1)) + "\n")  # see refresh.lua
+            seconds = a.warmup if r == 0 else a.duration
+            w = _run(wrk, target, tokens, a.http_concurrency, max(1.0, seconds))
+            if r:
+                print(f"  [{label}] window {r}: {w.line()}", flush=True)
+                windows.append(w)
+    return median_window(windows)
+
+
+def _run(wrk: str, target: TokenEndpoint, tokens: Path, connections: int, seconds: float) -> Window:
+    env = {"MAVIO_WRK_TOKENS": str(tokens), "MAVIO_WRK_AUTH": target.headers()["Authorization"]}
+    cmd = [
+        wrk,
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds:.0f}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(SCRIPT),
+        target.url,
+    ]
+    meter, children0 = CpuMeter(dict(target.pids)), _children_cpu()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out, _ = proc.communicate(timeout=seconds + 60)
+    wall, cpu = meter.cores()
+    cpu["wrk"] = (_children_cpu() - children0) / wall  # wrk is the only child that ended meanwhile
+    cpu["other"] = max(0.0, cpu["other"] - cpu["wrk"])
+    found = _LINE.search(out)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {out[-500:]}")
+    requests, secs, p50, p90, p99, errors = found.groups()
+    return Window(  # throughput counts answered refreshes only: an error answer is cheaper than a rotation
+        rps=(int(requests) - int(errors)) / float(secs),
+        p50_ms=float(p50),
+        p99_ms=float(p99),
+        errors=int(errors),
+        cpu=cpu,
+        p90_ms=float(p90),
+    )
