@@ -209,6 +209,9 @@ def test_every_service_is_ready_on_the_nats_cluster(stack: ComposeStack) -> None
     assert len(stack.containers("token")) == 3 and len(stack.containers("authorize")) == 2
     assert len(stack.containers("nats-1") + stack.containers("nats-2") + stack.containers("nats-3")) == 3
     assert len(stack.wait_replicas("token", 3)) == 3
+    for service in subjects.SERVICES:  # the readiness probe of deploy/k8s/, inside a replica
+        out = stack.exec(f"{stack.project}_{service}_1", "python", "-m", "shared.probe", service)
+        assert out.startswith(f"probe: {service} ready (instance "), out
 
 
 def test_the_full_flow_with_authlib(stack: ComposeStack, party: tuple[str, str, tuple[str, str]]) -> None:

@@ -70,6 +70,15 @@ class ComposeStack:
         out = self.compose("--profile", "tools", "run", "--rm", "-T", "cli", *args, stdin=stdin)
         return out
 
+    def exec(self, container: str, *command: str) -> str:
+        """``command`` in a running container (with its environment): its output; fails on exit != 0."""
+        done = subprocess.run(
+            ["podman", "exec", container, *command],
+            env=self.env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{container} {command}: exit {done.returncode}\n{done.stderr}"
+        return done.stdout
+
     def scale(self, service: str, replicas: int) -> None:
         self.script("scale.sh", service, str(replicas))
 
