@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-runtime
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test test-fast test-containers containers bench profile lint format typecheck install install-dev browser clean
+.PHONY: run demo test test-fast test-faults test-containers containers bench profile lint format typecheck install install-dev browser clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -40,6 +40,10 @@ test-fast: $(DEVSTAMP)
 # the image and .containers/stack.env; each step is skipped when already done.
 containers: $(DEVSTAMP)
 	@bash scripts/containers/prepare.sh
+
+# Only the fault tests (kill -9 / restarts under load, about 1.5 min; `make test` runs them too).
+test-faults: $(DEVSTAMP)
+	$(PY) -m pytest -q -m fault tests/faults $(PYTEST_ARGS)
 
 # compose.yaml for real: up, the OAuth flow with Authlib, scaling token, down (tests/containers/).
 test-containers: $(DEVSTAMP)

@@ -49,7 +49,7 @@ async def under_load(
     tally = EventTally()
     await tally.watch(system.nc)
     resource = await fleet.connect("resource")
-    load = Load(system, chains, resource, verifiers=VERIFIERS)
+    load = Load(system, chains, resource, verifiers=VERIFIERS, rotation=fleet.rotation)
     if loads is not None:
         loads.append(load)
     await load.start()

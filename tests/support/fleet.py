@@ -14,7 +14,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +25,10 @@ from services.stack.supervisor import Child, Supervisor, child_env
 from shared import subjects
 from shared.config import load_settings
 from shared.lifecycle import HealthReply, connect_nats
-from tests.support.system import System, start_system
+from tests.support.system import System, start_system, unused_port
 
 READY_TIMEOUT = 90.0  # a fleet of Python processes starting on a loaded 2-core machine
+Drained = Callable[[str], Awaitable[None]]
 
 
 @dataclass
@@ -36,6 +37,8 @@ class Fleet:
     sup: Supervisor
     log_dir: Path
     instances: dict[str, set[str]] = field(default_factory=dict)  # health instance ids seen per service
+    rotation: list[str] = field(default_factory=list)  # the gateways a load balancer sends to (base URLs)
+    ports: dict[str, int] = field(default_factory=dict)  # gateway child name -> its HTTP port
     _serial: int = 0
 
     # ---- processes --------------------------------------------------------------------------------
@@ -44,9 +47,18 @@ class Fleet:
         """The live children of service ``name`` (or ``"gateway"``), oldest first."""
         return [c for c in self.sup.children if c.module == _module(name) and c.proc.poll() is None]
 
-    def spawn(self, name: str) -> Child:
+    def spawn(self, name: str, *, port: int | None = None) -> Child:
+        """A new process of ``name``; a gateway listens on ``port`` (default: the system's)."""
         self._serial += 1
-        return self.sup.spawn(f"{name}-{self._serial}", _module(name))
+        if name != "gateway":
+            return self.sup.spawn(f"{name}-{self._serial}", _module(name))
+        port = port or self.system.settings.http_port
+        env = {**self.sup.env, "MAVIO_HTTP_PORT": str(port)}  # same public URL (issuer) for all
+        one = Supervisor(env, log_dir=self.log_dir, identities=self.sup.identities)
+        child = one.spawn(f"gateway-{self._serial}", _module(name))
+        self.sup.children.append(child)
+        self.ports[child.name] = port
+        return child
 
     async def kill(self, child: Child) -> None:
         """SIGKILL: the process gets no chance to drain or say goodbye."""
@@ -91,13 +103,13 @@ class Fleet:
         for _ in range(count):
             await self.wait_new_instance(service, timeout)
 
-    async def wait_gateway(self, timeout: float = READY_TIMEOUT) -> None:
+    async def wait_gateway(self, base: str = "", timeout: float = READY_TIMEOUT) -> None:
         """Until the gateway's ``/readyz`` is 200 (its bus, Redis and every service answer)."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
             try:
-                async with self.system.http.get(self.system.url("/readyz")) as resp:
+                async with self.system.http.get((base or self.system.base_url) + "/readyz") as resp:
                     if resp.status == 200:
                         return
                     last = f"{resp.status} {await resp.text()}"
@@ -106,17 +118,33 @@ class Fleet:
             await asyncio.sleep(0.25)
         raise AssertionError(f"gateway not ready within {timeout:.0f}s: {last}")
 
-    async def replace(self, child: Child) -> Child:
+    async def replace(self, child: Child, drained: Drained | None = None) -> Child:
         """One step of a rolling restart: SIGTERM ``child``, wait for its clean exit, start its
-        successor and wait until it serves. Returns the successor."""
+        successor and wait until it serves. Returns the successor.
+
+        A gateway first leaves the rotation and ``drained`` waits for its requests under way to end (a
+        load balancer's connection draining); its successor listens on the same port and rejoins the
+        rotation once its ``/readyz`` is 200."""
         name = _name(child)
+        if name == "gateway":
+            return await self._replace_gateway(child, drained)
         rc = await self.terminate(child)
         assert rc == 0, f"{child.name} exited with status {rc} after SIGTERM"
         fresh = self.spawn(name)
-        if name == "gateway":
-            await self.wait_gateway()
-        else:
-            await self.wait_new_instance(name)
+        await self.wait_new_instance(name)
+        return fresh
+
+    async def _replace_gateway(self, child: Child, drained: Drained | None) -> Child:
+        port = self.ports.pop(child.name)
+        base = f"http://127.0.0.1:{port}"
+        self.rotation.remove(base)
+        if drained is not None:
+            await drained(base)
+        rc = await self.terminate(child)
+        assert rc == 0, f"{child.name} exited with status {rc} after SIGTERM"
+        fresh = self.spawn("gateway", port=port)
+        await self.wait_gateway(base)
+        self.rotation.append(base)
         return fresh
 
     async def connect(self, user: str) -> NATS:
@@ -147,8 +175,10 @@ async def running_fleet(
     *,
     nats_cluster: bool = False,
     redis_persist: bool = False,
+    gateways: int = 1,
 ) -> AsyncIterator[Fleet]:
-    """Servers, then ``replicas[service]`` processes of each service (1 when absent) and one gateway."""
+    """Servers, then ``replicas[service]`` processes of each service (1 when absent) and ``gateways``
+    gateways (the first on the system's URL, the others on ports of their own, same public URL)."""
     settings_env = {"MAVIO_LOG_LEVEL": "warning", **(env or {})}
     system = await start_system(
         settings_env, services=(), gateway=False, nats_cluster=nats_cluster, redis_persist=redis_persist
@@ -171,10 +201,14 @@ async def running_fleet(
         for service in subjects.SERVICES:
             for _ in range(replicas.get(service, 1)):
                 fleet.spawn(service)
-        fleet.spawn("gateway")
+        ports = [system.settings.http_port, *(unused_port() for _ in range(gateways - 1))]
+        for port in ports:
+            fleet.spawn("gateway", port=port)
         for service in subjects.SERVICES:
             await fleet.wait_instances(service, replicas.get(service, 1))
-        await fleet.wait_gateway()
+        for port in ports:
+            fleet.rotation.append(f"http://127.0.0.1:{port}")
+            await fleet.wait_gateway(fleet.rotation[-1])
         yield fleet
     finally:
         await asyncio.to_thread(fleet.sup.stop_all, 30)

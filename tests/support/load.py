@@ -97,9 +97,21 @@ class Report:
 class Load:
     """``refreshers`` HTTP refresh workers (one chain each) and ``verifiers`` bus verification workers."""
 
-    def __init__(self, system: System, chains: list[Chain], resource_nc: NATS, *, verifiers: int) -> None:
+    def __init__(
+        self,
+        system: System,
+        chains: list[Chain],
+        resource_nc: NATS,
+        *,
+        verifiers: int,
+        rotation: list[str] | None = None,
+    ) -> None:
+        """``rotation``: the gateways' base URLs a load balancer would send to (changed while running);
+        default: the system's one gateway."""
         self.system = system
         self.chains = chains
+        self.rotation = rotation if rotation is not None else [system.base_url]
+        self.in_flight: Counter[str] = Counter()  # requests under way per gateway base URL
         self.outcomes: list[Outcome] = []
         self._verifier = TokenVerifier(resource_nc, timeout=VERIFY_TIMEOUT)
         self._verifiers = verifiers
@@ -129,12 +141,16 @@ class Load:
         assert self._http is not None
         presented = chain.refresh_tokens[-1]
         form = {"grant_type": "refresh_token", "refresh_token": presented, **chain.party.post_auth()}
+        base = random.choice(self.rotation)
+        self.in_flight[base] += 1
         try:
-            async with self._http.post(self.system.url("/oauth/token"), data=form) as resp:
+            async with self._http.post(base + "/oauth/token", data=form) as resp:
                 body = await resp.json(content_type=None)
                 status = resp.status
         except Exception as exc:
             return f"exception {type(exc).__name__}"
+        finally:
+            self.in_flight[base] -= 1
         if status != 200:
             error = body.get("error", "?") if isinstance(body, dict) else "?"
             return f"{status} {error}"
@@ -169,6 +185,13 @@ class Load:
                 await asyncio.sleep(RETRY_PAUSE)
 
     # ---- measuring --------------------------------------------------------------------------------
+
+    async def drained(self, base: str, timeout: float = 30.0) -> None:
+        """Until no request to gateway ``base`` is under way (after it left the rotation)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight[base] > 0:
+            assert time.monotonic() < deadline, f"requests to {base} still under way"
+            await asyncio.sleep(0.01)
 
     def failures(self, since: float = 0.0) -> list[Outcome]:
         return [o for o in self.outcomes if o.error and o.ended >= since]
