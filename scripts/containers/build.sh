@@ -29,4 +29,6 @@ rm -rf "$WORK/app" && mkdir -p "$WORK/app"
 quiet "$PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$WORK/app" "$ROOT"
 say "building $IMAGE"
 quiet podman build --layers --build-arg "BASE=$BASE_IMAGE" -f "$ROOT/deploy/Containerfile" -t "$IMAGE" "$ROOT"
+# The image this build replaced, untagged now (the layer cache stays: it is still referenced).
+quiet podman image prune --force --filter "label=org.opencontainers.image.title=mavio-oauth"
 say "built $IMAGE ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}'))"
