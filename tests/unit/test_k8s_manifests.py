@@ -125,6 +125,15 @@ def test_every_workload_has_a_disruption_budget_selecting_its_pods() -> None:
         assert workload["spec"]["replicas"] >= 2, f"{name}: one replica and a budget blocks every drain"
 
 
+def test_the_gateway_keeps_serving_while_it_leaves_the_rotation() -> None:
+    gateway = of_kind("Deployment")["gateway"]
+    pause = container(gateway)["lifecycle"]["preStop"]["exec"]["command"]
+    assert (
+        pause[0] == "sleep"
+        and 1 <= int(pause[1]) < gateway["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+    )
+
+
 def test_token_scales_on_cpu_with_cpu_requests_set() -> None:
     (hpa,) = of_kind("HorizontalPodAutoscaler").values()
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "token"}
