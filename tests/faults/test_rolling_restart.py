@@ -14,7 +14,7 @@ from tests.faults.scenario import under_load
 from tests.support.fleet import Drained, Fleet, running_fleet
 from tests.support.load import Load
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]  # a fleet starting on a loaded machine
 
 REPLICAS = {"authorize": 2, "token": 3, "registry": 2, "revocation": 2}
 

@@ -9,7 +9,7 @@ import pytest
 from tests.faults.scenario import CLEAR_503, WORKERS, under_load
 from tests.support.fleet import running_fleet
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]  # a fleet starting on a loaded machine
 
 
 async def test_kill_9_one_of_three_token_replicas() -> None:
