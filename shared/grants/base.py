@@ -6,6 +6,8 @@ from typing import Any
 
 from redis.commands.core import AsyncScript
 
+from shared.grants.batching import ScriptBatcher
+from shared.grants.pipelines import PipelineScript
 from shared.grants.reads import CoalescingReader
 from shared.grants.scripts import SOURCES, source
 from shared.store import Redis
@@ -47,6 +49,11 @@ class GrantStoreBase:
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source(name)) for name in SOURCES
         }
+        self._batcher = (
+            None if cluster else ScriptBatcher(redis, {n: PipelineScript(source(n)) for n in SOURCES})
+        )
 
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        if self._batcher is not None:  # single Redis: the scripts of one loop iteration share a round trip
+            return await self._batcher.call(script, keys, args)
         return await self._scripts[script](keys=keys, args=args)

@@ -269,6 +269,19 @@ async def test_a_familys_member_index_stays_in_the_compact_encoding(system: Syst
     assert await system.redis.object("encoding", grant_keys.family_members(family)) in compact
 
 
+async def test_scripts_unknown_to_the_server_are_loaded_again(system: System) -> None:
+    """After a Redis restart the server knows no script (NOSCRIPT): calls still run, exactly once each,
+    also when a whole batch of concurrent calls meets the empty script cache."""
+    store = make_store(system)
+    pairs = [await first_pair(store) for _ in range(5)]
+    await system.redis.script_flush()
+    now = int(time.time())
+    outcomes = await asyncio.gather(*(store.rotate(rotation(f, rt), now=now) for f, _, rt in pairs))
+    assert all(isinstance(o, Rotated) for o in outcomes), outcomes
+    again = await asyncio.gather(*(store.rotate(rotation(f, rt), now=now) for f, _, rt in pairs))
+    assert all(isinstance(o, Replayed) for o in again), again  # each rotated once, within the window
+
+
 async def test_expired_members_are_pruned_on_rotation(system: System) -> None:
     store = make_store(system)
     family, _, presented = await first_pair(store)
