@@ -41,8 +41,10 @@ def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Ne
     ``forwarded_for`` is every ``X-Forwarded-For`` header value, in order. A malformed hop ends the
     walk at the last trusted address (a proxy never writes garbage; a client might).
     """
+    if not trusted:  # the default: no header is believed, so nothing needs parsing
+        return peer
     current = _address(peer)
-    if current is None or not trusted or not _trusted(current, trusted):
+    if current is None or not _trusted(current, trusted):
         return peer
     hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
     for hop in reversed(hops[-MAX_HOPS:]):

@@ -91,9 +91,9 @@ def _arm_body_timeout(request: web.Request, timeout: float) -> asyncio.TimerHand
 def _with_client(request: web.Request, max_size: int) -> web.Request:
     settings = request.app[SETTINGS]
     peer = request.remote or ""
-    remote = client_address(
-        peer, request.headers.getall(hdrs.X_FORWARDED_FOR, []), parse_networks(settings.trusted_proxies)
-    )
+    trusted = parse_networks(settings.trusted_proxies) if settings.trusted_proxies else ()
+    hops = request.headers.getall(hdrs.X_FORWARDED_FOR, []) if trusted else []
+    remote = client_address(peer, hops, trusted)
     return request.clone(client_max_size=max_size, remote=remote)
 
 
