@@ -86,6 +86,24 @@ async def ensure_audit_stream(nc: NATS, *, replicas: int = 1, update: bool = Tru
             await js.update_stream(config)
 
 
+async def ensure_audit_stream_at_start(nc: NATS, *, replicas: int, timeout: float = 60.0) -> None:
+    """``ensure_audit_stream`` for a service starting up: JetStream may not be ready yet (a NATS cluster
+    still electing its meta leader answers with timeouts), so it is asked again, one warning line per
+    try, until ``timeout``; only then does the service fail to start."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + timeout, 0.2
+    while True:
+        try:
+            await ensure_audit_stream(nc, replicas=replicas)
+            return
+        except Exception as exc:
+            if loop.time() + delay > deadline:
+                raise
+            log.warning("audit stream not available yet; retrying", debug=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 async def _ensure_quietly(nc: NATS) -> None:
     try:
         await ensure_audit_stream(nc, update=False)  # the services that own it set its replicas

@@ -28,7 +28,7 @@ from services.revocation.rfc7009 import TokenRevoker
 from services.revocation.sweeper import Sweeper
 from shared import keys, subjects
 from shared.errors import InvalidRequest, TemporarilyUnavailable
-from shared.events import ensure_audit_stream
+from shared.events import ensure_audit_stream_at_start
 from shared.grants.store import grant_store
 from shared.grants.sweep import RedisSweepStore
 from shared.lifecycle import ServiceContext
@@ -161,7 +161,7 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
     catalog = ScopeCatalog.load()
     cached = RegistryClient(ctx.bus, cache_ttl=s.app_cache_ttl)
     await cached.watch(ctx.nc)
-    await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
+    await ensure_audit_stream_at_start(ctx.nc, replicas=ctx.settings.audit_replicas)
     cascades = Cascades(store, publish, revoked=revoked)
     registry = RegistryClient(ctx.bus)
     return Handlers(

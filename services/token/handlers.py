@@ -22,7 +22,7 @@ from services.token.verify import Verifier
 from shared import subjects
 from shared.apps.client_auth_cache import CachedClientVerifier
 from shared.apps.store import RedisAppStore
-from shared.events import ensure_audit_stream, publish_event
+from shared.events import ensure_audit_stream_at_start, publish_event
 from shared.grants.calls import GrantStats
 from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
@@ -54,7 +54,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     )
     await clients.watch(ctx.nc)
 
-    await ensure_audit_stream(ctx.nc, replicas=ctx.settings.audit_replicas)
+    await ensure_audit_stream_at_start(ctx.nc, replicas=ctx.settings.audit_replicas)
 
     async def publish(event: ev.Event) -> None:
         try:
