@@ -30,7 +30,9 @@ def code_in(answer: Answer, status: int = 303) -> str:
 
 
 async def record_of(f: Flow, code: str) -> str:
-    [scope] = [r.scope for key, _, r in await f.codes() if key.endswith(f.signature(code))]
+    [scope] = [
+        r.scope for key, _, r in await f.codes() if key == grant_keys.code(r.family, f.signature(code))
+    ]
     return scope
 
 
