@@ -267,3 +267,11 @@ def test_scaling_the_token_service_keeps_the_flow_working(
     assert len(stack.wait_replicas("token", 1)) == 1
     full_flow(stack, *party)
     assert stack.wait_ready()["down"] == []
+
+
+def test_no_process_crashed_or_logged_a_traceback(stack: ComposeStack) -> None:
+    """Over everything above (cold start of the cluster, flows, scaling): no restart, no traceback."""
+    for name in stack.all_containers():
+        restarts = stack.inspect(name, "{{.RestartCount}}")
+        logs = stack.logs(name)
+        assert restarts == "0" and "Traceback" not in logs, f"{name}: {restarts} restarts\n{logs[-3000:]}"

@@ -83,12 +83,31 @@ class ComposeStack:
         self.script("scale.sh", service, str(replicas))
 
     def containers(self, service: str) -> list[str]:
+        """The running containers of ``service`` ("": of every service)."""
+        filters = ["--filter", f"label=io.podman.compose.project={self.project}"]
+        if service:
+            filters += ["--filter", f"label=io.podman.compose.service={service}"]
         out = subprocess.run(
-            ["podman", "ps", "--filter", f"label=io.podman.compose.project={self.project}",
-             "--filter", f"label=io.podman.compose.service={service}", "--format", "{{.Names}}"],
+            ["podman", "ps", *filters, "--format", "{{.Names}}"],
             env=self.env, capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
         return sorted(out.split())
+
+    def all_containers(self) -> list[str]:
+        return self.containers("")
+
+    def inspect(self, container: str, template: str) -> str:
+        done = subprocess.run(
+            ["podman", "inspect", "--format", template, container],
+            env=self.env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return done.stdout.strip()
+
+    def logs(self, container: str) -> str:
+        done = subprocess.run(
+            ["podman", "logs", container], env=self.env, capture_output=True, text=True, check=True
+        )
+        return done.stdout + done.stderr
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> dict[str, Any]:
         """Poll ``/readyz`` until it answers 200; fail with its last answer (and the logs) otherwise."""
