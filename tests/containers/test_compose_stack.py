@@ -270,8 +270,10 @@ def test_scaling_the_token_service_keeps_the_flow_working(
 
 
 def test_no_process_crashed_or_logged_a_traceback(stack: ComposeStack) -> None:
-    """Over everything above (cold start of the cluster, flows, scaling): no restart, no traceback."""
+    """Over everything above (cold start of the cluster, flows, scaling): no restart, no traceback;
+    and all of it ran on a read-only root without capabilities, as on Kubernetes."""
     for name in stack.all_containers():
+        assert stack.inspect(name, "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}") == "true mavio", name
         restarts = stack.inspect(name, "{{.RestartCount}}")
         logs = stack.logs(name)
         assert restarts == "0" and "Traceback" not in logs, f"{name}: {restarts} restarts\n{logs[-3000:]}"

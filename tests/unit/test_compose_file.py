@@ -31,6 +31,12 @@ def test_every_process_runs_the_one_image_by_its_command() -> None:
         assert SERVICES[name]["command"] == ["python", "-m", f"services.{name}"]
 
 
+def test_every_container_runs_hardened_as_on_kubernetes() -> None:
+    for name, service in SERVICES.items():
+        assert service["read_only"] is True and service["tmpfs"] == ["/tmp"], name
+        assert service["cap_drop"] == ["ALL"] and "no-new-privileges" in service["security_opt"], name
+
+
 def test_each_service_has_its_own_replica_count() -> None:
     replicas = {name: SERVICES[name]["deploy"]["replicas"] for name in subjects.SERVICES}
     assert replicas["token"] == 3 and all(n >= 1 for n in replicas.values())
