@@ -147,7 +147,7 @@ async def sweeper_at_scale(stack: Stack, nc: NATS, count: int, *, interval: floa
     redis = aioredis.Redis.from_url(stack.settings.redis_url)
     settings = msgspec.structs.replace(stack.settings, sweep_interval=interval)
     try:
-        await redis.flushall()
+        await redis.flushall(asynchronous=True)  # 10^6 grants take longer to free than a reply may
         await ensure_audit_stream(nc)
         spread = min(60.0, max(5.0, count / 16_000))  # 10^6: due over one minute
         print(f"sweeper: seeding {count:,} families falling due over {spread:.0f} s", flush=True)
