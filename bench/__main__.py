@@ -88,6 +88,7 @@ async def run_scale(stack: Stack, a: argparse.Namespace) -> tuple[dict[str, Wind
             print(f"verify at scale: {', '.join(f'{n:,}' for n in a.scale)} live grants", flush=True)
             results, measures = await verify_at_scale(stack, nc, named, a.scale, timing, a.concurrency)
         if a.sweep:
+            stack.stop_module("services.revocation")  # its own sweeper would take the work (and the lease)
             measures.append(await sweeper_at_scale(stack, nc, a.sweep))
     finally:
         await nc.drain()

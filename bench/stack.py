@@ -67,6 +67,15 @@ class Stack:
         await wait_instances(nc, "token", count)
         return [p.pid for p in self.replicas]
 
+    def stop_module(self, module: str) -> None:
+        """Stop (SIGTERM, wait) every process started from ``module``."""
+        mine = [p for p in self.replicas if module in p.args]  # type: ignore[operator]
+        for proc in mine:
+            proc.terminate()
+        for proc in mine:
+            proc.wait(30)
+            self.replicas.remove(proc)
+
     def stop(self) -> None:
         for proc in self.replicas:
             proc.terminate()
