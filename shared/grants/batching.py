@@ -1,16 +1,18 @@
-"""Script calls batched per event-loop iteration: every grant script called in one iteration goes to
-Redis in ONE pipeline (one write, one read, one connection), as ``reads.CoalescingReader`` does for GETs.
+"""Script calls batched per event-loop iteration: every grant call made in one iteration goes to Redis
+in ONE pipeline (one write, one read, one connection), as ``reads.CoalescingReader`` does for GETs.
 
-Each call is still its own ``EVALSHA``, atomic on its own, run in the order called; a call's error comes
-back to that caller only. A script the server does not know (after a restart: ``NOSCRIPT``) did not run,
-so those calls are sent again once every script is loaded. Used on a single Redis: on a Redis Cluster a
-pipeline is split by node anyway, and calls go one by one (``GrantStoreBase._run``).
+A call is one or more steps (a script's ``EVALSHA``, or a plain command), sent adjacent and in order;
+each step is atomic on its own, and a step's error comes back to that call only. A script the server
+does not know (after a restart: ``NOSCRIPT``) did not run, so those steps are sent again, in their order,
+once every script is loaded. Used on a single Redis: on a Redis Cluster a pipeline is split by node, and
+calls go one by one (``GrantStoreBase._run``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import NoScriptError
@@ -18,7 +20,23 @@ from redis.exceptions import NoScriptError
 from shared.grants.pipelines import PipelineScript
 from shared.store import Redis
 
-Call = tuple[PipelineScript, Sequence[str], Sequence[Any], "asyncio.Future[Any]"]
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A script with its keys and arguments, or (``script`` None) a plain command ``args``."""
+
+    script: PipelineScript | None
+    keys: Sequence[str]
+    args: Sequence[Any]
+
+    def queue(self, pipe: Any) -> None:
+        if self.script is None:
+            pipe.execute_command(*self.args)
+        else:
+            self.script.queue(pipe, self.keys, self.args)
+
+
+Call = tuple[Sequence[Step], "asyncio.Future[list[Any]]"]
 
 
 class ScriptBatcher:
@@ -32,10 +50,18 @@ class ScriptBatcher:
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> asyncio.Future[Any]:
+    async def call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        """One script's reply (its error raised)."""
+        [reply] = await self.steps([Step(self._scripts[name], keys, args)])
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def steps(self, steps: Sequence[Step]) -> asyncio.Future[list[Any]]:
+        """Every step's reply, in order; a step that failed has its exception as its reply."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._pending.append((self._scripts[name], keys, args, future))
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._pending.append((steps, future))
         if len(self._pending) >= self._max_batch:
             self._flush()
         elif not self._scheduled:
@@ -53,30 +79,30 @@ class ScriptBatcher:
         task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batch: list[Call]) -> None:
+        flat = [step for steps, _ in batch for step in steps]
         try:
-            results = await self._execute(batch)
-            unknown = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            replies = await self._execute(flat)
+            unknown = [i for i, r in enumerate(replies) if isinstance(r, NoScriptError)]
             if unknown:
-                for script in {batch[i][0] for i in unknown}:
-                    await self._redis.script_load(script.source)
-                again = await self._execute([batch[i] for i in unknown])
-                for i, result in zip(unknown, again, strict=True):
-                    results[i] = result
-        except Exception as exc:  # the connection, not a script: every caller of the batch hears it
-            for *_, future in batch:
+                sources = {step.source for i in unknown if (step := flat[i].script) is not None}
+                for source in sources:
+                    await self._redis.script_load(source)
+                again = await self._execute([flat[i] for i in unknown])
+                for i, reply in zip(unknown, again, strict=True):
+                    replies[i] = reply
+        except Exception as exc:  # the connection, not a step: every call of the batch hears it
+            for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (*_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        at = 0
+        for steps, future in batch:
+            if not future.done():
+                future.set_result(replies[at : at + len(steps)])
+            at += len(steps)
 
-    async def _execute(self, batch: list[Call]) -> list[Any]:
+    async def _execute(self, steps: list[Step]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
-            for script, keys, args, _ in batch:
-                script.queue(pipe, keys, args)
+            for step in steps:
+                step.queue(pipe)
             return list(await pipe.execute(raise_on_error=False))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.grants.indexes import ADD_FAMILY_SCRIPTS, RedisIndexes, queue_add_family
+from shared.grants.batching import Step
+from shared.grants.indexes import ADD_FAMILY_SCRIPTS, RedisIndexes, add_family_steps, queue_add_family
 from shared.grants.pipelines import PipelineScript, run_steps
 from shared.grants.scripts import source
 from shared.grants.storage import FirstPair
@@ -26,13 +27,14 @@ class RedisFirstIssue(RedisTokens, RedisIndexes):
         if self._cluster:
             await self.add_family(*count, expires_at=expires_at, now=now)
             issued = await self.issue_first(pair, now=now)
-        else:
-
-            def step(pipe: Any, _: None) -> None:
-                queue_add_family(pipe, *count, expires_at=expires_at, now=now)
-                _ISSUE_FIRST.queue(pipe, self._issue_first_keys(pair), self._issue_first_args(pair, now))
-
-            replies = await run_steps(self._redis, [None], step, scripts=(*ADD_FAMILY_SCRIPTS, _ISSUE_FIRST))
+        else:  # one batched call: the count's three steps, then the issue, adjacent and in order
+            steps = add_family_steps(*count, expires_at=expires_at, now=now)
+            steps.append(Step(_ISSUE_FIRST, self._issue_first_keys(pair), self._issue_first_args(pair, now)))
+            assert self._batcher is not None
+            replies = await self._batcher.steps(steps)
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
             issued = bool(replies[-1])
         if not issued:
             await self.remove_family(*count)

@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
+from shared.grants.batching import Step
 from shared.grants.pipelines import PipelineScript, run_steps
 from shared.grants.scripts import source
 from shared.grants.storage import AppSnapshot
@@ -25,15 +26,24 @@ _APP_ADD = PipelineScript(source("app_add_family"))
 ADD_FAMILY_SCRIPTS = (_APP_ADD, _TOUCH_USER)
 
 
+def add_family_steps(client_id: str, user_id: str, family: str, *, expires_at: int, now: int) -> list[Step]:
+    """``add_family``'s three steps: the app's, the user's and the sweeper's index."""
+    app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
+    user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
+    member = keys.expiry_member(client_id, family, user_id)
+    return [
+        Step(_APP_ADD, app_keys, [family, user_id, expires_at]),
+        Step(_TOUCH_USER, user_keys, [family, expires_at, client_id, now, "NX"]),
+        Step(None, (), ["ZADD", keys.expiry_queue(), "NX", expires_at, member]),
+    ]
+
+
 def queue_add_family(
     pipe: Any, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
 ) -> None:
-    """Queue ``add_family``'s three commands (the app's, the user's and the sweeper's index)."""
-    app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
-    _APP_ADD.queue(pipe, app_keys, [family, user_id, expires_at])
-    user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
-    _TOUCH_USER.queue(pipe, user_keys, [family, expires_at, client_id, now, "NX"])
-    pipe.zadd(keys.expiry_queue(), {keys.expiry_member(client_id, family, user_id): expires_at}, nx=True)
+    """Queue ``add_family``'s three steps into ``pipe``."""
+    for step in add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now):
+        step.queue(pipe)
 
 
 class RedisIndexes(GrantStoreBase):

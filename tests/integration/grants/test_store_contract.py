@@ -280,6 +280,12 @@ async def test_scripts_unknown_to_the_server_are_loaded_again(system: System) ->
     assert all(isinstance(o, Rotated) for o in outcomes), outcomes
     again = await asyncio.gather(*(store.rotate(rotation(f, rt), now=now) for f, _, rt in pairs))
     assert all(isinstance(o, Replayed) for o in again), again  # each rotated once, within the window
+    await system.redis.script_flush()  # a first pair is counted, then issued: several steps in one call
+    family, user = new_family_id(), f"usr_{new_family_id()}"
+    first, _ = counted_pair(family, user)
+    assert await store.issue_first_counted(first, now=now) is True
+    assert await store.get_access(family, first.access_sig) is not None
+    assert await store.families_of(user, CLIENT) == [family]
 
 
 async def test_expired_members_are_pruned_on_rotation(system: System) -> None:
