@@ -46,6 +46,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--python-load", action="store_true", help="drive the refresh windows with aiohttp, not wrk"
     )
+    p.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the HTTP port")
+    p.add_argument("--http-tokens", type=int, default=1, help="token replicas behind the HTTP scenarios")
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
     p.add_argument(

@@ -149,23 +149,33 @@ class MavioTarget:
         return TokenEndpoint(self.url, self.app.client_id, self.app.secret, REDIRECT, self.pids)
 
 
-def prepare_mavio(stack: Stack, tokens: int, tmp: Path) -> MavioTarget:
-    """Start registry, token and gateway processes and mint ``tokens`` refresh tokens (one family each)."""
+def prepare_mavio(
+    stack: Stack, tokens: int, tmp: Path, *, gateways: int = 1, token_replicas: int = 1
+) -> MavioTarget:
+    """Start registry, token and gateway processes and mint ``tokens`` refresh tokens (one family each).
+    Several gateways share the HTTP port (SO_REUSEPORT, as ``make run`` with MAVIO_GATEWAY_REPLICAS)."""
     port = free_port()
-    stack.env |= {"MAVIO_HTTP_PORT": str(port), "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    procs = {
-        "registry": stack.spawn("services.registry", "registry"),
-        "token-1": stack.spawn("services.token", "token-1"),
-        "gateway": stack.spawn("services.gateway", "gateway"),
+    stack.env |= {
+        "MAVIO_HTTP_PORT": str(port),
+        "MAVIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MAVIO_GATEWAY_REPLICAS": str(gateways),
     }
+    procs = {"registry": stack.spawn("services.registry", "registry")}
+    for i in range(token_replicas):
+        procs[f"token-{i + 1}"] = stack.spawn("services.token", f"token-{i + 1}")
+    for i in range(gateways):
+        name = "gateway" if gateways == 1 else f"gateway-{i + 1}"
+        procs[name] = stack.spawn("services.gateway", name)
     base = f"http://127.0.0.1:{port}"
 
     async def ready_and_mint() -> tuple[MavioApp, list[str]]:
         nc = await nats.connect(stack.settings.nats_url)
         await wait_instances(nc, "registry", 1)
-        await wait_instances(nc, "token", 1)
+        await wait_instances(nc, "token", token_replicas)
         await nc.drain()
-        wait_port(port, procs["gateway"])
+        for name, proc in procs.items():
+            if name.startswith("gateway"):
+                wait_port(port, proc)
         app = await _mavio_app(stack)
         return app, await _mavio_tokens(stack, base, app, tokens)
 
@@ -178,7 +188,7 @@ def prepare_mavio(stack: Stack, tokens: int, tmp: Path) -> MavioTarget:
 
 
 def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Window]:
-    target = prepare_mavio(stack, a.http_concurrency, tmp)
+    target = prepare_mavio(stack, a.http_concurrency, tmp, gateways=a.gateways, token_replicas=a.http_tokens)
     endpoint = target.endpoint()
     tokens = target.rt_file.read_text().split()
 

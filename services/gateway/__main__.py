@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import structlog
 from aiohttp import web
 
 from services.gateway.app import create_app
 from services.gateway.server import GatewayRunner
-from shared.config import Settings
+from shared.config import Settings, replicas
 from shared.lifecycle import run
 
 log = structlog.get_logger("mavio.gateway")
@@ -18,7 +19,11 @@ log = structlog.get_logger("mavio.gateway")
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     runner = GatewayRunner(create_app(settings), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.http_port, reuse_address=True)
+    # Several gateway processes on one host share the port: the kernel spreads connections over them.
+    shared_port = replicas(os.environ, "gateway") > 1
+    site = web.TCPSite(
+        runner, settings.http_host, settings.http_port, reuse_address=True, reuse_port=shared_port
+    )
     await site.start()
     log.info("gateway listening", url=settings.public_url)
     await stop.wait()

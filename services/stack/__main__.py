@@ -28,7 +28,7 @@ from services.stack.stopping import (
     Stopper,
     report_killed,
 )
-from services.stack.supervisor import Supervisor, child_env, wait_ready
+from services.stack.supervisor import GATEWAY, Supervisor, child_env, wait_ready
 from shared import stack_file, subjects
 from shared.config import ConfigError, load_settings
 
@@ -62,8 +62,8 @@ def main() -> int:
 
 def _stages(sup: Supervisor | None, servers: list[ServerProcess]) -> list[Stage]:
     children = sup.children if sup is not None else []
-    gateway = [(c.name, c.proc) for c in children if c.name == "gateway"]
-    services = [(c.name, c.proc) for c in children if c.name != "gateway"]
+    gateway = [(c.name, c.proc) for c in children if c.module == GATEWAY]
+    services = [(c.name, c.proc) for c in children if c.module != GATEWAY]
     embedded = [(s.name, s.proc) for s in servers]
     return [
         Stage("gateway", gateway, GATEWAY_GRACE),

@@ -16,6 +16,7 @@ from shared import subjects
 from shared.config import replicas
 
 PROCESSES = (*subjects.SERVICES, "gateway")
+GATEWAY = "services.gateway"
 
 
 @dataclass
@@ -55,7 +56,9 @@ class Supervisor:
         for service in subjects.SERVICES:
             for i in range(replicas(self.env, service)):
                 self.spawn(f"{service}-{i + 1}", f"services.{service}")
-        self.spawn("gateway", "services.gateway")
+        gateways = replicas(self.env, "gateway")  # more than one share the port (SO_REUSEPORT)
+        for i in range(gateways):
+            self.spawn("gateway" if gateways == 1 else f"gateway-{i + 1}", GATEWAY)
 
     def restart_dead(self) -> list[str]:
         """Restart children that died on their own; returns their names."""
@@ -70,8 +73,8 @@ class Supervisor:
 
     def stop_all(self, timeout: float = 30.0) -> None:
         """SIGTERM the services first (they drain), then the gateway; SIGKILL stragglers."""
-        order = [c for c in self.children if c.name != "gateway"] + [
-            c for c in self.children if c.name == "gateway"
+        order = [c for c in self.children if c.module != GATEWAY] + [
+            c for c in self.children if c.module == GATEWAY
         ]
         for child in order:
             if child.proc.poll() is None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,5 +209,24 @@ def test_stopping_after_nats_and_redis_died_is_quick_and_quiet(run_root: Path) -
         assert elapsed < STOP_BOUND
         for path in logs.glob("*.log"):
             assert "bus unreachable while stopping" in path.read_text(), path
+    finally:
+        launcher.kill()
+
+
+def test_two_gateway_processes_share_the_port_and_stop_with_the_rest(run_root: Path) -> None:
+    """MAVIO_GATEWAY_REPLICAS=2: both gateways listen on the one port (SO_REUSEPORT), the kernel gives
+    each some of the connections, and Ctrl-C stops both as it stops one."""
+    launcher = Launcher.start(run_root / ".run", MAVIO_GATEWAY_REPLICAS="2")
+    try:
+        gateways = [cmd for cmd in launcher.children.values() if "services.gateway" in cmd]
+        assert len(gateways) == 2, launcher.children
+        for _ in range(40):  # a new connection each
+            with urllib.request.urlopen(f"http://127.0.0.1:{launcher.port}/readyz", timeout=10) as resp:
+                assert resp.status == 200
+        logs = [(launcher.folder / "logs" / f"gateway-{i}.log").read_text() for i in (1, 2)]
+        assert all("/readyz" in log for log in logs), [log[-500:] for log in logs]
+        rc, elapsed = stop(launcher, signal.SIGINT, group=True)
+        assert_stopped_cleanly(launcher, rc)
+        assert elapsed < STOP_BOUND
     finally:
         launcher.kill()

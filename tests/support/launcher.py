@@ -49,9 +49,9 @@ class Launcher:
     _reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, run_root: Path) -> Launcher:
+    def start(cls, run_root: Path, **extra: str) -> Launcher:
         port = unused_port()
-        env = clean_environ(MAVIO_RUN_DIR=str(run_root), MAVIO_HTTP_PORT=str(port))
+        env = clean_environ(MAVIO_RUN_DIR=str(run_root), MAVIO_HTTP_PORT=str(port), **extra)
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.stack"],
             env=env,
