@@ -196,7 +196,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.
 REPLICA_VARIABLES = {
-    f"MAVIO_{name.upper()}_REPLICAS": name for name in ("authorize", "token", "registry", "revocation")
+    f"MAVIO_{name.upper()}_REPLICAS": name
+    for name in ("authorize", "token", "registry", "revocation", "gateway")
 }
 
 
