@@ -114,30 +114,9 @@ async def seed_access_tokens(settings: Settings, count: int) -> list[str]:
     )
     signer, now, tokens = Signer(settings.hmac_key), int(time.time()), []
     for _ in range(count):
-        family = new_family_id()
-        pair = mint_pair(family, signer)
-        access, refresh = first_records(
-            pair,
-            family=family,
-            client_id=BENCH_CLIENT,
-            user_id="usr_bench",
-            scope="meetings:read",
-            now=now,
-            access_ttl=settings.access_token_ttl,
-            refresh_ttl=settings.refresh_token_ttl,
-        )
-        first = FirstPair(
-            family=family,
-            client_id=BENCH_CLIENT,
-            user_id="usr_bench",
-            scope="meetings:read",
-            access_sig=pair.access_sig,
-            access_record=access,
-            refresh_sig=pair.refresh_sig,
-            refresh_record=refresh,
-        )
+        first, token = grant_of(signer, user_id="usr_bench", now=now, settings=settings)
         await store.issue_first(first, now=now)
-        tokens.append(pair.access_token)
+        tokens.append(token)
     await redis.aclose()
     return tokens
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from shared.grants.per_iteration import PerIteration
 from shared.grants.pipelines import PipelineScript
 from shared.store import Redis
 
@@ -39,16 +40,13 @@ class Step:
 Call = tuple[Sequence[Step], "asyncio.Future[list[Any]]"]
 
 
-class ScriptBatcher:
-    __slots__ = ("_max_batch", "_pending", "_redis", "_scheduled", "_scripts", "_tasks")
+class ScriptBatcher(PerIteration[Call]):
+    __slots__ = ("_redis", "_scripts")
 
     def __init__(self, redis: Redis, scripts: Mapping[str, PipelineScript], *, max_batch: int = 256) -> None:
+        super().__init__(max_batch)
         self._redis = redis
         self._scripts = scripts
-        self._max_batch = max_batch
-        self._pending: list[Call] = []
-        self._scheduled = False
-        self._tasks: set[asyncio.Task[None]] = set()
 
     async def call(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """One script's reply (its error raised)."""
@@ -59,24 +57,9 @@ class ScriptBatcher:
 
     def steps(self, steps: Sequence[Step]) -> asyncio.Future[list[Any]]:
         """Every step's reply, in order; a step that failed has its exception as its reply."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._pending.append((steps, future))
-        if len(self._pending) >= self._max_batch:
-            self._flush()
-        elif not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._enqueue((steps, future))
         return future
-
-    def _flush(self) -> None:
-        self._scheduled = False
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task = asyncio.create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batch: list[Call]) -> None:
         flat = [step for steps, _ in batch for step in steps]

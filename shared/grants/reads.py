@@ -11,42 +11,25 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from shared.grants.per_iteration import PerIteration
 from shared.store import Redis
 
 
-class CoalescingReader:
-    __slots__ = ("_cluster", "_max_batch", "_pending", "_redis", "_scheduled", "_tasks")
+class CoalescingReader(PerIteration[tuple[str, "asyncio.Future[bytes | None]"]]):
+    __slots__ = ("_cluster", "_redis")
 
     def __init__(self, redis: Redis, *, cluster: bool = False, max_batch: int = 512) -> None:
+        super().__init__(max_batch)
         self._redis = redis
         self._cluster = cluster
-        self._max_batch = max_batch
-        self._pending: list[tuple[str, asyncio.Future[bytes | None]]] = []
-        self._scheduled = False
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def get(self, key: str) -> asyncio.Future[bytes | None]:
         """The value of ``key`` (None if absent), fetched with the other keys asked for in this iteration."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bytes | None] = loop.create_future()
-        self._pending.append((key, future))
-        if len(self._pending) >= self._max_batch:
-            self._flush()
-        elif not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
+        self._enqueue((key, future))
         return future
 
-    def _flush(self) -> None:
-        self._scheduled = False
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task = asyncio.create_task(self._fetch(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _fetch(self, batch: list[tuple[str, asyncio.Future[bytes | None]]]) -> None:
+    async def _send(self, batch: list[tuple[str, asyncio.Future[bytes | None]]]) -> None:
         names = [key for key, _ in batch]
         try:
             values: list[Any]

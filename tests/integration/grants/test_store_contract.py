@@ -67,6 +67,21 @@ async def first_pair(
     return family, pair.access_token, pair.refresh_token
 
 
+def rotation_to(family: str, presented: str) -> tuple[Rotation, str]:
+    """A rotation of ``presented`` and the successor refresh token it would issue."""
+    successor = mint_pair(family, SIGNER)
+    rot = Rotation(
+        family=family,
+        presented_sig=SIGNER.sign(presented),
+        client_id=CLIENT,
+        scope="",
+        access_sig=successor.access_sig,
+        refresh_sig=successor.refresh_sig,
+        sealed=b"sealed",
+    )
+    return rot, successor.refresh_token
+
+
 def rotation(family: str, presented: str, *, scope: str = "", client: str = CLIENT) -> Rotation:
     successor = mint_pair(family, SIGNER)
     return Rotation(
@@ -226,19 +241,10 @@ async def test_a_rotation_asks_for_an_index_slide_once_the_expiry_moved_by_the_s
     base = int(time.time())  # the first pair was indexed until about base + 600
 
     async def rotate_at(now: int, token: str) -> tuple[Rotated, str]:
-        successor = mint_pair(family, SIGNER)
-        rot = Rotation(
-            family=family,
-            presented_sig=SIGNER.sign(token),
-            client_id=CLIENT,
-            scope="",
-            access_sig=successor.access_sig,
-            refresh_sig=successor.refresh_sig,
-            sealed=b"sealed",
-        )
+        rot, successor = rotation_to(family, token)
         out = await store.rotate(rot, now=now)
         assert isinstance(out, Rotated), out
-        return out, successor.refresh_token
+        return out, successor
 
     first, token = await rotate_at(base + 10, presented)
     moved, token = await rotate_at(base + 75, token)
@@ -252,16 +258,7 @@ async def test_a_familys_member_index_stays_in_the_compact_encoding(system: Syst
     1 KiB less per grant than a skiplist), also after rotations add members."""
     store = make_store(system)
     family, _, presented = await first_pair(store)
-    successor = mint_pair(family, SIGNER)
-    rot = Rotation(
-        family=family,
-        presented_sig=SIGNER.sign(presented),
-        client_id=CLIENT,
-        scope="",
-        access_sig=successor.access_sig,
-        refresh_sig=successor.refresh_sig,
-        sealed=b"sealed",
-    )
+    rot, _ = rotation_to(family, presented)
     assert isinstance(await store.rotate(rot, now=int(time.time())), Rotated)
     members = await system.redis.zrange(grant_keys.family_members(family), 0, -1)
     assert len(members) >= 4 and max(len(m) for m in members) <= 64
