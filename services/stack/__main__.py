@@ -44,7 +44,8 @@ def main() -> int:
         return 2
     signals = Signals()
     signals.install()
-    run_dir = Path(os.environ.get("MAVIO_RUN_DIR", ".run")) / str(settings.http_port)
+    # Absolute: redis-server changes into its data folder before it reads the ACL file.
+    run_dir = Path(os.environ.get("MAVIO_RUN_DIR", ".run")).absolute() / str(settings.http_port)
     servers: list[ServerProcess] = []
     sup: Supervisor | None = None
     code = 1

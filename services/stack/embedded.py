@@ -135,8 +135,8 @@ def start_redis(
         "--daemonize", "no",
         "--protected-mode", "yes",
     ]  # fmt: skip
-    if acl_file is not None:
-        cmd += ["--aclfile", str(acl_file)]
+    if acl_file is not None:  # absolute: the server reads it after changing into --dir
+        cmd += ["--aclfile", str(acl_file.absolute())]
     proc = _spawn(cmd, out)
     wait_port(port, proc)
     return ServerProcess("redis", f"redis://127.0.0.1:{port}/0", port, proc)

@@ -230,3 +230,17 @@ def test_two_gateway_processes_share_the_port_and_stop_with_the_rest(run_root: P
         assert elapsed < STOP_BOUND
     finally:
         launcher.kill()
+
+
+def test_make_run_from_a_fresh_folder_keeps_its_stack_under_dot_run(tmp_path: Path) -> None:
+    """MAVIO_RUN_DIR unset, as after a fresh clone: the stack lives under ./.run (a relative path, which
+    redis-server, reading its ACL file after changing into its data folder, once could not find)."""
+    launcher = Launcher.start(tmp_path / ".run", cwd=tmp_path)
+    try:
+        assert (tmp_path / ".run" / str(launcher.port) / "stack.env").exists()
+        listed = cli(tmp_path, "users", "list")
+        assert listed.returncode == 0 and DEMO_EMAIL in listed.stdout, listed.stderr
+        rc, _ = stop(launcher, signal.SIGINT, group=True)
+        assert_stopped_cleanly(launcher, rc)
+    finally:
+        launcher.kill()

@@ -49,11 +49,15 @@ class Launcher:
     _reader: threading.Thread | None = None
 
     @classmethod
-    def start(cls, run_root: Path, **extra: str) -> Launcher:
+    def start(cls, run_root: Path, *, cwd: Path | None = None, **extra: str) -> Launcher:
+        """``cwd``: start there with MAVIO_RUN_DIR unset, as ``make run`` from a fresh checkout does
+        (``run_root`` is then ``cwd / ".run"``)."""
         port = unused_port()
-        env = clean_environ(MAVIO_RUN_DIR=str(run_root), MAVIO_HTTP_PORT=str(port), **extra)
+        where = {} if cwd is not None else {"MAVIO_RUN_DIR": str(run_root)}
+        env = clean_environ(MAVIO_HTTP_PORT=str(port), **where, **extra)
         proc = subprocess.Popen(
             [sys.executable, "-m", "services.stack"],
+            cwd=cwd,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
