@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -25,7 +26,11 @@ class Ceiling:
 
 
 def peers_dir() -> Path | None:
-    for candidate in (Path("../shared/peers"), Path(__file__).resolve().parents[2] / "shared" / "peers"):
+    """The peers kit: ``$MAVIO_PEERS_DIR``, else ``shared/peers`` beside the checkout (or the folder
+    ``make bench`` runs in)."""
+    given = os.environ.get("MAVIO_PEERS_DIR")
+    beside = (Path("../shared/peers"), Path(__file__).resolve().parents[2] / "shared" / "peers")
+    for candidate in (Path(given),) if given else beside:
         if (candidate / "limits" / "nats_echo.py").exists():
             return candidate.resolve()
     return None

@@ -268,6 +268,7 @@ def use_wrk(a: argparse.Namespace) -> bool:
 def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
     peers = peers_dir()
     if peers is None:
+        print("token endpoint over HTTP: ../shared/peers not found (MAVIO_PEERS_DIR); skipped", flush=True)
         return {}
     with tempfile.TemporaryDirectory(prefix="mavio-bench-peer-") as name:
         driver = "wrk" if use_wrk(a) else "the aiohttp load generator"
