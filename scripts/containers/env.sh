@@ -14,10 +14,12 @@ umask 077
 import secrets
 import sys
 
+from services.stack.credentials import environment_password
 from shared import bus_auth
 
-values = {f"MAVIO_NATS_{user.upper()}_PASSWORD": secrets.token_urlsafe(24) for user in bus_auth.USERS}
-values["MAVIO_REDIS_PASSWORD"] = secrets.token_urlsafe(24)
+# nats.conf reads the bus passwords from the environment: environment_password() says why they differ.
+values = {f"MAVIO_NATS_{user.upper()}_PASSWORD": environment_password() for user in bus_auth.USERS}
+values["MAVIO_REDIS_PASSWORD"] = environment_password()
 values["MAVIO_TOKEN_HMAC_KEY"] = secrets.token_urlsafe(48)
 with open(sys.argv[1], "w") as out:
     out.write("# Mavio OAuth compose secrets (scripts/containers/env.sh); never commit this file.\n")

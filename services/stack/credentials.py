@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from shared import bus_auth, redis_acl
 
 def _password() -> str:
     return secrets.token_urlsafe(24)
+
+
+def environment_password() -> str:
+    """A password that a nats-server configuration may take from the environment (``password:
+    $MAVIO_NATS_<USER>_PASSWORD``, as compose and Kubernetes do): nats-server parses the variable's
+    value as a bare token, so one starting with a digit or ``-`` is read as a number and the server
+    refuses to start. A letter, then 31 letters or digits: about 190 random bits."""
+    alphabet = string.ascii_letters + string.digits
+    return secrets.choice(string.ascii_letters) + "".join(secrets.choice(alphabet) for _ in range(31))
 
 
 @dataclass(frozen=True)
