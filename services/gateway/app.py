@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from services.gateway import limits, middleware, server
+from services.gateway.client_address import parse_networks
 from services.gateway.failure_hints import FailureHints
 from services.gateway.keys import (
     BUS,
@@ -21,6 +22,7 @@ from services.gateway.keys import (
     SETTINGS,
     SIGN_IN_GATE,
     TEMPLATES,
+    TRUSTED_PROXIES,
 )
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
@@ -75,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
     app[LOGO_DECODES] = asyncio.Semaphore(2)
     app[FAILURE_HINTS] = FailureHints(settings.rate_limit_window)
+    app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)

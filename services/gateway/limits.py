@@ -26,8 +26,8 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from multidict import MultiDictProxy
 
-from services.gateway.client_address import client_address, parse_networks
-from services.gateway.keys import SETTINGS
+from services.gateway.client_address import client_address
+from services.gateway.keys import SETTINGS, TRUSTED_PROXIES
 from services.gateway.middleware import oauth_error_response
 from shared.errors import HeadersTooLarge, InvalidRequest, PayloadTooLarge, RequestTimeout, UriTooLong
 
@@ -89,11 +89,9 @@ def _arm_body_timeout(request: web.Request, timeout: float) -> asyncio.TimerHand
 
 
 def _with_client(request: web.Request, max_size: int) -> web.Request:
-    settings = request.app[SETTINGS]
-    peer = request.remote or ""
-    trusted = parse_networks(settings.trusted_proxies) if settings.trusted_proxies else ()
-    hops = request.headers.getall(hdrs.X_FORWARDED_FOR, []) if trusted else []
-    remote = client_address(peer, hops, trusted)
+    trusted = request.app[TRUSTED_PROXIES]
+    hops = request.headers.getall(hdrs.X_FORWARDED_FOR, [])
+    remote = client_address(request.remote or "", hops, trusted)
     return request.clone(client_max_size=max_size, remote=remote)
 
 
