@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-import nats
 import structlog
 from nats.aio.client import Client as NATS
 
 from shared import bus_auth, subjects
+from shared.bus_client import ChunkedFlushClient
 from shared.config import ConfigError, Settings, load_settings
 from shared.logging import configure_logging
 from shared.metrics import ServiceMetrics
@@ -76,7 +76,8 @@ async def connect_nats(settings: Settings, *, name: str, metrics: ServiceMetrics
     delay = 0.1
     while True:
         try:
-            return await nats.connect(
+            nc = ChunkedFlushClient(settings.bus_flush_every)
+            await nc.connect(
                 servers=settings.nats_url.split(","),
                 name=f"mavio-{name}",
                 max_reconnect_attempts=-1,
@@ -89,6 +90,7 @@ async def connect_nats(settings: Settings, *, name: str, metrics: ServiceMetrics
                 error_cb=on_error,
                 **bus_auth.connect_options(settings),
             )
+            return nc
         except Exception as exc:
             log.warning("nats not reachable yet", debug=repr(exc))
             await asyncio.sleep(delay)
