@@ -28,10 +28,8 @@ class RedisCodes(GrantStoreBase):
             raise ServerError("could not issue an authorization code", debug="code key already existed")
 
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
-        script_keys = [keys.code(family, signature), *family_keys(family)]
+        script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
         out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
-        if out[0] in (b"ok", b"reused"):  # no longer pending: its family speaks for it now
-            await self._redis.delete(keys.code_scope(family))
         match out[0]:
             case b"ok":
                 return CodeTaken(out[1])

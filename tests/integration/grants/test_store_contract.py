@@ -364,3 +364,27 @@ async def test_a_saved_code_is_pending_with_its_scope_for_its_lifetime(system: S
     assert await store.code_scope(family) == "meetings:read meetings:write"
     assert 0 < await system.redis.ttl(grant_keys.code_scope(family)) <= 60
     assert await store.code_scope(new_family_id()) is None
+
+
+async def test_taking_a_code_ends_its_pending_scope_in_the_same_step_and_a_forged_one_does_not(
+    system: System,
+) -> None:
+    store = make_store(system)
+    family, now = new_family_id(), int(time.time())
+    record = CodeRecord(
+        family=family,
+        client_id=CLIENT,
+        user_id="usr_scope_end",
+        redirect_uri="https://app.example/cb",
+        scope="meetings:read",
+        issued_at=now,
+        expires_at=now + 60,
+    )
+    code = mint("code", family)
+    await store.save_code(SIGNER.sign(code), record, 60)
+    forged = mint("code", family)  # the family's id, not its code: refused, and the scope stays
+    assert isinstance(await store.consume(family, SIGNER.sign(forged), now=now), Refused)
+    assert await store.code_scope(family) == "meetings:read"
+    assert isinstance(await store.consume(family, SIGNER.sign(code), now=now), CodeTaken)
+    assert await store.code_scope(family) is None
+    assert not await system.redis.exists(grant_keys.code_scope(family))
