@@ -14,6 +14,7 @@ from redis.backoff import ExponentialBackoff
 
 from shared.config import Settings
 from shared.metrics import RedisHealth
+from shared.redis_packing import with_hiredis_packing
 
 Redis = Any  # redis.asyncio.Redis or RedisCluster: the same command API for our purposes
 T = TypeVar("T")
@@ -76,7 +77,7 @@ def make_redis(settings: Settings, health: RedisHealth | None = None) -> Redis:
     if settings.redis_cluster:
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2)
         return RedisCluster.from_url(settings.redis_url, retry=retry, **auth)
-    return aioredis.Redis.from_url(
+    client = aioredis.Redis.from_url(
         settings.redis_url,
         retry=ObservedRetry(health),
         **auth,
@@ -85,6 +86,9 @@ def make_redis(settings: Settings, health: RedisHealth | None = None) -> Redis:
         health_check_interval=0,
         max_connections=256,
     )
+    pool = client.connection_pool  # the URL chose TCP, TLS or a Unix socket; each packs with hiredis
+    pool.connection_class = with_hiredis_packing(pool.connection_class)
+    return client
 
 
 def credentials(settings: Settings) -> dict[str, Any]:
