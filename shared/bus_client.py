@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from nats.aio.client import Client
 
-# Commands (publishes, subscriptions) queued before they are written without waiting for the flusher.
-DEFAULT_FLUSH_EVERY = 16
-
 
 class ChunkedFlushClient(Client):
-    def __init__(self, flush_every: int = DEFAULT_FLUSH_EVERY) -> None:
+    """``flush_every``: commands (publishes, subscriptions) queued before they are written without
+    waiting for the flusher (``MAVIO_BUS_FLUSH_EVERY``); 0 leaves every write to the flusher."""
+
+    def __init__(self, flush_every: int) -> None:
         super().__init__()
         self.flush_every = flush_every
 

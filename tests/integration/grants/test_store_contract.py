@@ -347,18 +347,23 @@ async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> No
     )
 
 
-async def test_a_saved_code_is_pending_with_its_scope_for_its_lifetime(system: System) -> None:
-    store = make_store(system)
-    family, now = new_family_id(), int(time.time())
-    record = CodeRecord(
+def pending_code(family: str, *, user_id: str, scope: str, now: int) -> CodeRecord:
+    """A code of ``CLIENT``'s for ``user_id``, valid for a minute from ``now``."""
+    return CodeRecord(
         family=family,
         client_id=CLIENT,
-        user_id="usr_scope",
+        user_id=user_id,
         redirect_uri="https://app.example/cb",
-        scope="meetings:read meetings:write",
+        scope=scope,
         issued_at=now,
         expires_at=now + 60,
     )
+
+
+async def test_a_saved_code_is_pending_with_its_scope_for_its_lifetime(system: System) -> None:
+    store = make_store(system)
+    family, now = new_family_id(), int(time.time())
+    record = pending_code(family, user_id="usr_scope", scope="meetings:read meetings:write", now=now)
     await store.save_code(SIGNER.sign(mint("code", family)), record, 60)
     assert grant_keys.pending_code_member("usr_scope", family) in await store.pending(CLIENT)
     assert await store.code_scope(family) == "meetings:read meetings:write"
@@ -371,15 +376,7 @@ async def test_taking_a_code_ends_its_pending_scope_in_the_same_step_and_a_forge
 ) -> None:
     store = make_store(system)
     family, now = new_family_id(), int(time.time())
-    record = CodeRecord(
-        family=family,
-        client_id=CLIENT,
-        user_id="usr_scope_end",
-        redirect_uri="https://app.example/cb",
-        scope="meetings:read",
-        issued_at=now,
-        expires_at=now + 60,
-    )
+    record = pending_code(family, user_id="usr_scope_end", scope="meetings:read", now=now)
     code = mint("code", family)
     await store.save_code(SIGNER.sign(code), record, 60)
     forged = mint("code", family)  # the family's id, not its code: refused, and the scope stays
