@@ -56,6 +56,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=150,
         help="code exchanges per window (the peer keeps ~1,000-2,000 entries)",
     )
+    p.add_argument(
+        "--exchange-windows",
+        type=int,
+        default=9,
+        help="measured code-exchange windows (short, count-based windows: more of them than --repeats)",
+    )
     return p.parse_args(argv)
 
 

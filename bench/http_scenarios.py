@@ -89,7 +89,7 @@ async def exchange_load(target: TokenEndpoint, codes: Codes, a: argparse.Namespa
 
             return one
 
-        for r in range(a.repeats + 1):  # the first round warms up
+        for r in range(a.exchange_windows + 1):  # the first round warms up
             prepared = await codes(a.codes_per_window)
             w = await burst([op(c, v) for c, v in prepared], concurrency=a.http_concurrency, pids=pids)
             if r:

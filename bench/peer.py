@@ -31,7 +31,7 @@ from bench.http_scenarios import TokenEndpoint, exchange_load, refresh_load
 from bench.load import Window
 from bench.peer_codes import PEER_REDIRECT, peer_codes
 from bench.stack import Stack, wait_instances
-from bench.wrk_load import wrk_path, wrk_refresh_load
+from bench.wrk_load import wrk_exchange_load, wrk_path, wrk_refresh_load
 from services.stack.embedded import die_with_parent, free_port, wait_port
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
@@ -201,12 +201,11 @@ def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Wind
     async def both() -> dict[str, Window]:
         if use_wrk(a):
             refresh = await wrk_refresh_load(endpoint, mint, a, label="refresh mavio")
+            exchange = await wrk_exchange_load(endpoint, codes, a, label="exchange mavio")
         else:
             refresh = await refresh_load(endpoint, tokens, a, label="refresh mavio")
-        return {
-            "refresh mavio": refresh,
-            "exchange mavio": await exchange_load(endpoint, codes, a, label="exchange mavio"),
-        }
+            exchange = await exchange_load(endpoint, codes, a, label="exchange mavio")
+        return {"refresh mavio": refresh, "exchange mavio": exchange}
 
     return asyncio.run(both())
 
@@ -243,15 +242,16 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
             return out.read_text().split()
 
         async def both() -> dict[str, Window]:
+            refresh, exchange = "refresh oidc-provider", "exchange oidc-provider"
+            if use_wrk(a):
+                return {
+                    refresh: await wrk_refresh_load(endpoint, mint, a, label=refresh),
+                    exchange: await wrk_exchange_load(endpoint, codes, a, label=exchange),
+                }
             tokens = rt_file.read_text().split()
-            label = "refresh oidc-provider"
             return {
-                label: await wrk_refresh_load(endpoint, mint, a, label=label)
-                if use_wrk(a)
-                else await refresh_load(endpoint, tokens, a, label=label),
-                "exchange oidc-provider": await exchange_load(
-                    endpoint, codes, a, label="exchange oidc-provider"
-                ),
+                refresh: await refresh_load(endpoint, tokens, a, label=refresh),
+                exchange: await exchange_load(endpoint, codes, a, label=exchange),
             }
 
         return asyncio.run(both())
@@ -261,7 +261,7 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
 
 
 def use_wrk(a: argparse.Namespace) -> bool:
-    """Refresh windows run under wrk unless ``--python-load`` asks for the aiohttp load generator."""
+    """The HTTP windows run under wrk unless ``--python-load`` asks for the aiohttp load generator."""
     return not a.python_load and wrk_path() is not None
 
 
@@ -273,7 +273,7 @@ def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mavio-bench-peer-") as name:
         driver = "wrk" if use_wrk(a) else "the aiohttp load generator"
         print(
-            f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic; refresh: {driver}",
+            f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic; load: {driver}",
             flush=True,
         )
         mavio = _run_mavio(stack, a, Path(name))

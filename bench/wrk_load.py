@@ -1,11 +1,17 @@
-"""Refresh with rotation driven by ``wrk`` (Debian's package) instead of the Python load generator, which
-costs ~0.4-0.8 core at these rates: on a 2-core machine that is CPU the server under test loses.
+"""The token endpoint driven by ``wrk`` (Debian's package) instead of the Python load generator, which
+costs ~0.3-0.8 core at these rates: on a 2-core machine that is CPU the server under test loses (and a
+multi-process server loses more of it than a single-process one).
 
-Each window mints ``concurrency`` (+1) fresh chains (a wrk run's rotated tokens stay in its worker's Lua
-state), then runs ``wrk -t1 -c<concurrency> -d<duration>`` with ``wrk/refresh.lua``; the CPU of the
-server processes and of wrk itself is measured over the run. A warm-up run comes first. Throughput
-counts successful rotations only (node-oidc-provider's in-memory store sometimes drops a chain's grant
-under this churn; its errors are reported, not counted as refreshes)."""
+- Refresh with rotation: each window mints ``concurrency`` (+1) fresh chains (a wrk run's rotated
+  tokens stay in its worker's Lua state), then runs ``wrk -t1 -c<concurrency> -d<duration>`` with
+  ``wrk/refresh.lua``. Throughput counts successful rotations only (node-oidc-provider's in-memory store
+  sometimes drops a chain's grant under this churn; its errors are reported, not counted as refreshes).
+- Code exchange: each window prepares its codes (+1, see ``wrk/exchange.lua``), then wrk exchanges each
+  once, ``concurrency`` at a time, and stops when the last is answered; the window's time runs from the
+  first request to the last answer, timed inside wrk.
+
+The CPU of the server processes and of wrk itself is measured over each wrk run. A warm-up run comes
+first."""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import argparse
 import re
 import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -21,9 +28,11 @@ from pathlib import Path
 from bench.http_scenarios import TokenEndpoint
 from bench.load import CpuMeter, Window, median_window
 
-SCRIPT = Path(__file__).resolve().parent / "wrk" / "refresh.lua"
+SCRIPTS = Path(__file__).resolve().parent / "wrk"
 _LINE = re.compile(r"WRK requests (\d+) seconds ([\d.]+) p50 ([\d.]+) p90 ([\d.]+) p99 ([\d.]+) errors (\d+)")
 Mint = Callable[[int], Awaitable[list[str]]]  # n -> n fresh refresh tokens, each its own chain
+Codes = Callable[[int], Awaitable[list[tuple[str, str]]]]  # n -> [(code, code_verifier)]
+DONE = "WRK exchange done"
 
 
 def _children_cpu() -> float:
@@ -45,15 +54,51 @@ async def wrk_refresh_load(target: TokenEndpoint, mint: Mint, a: argparse.Namesp
             tokens = Path(tmp) / f"tokens-{r}.txt"
             tokens.write_text("\n".join(await mint(a.http_concurrency + 1)) + "\n")  # see refresh.lua
             seconds = a.warmup if r == 0 else a.duration
-            w = _run(wrk, target, tokens, a.http_concurrency, max(1.0, seconds))
+            env = {"MAVIO_WRK_TOKENS": str(tokens)}
+            w = _run(wrk, "refresh.lua", target, env, a.http_concurrency, max(1.0, seconds))
             if r:
                 print(f"  [{label}] window {r}: {w.line()}", flush=True)
                 windows.append(w)
     return median_window(windows)
 
 
-def _run(wrk: str, target: TokenEndpoint, tokens: Path, connections: int, seconds: float) -> Window:
-    env = {"MAVIO_WRK_TOKENS": str(tokens), "MAVIO_WRK_AUTH": target.headers()["Authorization"]}
+async def wrk_exchange_load(
+    target: TokenEndpoint, codes: Codes, a: argparse.Namespace, *, label: str
+) -> Window:
+    """``a.exchange_windows`` count-based windows of ``a.codes_per_window`` exchanges (one warm-up first)."""
+    wrk = wrk_path()
+    if wrk is None:
+        raise RuntimeError("wrk not found: make bench installs it (scripts/ensure-wrk.sh)")
+    windows: list[Window] = []
+    with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
+        for r in range(a.exchange_windows + 1):
+            pairs = Path(tmp) / f"codes-{r}.txt"
+            prepared = await codes(a.codes_per_window + 1)  # see exchange.lua
+            pairs.write_text("".join(f"{code} {verifier}\n" for code, verifier in prepared))
+            env = {"MAVIO_WRK_CODES": str(pairs), "MAVIO_WRK_REDIRECT": target.redirect_uri}
+            w = _run(wrk, "exchange.lua", target, env, a.http_concurrency, EXCHANGE_LIMIT_S, until=DONE)
+            if r:
+                print(f"  [{label}] window {r}: {w.line()}", flush=True)
+                windows.append(w)
+    return median_window(windows)
+
+
+EXCHANGE_LIMIT_S = 60.0  # wrk's -d for an exchange window: a bound, the run ends when the codes do
+
+
+def _run(
+    wrk: str,
+    script: str,
+    target: TokenEndpoint,
+    script_env: dict[str, str],
+    connections: int,
+    seconds: float,
+    *,
+    until: str | None = None,
+) -> Window:
+    """One wrk run. With ``until``, wrk is interrupted (SIGINT: it prints its summary at once) as soon as
+    the script prints that line."""
+    env = script_env | {"MAVIO_WRK_AUTH": target.headers()["Authorization"]}
     cmd = [
         wrk,
         "-t1",
@@ -62,12 +107,20 @@ def _run(wrk: str, target: TokenEndpoint, tokens: Path, connections: int, second
         "--timeout",
         "5s",
         "-s",
-        str(SCRIPT),
+        str(SCRIPTS / script),
         target.url,
     ]
     meter, children0 = CpuMeter(dict(target.pids)), _children_cpu()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out, _ = proc.communicate(timeout=seconds + 60)
+    out = ""
+    if until is not None and proc.stdout is not None:
+        for line in proc.stdout:
+            out += line
+            if line.strip() == until:
+                proc.send_signal(signal.SIGINT)
+                break
+    rest, _ = proc.communicate(timeout=seconds + 60)
+    out += rest
     wall, cpu = meter.cores()
     cpu["wrk"] = (_children_cpu() - children0) / wall  # wrk is the only child that ended meanwhile
     cpu["other"] = max(0.0, cpu["other"] - cpu["wrk"])
