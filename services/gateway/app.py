@@ -19,12 +19,13 @@ from services.gateway.keys import (
     METRICS,
     NC,
     REDIS,
+    REQUEST_IDS,
     SETTINGS,
     SIGN_IN_GATE,
     TEMPLATES,
     TRUSTED_PROXIES,
 )
-from services.gateway.metrics import GatewayMetrics
+from services.gateway.metrics import GatewayMetrics, RequestIds
 from services.gateway.rendering import make_templates
 from services.gateway.routes import (
     accounts,
@@ -47,8 +48,9 @@ from shared.store import make_redis
 
 ROUTE_MODULES = (health, accounts, settings, developer, apps_api, authorize, token, revocation)
 STATIC = Path(__file__).parent / "static"
-# The largest body of any route; each route's own (smaller) limit is in ``services.gateway.limits``.
-MAX_BODY = limits.LOGO_BODY
+# The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
+# only for a route whose limit differs, or when a trusted proxy names the client's address).
+MAX_BODY = limits.DEFAULT_BODY
 
 
 async def _connections(app: web.Application) -> AsyncIterator[None]:
@@ -73,6 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[TEMPLATES] = make_templates()
     app[METRICS] = GatewayMetrics()
+    app[REQUEST_IDS] = RequestIds()
     app[CATALOG] = ScopeCatalog.load()
     app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
     app[LOGO_DECODES] = asyncio.Semaphore(2)

@@ -10,7 +10,7 @@ from nats.aio.client import Client as NATS
 
 from services.gateway.client_address import Network
 from services.gateway.failure_hints import FailureHints
-from services.gateway.metrics import GatewayMetrics
+from services.gateway.metrics import GatewayMetrics, RequestIds
 from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
 from shared.config import Settings
@@ -23,6 +23,7 @@ NC = web.AppKey("nc", NATS)
 REDIS = web.AppKey("redis", object)  # redis.asyncio.Redis | RedisCluster
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 METRICS = web.AppKey("metrics", GatewayMetrics)
+REQUEST_IDS = web.AppKey("request_ids", RequestIds)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
 SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
 FAILURE_HINTS = web.AppKey("failure_hints", FailureHints)  # client-auth subjects that failed here

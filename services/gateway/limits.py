@@ -19,7 +19,7 @@ Every refusal is an ``OAuthError``: JSON or an HTML page from the error middlewa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from aiohttp import hdrs, web
@@ -54,6 +54,9 @@ ROUTE_LIMITS: Final[dict[tuple[str, str], tuple[int, int]]] = {
     ("PATCH", API + "/{client_id}"): (JSON_BODY, DEFAULT_FIELD),
 }
 FORMS: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+# Routes whose handler reads its urlencoded body itself (``routes.token.read_form``, under these same
+# limits, through ``check_field_count`` and ``check_field_lengths``): not parsed here a second time.
+SELF_PARSED: Final = frozenset({"/oauth/token", "/oauth/introspect", "/oauth/revoke"})
 
 
 def check_head(request: web.Request) -> None:
@@ -65,12 +68,26 @@ def check_head(request: web.Request) -> None:
         raise HeadersTooLarge(f"the request headers must be at most {MAX_HEADER_BYTES} bytes in total")
 
 
-def check_form(form: MultiDictProxy[Any], field_limit: int) -> None:
-    if len(form) > MAX_FORM_FIELDS:
-        raise PayloadTooLarge(f"a form may have at most {MAX_FORM_FIELDS} fields")
-    for value in form.values():
+def _too_many_fields() -> PayloadTooLarge:
+    return PayloadTooLarge(f"a form may have at most {MAX_FORM_FIELDS} fields")
+
+
+def check_field_count(body: bytes) -> None:
+    """An urlencoded body, before it is parsed: at most ``MAX_FORM_FIELDS`` fields."""
+    if body.count(b"&") >= MAX_FORM_FIELDS:
+        raise _too_many_fields()
+
+
+def check_field_lengths(values: Iterable[object], field_limit: int) -> None:
+    for value in values:
         if isinstance(value, str) and len(value) > field_limit:
             raise PayloadTooLarge(f"a form field may be at most {field_limit} characters")
+
+
+def check_form(form: MultiDictProxy[Any], field_limit: int) -> None:
+    if len(form) > MAX_FORM_FIELDS:
+        raise _too_many_fields()
+    check_field_lengths(form.values(), field_limit)
 
 
 def _arm_body_timeout(request: web.Request, timeout: float) -> asyncio.TimerHandle | None:
@@ -92,6 +109,8 @@ def _with_client(request: web.Request, max_size: int) -> web.Request:
     trusted = request.app[TRUSTED_PROXIES]
     hops = request.headers.getall(hdrs.X_FORWARDED_FOR, [])
     remote = client_address(request.remote or "", hops, trusted)
+    if remote == request.remote and max_size == request.client_max_size:
+        return request  # nothing to change: a clone per request costs more than the rest of this check
     return request.clone(client_max_size=max_size, remote=remote)
 
 
@@ -103,6 +122,8 @@ def _route(request: web.Request) -> tuple[str, str]:
 async def _check_form(request: web.Request, field_limit: int) -> None:
     if request.content_type not in FORMS or not request.body_exists or request.path.startswith("/api/"):
         return  # the JSON API reads no forms (its logo upload streams its multipart body itself)
+    if request.path in SELF_PARSED:
+        return
     try:
         form = await request.post()
     except (ValueError, HttpProcessingError):  # a malformed multipart body (part headers, boundary)

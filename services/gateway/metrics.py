@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+class RequestIds:
+    """Request ids for requests that bring none: 32 hex digits, a random per-process prefix and a
+    counter (unique, not secret: no random read per request)."""
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 class GatewayMetrics:
@@ -20,3 +36,18 @@ class GatewayMetrics:
             ["route"],
             registry=self.registry,
         )
+        # label children, looked up once per (route, method, status): ``labels()`` costs per request
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request: counted by route, method and status, its latency by route."""
+        key = (route, method, status)
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = self._counted[key] = self.requests.labels(route, method, str(status))
+        timed = self._timed.get(route)
+        if timed is None:
+            timed = self._timed[route] = self.latency.labels(route)
+        counted.inc()
+        timed.observe(seconds)

@@ -4,13 +4,12 @@ place where errors become HTTP responses (RFC 6749 §5.2 JSON, or an HTML error 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
-from services.gateway.keys import METRICS, REQUEST_ID
+from services.gateway.keys import METRICS, REQUEST_ID, REQUEST_IDS
 from services.gateway.rendering import json_response, render, wants_json
 from services.gateway.sessions import get_session
 from shared.errors import (
@@ -49,7 +48,7 @@ def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-Id", "")[:64] or request.app[REQUEST_IDS].next()
     request[REQUEST_ID] = request_id
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -64,9 +63,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed = time.perf_counter() - started
         route = request.match_info.route.resource
         name = route.canonical if route is not None else "unmatched"
-        metrics = request.app[METRICS]
-        metrics.requests.labels(name, request.method, str(status)).inc()
-        metrics.latency.labels(name).observe(elapsed)
+        request.app[METRICS].observe(name, request.method, status, elapsed)
         if not request.path.startswith(("/healthz", "/metrics", "/static/")):
             log.info(
                 "http", method=request.method, path=request.path, status=status, ms=round(elapsed * 1000, 1)

@@ -91,6 +91,41 @@ async def test_metrics_are_exposed(system: System) -> None:
     assert "mavio_http_requests_total" in text
 
 
+def _counted(text: str, labels: str) -> float:
+    """The value of ``mavio_http_requests_total{<labels>}`` in a Prometheus text page (0 if absent)."""
+    for line in text.splitlines():
+        if line.startswith(f"mavio_http_requests_total{{{labels}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_every_request_is_counted_by_route_method_and_status(system: System) -> None:
+    labels = 'method="GET",route="unmatched",status="404"'
+    ok = 'method="GET",route="/healthz",status="200"'
+    async with system.http.get(system.url("/metrics")) as resp:
+        before = await resp.text()
+    for _ in range(3):
+        async with system.http.get(system.url("/healthz")):
+            pass
+        async with system.http.get(system.url("/nope"), headers={"Accept": "application/json"}):
+            pass
+    async with system.http.get(system.url("/metrics")) as resp:
+        after = await resp.text()
+    assert _counted(after, ok) - _counted(before, ok) == 3
+    assert _counted(after, labels) - _counted(before, labels) == 3
+    assert 'mavio_http_request_seconds_count{route="/healthz"}' in after
+
+
+async def test_each_response_carries_a_request_id_unique_unless_the_client_sent_one(system: System) -> None:
+    seen = set()
+    for _ in range(20):
+        async with system.http.get(system.url("/healthz")) as resp:
+            seen.add(resp.headers["X-Request-Id"])
+    assert len(seen) == 20 and all(len(rid) == 32 and int(rid, 16) >= 0 for rid in seen)
+    async with system.http.get(system.url("/healthz"), headers={"X-Request-Id": "r" * 100}) as resp:
+        assert resp.headers["X-Request-Id"] == "r" * 64  # the caller's id, capped
+
+
 async def test_service_survives_redis_outage_with_clear_error() -> None:
     async with running_system(services=("registry",), gateway=False) as sut:
         sut.servers.redis.kill()

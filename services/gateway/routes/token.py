@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from services.gateway import client_throttle
+from services.gateway import client_throttle, limits
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
 from services.gateway.rendering import json_response
 from shared import subjects
@@ -41,7 +41,11 @@ async def read_form(request: web.Request) -> Form:
         raise InvalidRequest(f"the request body must be {FORM}")
     if (request.content_length or 0) > MAX_FORM_BYTES:
         raise InvalidRequest("the request body is too large")
-    return parse_form_body(await request.read())
+    body = await request.read()
+    limits.check_field_count(body)  # the request-limits middleware leaves these forms to us
+    form = parse_form_body(body)
+    limits.check_field_lengths((value for values in form.values() for value in values), limits.DEFAULT_FIELD)
+    return form
 
 
 def parse_form_body(body: bytes) -> Form:
