@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import string
 
 import pytest
@@ -10,6 +11,7 @@ from shared.tokens import (
     SECRET_PATTERN,
     ParsedToken,
     Signer,
+    _random_b62,
     check_client_secret_format,
     is_client_id,
     looks_like_secret,
@@ -21,6 +23,7 @@ from shared.tokens import (
 )
 
 BASE62 = set(string.digits + string.ascii_letters)
+ALPHABET_62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 FAMILY = "0123456789ABCDEF"
 SECRET = "abcdefghijklmnopqrstuvwxyzABCDEF"
 # Known answers, computed independently with binascii.crc32 and a separate base62 encoder.
@@ -334,3 +337,34 @@ def test_signer_rejects_str_keys_and_hides_its_key() -> None:
         Signer("k" * 32)  # type: ignore[arg-type]
     assert Signer(b"k" * 32).sign("x")
     assert "k" * 32 not in repr(Signer(b"k" * 32))
+
+
+class _Bytes:
+    """A scripted random source: hands out the given bytes in order, and counts what was asked."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.asked = data, []
+
+    def __call__(self, n: int) -> bytes:
+        self.asked.append(n)
+        out, self.data = self.data[:n], self.data[n:]
+        return out
+
+
+def test_random_digits_map_each_accepted_byte_to_its_residue_and_drop_the_rest() -> None:
+    source = _Bytes(bytes(range(256)))
+    digits = _random_b62(248, source)  # every byte value once: 0..247 kept, 248..255 dropped
+    assert digits == ALPHABET_62 * 4
+    assert source.asked == [256]  # 248 + 8 spare: enough, no top-up
+
+
+def test_random_digits_top_up_when_too_many_bytes_are_dropped() -> None:
+    source = _Bytes(bytes([255] * 10 + [1] * 40) + bytes([61, 62, 123, 247]))
+    assert _random_b62(32, source) == "1" * 32
+    assert source.asked == [40, 10]  # 30 kept of the first 40; 2 short (+8 spare) drawn again
+
+
+def test_random_digits_are_uniform_over_the_alphabet() -> None:
+    """Counted over all 248 accepted byte values: each digit stands for exactly four of them."""
+    counts = collections.Counter(_random_b62(248, _Bytes(bytes(range(248)) + b"\0" * 8)))
+    assert set(counts) == BASE62 and set(counts.values()) == {4}
