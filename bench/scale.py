@@ -115,18 +115,36 @@ def _memory(per_grant: float, per_token: float, grants: int) -> Measure:
 # ---- the sweeper -----------------------------------------------------------------------------------
 
 
-async def _seed_due(redis: Any, count: int, first_due: float, spread: float, apps: int = 100) -> None:
-    """``count`` families' work-list and index entries, falling due evenly over ``spread`` seconds."""
+async def _seed_indexes(
+    redis: Any, count: int, due_guess: float, spread: float, apps: int = 100
+) -> list[str]:
+    """``count`` families counted in their app's and user's indexes; their work-list members, in order of
+    falling due (the work list itself is written afterwards, by ``_seed_queue``)."""
     pipe = redis.pipeline(transaction=False)
     clients = [f"mavio_client_{uuid.uuid4().hex[:16]}" for _ in range(apps)]
+    members = []
     for i in range(count):
         cid, uid, fam = clients[i % apps], f"usr_sweep{i // apps:07d}", f"{i:016d}"
-        due = first_due + spread * i / count
-        pipe.zadd(grant_keys.expiry_queue(), {grant_keys.expiry_member(cid, fam, uid): due})
+        due = due_guess + spread * i / count  # an index's score is not what the sweeper reads
+        members.append(grant_keys.expiry_member(cid, fam, uid))
         pipe.zadd(grant_keys.app_families(cid), {fam: due})
         pipe.hincrby(grant_keys.app_grant_users(cid), uid, 1)
         pipe.zadd(grant_keys.user_families(uid), {fam: due})
         if len(pipe) >= 20_000:
+            await pipe.execute()
+    await pipe.execute()
+    return members
+
+
+async def _seed_queue(redis: Any, members: list[str], first_due: float, spread: float) -> None:
+    """The sweeper's work list: ``members`` falling due evenly over ``spread`` seconds from ``first_due``
+    (a thousand members per ZADD: seconds even for 10^6, so they fall due as planned on a slow machine)."""
+    count, queue = len(members), grant_keys.expiry_queue()
+    pipe = redis.pipeline(transaction=False)
+    for start in range(0, count, 1000):
+        chunk = enumerate(members[start : start + 1000], start)
+        pipe.zadd(queue, {m: first_due + spread * i / count for i, m in chunk})
+        if len(pipe) >= 50:
             await pipe.execute()
     await pipe.execute()
 
@@ -143,16 +161,18 @@ async def sweeper_at_scale(stack: Stack, nc: NATS, count: int, *, interval: floa
     from services.revocation.handlers import build_sweeper
     from shared.events import ensure_audit_stream
     from shared.lifecycle import ServiceContext
+    from shared.store import make_redis
 
-    redis = aioredis.Redis.from_url(stack.settings.redis_url)
+    redis = make_redis(stack.settings)  # the revocation service's own client (hiredis packing included)
     settings = msgspec.structs.replace(stack.settings, sweep_interval=interval)
     try:
         await redis.flushall(asynchronous=True)  # 10^6 grants take longer to free than a reply may
         await ensure_audit_stream(nc)
         spread = min(60.0, max(5.0, count / 16_000))  # 10^6: due over one minute
         print(f"sweeper: seeding {count:,} families falling due over {spread:.0f} s", flush=True)
-        first_due = time.time() + 5 + count / 25_000  # after the seeding (about 40 s for 10^6 here)
-        await _seed_due(redis, count, first_due, spread)
+        members = await _seed_indexes(redis, count, time.time(), spread)
+        first_due = time.time() + 5  # the indexes are in place; the work list takes a few seconds more
+        await _seed_queue(redis, members, first_due, spread)
         last_due = first_due + spread
         async with contextlib.AsyncExitStack() as exits:
             sweeper = build_sweeper(ServiceContext(settings, nc, redis, exits))
