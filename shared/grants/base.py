@@ -9,7 +9,7 @@ from redis.commands.core import AsyncScript
 from shared.grants.batching import ScriptBatcher
 from shared.grants.pipelines import PipelineScript
 from shared.grants.reads import CoalescingReader
-from shared.grants.scripts import SOURCES, source
+from shared.grants.scripts import SEQUENCES, SOURCES, source
 from shared.store import Redis
 
 # A family refreshed again within this many seconds keeps its index entries (their expiry and the
@@ -49,8 +49,10 @@ class GrantStoreBase:
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source(name)) for name in SOURCES
         }
-        self._batcher = (
-            None if cluster else ScriptBatcher(redis, {n: PipelineScript(source(n)) for n in SOURCES})
+        self._batcher = (  # a sequence is several scripts in one, for a single Redis only
+            None
+            if cluster
+            else ScriptBatcher(redis, {n: PipelineScript(source(n)) for n in (*SOURCES, *SEQUENCES)})
         )
 
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:

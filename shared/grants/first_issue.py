@@ -1,17 +1,17 @@
 """A family's first pair, counted first and issued second (``FamilyStore.issue_first_counted``).
 
 Counting before issuing means a revocation that races the exchange always uncounts after the count
-(idempotently), so no revoked family stays counted. On a single Redis both go in one pipeline, which
-Redis runs in order on one connection: one round trip. A Redis Cluster pipeline sends each node its
-part concurrently, so there the count is awaited before the issue: two round trips.
+(idempotently), so no revoked family stays counted. On a single Redis both are one script, the
+``first_pair_counted`` sequence (the count's three steps, then the issue, in order): one command in
+the iteration's batch. A Redis Cluster pipeline sends each node its part concurrently, so there the
+count is awaited before the issue: two round trips.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from shared.grants.batching import Step
-from shared.grants.indexes import ADD_FAMILY_SCRIPTS, RedisIndexes, add_family_steps, queue_add_family
+from shared.grants.indexes import ADD_FAMILY_SCRIPTS, RedisIndexes, add_family_layout, queue_add_family
 from shared.grants.pipelines import PipelineScript, run_steps
 from shared.grants.scripts import source
 from shared.grants.storage import FirstPair
@@ -27,15 +27,11 @@ class RedisFirstIssue(RedisTokens, RedisIndexes):
         if self._cluster:
             await self.add_family(*count, expires_at=expires_at, now=now)
             issued = await self.issue_first(pair, now=now)
-        else:  # one batched call: the count's three steps, then the issue, adjacent and in order
-            steps = add_family_steps(*count, expires_at=expires_at, now=now)
-            steps.append(Step(_ISSUE_FIRST, self._issue_first_keys(pair), self._issue_first_args(pair, now)))
-            assert self._batcher is not None
-            replies = await self._batcher.steps(steps)
-            for reply in replies:
-                if isinstance(reply, Exception):
-                    raise reply
-            issued = bool(replies[-1])
+        else:  # one script: the count's three steps, then the issue, in order
+            count_keys, count_args = add_family_layout(*count, expires_at=expires_at, now=now)
+            issue_keys, issue_args = self._issue_first_keys(pair), self._issue_first_args(pair, now)
+            reply = await self._run("first_pair_counted", count_keys + issue_keys, count_args + issue_args)
+            issued = bool(reply)
         if not issued:
             await self.remove_family(*count)
         return issued

@@ -38,6 +38,16 @@ def add_family_steps(client_id: str, user_id: str, family: str, *, expires_at: i
     ]
 
 
+def add_family_layout(
+    client_id: str, user_id: str, family: str, *, expires_at: int, now: int
+) -> tuple[list[str], list[Any]]:
+    """``add_family_steps``' keys and arguments as the first three steps of a sequence
+    (``scripts.SEQUENCES``: app, user, then ``work_list_add`` for the sweeper's index)."""
+    app, user, work = add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now)
+    _, queue, _, expiry, member = work.args
+    return [*app.keys, *user.keys, queue], [*app.args, *user.args, expiry, member]
+
+
 def queue_add_family(
     pipe: Any, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
 ) -> None:

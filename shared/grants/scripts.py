@@ -29,7 +29,27 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "narrow_grant_scope": ("scope_narrowing", "narrow_grant_scope"),
     "refresh_left_ms": ("refresh_left_ms",),
     "drop_idle_grant": ("drop_idle_grant",),
+    "work_list_add": ("work_list_add",),  # a step of ``first_pair_counted``
 }
+
+# Single Redis only: one script that runs several, in order, each on its own slice of KEYS and ARGV
+# (script, keys, args), as the separate steps would run but in one command. It touches several slots,
+# so on a Redis Cluster the steps stay separate. name -> its steps.
+SEQUENCES: Final[dict[str, tuple[tuple[str, int, int], ...]]] = {
+    # a family's first pair, counted (app, user, work list) then issued: ``issue_first_counted``
+    "first_pair_counted": (
+        ("app_add_family", 2, 3),
+        ("user_touch_family", 2, 5),
+        ("work_list_add", 1, 2),
+        ("issue_first_pair", 5, 8),
+    ),
+}
+
+_SLICE: Final = """local function slice(t, from, to)
+  local out = {}
+  for i = from, to do out[#out + 1] = t[i] end
+  return out
+end"""
 
 
 def lua_file(name: str) -> str:
@@ -39,5 +59,21 @@ def lua_file(name: str) -> str:
 
 @cache
 def source(script: str) -> str:
-    """The full Lua source of ``script`` (a key of ``SOURCES``)."""
+    """The full Lua source of ``script`` (a key of ``SOURCES`` or of ``SEQUENCES``)."""
+    if script in SEQUENCES:
+        return _sequence(SEQUENCES[script])
     return "\n".join(lua_file(part) for part in SOURCES[script])
+
+
+def _sequence(steps: tuple[tuple[str, int, int], ...]) -> str:
+    """Each step's source as a local function of its own KEYS and ARGV, called in order; the last
+    step's reply is the sequence's. An error in a step ends the sequence there (the steps before it
+    have run), as a failed step's error does for the caller of separate steps."""
+    parts, k, a = [_SLICE], 0, 0
+    for i, (script, _, _) in enumerate(steps):
+        parts.append(f"local function step{i}(KEYS, ARGV)\n{source(script)}\nend")
+    for i, (_, keys, args) in enumerate(steps):
+        call = f"step{i}(slice(KEYS, {k + 1}, {k + keys}), slice(ARGV, {a + 1}, {a + args}))"
+        parts.append(f"return {call}" if i == len(steps) - 1 else call)
+        k, a = k + keys, a + args
+    return "\n".join(parts)
