@@ -183,7 +183,9 @@ def main(argv: list[str]) -> int:
             results |= run_peer_comparison(stack, a)
     finally:
         stack.stop()
-    report.write(results, measures, repeats=a.repeats, load_before=load_before)
+    report.write(
+        results, measures, repeats=a.repeats, load_before=load_before, exchange_windows=a.exchange_windows
+    )
     return 0
 
 

@@ -100,7 +100,8 @@ def markdown(summary: dict[str, Any]) -> str:
         f"Run {summary['date']} on {m['cores']} cores ({m['cpu'] or 'unknown CPU'}), Python {m['python']}; "
         f"load average {summary['load_before']:.1f} before, {summary['load_after']:.1f} after "
         "(a machine shared with other work: compare the ratios, each a median of "
-        f"{summary['repeats']} windows in this one run)."
+        f"{summary['repeats']} windows in this one run, code exchange of "
+        f"{summary.get('exchange_windows', summary['repeats'])})."
     )
     lines += ["", "| scenario | Mavio req/s | reference req/s | ratio | goal | p99 Mavio / ref (ms) |"]
     lines.append("|---|---:|---:|---:|---|---|")
@@ -129,7 +130,12 @@ def markdown(summary: dict[str, Any]) -> str:
 
 
 def write(
-    results: dict[str, Window | Ceiling], measures: list[Measure], *, repeats: int, load_before: float
+    results: dict[str, Window | Ceiling],
+    measures: list[Measure],
+    *,
+    repeats: int,
+    load_before: float,
+    exchange_windows: int | None = None,
 ) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     summary = {
@@ -138,6 +144,7 @@ def write(
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
         "repeats": repeats,
+        "exchange_windows": exchange_windows if exchange_windows is not None else repeats,
         "results": {label: _row(r) for label, r in results.items()},
         "measures": [asdict(m) for m in measures],
     }
