@@ -31,7 +31,7 @@ wrk.headers["Authorization"] = os.getenv("MAVIO_WRK_AUTH")
 -- wrk asks for one request before the run that it never sends (it checks the script): the file holds
 -- one pair more than is exchanged, and the clock starts at the second request asked for.
 asked, ok, failed, started, finished = 0, 0, 0, 0, 0
-local expected = loaded - 1
+expected = loaded - 1
 
 function request()
   asked = asked + 1
@@ -57,10 +57,13 @@ end
 local threads = {}
 function setup(thread) threads[#threads + 1] = thread end
 
+-- A code never answered (a lost connection) is an error, and the window is then wrk's whole run.
 function done(summary, latency, requests)
   local t = threads[1]
-  local seconds = t:get("finished") - t:get("started")
+  local answered, finished = t:get("ok") + t:get("failed"), t:get("finished")
+  local seconds = finished > 0 and finished - t:get("started") or summary.duration / 1e6
+  local expected = t:get("expected")
   io.write(string.format("WRK requests %d seconds %.6f p50 %.3f p90 %.3f p99 %.3f errors %d\n",
-    t:get("ok") + t:get("failed"), seconds, latency:percentile(50) / 1e3, latency:percentile(90) / 1e3,
-    latency:percentile(99) / 1e3, t:get("failed")))
+    expected, seconds, latency:percentile(50) / 1e3, latency:percentile(90) / 1e3,
+    latency:percentile(99) / 1e3, t:get("failed") + expected - answered))
 end
