@@ -25,8 +25,9 @@ from services.gateway.keys import (
     TEMPLATES,
     TRUSTED_PROXIES,
 )
-from services.gateway.metrics import GatewayMetrics, RequestIds
+from services.gateway.metrics import GatewayMetrics
 from services.gateway.rendering import make_templates
+from services.gateway.request_ids import RequestIds
 from services.gateway.routes import (
     accounts,
     apps_api,

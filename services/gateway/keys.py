@@ -10,7 +10,8 @@ from nats.aio.client import Client as NATS
 
 from services.gateway.client_address import Network
 from services.gateway.failure_hints import FailureHints
-from services.gateway.metrics import GatewayMetrics, RequestIds
+from services.gateway.metrics import GatewayMetrics
+from services.gateway.request_ids import RequestIds
 from services.gateway.sign_in_gate import SignInGate
 from shared.bus import Bus
 from shared.config import Settings

@@ -21,9 +21,10 @@ from shared.grants.storage import AppSnapshot
 
 _TOUCH_USER = PipelineScript(source("user_touch_family"))
 _APP_ADD = PipelineScript(source("app_add_family"))
+_WORK_LIST_ADD = PipelineScript(source("work_list_add"))
 
 
-ADD_FAMILY_SCRIPTS = (_APP_ADD, _TOUCH_USER)
+ADD_FAMILY_SCRIPTS = (_APP_ADD, _TOUCH_USER, _WORK_LIST_ADD)
 
 
 def add_family_steps(client_id: str, user_id: str, family: str, *, expires_at: int, now: int) -> list[Step]:
@@ -34,18 +35,17 @@ def add_family_steps(client_id: str, user_id: str, family: str, *, expires_at: i
     return [
         Step(_APP_ADD, app_keys, [family, user_id, expires_at]),
         Step(_TOUCH_USER, user_keys, [family, expires_at, client_id, now, "NX"]),
-        Step(None, (), ["ZADD", keys.expiry_queue(), "NX", expires_at, member]),
+        Step(_WORK_LIST_ADD, [keys.expiry_queue()], [expires_at, member]),
     ]
 
 
 def add_family_layout(
     client_id: str, user_id: str, family: str, *, expires_at: int, now: int
 ) -> tuple[list[str], list[Any]]:
-    """``add_family_steps``' keys and arguments as the first three steps of a sequence
-    (``scripts.SEQUENCES``: app, user, then ``work_list_add`` for the sweeper's index)."""
-    app, user, work = add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now)
-    _, queue, _, expiry, member = work.args
-    return [*app.keys, *user.keys, queue], [*app.args, *user.args, expiry, member]
+    """``add_family_steps``' keys and arguments, concatenated in order: the first three steps of the
+    ``first_pair_counted`` sequence (``scripts.SEQUENCES``)."""
+    steps = add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now)
+    return [k for step in steps for k in step.keys], [a for step in steps for a in step.args]
 
 
 def queue_add_family(

@@ -29,7 +29,7 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "narrow_grant_scope": ("scope_narrowing", "narrow_grant_scope"),
     "refresh_left_ms": ("refresh_left_ms",),
     "drop_idle_grant": ("drop_idle_grant",),
-    "work_list_add": ("work_list_add",),  # a step of ``first_pair_counted``
+    "work_list_add": ("work_list_add",),
 }
 
 # Single Redis only: one script that runs several, in order, each on its own slice of KEYS and ARGV
