@@ -36,6 +36,8 @@ def _subjects(request: web.Request, client_id: str) -> list[tuple[str, str, int]
 async def check(request: web.Request, client_id: str) -> None:
     """``TooManyRequests`` when the address or the client id is over its limit in this window."""
     hints = request.app[FAILURE_HINTS]
+    if hints.quiet():
+        return
     suspects = [s for s in _subjects(request, client_id) if hints.suspect(f"{s[0]}:{s[1]}")]
     if not suspects:
         return

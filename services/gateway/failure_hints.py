@@ -27,6 +27,11 @@ class FailureHints:
         self._until: dict[str, float] = {}
         self._check_all_until = 0.0
 
+    def quiet(self) -> bool:
+        """No subject to ask Redis about (no live hint, or none yet): what every check finds while the
+        clients' authentications succeed."""
+        return not self._until and self._check_all_until <= self._clock()
+
     def suspect(self, subject: str) -> bool:
         """Should a check of ``subject`` ask Redis?"""
         now = self._clock()

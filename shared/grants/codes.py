@@ -30,9 +30,9 @@ class RedisCodes(GrantStoreBase):
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
         out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
+        if isinstance(out, bytes):
+            return CodeTaken(out)
         match out[0]:
-            case b"ok":
-                return CodeTaken(out[1])
             case b"reused":
                 return Reused(revoked_of(family, out[1:]))
         return REFUSALS[out[0]]

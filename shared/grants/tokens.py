@@ -58,9 +58,10 @@ class RedisTokens(GrantStoreBase):
             self._slide_slack,
         ]
         out = await self._run("refresh_rotation", script_keys, args)
+        if isinstance(out, bytes):  # rotated: slide, scope and user id, one per line
+            slide, scope, user_id = out.split(b"\n", 2)
+            return Rotated(text(scope), text(user_id), slide=slide == b"1")
         match out[0]:
-            case b"rotated":
-                return Rotated(text(out[1]), text(out[2]), slide=out[3] == b"1")
             case b"replay":
                 return Replayed(out[1], text(out[2]))
             case b"reused":

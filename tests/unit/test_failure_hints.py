@@ -55,3 +55,18 @@ def test_a_spray_past_capacity_makes_every_check_ask_redis_for_a_window() -> Non
     assert not hints.suspect("never-failed")
     hints.failed("e")
     assert hints.suspect("e") and not hints.suspect("a")
+
+
+def test_quiet_while_nothing_failed_here_and_never_while_a_hint_or_a_spray_window_lives() -> None:
+    clock = Clock()
+    hints = FailureHints(10, capacity=3, clock=clock)
+    assert hints.quiet()
+    hints.failed("a")
+    assert not hints.quiet()
+    clock.now += 10.1
+    assert not hints.suspect("a") and hints.quiet()  # the expired hint is gone once looked at
+    for name in "bcde":
+        hints.failed(name)
+    assert not hints.quiet()  # past capacity: every check asks Redis for a window
+    clock.now += 10.1
+    assert hints.quiet()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pytest
 from hypothesis import example, given, settings
@@ -55,6 +55,33 @@ def test_an_encoded_form_round_trips(pairs: list[tuple[str, str]]) -> None:
     assert [(k, v) for k, vs in form.items() for v in vs] == sorted(
         pairs, key=lambda p: [k for k, _ in pairs].index(p[0])
     )
+
+
+form_bytes = st.lists(
+    st.sampled_from([b"a", b"=", b"&", b"+", b"%", b"%2", b"%41", b"%e2%82%ac", b"\xc3\xa9", b"b"]),
+    max_size=60,
+).map(b"".join)
+
+
+@given(st.one_of(form_bytes, st.binary(max_size=300)))
+@example(b"a=1&b=&c&=x&a=2")
+@example(b"x=%zz&y=a+b%2Bc")
+@example(b"&" * MAX_FORM_FIELDS)
+@example(b"a=%ff")
+def test_the_form_parser_agrees_with_the_stdlib(body: bytes) -> None:
+    """Same fields, values and order as ``parse_qsl`` (strict UTF-8, blank values dropped), and
+    ``InvalidRequest`` exactly where the stdlib raises."""
+    try:
+        expected: dict[str, list[str]] | None = {}
+        for name, value in parse_qsl(body.decode("utf-8"), errors="strict", max_num_fields=MAX_FORM_FIELDS):
+            expected.setdefault(name, []).append(value)  # type: ignore[union-attr]
+    except ValueError:  # UnicodeDecodeError included
+        expected = None
+    if expected is None:
+        with pytest.raises(InvalidRequest):
+            parse_form_body(body)
+    else:
+        assert parse_form_body(body) == expected
 
 
 # --- HTTP Basic credentials -----------------------------------------------------------------------------

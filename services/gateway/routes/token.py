@@ -6,7 +6,7 @@ service over the bus, answer with ``Cache-Control: no-store``. Errors render in 
 from __future__ import annotations
 
 from typing import Any, Final, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -50,17 +50,36 @@ async def read_form(request: web.Request) -> Form:
 
 def parse_form_body(body: bytes) -> Form:
     """``application/x-www-form-urlencoded`` bytes as name -> values; ``InvalidRequest`` for anything
-    that is not (too large, too many fields, not UTF-8 after percent-decoding)."""
+    that is not (too large, too many fields, not UTF-8 after percent-decoding).
+
+    The same result as ``urllib.parse.parse_qsl(..., errors="strict")`` (``test_hostile_inputs`` checks
+    it against the stdlib), with percent-decoding only for the parts that hold a ``%`` or a ``+``:
+    names and token values are plain ASCII, so most parts are taken as they are."""
     if len(body) > MAX_FORM_BYTES:
         raise InvalidRequest("the request body is too large")
     try:
-        pairs = parse_qsl(body.decode("utf-8"), errors="strict", max_num_fields=MAX_FORM_FIELDS)
-    except ValueError:  # UnicodeDecodeError included
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         raise InvalidRequest("the request body is not valid UTF-8 form encoding") from None
+    parts = text.split("&")
+    if len(parts) > MAX_FORM_FIELDS:
+        raise InvalidRequest(f"the request body may have at most {MAX_FORM_FIELDS} fields")
     form: Form = {}
-    for name, value in pairs:
-        form.setdefault(name, []).append(value)
+    for part in parts:
+        name, eq, value = part.partition("=")
+        if not eq or not value:
+            continue  # "name" and "name=": absent (RFC 6749 §3.1), as parse_qsl drops them
+        form.setdefault(_decoded(name), []).append(_decoded(value))
     return form
+
+
+def _decoded(part: str) -> str:
+    if "%" not in part and "+" not in part:
+        return part
+    try:
+        return unquote(part.replace("+", " "), errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidRequest("the request body is not valid UTF-8 form encoding") from None
 
 
 def single(form: Form, name: str) -> str:

@@ -5,9 +5,13 @@
 -- KEYS: presented refresh, family, members, revoked, replay, new access, new refresh.
 -- ARGV: now, client_id, requested scope ('' = unchanged), replay window ms, sealed successor pair,
 --       access ttl, refresh ttl, tombstone_min_ttl, index slide slack (s).
--- Returns {'rotated', scope, user_id, slide}: slide is '1' when the family's indexes (app, user, the
+-- Returns, when rotated, the string slide .. '\n' .. scope .. '\n' .. user_id (one string, not an array:
+-- Redis 6.2 writes each array reply of a script with its own write; a scope never holds a newline): slide
+-- is '1' when the family's indexes (app, user, the
 -- sweeper's work list) should move to the new expiry, that is when it moved by the slack or more since
 -- they last did (the family's 'indexed_until'); a family refreshed in a tight loop slides once a slack.
+-- Otherwise {'replay', sealed pair, scope} | {'reused', client_id, user_id, n} | {'revoked'} | {'unknown'}
+-- | {'wrong_client'} | {'invalid_scope'}.
 local now = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'revoked'} end
 local raw = redis.call('GET', KEYS[1])
@@ -40,4 +44,4 @@ if now + rt_ttl - indexed >= tonumber(ARGV[9]) then
   redis.call('HSET', KEYS[2], 'indexed_until', now + rt_ttl)
   slide = '1'
 end
-return {'rotated', scope, rec.user_id, slide}
+return slide .. '\n' .. scope .. '\n' .. rec.user_id
