@@ -59,7 +59,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--exchange-windows",
         type=int,
-        default=9,
+        default=15,
         help="measured code-exchange windows (short, count-based windows: more of them than --repeats)",
     )
     return p.parse_args(argv)
