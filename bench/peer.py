@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +30,11 @@ import redis.asyncio as aioredis
 
 from bench.ceilings import peers_dir
 from bench.http_scenarios import TokenEndpoint, exchange_load, refresh_load
+from bench.interleave import Side, interleaved
 from bench.load import Window
 from bench.peer_codes import PEER_REDIRECT, peer_codes
 from bench.stack import Stack, wait_instances
-from bench.wrk_load import wrk_exchange_load, wrk_path, wrk_refresh_load
+from bench.wrk_load import wrk_path
 from services.stack.embedded import die_with_parent, free_port, wait_port
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
@@ -187,10 +190,9 @@ def prepare_mavio(
     return MavioTarget(f"{base}/oauth/token", app, rt_file, pids)
 
 
-def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Window]:
+def _mavio_side(stack: Stack, a: argparse.Namespace, tmp: Path) -> tuple[Side, list[str]]:
+    """Mavio's processes started and fed: the side, and the refresh tokens minted with them."""
     target = prepare_mavio(stack, a.http_concurrency, tmp, gateways=a.gateways, token_replicas=a.http_tokens)
-    endpoint = target.endpoint()
-    tokens = target.rt_file.read_text().split()
 
     async def codes(n: int) -> list[tuple[str, str]]:
         return await mavio_codes(stack, target.app, n)
@@ -198,19 +200,13 @@ def _run_mavio(stack: Stack, a: argparse.Namespace, tmp: Path) -> dict[str, Wind
     async def mint(n: int) -> list[str]:
         return await _mavio_tokens(stack, target.url.removesuffix("/oauth/token"), target.app, n)
 
-    async def both() -> dict[str, Window]:
-        if use_wrk(a):
-            refresh = await wrk_refresh_load(endpoint, mint, a, label="refresh mavio")
-            exchange = await wrk_exchange_load(endpoint, codes, a, label="exchange mavio")
-        else:
-            refresh = await refresh_load(endpoint, tokens, a, label="refresh mavio")
-            exchange = await exchange_load(endpoint, codes, a, label="exchange mavio")
-        return {"refresh mavio": refresh, "exchange mavio": exchange}
-
-    return asyncio.run(both())
+    return Side("mavio", target.endpoint(), mint, codes), target.rt_file.read_text().split()
 
 
-def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[str, Window]:
+@contextlib.contextmanager
+def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tuple[Side, list[str]]]:
+    """node-oidc-provider started (stopped on exit): the side, and ``a.http_concurrency`` refresh tokens
+    minted by its ``mint_refresh_tokens.py``."""
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     node = subprocess.Popen(
@@ -241,23 +237,19 @@ def _run_oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> dict[st
             await asyncio.to_thread(subprocess.run, cmd, check=True, capture_output=True, timeout=300)
             return out.read_text().split()
 
-        async def both() -> dict[str, Window]:
-            refresh, exchange = "refresh oidc-provider", "exchange oidc-provider"
-            if use_wrk(a):
-                return {
-                    refresh: await wrk_refresh_load(endpoint, mint, a, label=refresh),
-                    exchange: await wrk_exchange_load(endpoint, codes, a, label=exchange),
-                }
-            tokens = rt_file.read_text().split()
-            return {
-                refresh: await refresh_load(endpoint, tokens, a, label=refresh),
-                exchange: await exchange_load(endpoint, codes, a, label=exchange),
-            }
-
-        return asyncio.run(both())
+        yield Side("oidc-provider", endpoint, mint, codes), rt_file.read_text().split()
     finally:
         node.terminate()
         node.wait(20)
+
+
+async def _python_load(side: Side, tokens: list[str], a: argparse.Namespace) -> dict[str, Window]:
+    """``--python-load``: one server's windows with the aiohttp load generator, one server after the other."""
+    refresh, exchange = f"refresh {side.name}", f"exchange {side.name}"
+    return {
+        refresh: await refresh_load(side.endpoint, tokens, a, label=refresh),
+        exchange: await exchange_load(side.endpoint, side.codes, a, label=exchange),
+    }
 
 
 def use_wrk(a: argparse.Namespace) -> bool:
@@ -276,6 +268,13 @@ def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
             f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic; load: {driver}",
             flush=True,
         )
-        mavio = _run_mavio(stack, a, Path(name))
-        peer = _run_oidc_provider(peers, a, Path(name))
-    return mavio | peer
+        tmp = Path(name)
+        mavio, mavio_tokens = _mavio_side(stack, a, tmp)
+        with _oidc_provider(peers, a, tmp) as (peer, peer_tokens):
+            if use_wrk(a):
+                return asyncio.run(interleaved([mavio, peer], a))
+
+            async def one_then_other() -> dict[str, Window]:
+                return await _python_load(mavio, mavio_tokens, a) | await _python_load(peer, peer_tokens, a)
+
+            return asyncio.run(one_then_other())

@@ -10,8 +10,8 @@ multi-process server loses more of it than a single-process one).
   once, ``concurrency`` at a time, and stops when the last is answered; the window's time runs from the
   first request to the last answer, timed inside wrk.
 
-The CPU of the server processes and of wrk itself is measured over each wrk run. A warm-up run comes
-first."""
+The CPU of the server processes and of wrk itself is measured over each wrk run. The windows of the
+servers compared are interleaved by ``bench.interleave``."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bench.http_scenarios import TokenEndpoint
-from bench.load import CpuMeter, Window, median_window
+from bench.load import CpuMeter, Window
 
 SCRIPTS = Path(__file__).resolve().parent / "wrk"
 _LINE = re.compile(r"WRK requests (\d+) seconds ([\d.]+) p50 ([\d.]+) p90 ([\d.]+) p99 ([\d.]+) errors (\d+)")
@@ -44,43 +44,33 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
-async def wrk_refresh_load(target: TokenEndpoint, mint: Mint, a: argparse.Namespace, *, label: str) -> Window:
+def _wrk() -> str:
     wrk = wrk_path()
     if wrk is None:
         raise RuntimeError("wrk not found: make bench installs it (scripts/ensure-wrk.sh)")
-    windows: list[Window] = []
-    with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
-        for r in range(a.repeats + 1):  # the first run warms up
-            tokens = Path(tmp) / f"tokens-{r}.txt"
-            tokens.write_text("\n".join(await mint(a.http_concurrency + 1)) + "\n")  # see refresh.lua
-            seconds = a.warmup if r == 0 else a.duration
-            env = {"MAVIO_WRK_TOKENS": str(tokens)}
-            w = _run(wrk, "refresh.lua", target, env, a.http_concurrency, max(1.0, seconds))
-            if r:
-                print(f"  [{label}] window {r}: {w.line()}", flush=True)
-                windows.append(w)
-    return median_window(windows)
+    return wrk
 
 
-async def wrk_exchange_load(
-    target: TokenEndpoint, codes: Codes, a: argparse.Namespace, *, label: str
+async def wrk_refresh_window(
+    target: TokenEndpoint, mint: Mint, a: argparse.Namespace, seconds: float
 ) -> Window:
-    """``a.exchange_windows`` count-based windows of ``a.codes_per_window`` exchanges (one warm-up first)."""
-    wrk = wrk_path()
-    if wrk is None:
-        raise RuntimeError("wrk not found: make bench installs it (scripts/ensure-wrk.sh)")
-    windows: list[Window] = []
+    """One refresh window of ``seconds``: ``a.http_concurrency`` fresh chains (+1, see refresh.lua)."""
     with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
-        for r in range(a.exchange_windows + 1):
-            pairs = Path(tmp) / f"codes-{r}.txt"
-            prepared = await codes(a.codes_per_window + 1)  # see exchange.lua
-            pairs.write_text("".join(f"{code} {verifier}\n" for code, verifier in prepared))
-            env = {"MAVIO_WRK_CODES": str(pairs), "MAVIO_WRK_REDIRECT": target.redirect_uri}
-            w = _run(wrk, "exchange.lua", target, env, a.http_concurrency, EXCHANGE_LIMIT_S, until=DONE)
-            if r:
-                print(f"  [{label}] window {r}: {w.line()}", flush=True)
-                windows.append(w)
-    return median_window(windows)
+        tokens = Path(tmp) / "tokens.txt"
+        tokens.write_text("\n".join(await mint(a.http_concurrency + 1)) + "\n")
+        env = {"MAVIO_WRK_TOKENS": str(tokens)}
+        return _run(_wrk(), "refresh.lua", target, env, a.http_concurrency, max(1.0, seconds))
+
+
+async def wrk_exchange_window(target: TokenEndpoint, codes: Codes, a: argparse.Namespace) -> Window:
+    """One count-based window: ``a.codes_per_window`` codes prepared (+1, see exchange.lua), each
+    exchanged once, ``a.http_concurrency`` at a time."""
+    with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
+        pairs = Path(tmp) / "codes.txt"
+        prepared = await codes(a.codes_per_window + 1)
+        pairs.write_text("".join(f"{code} {verifier}\n" for code, verifier in prepared))
+        env = {"MAVIO_WRK_CODES": str(pairs), "MAVIO_WRK_REDIRECT": target.redirect_uri}
+        return _run(_wrk(), "exchange.lua", target, env, a.http_concurrency, EXCHANGE_LIMIT_S, until=DONE)
 
 
 EXCHANGE_LIMIT_S = 60.0  # wrk's -d for an exchange window: a bound, the run ends when the codes do
