@@ -180,7 +180,13 @@ def test_a_second_signal_while_stopping_kills_what_is_left(run_root: Path) -> No
         os.kill(gateway, signal.SIGSTOP)  # a gateway that will not stop by itself: the stop hangs on it
         os.killpg(launcher.proc.pid, signal.SIGINT)
         deadline = time.monotonic() + 30
-        while not pending_signals(gateway) & (1 << (signal.SIGTERM - 1)):  # the launcher asked it to stop
+        while True:
+            try:
+                pending = pending_signals(gateway)
+            except FileNotFoundError:  # a stopped process dies only by SIGKILL: say what the launcher said
+                pytest.fail(f"gateway {gateway} of {launcher.children} went:\n" + "\n".join(launcher.output))
+            if pending & (1 << (signal.SIGTERM - 1)):  # the launcher asked it to stop
+                break
             assert time.monotonic() < deadline, "the launcher never sent the gateway SIGTERM"
             time.sleep(0.05)
         rc, elapsed = stop(launcher, signal.SIGINT, group=True)
