@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import signal
 import socket
 import sys
@@ -40,7 +39,6 @@ def run(serve: Serve, *, process: str) -> None:
         print(f"mavio {process}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(json=settings.log_json or settings.production, level=settings.log_level)
-    settle_heap()
     try:
         import uvloop
 
@@ -52,16 +50,6 @@ def run(serve: Serve, *, process: str) -> None:
     except ConfigError as exc:  # found only when used (e.g. a metrics address this host does not have)
         print(f"mavio {process}: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-
-
-def settle_heap() -> None:
-    """Take what the process holds before it serves (modules, their tables, settings) out of the cyclic
-    collector: one collection, then ``gc.freeze()``. Those objects live as long as the process, yet
-    every full collection traversed them again, which made the collector a fifth to a third of the
-    gateway's CPU per request under load (py-spy, ``make bench``) and a source of latency spikes.
-    Objects made later are collected as before."""
-    gc.collect()
-    gc.freeze()
 
 
 async def _serve_until_signal(serve: Serve, settings: Settings) -> None:
