@@ -26,11 +26,12 @@ class FailureHints:
         self._clock = clock
         self._until: dict[str, float] = {}
         self._check_all_until = 0.0
+        self._quiet_from = 0.0  # when the last hint (or the spray window) ends
 
     def quiet(self) -> bool:
-        """No subject to ask Redis about (no live hint, or none yet): what every check finds while the
-        clients' authentications succeed."""
-        return not self._until and self._check_all_until <= self._clock()
+        """No subject to ask Redis about: every hint and any spray window have ended (or none began),
+        which is what every check finds while the clients' authentications succeed."""
+        return self._clock() >= self._quiet_from
 
     def suspect(self, subject: str) -> bool:
         """Should a check of ``subject`` ask Redis?"""
@@ -48,6 +49,7 @@ class FailureHints:
     def failed(self, subject: str) -> None:
         now = self._clock()
         self._until[subject] = now + self._window
+        self._quiet_from = now + self._window  # a spray window, if one starts below, ends at the same time
         if len(self._until) > self._capacity:
             self._until = {s: t for s, t in self._until.items() if t > now}
             if len(self._until) > self._capacity:

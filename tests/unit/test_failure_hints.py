@@ -70,3 +70,15 @@ def test_quiet_while_nothing_failed_here_and_never_while_a_hint_or_a_spray_windo
     assert not hints.quiet()  # past capacity: every check asks Redis for a window
     clock.now += 10.1
     assert hints.quiet()
+
+
+def test_quiet_again_when_the_window_ends_even_if_the_failed_subject_never_comes_back() -> None:
+    clock = Clock()
+    hints = FailureHints(10, clock=clock)
+    hints.failed("a")
+    clock.now += 5
+    hints.failed("b")
+    clock.now += 6  # a's hint has ended, b's has not
+    assert not hints.quiet()
+    clock.now += 4.1
+    assert hints.quiet()  # neither subject was looked at again

@@ -33,6 +33,7 @@ MAX_FORM_FIELDS: Final = 32
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 AUTH_METHODS: Final = ["client_secret_basic", "client_secret_post"]
 Form = dict[str, list[str]]
+NOT_UTF8_FORM: Final = "the request body is not valid UTF-8 form encoding"
 
 
 async def read_form(request: web.Request) -> Form:
@@ -60,7 +61,7 @@ def parse_form_body(body: bytes) -> Form:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidRequest("the request body is not valid UTF-8 form encoding") from None
+        raise InvalidRequest(NOT_UTF8_FORM) from None
     parts = text.split("&")
     if len(parts) > MAX_FORM_FIELDS:
         raise InvalidRequest(f"the request body may have at most {MAX_FORM_FIELDS} fields")
@@ -79,7 +80,7 @@ def _decoded(part: str) -> str:
     try:
         return unquote(part.replace("+", " "), errors="strict")
     except UnicodeDecodeError:
-        raise InvalidRequest("the request body is not valid UTF-8 form encoding") from None
+        raise InvalidRequest(NOT_UTF8_FORM) from None
 
 
 def single(form: Form, name: str) -> str:

@@ -5,11 +5,11 @@
 -- KEYS: presented refresh, family, members, revoked, replay, new access, new refresh.
 -- ARGV: now, client_id, requested scope ('' = unchanged), replay window ms, sealed successor pair,
 --       access ttl, refresh ttl, tombstone_min_ttl, index slide slack (s).
--- Returns, when rotated, the string slide .. '\n' .. scope .. '\n' .. user_id (one string, not an array:
--- Redis 6.2 writes each array reply of a script with its own write; a scope never holds a newline): slide
--- is '1' when the family's indexes (app, user, the
--- sweeper's work list) should move to the new expiry, that is when it moved by the slack or more since
--- they last did (the family's 'indexed_until'); a family refreshed in a tight loop slides once a slack.
+-- Returns, when rotated, one string: slide .. '\n' .. scope .. '\n' .. user_id (not an array: Redis 6.2
+-- writes each array reply of a script with its own write; a scope never holds a newline). slide is '1'
+-- when the family's indexes (app, user, the sweeper's work list) should move to the new expiry, that is
+-- when it moved by the slack or more since they last did (the family's 'indexed_until'); a family
+-- refreshed in a tight loop slides once a slack.
 -- Otherwise {'replay', sealed pair, scope} | {'reused', client_id, user_id, n} | {'revoked'} | {'unknown'}
 -- | {'wrong_client'} | {'invalid_scope'}.
 local now = tonumber(ARGV[1])
