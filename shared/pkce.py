@@ -19,6 +19,11 @@ def s256_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
+def is_verifier(verifier: str) -> bool:
+    """Whether ``verifier`` is within the §4.1 grammar (43 to 128 unreserved characters)."""
+    return _VERIFIER.fullmatch(verifier) is not None
+
+
 def verify_s256(verifier: str, challenge: str) -> bool:
     """Whether BASE64URL-NOPAD(SHA256(ASCII(verifier))) equals ``challenge`` (RFC 7636 §4.6).
 
@@ -26,6 +31,6 @@ def verify_s256(verifier: str, challenge: str) -> bool:
     """
     if not isinstance(verifier, str) or not isinstance(challenge, str) or not challenge.isascii():
         return False
-    if _VERIFIER.fullmatch(verifier) is None:
+    if not is_verifier(verifier):
         return False
     return hmac.compare_digest(s256_challenge(verifier).encode("ascii"), challenge.encode("ascii"))

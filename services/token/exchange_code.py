@@ -4,20 +4,34 @@ Order: the code is taken from the store exactly once (atomically, even under con
 checked against the authenticated client, the redirect URI and the PKCE verifier; a failed check leaves
 the code consumed (one try). The first token pair is issued into the code's family. A second use of a
 code revokes everything issued from it (``services.token.reuse``).
+
+On a single Redis the common case is one step (``CodeStore.redeem``): the pair is minted first, and the
+store issues it with the code's consumption when the record binds to the request. The store's binding is
+never looser than ``check_code``; a record it does not bind comes back consumed, and is checked and
+issued (or refused) here, in two steps, as on a Redis Cluster.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-from services.token.issuance import first_records, mint_pair, token_reply
+from services.token.issuance import MintedPair, first_records, mint_pair, token_reply
 from services.token.metrics import TokenMetrics
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest
 from shared.grants.records import CodeRecord
-from shared.grants.storage import CodeStore, CodeTaken, FamilyStore, FirstPair, Reused
+from shared.grants.storage import (
+    CodeStore,
+    CodeTaken,
+    FamilyStore,
+    FirstPair,
+    Issued,
+    Redemption,
+    Refused,
+    Reused,
+)
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
-from shared.pkce import verify_s256
+from shared.pkce import is_verifier, s256_challenge, verify_s256
 from shared.tokens import Signer, parse
 
 _decode_code = msgspec.json.Decoder(CodeRecord).decode
@@ -42,6 +56,21 @@ def check_code(
             raise InvalidGrant("code_verifier does not match the code_challenge")
     elif code_verifier:  # RFC 9700 §4.8.2: refuse a verifier the authorization request did not commit to
         raise InvalidGrant("code_verifier given but the authorization request had no code_challenge")
+
+
+def redemption_of(client_id: str, req: ExchangeTokenRequest, pair: MintedPair) -> Redemption | None:
+    """What the store binds the code's record to, to issue ``pair`` in the same step; None for a
+    verifier outside RFC 7636's grammar (no challenge matches it: ``check_code`` refuses)."""
+    verifier = req.code_verifier
+    if verifier and not is_verifier(verifier):
+        return None
+    return Redemption(
+        client_id=client_id,
+        redirect_uri=req.redirect_uri,
+        challenge=s256_challenge(verifier) if verifier else "",
+        access_sig=pair.access_sig,
+        refresh_sig=pair.refresh_sig,
+    )
 
 
 class CodeGrant:
@@ -70,7 +99,17 @@ class CodeGrant:
         parsed = parse(req.code, "code")
         if parsed is None:
             raise InvalidGrant(INVALID_CODE, debug="malformed code")
-        outcome = await self._codes.consume(parsed.family, self._signer.sign(req.code), now=now)
+        signature = self._signer.sign(req.code)
+        pair = mint_pair(parsed.family, self._signer)
+        redemption = redemption_of(client_id, req, pair)
+        outcome: Issued | CodeTaken | Reused | Refused
+        if redemption is None:
+            outcome = await self._codes.consume(parsed.family, signature, now=now)
+        else:
+            outcome = await self._codes.redeem(parsed.family, signature, redemption, now=now)
+        if isinstance(outcome, Issued):
+            self._issued.inc()
+            return token_reply(pair, scope=outcome.scope, expires_in=self._access_ttl)
         if isinstance(outcome, Reused):
             await self._reuse.revoked_by_reuse(outcome.revoked, kind="code", presenting_client=client_id)
             raise InvalidGrant("the authorization code was already used; tokens issued from it are revoked")
@@ -84,10 +123,9 @@ class CodeGrant:
             code_verifier=req.code_verifier,
             now=now,
         )
-        return await self._issue(record, now=now)
+        return await self._issue(record, pair, now=now)
 
-    async def _issue(self, record: CodeRecord, *, now: int) -> ExchangeTokenReply:
-        pair = mint_pair(record.family, self._signer)
+    async def _issue(self, record: CodeRecord, pair: MintedPair, *, now: int) -> ExchangeTokenReply:
         access, refresh = first_records(
             pair,
             family=record.family,

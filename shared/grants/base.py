@@ -9,7 +9,7 @@ from redis.commands.core import AsyncScript
 from shared.grants.batching import ScriptBatcher
 from shared.grants.pipelines import PipelineScript
 from shared.grants.reads import CoalescingReader
-from shared.grants.scripts import SEQUENCES, SOURCES, source
+from shared.grants.scripts import CALLERS, SEQUENCES, SOURCES, source
 from shared.store import Redis
 
 # A family refreshed again within this many seconds keeps its index entries (their expiry and the
@@ -49,10 +49,12 @@ class GrantStoreBase:
         self._scripts: dict[str, AsyncScript] = {
             name: redis.register_script(source(name)) for name in SOURCES
         }
-        self._batcher = (  # a sequence is several scripts in one, for a single Redis only
+        self._batcher = (  # sequences and callers: several scripts in one, single Redis only
             None
             if cluster
-            else ScriptBatcher(redis, {n: PipelineScript(source(n)) for n in (*SOURCES, *SEQUENCES)})
+            else ScriptBatcher(
+                redis, {n: PipelineScript(source(n)) for n in (*SOURCES, *SEQUENCES, *CALLERS)}
+            )
         )
 
     async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:

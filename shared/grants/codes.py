@@ -3,6 +3,8 @@ index of codes not exchanged yet, through which revocations reach a code's famil
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from shared.errors import ServerError
@@ -10,7 +12,10 @@ from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.family import family_keys, revoked_of
 from shared.grants.records import CodeRecord
-from shared.grants.storage import REFUSALS, CodeTaken, Refused, Reused
+from shared.grants.storage import REFUSALS, CodeTaken, Issued, Redemption, Refused, Reused
+
+_USER_KEYS = (*keys.around_user(keys.user_families), *keys.around_user(keys.user_grants))
+_ISSUED = b"issued\n"
 
 
 class RedisCodes(GrantStoreBase):
@@ -30,12 +35,40 @@ class RedisCodes(GrantStoreBase):
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
         out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
-        if isinstance(out, bytes):
-            return CodeTaken(out)
-        match out[0]:
-            case b"reused":
-                return Reused(revoked_of(family, out[1:]))
-        return REFUSALS[out[0]]
+        return _taken(family, out)
+
+    async def redeem(
+        self, family: str, signature: str, redemption: Redemption, *, now: int
+    ) -> Issued | CodeTaken | Reused | Refused:
+        if self._batcher is None:  # a Redis Cluster: no one script reaches the app's and user's slots
+            return await self.consume(family, signature, now=now)
+        client = redemption.client_id
+        script_keys = [
+            keys.code(family, signature),
+            *family_keys(family),
+            keys.code_scope(family),
+            keys.app_families(client),
+            keys.app_grant_users(client),
+            keys.expiry_queue(),
+            keys.access_token(family, redemption.access_sig),
+            keys.refresh_token(family, redemption.refresh_sig),
+        ]
+        args = [
+            now,
+            self._hold_ttl,
+            self._hold_ttl,
+            client,
+            redemption.redirect_uri,
+            redemption.challenge,
+            self._access_ttl,
+            self._refresh_ttl,
+            *_USER_KEYS,
+            keys.expiry_member(client, family, ""),  # the user id comes last
+        ]
+        out = await self._run("code_exchange", script_keys, args)
+        if isinstance(out, bytes) and out.startswith(_ISSUED):
+            return Issued(out[len(_ISSUED) :].decode())
+        return _taken(family, out)
 
     async def pending(self, client_id: str) -> list[str]:
         return [text(p) for p in await self._redis.zrange(keys.app_pending_codes(client_id), 0, -1)]
@@ -47,3 +80,13 @@ class RedisCodes(GrantStoreBase):
     async def forget_pending(self, client_id: str, members: list[str]) -> None:
         if members:
             await self._redis.zrem(keys.app_pending_codes(client_id), *members)
+
+
+def _taken(family: str, out: Any) -> CodeTaken | Reused | Refused:
+    """``code_single_use``'s reply: the record (a plain string), or an array naming the outcome."""
+    if isinstance(out, bytes):
+        return CodeTaken(out)
+    match out[0]:
+        case b"reused":
+            return Reused(revoked_of(family, out[1:]))
+    return REFUSALS[out[0]]

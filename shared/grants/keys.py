@@ -15,6 +15,8 @@ live grant.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from shared.keys import P
 
 CALLS_DAY_TTL = 31 * 86_400  # a day's API-call counter lives this long (the 30-day chart and a margin)
@@ -85,6 +87,13 @@ def user_grants(user_id: str) -> str:
 
 def user_families(user_id: str) -> str:
     return f"{P}:{{u:{user_id}}}:families"  # zset: family id -> expiry
+
+
+def around_user(key: Callable[[str], str]) -> tuple[str, str]:
+    """What ``key(user_id)`` holds before and after the user id: for a script that learns the user
+    from a record (``code_exchange.lua``) and so cannot be given the key itself."""
+    before, _, after = key("\0").partition("\0")
+    return before, after
 
 
 def app_pending_codes(client_id: str) -> str:

@@ -2,8 +2,10 @@
 
 A script is its library files (the rules it applies, e.g. ``reuse_detection.lua``) followed by its own
 file, concatenated in that order; ``SOURCES`` names each script's parts once. Scripts touch the keys of
-one hash slot only (a family, an app or a user: ``shared.grants.keys``); times are whole epoch seconds
-passed in by the caller; results are flat arrays whose first element names the outcome.
+one hash slot only (a family, an app or a user: ``shared.grants.keys``), but for ``SEQUENCES`` and
+``CALLERS``, which a single Redis runs as one script; times are whole epoch seconds passed in by the
+caller; results are flat arrays whose first element names the outcome, or one string for a hot path's
+success (Redis 6.2 writes each array reply of a script with its own write).
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ SEQUENCES: Final[dict[str, tuple[tuple[str, int, int], ...]]] = {
     ),
 }
 
+# Single Redis only, as a sequence: a script whose own file calls other scripts, each a local function
+# of its own KEYS and ARGV named after it, with values the script learns as it runs (``code_exchange``
+# takes the user's index keys from the code's record). name -> the scripts it calls.
+CALLERS: Final[dict[str, tuple[str, ...]]] = {
+    "code_exchange": (
+        "code_single_use",
+        "app_add_family",
+        "user_touch_family",
+        "work_list_add",
+        "issue_first_pair",
+    ),
+}
+
 _SLICE: Final = """local function slice(t, from, to)
   local out = {}
   for i = from, to do out[#out + 1] = t[i] end
@@ -59,9 +74,12 @@ def lua_file(name: str) -> str:
 
 @cache
 def source(script: str) -> str:
-    """The full Lua source of ``script`` (a key of ``SOURCES`` or of ``SEQUENCES``)."""
+    """The full Lua source of ``script`` (a key of ``SOURCES``, ``SEQUENCES`` or ``CALLERS``)."""
     if script in SEQUENCES:
         return _sequence(SEQUENCES[script])
+    if script in CALLERS:
+        called = [f"local function {name}(KEYS, ARGV)\n{source(name)}\nend" for name in CALLERS[script]]
+        return "\n".join([*called, lua_file(script)])
     return "\n".join(lua_file(part) for part in SOURCES[script])
 
 

@@ -31,6 +31,25 @@ class CodeTaken:
 
 
 @dataclass(frozen=True, slots=True)
+class Redemption:
+    """What a code exchange presents besides the code, for ``CodeStore.redeem`` to issue in the same
+    step when the code's record binds to it; the pair is minted by the caller, keyed by signature."""
+
+    client_id: str  # the authenticated client
+    redirect_uri: str  # as given ("" when omitted)
+    challenge: str  # S256 of the code_verifier, "" when none was given
+    access_sig: str
+    refresh_sig: str
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The code was consumed and the family's first pair issued (counted in every index)."""
+
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reused:
     revoked: Revoked
 
@@ -118,6 +137,16 @@ class CodeStore(Protocol):
     async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
         """Take a code exactly once. A code already consumed is reuse: its family is revoked in the same
         atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked family, else ``"unknown"``."""
+        ...
+
+    async def redeem(
+        self, family: str, signature: str, redemption: Redemption, *, now: int
+    ) -> Issued | CodeTaken | Reused | Refused:
+        """``consume``, and when the record binds to ``redemption`` (its client, not expired, the same
+        redirect URI, the verifier's S256 challenge or none on either side), count the family and issue
+        ``redemption``'s pair in the same atomic step: ``Issued``. A record that does not bind is
+        ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it is wherever one
+        step cannot do it all (a Redis Cluster)."""
         ...
 
 
