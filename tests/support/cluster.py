@@ -66,15 +66,21 @@ def start_cluster(
         capture_output=True,
         timeout=60,
     )
+    # Ready when every node (not just the first) has the whole cluster: a client that meets a node
+    # still joining gets redirected, reloads its slot map and drops connections other commands use.
+    want = ("cluster_state:ok", "cluster_slots_ok:16384", f"cluster_known_nodes:{nodes}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        out = subprocess.run(
-            [cli, *auth, "-p", str(servers[0].port), "cluster", "info"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout
-        if "cluster_state:ok" in out:
+        infos = [
+            subprocess.run(
+                [cli, *auth, "-p", str(server.port), "cluster", "info"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout
+            for server in servers
+        ]
+        if all(line in info for info in infos for line in want):
             return servers
         time.sleep(0.1)
     raise RuntimeError("redis cluster did not become ready")
