@@ -73,6 +73,32 @@ def redemption_of(client_id: str, req: ExchangeTokenRequest, pair: MintedPair) -
     )
 
 
+def first_pair(
+    record: CodeRecord, pair: MintedPair, *, now: int, access_ttl: int, refresh_ttl: int
+) -> FirstPair:
+    """``pair`` as the family's first, its records made from the code's (the two-step issue)."""
+    access, refresh = first_records(
+        pair,
+        family=record.family,
+        client_id=record.client_id,
+        user_id=record.user_id,
+        scope=record.scope,
+        now=now,
+        access_ttl=access_ttl,
+        refresh_ttl=refresh_ttl,
+    )
+    return FirstPair(
+        family=record.family,
+        client_id=record.client_id,
+        user_id=record.user_id,
+        scope=record.scope,
+        access_sig=pair.access_sig,
+        access_record=access,
+        refresh_sig=pair.refresh_sig,
+        refresh_record=refresh,
+    )
+
+
 class CodeGrant:
     def __init__(
         self,
@@ -126,26 +152,7 @@ class CodeGrant:
         return await self._issue(record, pair, now=now)
 
     async def _issue(self, record: CodeRecord, pair: MintedPair, *, now: int) -> ExchangeTokenReply:
-        access, refresh = first_records(
-            pair,
-            family=record.family,
-            client_id=record.client_id,
-            user_id=record.user_id,
-            scope=record.scope,
-            now=now,
-            access_ttl=self._access_ttl,
-            refresh_ttl=self._refresh_ttl,
-        )
-        first = FirstPair(
-            family=record.family,
-            client_id=record.client_id,
-            user_id=record.user_id,
-            scope=record.scope,
-            access_sig=pair.access_sig,
-            access_record=access,
-            refresh_sig=pair.refresh_sig,
-            refresh_record=refresh,
-        )
+        first = first_pair(record, pair, now=now, access_ttl=self._access_ttl, refresh_ttl=self._refresh_ttl)
         # Counted first, then issued: a concurrent revocation then always uncounts after (idempotently).
         if not await self._families.issue_first_counted(first, now=now):
             raise InvalidGrant(INVALID_CODE, debug="family revoked before issuance")

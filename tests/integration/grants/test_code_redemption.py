@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 
 import pytest
 
-from services.token.exchange_code import CodeGrant, check_code, redemption_of
-from services.token.issuance import first_records, mint_pair
+from services.token.exchange_code import CodeGrant, check_code, first_pair, redemption_of
+from services.token.issuance import mint_pair
 from services.token.reuse import ReuseResponder
 from shared import events as ev
 from shared.errors import InvalidGrant
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
-from shared.grants.storage import CodeTaken, FirstPair, Issued, Reused
+from shared.grants.storage import CodeTaken, Issued, Reused
 from shared.messages.token import ExchangeTokenRequest
 from shared.pkce import s256_challenge
 from shared.tokens import mint, new_family_id
@@ -257,26 +257,7 @@ async def test_one_step_writes_what_the_two_steps_write(system: System, challeng
             assert outcome == Issued("meetings:read")
         else:
             assert isinstance(await store.consume(record.family, sig, now=now), CodeTaken)
-            access, refresh = first_records(
-                pair,
-                family=record.family,
-                client_id=CLIENT,
-                user_id=record.user_id,
-                scope=record.scope,
-                now=now,
-                access_ttl=60,
-                refresh_ttl=600,
-            )
-            first = FirstPair(
-                family=record.family,
-                client_id=CLIENT,
-                user_id=record.user_id,
-                scope=record.scope,
-                access_sig=pair.access_sig,
-                access_record=access,
-                refresh_sig=pair.refresh_sig,
-                refresh_record=refresh,
-            )
+            first = first_pair(record, pair, now=now, access_ttl=60, refresh_ttl=600)
             assert await store.issue_first_counted(first, now=now) is True
         states.append(await _state(system, record.family, record.user_id, pair.access_sig, pair.refresh_sig))
     one, two = states
