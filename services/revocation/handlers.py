@@ -61,7 +61,7 @@ def build_sweeper(ctx: ServiceContext, metrics: RevocationMetrics | None = None)
     s = ctx.settings
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     lease = Lease(ctx.redis, keys.sweep_lease(), ttl_ms=lease_ttl_ms(s.sweep_interval), holder=holder)
-    store = RedisSweepStore(ctx.redis)
+    store = RedisSweepStore(ctx.redis, cluster=s.redis_cluster)
     publish = event_publisher(ctx.nc)
     nc = ctx.nc
     return Sweeper(

@@ -60,3 +60,30 @@ async def _execute(redis: Redis, chunk: Sequence[T], step: Callable[[Any, T], No
         for item in chunk:
             step(pipe, item)
         return list(await pipe.execute())
+
+
+async def run_per_item(
+    redis: Redis,
+    script: PipelineScript,
+    items: Sequence[T],
+    keys_of: Callable[[T], Sequence[str]],
+    args_of: Callable[[T], Sequence[Any]],
+) -> list[Any]:
+    """A ``scripts.PER_ITEM`` script over ``items``, ``CHUNK`` items per call (single Redis only):
+    each item's reply, in order, as ``run_steps`` with one script per item would give them, but one
+    command and one reply per chunk instead of one per item."""
+    if not items:
+        return []
+    nkeys, nargs = len(keys_of(items[0])), len(args_of(items[0]))
+    out: list[Any] = []
+    for start in range(0, len(items), CHUNK):
+        chunk = items[start : start + CHUNK]
+        flat_keys = [k for item in chunk for k in keys_of(item)]
+        flat_args = [nkeys, nargs, *(a for item in chunk for a in args_of(item))]
+        try:
+            replies = await redis.evalsha(script.sha, len(flat_keys), *flat_keys, *flat_args)
+        except NoScriptError:
+            await redis.script_load(script.source)
+            replies = await redis.evalsha(script.sha, len(flat_keys), *flat_keys, *flat_args)
+        out += replies
+    return out

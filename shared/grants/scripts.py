@@ -32,6 +32,7 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "refresh_left_ms": ("refresh_left_ms",),
     "drop_idle_grant": ("drop_idle_grant",),
     "work_list_add": ("work_list_add",),
+    "app_user_counted": ("app_user_counted",),
 }
 
 # Single Redis only: one script that runs several, in order, each on its own slice of KEYS and ARGV
@@ -58,6 +59,18 @@ CALLERS: Final[dict[str, tuple[str, ...]]] = {
         "work_list_add",
         "issue_first_pair",
     ),
+    "family_uncount": ("app_remove_family",),
+}
+
+# Single Redis only: one script that runs another once per item of a batch, each item on its own slice of
+# KEYS and ARGV (``keys`` and ``args`` per item, the first two ARGV), and answers every item's reply in
+# order, as the script's separate calls in one pipeline would, in one command and one reply. The
+# sweeper's steps, which touch a batch of families in as many slots. name -> the script each item runs.
+PER_ITEM: Final[dict[str, str]] = {
+    "refresh_left_ms_each": "refresh_left_ms",
+    "family_uncount_each": "family_uncount",
+    "app_user_counted_each": "app_user_counted",
+    "drop_idle_grant_each": "drop_idle_grant",
 }
 
 _SLICE: Final = """local function slice(t, from, to)
@@ -74,9 +87,12 @@ def lua_file(name: str) -> str:
 
 @cache
 def source(script: str) -> str:
-    """The full Lua source of ``script`` (a key of ``SOURCES``, ``SEQUENCES`` or ``CALLERS``)."""
+    """The full Lua source of ``script`` (a key of ``SOURCES``, ``SEQUENCES``, ``CALLERS`` or
+    ``PER_ITEM``)."""
     if script in SEQUENCES:
         return _sequence(SEQUENCES[script])
+    if script in PER_ITEM:
+        return _per_item(PER_ITEM[script])
     if script in CALLERS:
         called = [f"local function {name}(KEYS, ARGV)\n{source(name)}\nend" for name in CALLERS[script]]
         return "\n".join([*called, lua_file(script)])
@@ -95,3 +111,20 @@ def _sequence(steps: tuple[tuple[str, int, int], ...]) -> str:
         parts.append(f"return {call}" if i == len(steps) - 1 else call)
         k, a = k + keys, a + args
     return "\n".join(parts)
+
+
+def _per_item(script: str) -> str:
+    """``script`` as a local function of its own KEYS and ARGV, called once per item (ARGV[1] keys and
+    ARGV[2] arguments each, after those two); every item's reply, in order."""
+    return "\n".join(
+        [
+            _SLICE,
+            f"local function step(KEYS, ARGV)\n{source(script)}\nend",
+            "local k, a = tonumber(ARGV[1]), tonumber(ARGV[2])",
+            "local out = {}",
+            "for i = 0, #KEYS / k - 1 do",
+            "  out[i + 1] = step(slice(KEYS, i * k + 1, i * k + k), slice(ARGV, 3 + i * a, 2 + i * a + a))",
+            "end",
+            "return out",
+        ]
+    )

@@ -1,9 +1,12 @@
 """The sweeper's Redis operations: its work list (``keys.expiry_queue``), whether a family still has a
 live refresh token, and the clean-up of what an expired family leaves behind.
 
-Everything runs on whole batches in chunked pipelines (``pipelines.run_steps``). Uncounting is
-``RedisIndexes.remove_family`` in batch form: the same script (``lua/app_remove_family.lua``) on the same
-keys, so a family is uncounted at most once whoever removes it.
+Everything runs on whole batches: on a single Redis each step is one script call per chunk of
+families (``scripts.PER_ITEM``: one command and one reply for a hundred families, where redis-py's
+per-reply parsing was most of the sweeper's time), on a Redis Cluster a chunked pipeline of one
+command or script per family (``pipelines.run_steps``), since a chunk's families are in many slots.
+Uncounting is ``RedisIndexes.remove_family`` in batch form: the same script (``lua/app_remove_family.lua``)
+on the same keys, so a family is uncounted at most once whoever removes it.
 """
 
 from __future__ import annotations
@@ -13,13 +16,35 @@ from typing import Any, Protocol
 
 from shared.grants import keys
 from shared.grants.base import text as _text
-from shared.grants.pipelines import PipelineScript, run_steps
+from shared.grants.pipelines import PipelineScript, run_per_item, run_steps
 from shared.grants.scripts import source
 from shared.store import Redis
 
 _REFRESH_LEFT = PipelineScript(source("refresh_left_ms"))
 _DROP_IDLE = PipelineScript(source("drop_idle_grant"))
 _APP_REMOVE = PipelineScript(source("app_remove_family"))
+_EACH = {
+    name: PipelineScript(source(name))
+    for name in (
+        "refresh_left_ms_each",
+        "family_uncount_each",
+        "app_user_counted_each",
+        "drop_idle_grant_each",
+    )
+}
+
+
+def _uncount_keys(e: DueFamily) -> list[str]:
+    return [
+        keys.app_families(e.client_id),
+        keys.app_grant_users(e.client_id),
+        keys.user_families(e.user_id),
+        keys.expiry_queue(),
+    ]
+
+
+def _uncount_args(e: DueFamily) -> list[str]:
+    return [e.family, e.user_id, keys.expiry_member(e.client_id, e.family, e.user_id)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +99,25 @@ class SweepStore(Protocol):
 
 
 class RedisSweepStore:
-    def __init__(self, redis: Redis) -> None:
+    """``cluster``: the families of a batch are in many slots, so each step is a pipeline of one
+    command or script per family; on a single Redis, one script call per chunk."""
+
+    def __init__(self, redis: Redis, *, cluster: bool = False) -> None:
         self._redis = redis
+        self._cluster = cluster
 
     async def due(self, now: float, limit: int) -> list[str]:
         members = await self._redis.zrangebyscore(keys.expiry_queue(), "-inf", now, start=0, num=limit)
         return [_text(m) for m in members]
 
     async def refresh_left_ms(self, families: list[str]) -> list[int]:
+        if not self._cluster:
+            marker = [keys.REFRESH_MARKER]
+            replies = await run_per_item(
+                self._redis, _EACH["refresh_left_ms_each"], families, _members_key, lambda _: marker
+            )
+            return [int(x) for x in replies]
+
         def step(pipe: Any, family: str) -> None:
             _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [keys.REFRESH_MARKER])
 
@@ -104,6 +140,12 @@ class RedisSweepStore:
             await self._redis.zrem(keys.expiry_queue(), *members)
 
     async def uncount(self, entries: list[DueFamily]) -> None:
+        if not self._cluster:
+            await run_per_item(
+                self._redis, _EACH["family_uncount_each"], entries, _uncount_keys, _uncount_args
+            )
+            return
+
         def step(pipe: Any, e: DueFamily) -> None:
             app_keys = [keys.app_families(e.client_id), keys.app_grant_users(e.client_id)]
             _APP_REMOVE.queue(pipe, app_keys, [e.family, e.user_id])
@@ -113,13 +155,37 @@ class RedisSweepStore:
         await run_steps(self._redis, entries, step, scripts=[_APP_REMOVE])
 
     async def counted(self, pairs: list[tuple[str, str]]) -> list[bool]:
+        if not self._cluster:
+            replies = await run_per_item(
+                self._redis,
+                _EACH["app_user_counted_each"],
+                pairs,
+                lambda p: [keys.app_grant_users(p[0])],
+                lambda p: [p[1]],
+            )
+            return [bool(x) for x in replies]
+
         def step(pipe: Any, pair: tuple[str, str]) -> None:
             pipe.hexists(keys.app_grant_users(pair[0]), pair[1])
 
         return [bool(x) for x in await run_steps(self._redis, pairs, step)]
 
     async def drop_idle_grants(self, pairs: list[tuple[str, str]], *, cutoff: int) -> None:
+        if not self._cluster:
+            await run_per_item(
+                self._redis,
+                _EACH["drop_idle_grant_each"],
+                pairs,
+                lambda p: [keys.user_grants(p[1])],
+                lambda p: [p[0], cutoff],
+            )
+            return
+
         def step(pipe: Any, pair: tuple[str, str]) -> None:
             _DROP_IDLE.queue(pipe, [keys.user_grants(pair[1])], [pair[0], cutoff])
 
         await run_steps(self._redis, pairs, step, scripts=[_DROP_IDLE])
+
+
+def _members_key(family: str) -> list[str]:
+    return [keys.family_members(family)]

@@ -41,7 +41,7 @@ async def seed(system: System, now: int | None = None) -> tuple[str, list[str], 
 
 
 async def test_batched_uncount_matches_remove_family(system: System) -> None:
-    tokens, sweep = token_store(system), RedisSweepStore(system.redis)
+    tokens, sweep = token_store(system), RedisSweepStore(system.redis, cluster=system.settings.redis_cluster)
     now = int(time.time())
     a_cid, a_users, a_fams = await seed(system, now)
     b_cid, b_users, b_fams = await seed(system, now)
@@ -60,7 +60,7 @@ async def test_batched_uncount_matches_remove_family(system: System) -> None:
 
 
 async def test_either_uncount_after_the_other_changes_nothing(system: System) -> None:
-    tokens, sweep = token_store(system), RedisSweepStore(system.redis)
+    tokens, sweep = token_store(system), RedisSweepStore(system.redis, cluster=system.settings.redis_cluster)
     cid, users, fams = await seed(system)
     entries = [DueFamily("", cid, f, u) for u, f in zip(users, fams, strict=True)]
     await sweep.uncount(entries[:1])
