@@ -63,27 +63,21 @@ async def _execute(redis: Redis, chunk: Sequence[T], step: Callable[[Any, T], No
 
 
 async def run_per_item(
-    redis: Redis,
-    script: PipelineScript,
+    script: Any,
     items: Sequence[T],
     keys_of: Callable[[T], Sequence[str]],
     args_of: Callable[[T], Sequence[Any]],
 ) -> list[Any]:
-    """A ``scripts.PER_ITEM`` script over ``items``, ``CHUNK`` items per call (single Redis only):
-    each item's reply, in order, as ``run_steps`` with one script per item would give them, but one
-    command and one reply per chunk instead of one per item."""
+    """A ``scripts.PER_ITEM`` script (registered with the client: ``redis.register_script``, which loads
+    it again after ``NOSCRIPT``) over ``items``, ``CHUNK`` items per call (single Redis only): each item's
+    reply, in order, as ``run_steps`` with one script per item would give them, but one command and one
+    reply per chunk instead of one per item."""
     if not items:
         return []
     nkeys, nargs = len(keys_of(items[0])), len(args_of(items[0]))
     out: list[Any] = []
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
-        flat_keys = [k for item in chunk for k in keys_of(item)]
         flat_args = [nkeys, nargs, *(a for item in chunk for a in args_of(item))]
-        try:
-            replies = await redis.evalsha(script.sha, len(flat_keys), *flat_keys, *flat_args)
-        except NoScriptError:
-            await redis.script_load(script.source)
-            replies = await redis.evalsha(script.sha, len(flat_keys), *flat_keys, *flat_args)
-        out += replies
+        out += await script(keys=[k for item in chunk for k in keys_of(item)], args=flat_args)
     return out

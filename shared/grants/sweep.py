@@ -17,21 +17,12 @@ from typing import Any, Protocol
 from shared.grants import keys
 from shared.grants.base import text as _text
 from shared.grants.pipelines import PipelineScript, run_per_item, run_steps
-from shared.grants.scripts import source
+from shared.grants.scripts import PER_ITEM, source
 from shared.store import Redis
 
 _REFRESH_LEFT = PipelineScript(source("refresh_left_ms"))
 _DROP_IDLE = PipelineScript(source("drop_idle_grant"))
 _APP_REMOVE = PipelineScript(source("app_remove_family"))
-_EACH = {
-    name: PipelineScript(source(name))
-    for name in (
-        "refresh_left_ms_each",
-        "family_uncount_each",
-        "app_user_counted_each",
-        "drop_idle_grant_each",
-    )
-}
 
 
 def _uncount_keys(e: DueFamily) -> list[str]:
@@ -105,6 +96,7 @@ class RedisSweepStore:
     def __init__(self, redis: Redis, *, cluster: bool = False) -> None:
         self._redis = redis
         self._cluster = cluster
+        self._each = {name: redis.register_script(source(name)) for name in PER_ITEM}
 
     async def due(self, now: float, limit: int) -> list[str]:
         members = await self._redis.zrangebyscore(keys.expiry_queue(), "-inf", now, start=0, num=limit)
@@ -114,7 +106,7 @@ class RedisSweepStore:
         if not self._cluster:
             marker = [keys.REFRESH_MARKER]
             replies = await run_per_item(
-                self._redis, _EACH["refresh_left_ms_each"], families, _members_key, lambda _: marker
+                self._each["refresh_left_ms_each"], families, _members_key, lambda _: marker
             )
             return [int(x) for x in replies]
 
@@ -141,9 +133,7 @@ class RedisSweepStore:
 
     async def uncount(self, entries: list[DueFamily]) -> None:
         if not self._cluster:
-            await run_per_item(
-                self._redis, _EACH["family_uncount_each"], entries, _uncount_keys, _uncount_args
-            )
+            await run_per_item(self._each["family_uncount_each"], entries, _uncount_keys, _uncount_args)
             return
 
         def step(pipe: Any, e: DueFamily) -> None:
@@ -157,8 +147,7 @@ class RedisSweepStore:
     async def counted(self, pairs: list[tuple[str, str]]) -> list[bool]:
         if not self._cluster:
             replies = await run_per_item(
-                self._redis,
-                _EACH["app_user_counted_each"],
+                self._each["app_user_counted_each"],
                 pairs,
                 lambda p: [keys.app_grant_users(p[0])],
                 lambda p: [p[1]],
@@ -173,8 +162,7 @@ class RedisSweepStore:
     async def drop_idle_grants(self, pairs: list[tuple[str, str]], *, cutoff: int) -> None:
         if not self._cluster:
             await run_per_item(
-                self._redis,
-                _EACH["drop_idle_grant_each"],
+                self._each["drop_idle_grant_each"],
                 pairs,
                 lambda p: [keys.user_grants(p[1])],
                 lambda p: [p[0], cutoff],
