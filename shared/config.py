@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -61,6 +62,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_idle_timeout: float = 75.0
     http_body_timeout: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    # Bus users of resource servers (one per resource service, each with its own ``_INBOX.<user>.``).
+    resource_bus_users: tuple[str, ...] = ("resource",)
 
     @property
     def production(self) -> bool:
@@ -143,6 +146,15 @@ def _networks(raw: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _bus_users(raw: str) -> tuple[str, ...]:
+    """Comma-separated NATS user names (letters, digits, ``-`` and ``_``), e.g. ``resource,meetings-api``."""
+    names = tuple(filter(None, (part.strip() for part in raw.split(","))))
+    for name in names:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", name):
+            raise ValueError(f"expected bus user names of letters, digits, - and _, got {name!r}")
+    return names
+
+
 def _ip_address(raw: str) -> str:
     """An IP address to listen on (``0.0.0.0``: every interface)."""
     try:
@@ -194,6 +206,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_HTTP_BODY_TIMEOUT": ("http_body_timeout", _float(0.1, 3600)),
     "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
+    "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
 }
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.
