@@ -6,12 +6,17 @@ publishes only the requests it makes and the events it announces; replies go bac
 own reply inbox prefix ``_INBOX.<user>``, so no one can read another user's replies. An unauthenticated
 client is refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
 from this table, for the embedded stack, the test fixtures and ``deploy/nats.conf`` alike.
+
+Resource servers are bus users too: one per resource service (``Settings.resource_bus_users``, env
+``MAVIO_RESOURCE_BUS_USERS``, default ``resource``), each with the ``RESOURCE`` rights and its own
+inbox. ``MAVIO_RESOURCE_BUS_USERS=resource,meetings-api python -m shared.bus_auth`` prints the block
+for ``deploy/nats.conf`` with those users.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,13 +89,31 @@ USERS: dict[str, Permissions] = {
         subscribe=(),
         responses=False,
     ),
-    # Resource servers using ``shared.verify_client``: verify tokens, report cached calls, see revocations.
-    "resource": Permissions(
-        publish=(subjects.TOKEN_VERIFY, subjects.TOKEN_CALLS),
-        subscribe=(subjects.EVENTS_ALL,),
-        responses=False,
-    ),
 }
+
+# A resource server using ``shared.verify_client``: verify tokens, report cached calls, and hear only
+# the events its verification cache needs (not plan changes, not app or secret changes). Each resource
+# service is its own user with these rights (``Settings.resource_bus_users``, ``all_users``), so none
+# can read another's ``_INBOX.<user>`` replies.
+RESOURCE = Permissions(
+    publish=(subjects.TOKEN_VERIFY, subjects.TOKEN_CALLS),
+    subscribe=subjects.VERIFIER_EVENTS,
+    responses=False,
+)
+DEFAULT_RESOURCE_USERS = ("resource",)  # ``make run``'s, and deploy/nats.conf's as shipped
+
+
+def all_users(resource_users: Sequence[str] = DEFAULT_RESOURCE_USERS) -> dict[str, Permissions]:
+    """``USERS`` and one user with ``RESOURCE`` rights per name of ``resource_users``.
+
+    Raises ``ValueError`` for a resource user named like one of ``USERS`` (it would get two
+    permission blocks) or named twice."""
+    clash = sorted(set(resource_users) & set(USERS))
+    if clash:
+        raise ValueError(f"resource bus user {clash[0]!r} is the name of a Mavio process's user")
+    if len(set(resource_users)) != len(resource_users):
+        raise ValueError("a resource bus user is named twice")
+    return {**USERS, **dict.fromkeys(resource_users, RESOURCE)}
 
 
 def inbox_prefix(user: str) -> str:
@@ -110,14 +133,20 @@ def permissions_block(user: str, permissions: Permissions) -> dict[str, Any]:
     return block
 
 
-def server_authorization(passwords: Mapping[str, str], *, extra: Mapping[str, str] | None = None) -> str:
-    """The nats-server ``authorization`` block: every user of ``USERS`` with its password.
+def server_authorization(
+    passwords: Mapping[str, str],
+    *,
+    resource_users: Sequence[str] = DEFAULT_RESOURCE_USERS,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """The nats-server ``authorization`` block: every user of ``all_users(resource_users)`` with its
+    password.
 
     A password starting with ``$`` is written bare: nats-server then reads it from that environment
     variable (``deploy/nats.conf``). ``extra`` users (tests' own harness) may do anything.
     """
     users: list[tuple[str, str, dict[str, Any] | None]] = []
-    for user, permissions in USERS.items():
+    for user, permissions in all_users(resource_users).items():
         users.append((user, passwords[user], permissions_block(user, permissions)))
     for user, password in (extra or {}).items():
         users.append((user, password, None))
@@ -131,6 +160,18 @@ def server_authorization(passwords: Mapping[str, str], *, extra: Mapping[str, st
     return "\n".join(lines) + "\n"
 
 
+def password_variable(user: str) -> str:
+    """The environment variable holding ``user``'s password in a deployment: ``MAVIO_NATS_<USER>_PASSWORD``
+    (``meetings-api`` -> ``MAVIO_NATS_MEETINGS_API_PASSWORD``)."""
+    return f"MAVIO_NATS_{user.upper().replace('-', '_')}_PASSWORD"
+
+
+def deploy_authorization(resource_users: Sequence[str] = DEFAULT_RESOURCE_USERS) -> str:
+    """``deploy/nats.conf``'s ``authorization`` block: each password from ``password_variable``."""
+    passwords = {user: f"${password_variable(user)}" for user in all_users(resource_users)}
+    return server_authorization(passwords, resource_users=resource_users)
+
+
 def connect_options(settings: Settings) -> dict[str, Any]:
     """``nats.connect`` keyword arguments for this process's bus identity (none when unset)."""
     if not settings.nats_user:
@@ -140,3 +181,21 @@ def connect_options(settings: Settings) -> dict[str, Any]:
         "password": settings.nats_password,
         "inbox_prefix": inbox_prefix(settings.nats_user),
     }
+
+
+def main() -> int:
+    """``python -m shared.bus_auth``: print ``deploy_authorization`` for ``MAVIO_RESOURCE_BUS_USERS``."""
+    import sys
+
+    from shared.config import ConfigError, load_settings
+
+    try:
+        print(deploy_authorization(load_settings().resource_bus_users), end="")
+    except (ConfigError, ValueError) as exc:
+        print(f"bus_auth: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -48,6 +48,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     audit_replicas: int = 1  # JetStream replicas of MAVIO_AUDIT: 3 on a 3-node NATS cluster (production)
     bus_timeout: float = 5.0
     bus_flush_every: int = 16  # queued bus commands written out without waiting for the loop (0 = per loop)
+    calls_report_max: int = 1000  # app ids one ``token.calls`` report may name (more: invalid_request)
     app_cache_ttl: float = 30.0
     log_level: LogLevel = "info"
     log_json: bool = False
@@ -192,6 +193,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_AUDIT_REPLICAS": ("audit_replicas", _int(1, 5)),
     "MAVIO_BUS_TIMEOUT": ("bus_timeout", _float(0.05, 120)),
     "MAVIO_BUS_FLUSH_EVERY": ("bus_flush_every", _int(0, 10_000)),
+    "MAVIO_CALLS_REPORT_MAX": ("calls_report_max", _int(1, 100_000)),
     "MAVIO_APP_CACHE_TTL": ("app_cache_ttl", _float(0, 3600)),
     "MAVIO_LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
     "MAVIO_LOG_JSON": ("log_json", _bool),

@@ -1,12 +1,14 @@
 """The local stack's address file: ``<run dir>/<http port>/stack.env``, written by ``make run``.
 
-It holds what a client on this machine needs to reach that stack: ``MAVIO_NATS_URL``,
-``MAVIO_REDIS_URL``, the operator CLI's credentials (``MAVIO_NATS_USER=cli``, its password, the Redis
-ACL user), the ``resource`` bus user's password for resource servers (``MAVIO_NATS_RESOURCE_PASSWORD``)
-and the launcher's pid (``MAVIO_STACK_PID``). Mode 0600; shell-sourceable (``KEY='value'`` lines).
+It is the operator's file: it holds what the operator CLI on this machine needs to reach that stack:
+``MAVIO_NATS_URL``, ``MAVIO_REDIS_URL``, the CLI's credentials (``MAVIO_NATS_USER=cli``, its password,
+the Redis ACL user) and the launcher's pid (``MAVIO_STACK_PID``). Resource servers get their own file
+beside it, ``resource.env`` (``RESOURCE_FILE_NAME``): ``MAVIO_NATS_URL``, ``MAVIO_NATS_USER=resource``
+and its ``MAVIO_NATS_PASSWORD``, nothing else. Both mode 0600; shell-sourceable (``KEY='value'`` lines).
 
-Clients (``mavio-oauth``, ``shared.verify_client.bus_options``) read it only when neither
-``MAVIO_NATS_URL`` nor ``MAVIO_REDIS_URL`` is set. Which one: ``$MAVIO_RUN_DIR`` (default ``.run``,
+Clients (``mavio-oauth`` through ``find``, ``shared.verify_client.bus_options`` through
+``find_resource``) read them only when ``MAVIO_NATS_URL`` (or ``MAVIO_REDIS_URL``) is unset. Which one:
+``$MAVIO_RUN_DIR`` (default ``.run``,
 relative to the working directory), then ``<port>/stack.env`` for ``$MAVIO_HTTP_PORT`` if set, else
 the one stack there whose launcher is running. A file whose launcher is gone (stopped, killed) is
 refused with a clear ``StackNotRunning``: its servers and credentials died with it.
@@ -20,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FILE_NAME = "stack.env"
+RESOURCE_FILE_NAME = "resource.env"
 PID = "MAVIO_STACK_PID"
-RESOURCE_PASSWORD = "MAVIO_NATS_RESOURCE_PASSWORD"
 URL_VARIABLES = ("MAVIO_NATS_URL", "MAVIO_REDIS_URL")
 LAUNCHER_MODULE = b"services.stack"
 
@@ -41,7 +43,7 @@ class StackFile:
 
     def client_env(self) -> dict[str, str]:
         """The variables a client takes from the file (everything but the launcher's bookkeeping)."""
-        return {k: v for k, v in self.values.items() if k not in (PID, RESOURCE_PASSWORD)}
+        return {k: v for k, v in self.values.items() if k != PID}
 
     def shown(self) -> str:
         """The path as the user would type it: relative to the working directory when under it."""
@@ -120,6 +122,21 @@ def find(environ: Mapping[str, str]) -> StackFile | None:
         f"{newest.values.get(PID, '?')}, is gone): start it with `make run`, or set MAVIO_NATS_URL "
         "and MAVIO_REDIS_URL"
     )
+
+
+def find_resource(environ: Mapping[str, str]) -> StackFile | None:
+    """The running stack's ``resource.env`` (found as ``find`` finds its stack); None when no stack
+    file is there at all. Raises ``StackNotRunning`` as ``find`` does, or when that stack wrote none."""
+    found = find(environ)
+    if found is None:
+        return None
+    path = found.path.parent / RESOURCE_FILE_NAME
+    if not path.is_file():
+        raise StackNotRunning(
+            f"the local stack of {found.shown()} has no {RESOURCE_FILE_NAME} beside it: restart it with "
+            "`make run`, or set MAVIO_NATS_URL, MAVIO_NATS_USER and MAVIO_NATS_PASSWORD"
+        )
+    return read(path)
 
 
 def client_environ(environ: Mapping[str, str]) -> tuple[dict[str, str], StackFile | None]:

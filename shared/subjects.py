@@ -57,6 +57,18 @@ EVENT_APP_CHANGED = event("app", "changed")
 EVENT_APP_DELETED = event("app", "deleted")
 EVENT_GRANT_EXPIRED = event("grant", "expired")
 EVENT_PLAN_CHANGED = event("plan", "changed")
+EVENT_SCOPES_NARROWED = event("scopes", "narrowed")
+
+# What a resource server's verification cache (``shared.verify_client``) listens to: the events that
+# end or narrow a token. Its bus users may subscribe to these and no other event.
+VERIFIER_EVENTS = (
+    EVENT_TOKENS_REVOKED,
+    EVENT_SCOPES_NARROWED,
+    EVENT_REFRESH_REUSED,
+    EVENT_CODE_REUSED,
+    EVENT_GRANT_EXPIRED,
+    EVENT_APP_DELETED,
+)
 
 # The header that carries the gateway's request id across bus hops.
 REQUEST_ID_HEADER = "Mavio-Request-Id"

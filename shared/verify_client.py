@@ -15,11 +15,13 @@ background so the app's API-call statistics stay exact.
 -> 403 ``error="insufficient_scope"``. The verifier lives in the app under ``VERIFIER``; the answer is put
 in the request under ``TOKEN_INFO``.
 
-The bus requires authentication: connect ``nc`` as the bus user ``resource`` (``shared.bus_auth``), e.g.
+The bus requires authentication: connect ``nc`` as your resource service's own bus user
+(``shared.bus_auth.RESOURCE``; ``resource`` with ``make run``), e.g.
 ``nats.connect(url, user="resource", password=..., inbox_prefix="_INBOX.resource")``; it may request
-token verification, report cached calls and receive events, nothing else. ``bus_options()`` gives those
-arguments from ``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``, ``MAVIO_NATS_PASSWORD``) or, when it is unset,
-from the running ``make run`` stack's file: ``nats.connect(**bus_options())``.
+token verification, report cached calls and receive the events of ``subjects.VERIFIER_EVENTS``, nothing
+else. ``bus_options()`` gives those arguments from ``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``,
+``MAVIO_NATS_PASSWORD``) or, when it is unset, from the running ``make run`` stack's ``resource.env``:
+``nats.connect(**bus_options())``.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ from nats.aio.subscription import Subscription
 
 from shared import bus_auth, stack_file, subjects
 from shared.bus import Bus
-from shared.errors import InsufficientScope, InvalidToken, OAuthError
+from shared.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from shared.events import decode_event
 from shared.messages import events as ev
-from shared.messages.token import Introspection, ReportCallsRequest, VerifyTokenRequest
+from shared.messages.token import MAX_CALLS_PER_APP, Introspection, ReportCallsRequest, VerifyTokenRequest
 from shared.metrics import CacheCounters
 from shared.tasks import cancel_and_wait
 from shared.tokens import parse
@@ -71,6 +73,7 @@ class TokenVerifier:
         max_entries: int = 10_000,
         timeout: float = 2.0,
         report_interval: float = 1.0,
+        report_max_apps: int = 1000,  # apps per calls report: at most the token service's setting
         counters: CacheCounters | None = None,  # hits and misses, with a cache (``shared.metrics``)
     ) -> None:
         self._counters = counters
@@ -79,36 +82,41 @@ class TokenVerifier:
         self.cache_ttl = cache_ttl
         self._max_entries = max_entries
         self._report_interval = report_interval
+        self._report_max_apps = report_max_apps
         self._cache: dict[str, _Entry] = {}
         self._by_family: dict[str, set[str]] = {}
         self._epoch = 0  # bumped by every eviction: a fetch that saw another epoch is not cached
         self._reconnects = 0
         self._hits: dict[str, int] = {}
-        self._sub: Subscription | None = None
+        self._subs: list[Subscription] = []
         self._reporter: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Subscribe to revocation events (only needed with a cache)."""
-        if self.cache_ttl > 0 and self._sub is None:
+        """Subscribe to the events that end or narrow a token (only needed with a cache): those of
+        ``subjects.VERIFIER_EVENTS``, all a resource server's bus user may subscribe to."""
+        if self.cache_ttl > 0 and not self._subs:
             self._reconnects = self._nc.stats["reconnects"]
-            self._sub = await self._nc.subscribe(subjects.EVENTS_ALL, cb=self._on_event)
+            for subject in subjects.VERIFIER_EVENTS:
+                self._subs.append(await self._nc.subscribe(subject, cb=self._on_event))
             await self._nc.flush()
             self._reporter = asyncio.create_task(self._report_loop(), name="mavio-verify-hits")
 
     async def close(self) -> None:
         if self._reporter is not None:
             await cancel_and_wait(self._reporter)
-            await self._report_hits()
-        if self._sub is not None:
+            while self._hits and await self._report_hits():
+                pass
+        for sub in self._subs:
             with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
-        self._sub = self._reporter = None
+                await sub.unsubscribe()
+        self._subs = []
+        self._reporter = None
         self.clear()
 
     async def verify(self, token: str) -> Introspection:
         """The token's RFC 7662 answer; raises ``TemporarilyUnavailable`` when the bus cannot answer."""
         hit = self._cached(token)  # first: a cached token was parsed when it was stored
-        if self._counters is not None and self._sub is not None:
+        if self._counters is not None and self._subs:
             (self._counters.miss if hit is None else self._counters.hit).inc()
         if hit is not None:
             return hit
@@ -117,7 +125,7 @@ class TokenVerifier:
             return INACTIVE
         epoch = self._epoch
         info = await self._bus.request(subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection)
-        if info.active and self._sub is not None and epoch == self._epoch:
+        if info.active and self._subs and epoch == self._epoch:
             self._store(token, parsed.family, info)
         return info
 
@@ -202,15 +210,31 @@ class TokenVerifier:
             await asyncio.sleep(self._report_interval)
             await self._report_hits()
 
-    async def _report_hits(self) -> None:
+    async def _report_hits(self) -> bool:
+        """Send one report of the hits so far: at most ``report_max_apps`` apps and
+        ``MAX_CALLS_PER_APP`` calls each (the token service refuses more); the rest waits for the next
+        report, as do all of them when the bus cannot take it. False when nothing was sent."""
         hits, self._hits = self._hits, {}
-        if not hits:
-            return
+        report: dict[str, int] = {}
+        for client_id, n in hits.items():
+            if len(report) < self._report_max_apps:
+                report[client_id] = min(n, MAX_CALLS_PER_APP)
+            self._keep(client_id, n - report.get(client_id, 0))
+        if not report:
+            return False
         try:
-            await self._bus.request(subjects.TOKEN_CALLS, ReportCallsRequest(calls=hits), dict)
+            await self._bus.request(subjects.TOKEN_CALLS, ReportCallsRequest(calls=report), dict)
+        except InvalidRequest as exc:  # sending it again would be refused again
+            log.warning("cached calls report refused", error=exc.description, apps=len(report))
         except OAuthError:
-            for client_id, n in hits.items():
-                self._hits[client_id] = self._hits.get(client_id, 0) + n
+            for client_id, n in report.items():
+                self._keep(client_id, n)
+            return False
+        return True
+
+    def _keep(self, client_id: str, n: int) -> None:
+        if n > 0:
+            self._hits[client_id] = self._hits.get(client_id, 0) + n
 
 
 # ---- finding the bus -------------------------------------------------------------------------------
@@ -220,27 +244,27 @@ def bus_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``nats.connect`` keyword arguments for a resource server: ``servers`` and its bus identity.
 
     From ``MAVIO_NATS_URL`` with ``MAVIO_NATS_USER`` (default ``resource``) and ``MAVIO_NATS_PASSWORD``
-    when it is set; otherwise from the running local stack's ``stack.env`` (``shared.stack_file``) as
-    the ``resource`` user, saying so in a log line. Raises ``stack_file.StackNotRunning`` when there is
-    neither, or the stack of that file is not running.
+    when it is set; otherwise from the running local stack's ``resource.env`` (``shared.stack_file``;
+    never from ``stack.env``, the operator's), saying so in a log line. Raises
+    ``stack_file.StackNotRunning`` when there is neither, or the stack of that file is not running.
     """
     env = os.environ if environ is None else environ
-    user, password = "", ""
-    if env.get("MAVIO_NATS_URL"):
-        url = env["MAVIO_NATS_URL"]
-        password = env.get("MAVIO_NATS_PASSWORD", "")
-        user = env.get("MAVIO_NATS_USER") or ("resource" if password else "")
-    else:
-        found = stack_file.find(env)
+    if not env.get("MAVIO_NATS_URL"):
+        found = stack_file.find_resource(env)
         if found is None:
             where = stack_file.run_dir(env)
             raise stack_file.StackNotRunning(
                 f"MAVIO_NATS_URL is unset and no local stack file is in {where}: start `make run` or set it"
             )
-        url = found.values["MAVIO_NATS_URL"]
-        password = found.values.get(stack_file.RESOURCE_PASSWORD, "")
-        user = "resource" if password else ""
-        log.info("bus address from the local stack file", path=found.shown(), nats_url=url)
+        log.info(
+            "bus address from the local stack file",
+            path=found.shown(),
+            nats_url=found.values["MAVIO_NATS_URL"],
+        )
+        env = found.values
+    url = env["MAVIO_NATS_URL"]
+    password = env.get("MAVIO_NATS_PASSWORD", "")
+    user = env.get("MAVIO_NATS_USER") or ("resource" if password else "")
     options: dict[str, Any] = {"servers": url.split(",")}
     if user:
         options.update(user=user, password=password, inbox_prefix=bus_auth.inbox_prefix(user))

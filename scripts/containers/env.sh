@@ -18,7 +18,7 @@ from services.stack.credentials import environment_password
 from shared import bus_auth
 
 # nats.conf reads the bus passwords from the environment: environment_password() says why they differ.
-values = {f"MAVIO_NATS_{user.upper()}_PASSWORD": environment_password() for user in bus_auth.USERS}
+values = {bus_auth.password_variable(user): environment_password() for user in bus_auth.all_users()}
 values["MAVIO_REDIS_PASSWORD"] = environment_password()
 values["MAVIO_TOKEN_HMAC_KEY"] = secrets.token_urlsafe(48)
 with open(sys.argv[1], "w") as out:

@@ -3,8 +3,11 @@
 Unless MAVIO_NATS_URL / MAVIO_REDIS_URL are set, starts an embedded nats-server (JetStream on) and
 redis-server (AOF on) with data under ``.run/<http port>/``, both requiring authentication with fresh
 random credentials (``credentials``): each process connects as its own bus user. Prints the NATS and
-Redis URLs and writes them, with the operator CLI's and resource servers' credentials, to
-``<run dir>/stack.env`` (``shared.stack_file``: ``mavio-oauth`` and ``shared.verify_client`` find it).
+Redis URLs and writes them, with the operator CLI's credentials, to ``<run dir>/stack.env`` (the
+operator's: ``mavio-oauth`` finds it), and the bus address with the ``resource`` bus user's credentials
+to ``<run dir>/resource.env`` (local resource servers': ``shared.verify_client.bus_options`` finds it;
+``shared.stack_file``). Everything under ``.run/`` (credentials, Redis's append-only file, logs) is
+created for this user only (umask 077: folders 0700, files 0600).
 Then every service (replicas from MAVIO_<SERVICE>_REPLICAS) and the gateway; waits for ``/readyz``;
 prints the URL. SIGINT/SIGTERM stops everything in order (``stopping``), a second one at once; the
 exit status is 0 either way, and ``mavio: stopped`` is the last line.
@@ -45,12 +48,14 @@ def main() -> int:
     signals = Signals()
     signals.install()
     # Absolute: redis-server changes into its data folder before it reads the ACL file.
-    run_dir = Path(os.environ.get("MAVIO_RUN_DIR", ".run")).absolute() / str(settings.http_port)
+    base = Path(os.environ.get("MAVIO_RUN_DIR", ".run")).absolute()
+    run_dir = base / str(settings.http_port)
+    make_private(base, run_dir)
     servers: list[ServerProcess] = []
     sup: Supervisor | None = None
     code = 1
     try:
-        overrides, identities = _embedded_servers(run_dir, servers)
+        overrides, identities = _embedded_servers(run_dir, servers, settings.resource_bus_users)
         sup = Supervisor(child_env(overrides), log_dir=run_dir / "logs", identities=identities)
         code = _serve(settings.public_url, settings.http_port, sup, signals, run_dir, servers)
     except (RuntimeError, OSError) as exc:  # an embedded server did not start
@@ -73,12 +78,30 @@ def _stages(sup: Supervisor | None, servers: list[ServerProcess]) -> list[Stage]
     ]
 
 
-def _embedded_servers(run_dir: Path, servers: list[ServerProcess]) -> tuple[dict[str, str], Identities]:
-    """Start the embedded servers that were not given (into ``servers``); write the stack file.
+def make_private(base: Path, run_dir: Path) -> None:
+    """From here on, everything this process and its children create is this user's only (umask 077):
+    ``base`` when it is new, ``run_dir`` and what an earlier run left in it (the append-only file, logs).
+    An existing ``base`` keeps its mode: ``MAVIO_RUN_DIR`` may name a shared folder."""
+    os.umask(0o077)
+    base.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(exist_ok=True)
+    for folder, _, files in os.walk(run_dir):
+        os.chmod(folder, 0o700)
+        for name in files:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode & 0o700)
+
+
+def _embedded_servers(
+    run_dir: Path, servers: list[ServerProcess], resource_users: tuple[str, ...]
+) -> tuple[dict[str, str], Identities]:
+    """Start the embedded servers that were not given (into ``servers``); write the stack file and
+    the resource servers' file.
 
     Returns the services' environment and each process kind's credentials.
     """
-    creds = StackCredentials.generate()
+    creds = StackCredentials.generate(resource_users=resource_users)
     overrides: dict[str, str] = {}
     nats_embedded = "MAVIO_NATS_URL" not in os.environ
     redis_embedded = "MAVIO_REDIS_URL" not in os.environ
@@ -100,24 +123,26 @@ def _embedded_servers(run_dir: Path, servers: list[ServerProcess]) -> tuple[dict
     overrides.update(identity("cli"))  # the launcher's own steps (the demo account) are the operator's
     nats_url = os.environ.get("MAVIO_NATS_URL", overrides.get("MAVIO_NATS_URL", ""))
     redis_url = os.environ.get("MAVIO_REDIS_URL", overrides.get("MAVIO_REDIS_URL", ""))
-    resource = {stack_file.RESOURCE_PASSWORD: creds.nats["resource"]} if nats_embedded else {}
     values = {
         stack_file.PID: str(os.getpid()),
         "MAVIO_NATS_URL": nats_url,
         "MAVIO_REDIS_URL": redis_url,
         **identities["cli"],
-        **resource,
     }
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     path = write_private(run_dir / stack_file.FILE_NAME, stack_file.render(values, comment=_comment(started)))
+    # With a bus of the operator's own, its resource credentials are the operator's to hand out.
+    resource = creds.resource_env(nats_url) if nats_embedded else {"MAVIO_NATS_URL": nats_url}
+    resource_path = write_private(run_dir / stack_file.RESOURCE_FILE_NAME, stack_file.render(resource))
     _announce("NATS", nats_url, nats_embedded)
     _announce("Redis", redis_url, redis_embedded)
-    print(f"mavio: stack file {path} (mavio-oauth and shared.verify_client read it)", flush=True)
+    print(f"mavio: stack file {path} (the operator's: mavio-oauth reads it)", flush=True)
+    print(f"mavio: resource servers' file {resource_path} (shared.verify_client reads it)", flush=True)
     return overrides, identities
 
 
 def _comment(started: str) -> str:
-    return f"the local stack of make run, started {started}: read by mavio-oauth and shared.verify_client"
+    return f"the local stack of make run, started {started}: the operator's, read by mavio-oauth"
 
 
 def _announce(name: str, url: str, embedded: bool) -> None:

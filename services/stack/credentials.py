@@ -34,20 +34,32 @@ class StackCredentials:
     redis: dict[str, str]  # Redis ACL user -> password
     admins: dict[str, str] = field(default_factory=dict)  # full-rights users on both (test harness only)
 
+    resource_users: tuple[str, ...] = bus_auth.DEFAULT_RESOURCE_USERS  # resource servers' bus users
+
     @classmethod
-    def generate(cls, *, admin: str = "") -> StackCredentials:
+    def generate(
+        cls, *, admin: str = "", resource_users: tuple[str, ...] = bus_auth.DEFAULT_RESOURCE_USERS
+    ) -> StackCredentials:
         admins = {admin: _password()} if admin else {}
         return cls(
-            nats={user: _password() for user in bus_auth.USERS},
+            nats={user: _password() for user in bus_auth.all_users(resource_users)},
             redis={redis_acl.SERVICE_USER: _password()},
             admins=admins,
+            resource_users=resource_users,
         )
 
     def nats_config(self) -> str:
-        return bus_auth.server_authorization(self.nats, extra=self.admins)
+        return bus_auth.server_authorization(self.nats, resource_users=self.resource_users, extra=self.admins)
 
     def redis_acl(self) -> str:
         return redis_acl.acl_file(self.redis, admins=self.admins)
+
+    def resource_env(self, nats_url: str) -> dict[str, str]:
+        """``resource.env``: what a local resource server needs, and nothing else: the bus address and
+        the first resource user's credentials (``resource`` unless ``MAVIO_RESOURCE_BUS_USERS`` says
+        otherwise)."""
+        user = self.resource_users[0]
+        return {"MAVIO_NATS_URL": nats_url, "MAVIO_NATS_USER": user, "MAVIO_NATS_PASSWORD": self.nats[user]}
 
     def env(self, user: str) -> dict[str, str]:
         """The ``MAVIO_*`` credentials of one process: bus user ``user``, the services' Redis user."""

@@ -13,7 +13,9 @@ import time
 
 import structlog
 
+from shared.errors import InvalidRequest
 from shared.grants.storage import CallStats
+from shared.messages.token import MAX_CALLS_PER_APP
 from shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("mavio.token")
@@ -21,6 +23,19 @@ log = structlog.get_logger("mavio.token")
 
 def utc_day(now: float) -> str:
     return time.strftime("%Y%m%d", time.gmtime(now))
+
+
+def check_report(calls: dict[str, int], *, max_apps: int) -> dict[str, int]:
+    """A resource server's ``token.calls`` report, refused whole when it names more than ``max_apps``
+    apps or counts one outside 1 to ``MAX_CALLS_PER_APP``: a report cannot set an app's statistics."""
+    if len(calls) > max_apps:
+        raise InvalidRequest(f"a calls report names at most {max_apps} apps", debug=f"{len(calls)} named")
+    for n in calls.values():
+        if not 1 <= n <= MAX_CALLS_PER_APP:
+            raise InvalidRequest(
+                f"a calls report counts 1 to {MAX_CALLS_PER_APP} calls per app", debug=str(n)
+            )
+    return calls
 
 
 class CallCounter:

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from services.token.calls import CallCounter
+from services.token.calls import CallCounter, check_report
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
@@ -41,7 +41,6 @@ from shared.tokens import Signer
 log = structlog.get_logger("mavio.token")
 
 ACK = b"{}"
-MAX_REPORTED_CALLS = 10_000_000  # per client and report: anything larger is not a real count
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
@@ -83,9 +82,8 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         return await introspector.introspect(req, request_id=meta.request_id)
 
     async def report_calls(req: ReportCallsRequest, _meta: Meta) -> bytes:
-        for client_id, n in req.calls.items():
-            if 0 < n <= MAX_REPORTED_CALLS:
-                calls.add(client_id, n)
+        for client_id, n in check_report(req.calls, max_apps=s.calls_report_max).items():
+            calls.add(client_id, n)  # counted only for an app that exists (``GrantStats.add_calls``)
         return ACK
 
     return [

@@ -4,10 +4,16 @@ grant family: active authorizations (users counted in the app's index) and calls
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from shared import keys as app_keys
 from shared.grants import keys
+from shared.grants.pipelines import PipelineScript, run_steps
+from shared.grants.scripts import source
 from shared.messages.registry import AppStats, DayCount
 from shared.store import Redis
+
+_ADD_CALLS = PipelineScript(source("app_add_calls"))
 
 
 class GrantStats:
@@ -15,14 +21,19 @@ class GrantStats:
         self._redis = redis
 
     async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
-        """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters."""
-        pipe = self._redis.pipeline(transaction=False)
-        for client_id, n in counts.items():
-            day_key = keys.app_calls_day(client_id, day)
-            pipe.incrby(keys.app_calls_total(client_id), n)
-            pipe.incrby(day_key, n)
-            pipe.expire(day_key, keys.CALLS_DAY_TTL)
-        await pipe.execute()
+        """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters, each
+        with its TTL, for the ids of existing apps only (``lua/app_add_calls.lua``, one per app)."""
+
+        def step(pipe: Any, item: tuple[str, int]) -> None:
+            client_id, n = item
+            names = [
+                app_keys.app(client_id),
+                keys.app_calls_total(client_id),
+                keys.app_calls_day(client_id, day),
+            ]
+            _ADD_CALLS.queue(pipe, names, [n, keys.CALLS_TOTAL_TTL, keys.CALLS_DAY_TTL])
+
+        await run_steps(self._redis, list(counts.items()), step, scripts=[_ADD_CALLS])
 
     async def app_stats(self, client_id: str, days: list[dt.date]) -> AppStats:
         """Active authorizations, total calls and calls on each of ``days`` (zeros when absent)."""

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from shared.keys import P
 
 CALLS_DAY_TTL = 31 * 86_400  # a day's API-call counter lives this long (the 30-day chart and a margin)
+CALLS_TOTAL_TTL = 400 * 86_400  # an app's total API calls are forgotten after this long without a call
 CALLS_DAYS_KEPT = CALLS_DAY_TTL // 86_400 + 1  # day counters that may still exist at any moment
 REFRESH_MARKER = ":rt:"  # what tells a refresh-token key from the family's other members
 SIG_CHARS = 32  # hex characters of a signature that a key name carries (128 bits)
@@ -74,7 +75,7 @@ def app_grant_users(client_id: str) -> str:
 
 
 def app_calls_total(client_id: str) -> str:
-    return f"{P}:{{a:{client_id}}}:calls"  # integer counter of active verifications
+    return f"{P}:{{a:{client_id}}}:calls"  # integer counter of active verifications, TTL 400 days
 
 
 def app_calls_day(client_id: str, yyyymmdd: str) -> str:

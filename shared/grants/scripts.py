@@ -33,6 +33,7 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "drop_idle_grant": ("drop_idle_grant",),
     "work_list_add": ("work_list_add",),
     "app_user_counted": ("app_user_counted",),
+    "app_add_calls": ("app_add_calls",),
 }
 
 # Single Redis only: one script that runs several, in order, each on its own slice of KEYS and ARGV

@@ -59,7 +59,16 @@ class IntrospectTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     token: str  # ``token_type_hint`` is not carried: the token's prefix names its kind
 
 
+# The most calls one ``token.calls`` report may count for one app: a verifier reports every second, and
+# a larger count is not a real one (``shared.verify_client`` carries the rest over to its next report).
+MAX_CALLS_PER_APP = 100_000
+
+
 class ReportCallsRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """Verifications a resource server answered from its local cache: client id -> count (API-call stats)."""
+    """Verifications a resource server answered from its local cache: client id -> count (API-call stats).
+
+    At most ``MAVIO_CALLS_REPORT_MAX`` apps (default 1000), each counted 1 to ``MAX_CALLS_PER_APP``
+    times; anything else is refused whole (``invalid_request``). Ids of apps that do not exist (any
+    more) are ignored."""
 
     calls: dict[str, int]

@@ -7,6 +7,7 @@ every other test already runs the whole system through them with each service as
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from nats.aio.client import Client as NATS
 
 from shared import bus_auth, redis_acl, subjects
 from shared.bus import Bus
+from shared.events import publish_event
+from shared.messages.events import ScopesNarrowed
 from shared.messages.registry import ListAppsRequest
 from shared.messages.token import Introspection, VerifyTokenRequest
 from shared.verify_client import TokenVerifier
@@ -30,9 +33,13 @@ from tests.support.token_flow import consent_code, exchange, new_party
 DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "nats.conf"
 
 
+# Two resource services, each its own bus user (``MAVIO_RESOURCE_BUS_USERS``).
+RESOURCE_USERS = ("resource", "meetings")
+
+
 @pytest.fixture(scope="module")
 async def sut() -> AsyncIterator[System]:
-    async with running_system() as system:
+    async with running_system({"MAVIO_RESOURCE_BUS_USERS": ",".join(RESOURCE_USERS)}) as system:
         yield system
 
 
@@ -111,6 +118,94 @@ async def test_shared_verify_client_works_as_the_resource_user(sut: System) -> N
         await nc.close()
 
 
+async def watch(nc: NATS, subjects_: tuple[str, ...], seen: list[str]) -> None:
+    async def record(msg: nats.aio.msg.Msg) -> None:
+        seen.append(msg.subject)
+
+    for subject in subjects_:
+        await nc.subscribe(subject, cb=record)
+    await nc.flush()
+
+
+async def violations(errors: list[str], expected: int) -> list[str]:
+    """The subscription violations the server reported, once it has reported ``expected`` of them."""
+    deadline = asyncio.get_running_loop().time() + 5
+    found: list[str] = []
+    while len(found) < expected and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+        found = [e for e in errors if "permissions violation for subscription" in e.lower()]
+    return found
+
+
+async def test_each_resource_service_reads_only_its_own_replies(sut: System) -> None:
+    """Two resource services are two bus users: neither can subscribe to the other's ``_INBOX.<user>``
+    (nor to every inbox), and each one's verifications are answered to itself only."""
+    errors: dict[str, list[str]] = {user: [] for user in RESOURCE_USERS}
+    ncs = {user: await connect_as(sut, user, errors[user]) for user in RESOURCE_USERS}
+    seen: dict[str, list[str]] = {user: [] for user in RESOURCE_USERS}
+    try:
+        for user, other in (RESOURCE_USERS, RESOURCE_USERS[::-1]):
+            await watch(ncs[user], (f"{bus_auth.inbox_prefix(other)}.>", "_INBOX.>"), seen[user])
+        for user in RESOURCE_USERS:
+            reply = await Bus(ncs[user], timeout=5).request(
+                subjects.TOKEN_VERIFY, VerifyTokenRequest(token="mavio_at_bogus"), Introspection
+            )
+            assert reply.active is False
+        for user in RESOURCE_USERS:
+            assert len(await violations(errors[user], 2)) == 2, errors[user]
+            assert ncs[user].is_connected
+        await asyncio.gather(*(nc.flush() for nc in ncs.values()))
+        assert seen == {user: [] for user in RESOURCE_USERS}
+    finally:
+        for nc in ncs.values():
+            await nc.close()
+
+
+async def test_a_resource_user_hears_only_the_events_a_verifier_needs(sut: System) -> None:
+    """Not plan changes (every user's), not app events, not ``events.>``: only ``VERIFIER_EVENTS``."""
+    errors: list[str] = []
+    nc = await connect_as(sut, "meetings", errors)
+    try:
+        refused = (subjects.EVENT_PLAN_CHANGED, subjects.EVENT_APP_CREATED, subjects.EVENTS_ALL)
+        await watch(nc, refused, [])
+        await watch(nc, subjects.VERIFIER_EVENTS, [])
+        await watch(nc, (f"{bus_auth.inbox_prefix('resource')}.>",), [])  # the last one refused
+        # The server answers subscriptions in order: once the last refusal is in, so is any other.
+        found = await violations(errors, len(refused) + 1)
+        assert len(found) == len(refused) + 1, errors
+        for subject, error in zip((*refused, "_INBOX.resource.>"), found, strict=True):
+            assert subject.lower() in error.lower(), (subject, error)
+    finally:
+        await nc.close()
+
+
+async def test_a_cached_verifier_as_a_resource_user_is_still_evicted(sut: System) -> None:
+    party = await new_party(sut)
+    status, _, pair = await exchange(sut, party, await consent_code(sut, party))
+    assert status == 200, pair
+    errors: list[str] = []
+    nc = await connect_as(sut, "meetings", errors)
+    verifier = TokenVerifier(nc, cache_ttl=30)
+    try:
+        await verifier.start()
+        assert (await verifier.verify(pair["access_token"])).active is True
+        assert len(verifier) == 1
+        family = pair["access_token"][9:25]
+        narrowed = ScopesNarrowed(
+            at=time.time(), client_id=party.client_id, user_id=party.user.id, families=[family], scope=""
+        )
+        await publish_event(sut.nc, narrowed, audit=False)
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(verifier) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        assert len(verifier) == 0
+        await nc.flush()
+        assert errors == []
+    finally:
+        await verifier.close()
+        await nc.close()
+
+
 async def test_no_user_can_serve_another_services_subjects_or_read_other_inboxes(sut: System) -> None:
     owner = await create_account(sut)
     await create_app(sut, owner)
@@ -177,13 +272,14 @@ async def test_the_services_redis_user_has_only_our_keys_and_no_admin_command(su
 
 
 def test_the_deployed_nats_config_grants_exactly_what_the_code_says() -> None:
-    passwords = {user: f"$MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.USERS}
+    passwords = {user: f"$MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.all_users()}
     assert DEPLOY_CONF.read_text().endswith(bus_auth.server_authorization(passwords))
+    assert DEPLOY_CONF.read_text().endswith(bus_auth.deploy_authorization(bus_auth.DEFAULT_RESOURCE_USERS))
 
 
 def test_compose_gives_each_process_its_user_and_redis_the_same_rule() -> None:
     compose = (DEPLOY_CONF.parents[1] / "compose.yaml").read_text()
-    for user in bus_auth.USERS:
+    for user in bus_auth.all_users():
         assert f"MAVIO_NATS_{user.upper()}_PASSWORD: ${{MAVIO_NATS_{user.upper()}_PASSWORD:?set}}" in compose
     for process in (*subjects.SERVICES, "gateway"):
         assert f"MAVIO_NATS_USER: {process}" in compose

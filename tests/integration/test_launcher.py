@@ -6,7 +6,8 @@ traceback in any log, every child gone. The issue's goal is a stop in ≤ 3 s (m
 the closing note); tests only bound it generously (``STOP_BOUND``), as a loaded machine may be slow.
 
 Finding the stack: ``mavio-oauth`` and ``shared.verify_client.bus_options`` with no ``MAVIO_*_URL``
-read ``.run/<port>/stack.env``, say so, and refuse a stopped stack's file with a clear error.
+read ``.run/<port>/stack.env`` and ``.run/<port>/resource.env``, say so, and refuse a stopped stack's
+file with a clear error. Everything under ``.run/`` is private to the user.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -130,7 +132,7 @@ async def test_verify_client_finds_the_running_stack(shared_stack: tuple[Launche
     assert options["user"] == "resource"
     lines = [json.loads(line) for line in logged.getvalue().splitlines()]
     used = [e for e in lines if e["event"] == "bus address from the local stack file"]
-    assert used and used[0]["path"].endswith(f"/{launcher.port}/stack.env"), lines
+    assert used and used[0]["path"].endswith(f"/{launcher.port}/resource.env"), lines
     nc = await nats.connect(**options, allow_reconnect=False, connect_timeout=5)
     try:
         unknown = mint("at", new_family_id())  # well formed, so the token service is asked
@@ -138,6 +140,52 @@ async def test_verify_client_finds_the_running_stack(shared_stack: tuple[Launche
         assert info.active is False
     finally:
         await nc.close()
+
+
+async def test_resource_servers_get_their_own_file_and_stack_env_keeps_only_the_operators(
+    shared_stack: tuple[Launcher, Path],
+) -> None:
+    """``resource.env``: the bus address and the ``resource`` user's credentials, nothing else, mode
+    0600; ``stack.env`` (the CLI's) no longer carries a resource password; those credentials work."""
+    launcher, _ = shared_stack
+    resource_path = launcher.folder / stack_file.RESOURCE_FILE_NAME
+    assert stat.S_IMODE(resource_path.stat().st_mode) == 0o600
+    resource = stack_file.read(resource_path).values
+    assert set(resource) == {"MAVIO_NATS_URL", "MAVIO_NATS_USER", "MAVIO_NATS_PASSWORD"}
+    assert resource["MAVIO_NATS_USER"] == "resource"
+    operator = stack_file.read(launcher.folder / stack_file.FILE_NAME).values
+    assert resource["MAVIO_NATS_URL"] == operator["MAVIO_NATS_URL"]
+    assert resource["MAVIO_NATS_PASSWORD"] not in operator.values()
+    assert not any("RESOURCE" in name for name in operator), operator
+    nc = await nats.connect(
+        resource["MAVIO_NATS_URL"],
+        user="resource",
+        password=resource["MAVIO_NATS_PASSWORD"],
+        inbox_prefix="_INBOX.resource",
+        allow_reconnect=False,
+        connect_timeout=5,
+    )
+    try:
+        info = await TokenVerifier(nc, timeout=10).verify(mint("at", new_family_id()))
+        assert info.active is False
+    finally:
+        await nc.close()
+
+
+def test_everything_under_run_is_this_users_only(shared_stack: tuple[Launcher, Path]) -> None:
+    """Folders 0700, files without group or other bits: credentials, Redis's append-only file (argon2
+    hashes and emails), NATS's JetStream store, every log."""
+    launcher, _ = shared_stack
+    run = launcher.run_root
+    found: list[str] = []
+    for folder, _dirs, files in os.walk(run):
+        assert stat.S_IMODE(Path(folder).stat().st_mode) == 0o700, folder
+        for name in files:
+            path = Path(folder, name)
+            found.append(str(path.relative_to(run)))
+            assert path.lstat().st_mode & 0o077 == 0, f"{path}: {oct(path.lstat().st_mode)}"
+    assert any(name.endswith(".log") for name in found), found
+    assert any("appendonly" in name for name in found), found
 
 
 def test_sigterm_stops_the_stack_and_clients_then_refuse_its_file(

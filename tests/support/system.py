@@ -28,7 +28,7 @@ from services.stack.credentials import StackCredentials, write_private
 from services.stack.embedded import ServerProcess, free_port, start_nats, start_redis
 from shared import subjects
 from shared.bus import Bus
-from shared.bus_auth import connect_options
+from shared.bus_auth import DEFAULT_RESOURCE_USERS, connect_options
 from shared.config import Settings, load_settings
 from shared.store import make_redis
 from tests.support.nats_cluster import NatsCluster, start_nats_cluster, wait_jetstream
@@ -67,13 +67,19 @@ class Servers:
 
     @classmethod
     def start(
-        cls, *, redis_cluster: bool = False, nats_cluster: bool = False, redis_persist: bool = False
+        cls,
+        *,
+        redis_cluster: bool = False,
+        nats_cluster: bool = False,
+        redis_persist: bool = False,
+        resource_users: tuple[str, ...] = DEFAULT_RESOURCE_USERS,
     ) -> Servers:
         """``nats_cluster``: three routed nats-server nodes with JetStream (``tests.support.nats_cluster``);
-        ``redis_persist``: Redis with its append-only file on (``restart_redis`` keeps the data)."""
+        ``redis_persist``: Redis with its append-only file on (``restart_redis`` keeps the data);
+        ``resource_users``: the bus users of resource servers (``MAVIO_RESOURCE_BUS_USERS``)."""
         tmp = tempfile.TemporaryDirectory(prefix="mavio-test-")
         root = Path(tmp.name)
-        creds = StackCredentials.generate(admin=HARNESS)
+        creds = StackCredentials.generate(admin=HARNESS, resource_users=resource_users)
         acl = write_private(root / "redis.acl", creds.redis_acl())
         write_private(root / "nats-auth.conf", creds.nats_config())
         bus = None
@@ -213,7 +219,10 @@ async def start_system(
     redis_persist: bool = False,
 ) -> System:
     servers = Servers.start(
-        redis_cluster=redis_cluster, nats_cluster=nats_cluster, redis_persist=redis_persist
+        redis_cluster=redis_cluster,
+        nats_cluster=nats_cluster,
+        redis_persist=redis_persist,
+        resource_users=load_settings(env or {}).resource_bus_users,
     )
     await servers.wait_bus()
     port = unused_port()

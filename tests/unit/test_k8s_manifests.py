@@ -18,7 +18,7 @@ from shared import bus_auth, redis_acl, subjects
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 VERSION = "1.30.0"  # the oldest Kubernetes these manifests promise to work with
 IMAGE = "localhost/mavio-oauth:latest"
-SECRET_KEYS = {f"MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.USERS} | {
+SECRET_KEYS = {f"MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.all_users()} | {
     "MAVIO_REDIS_PASSWORD",
     "MAVIO_TOKEN_HMAC_KEY",
 }
@@ -108,7 +108,7 @@ def test_each_process_connects_as_its_own_bus_user_with_secrets_from_the_secret(
                 if ref:
                     assert ref["name"] == "mavio-secrets" and ref["key"] in SECRET_KEYS, ref
     nats = env_of(of_kind("StatefulSet")["nats"])
-    assert {f"MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.USERS} <= set(nats)
+    assert {f"MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.all_users()} <= set(nats)
 
 
 def test_every_workload_has_a_disruption_budget_selecting_its_pods() -> None:

@@ -47,9 +47,21 @@ def write(root: Path, port: int, pid: int, **values: str) -> Path:
         "MAVIO_NATS_URL": f"nats://127.0.0.1:{port + 1}",
         "MAVIO_REDIS_URL": f"redis://127.0.0.1:{port + 2}/0",
         "MAVIO_NATS_USER": "cli",
-        stack_file.RESOURCE_PASSWORD: "resource-secret",
+        "MAVIO_NATS_PASSWORD": "cli-secret",
     }
     path.write_text(stack_file.render({**base, **values}, comment="test"))
+    return path
+
+
+def write_resource(root: Path, port: int) -> Path:
+    """The resource servers' file beside a stack file, as ``make run`` writes it."""
+    path = root / str(port) / stack_file.RESOURCE_FILE_NAME
+    values = {
+        "MAVIO_NATS_URL": f"nats://127.0.0.1:{port + 1}",
+        "MAVIO_NATS_USER": "resource",
+        "MAVIO_NATS_PASSWORD": "resource-secret",
+    }
+    path.write_text(stack_file.render(values))
     return path
 
 
@@ -68,7 +80,7 @@ def test_the_one_running_stack_is_found_and_fills_the_client_environment(
     assert found is not None and found.path == path
     assert env["MAVIO_NATS_URL"] == "nats://127.0.0.1:8082" and env["MAVIO_NATS_USER"] == "cli"
     assert env["MAVIO_LOG_LEVEL"] == "debug"
-    assert stack_file.PID not in env and stack_file.RESOURCE_PASSWORD not in env
+    assert stack_file.PID not in env
 
 
 def test_a_set_url_wins_over_any_file(tmp_path: Path, launcher_pid: int) -> None:
@@ -106,6 +118,7 @@ def test_several_running_stacks_need_a_port(tmp_path: Path, launcher_pid: int) -
 
 def test_bus_options_for_a_resource_server(tmp_path: Path, launcher_pid: int) -> None:
     write(tmp_path, 8080, launcher_pid)
+    write_resource(tmp_path, 8080)
     assert bus_options({"MAVIO_RUN_DIR": str(tmp_path)}) == {
         "servers": ["nats://127.0.0.1:8081"],
         "user": "resource",
@@ -122,3 +135,15 @@ def test_bus_options_for_a_resource_server(tmp_path: Path, launcher_pid: int) ->
     assert bus_options({"MAVIO_NATS_URL": "nats://a:4222"}) == {"servers": ["nats://a:4222"]}
     with pytest.raises(stack_file.StackNotRunning, match="MAVIO_NATS_URL is unset"):
         bus_options({"MAVIO_RUN_DIR": str(tmp_path / "nothing")})
+
+
+def test_bus_options_never_take_the_operators_credentials(tmp_path: Path, launcher_pid: int) -> None:
+    """``stack.env`` is the operator's: without a ``resource.env`` beside it (a stack started before
+    there was one), a resource server is told to restart the stack, not handed the CLI's identity."""
+    write(tmp_path, 8080, launcher_pid, MAVIO_NATS_RESOURCE_PASSWORD="resource-secret")
+    with pytest.raises(stack_file.StackNotRunning, match=r"8080/stack.env has no resource.env .*make run"):
+        bus_options({"MAVIO_RUN_DIR": str(tmp_path)})
+    write_resource(tmp_path, 8080)
+    options = bus_options({"MAVIO_RUN_DIR": str(tmp_path)})
+    assert options["user"] == "resource" and options["password"] == "resource-secret"
+    assert "cli-secret" not in options.values()
