@@ -32,7 +32,7 @@ from services.stack.stopping import (
     report_killed,
 )
 from services.stack.supervisor import GATEWAY, Supervisor, child_env, wait_ready
-from shared import stack_file, subjects
+from shared import bus_auth, stack_file, subjects
 from shared.config import ConfigError, load_settings
 
 READY_TIMEOUT = 90.0
@@ -42,8 +42,12 @@ Identities = dict[str, dict[str, str]]
 def main() -> int:
     try:
         settings = load_settings()
+        bus_auth.all_users(settings.resource_bus_users)
     except ConfigError as exc:
         print(f"mavio: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"mavio: configuration error: MAVIO_RESOURCE_BUS_USERS: {exc}", file=sys.stderr)
         return 2
     signals = Signals()
     signals.install()

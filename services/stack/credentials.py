@@ -58,6 +58,8 @@ class StackCredentials:
         """``resource.env``: what a local resource server needs, and nothing else: the bus address and
         the first resource user's credentials (``resource`` unless ``MAVIO_RESOURCE_BUS_USERS`` says
         otherwise)."""
+        if not self.resource_users:
+            return {"MAVIO_NATS_URL": nats_url}
         user = self.resource_users[0]
         return {"MAVIO_NATS_URL": nats_url, "MAVIO_NATS_USER": user, "MAVIO_NATS_PASSWORD": self.nats[user]}
 

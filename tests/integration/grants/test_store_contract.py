@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from services.token.issuance import first_records, mint_pair
+from shared import keys as app_keys
 from shared.grants import keys as grant_keys
 from shared.grants.calls import GrantStats
 from shared.grants.records import CodeRecord, RefreshTokenRecord
@@ -338,6 +339,7 @@ async def test_using_a_family_stamps_the_grant_last_used(system: System) -> None
 async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> None:
     store = GrantStats(system.redis)
     client = "mavio_client_CallsTest0000001"
+    await system.redis.set(app_keys.app(client), b"{}")  # calls count only for an app that exists
     await store.add_calls({client: 3}, day="20990101")
     await store.add_calls({client: 2}, day="20990101")
     assert await system.redis.get(grant_keys.app_calls_total(client)) == b"5"
@@ -345,6 +347,20 @@ async def test_call_counters_add_to_total_and_day_with_ttl(system: System) -> No
     assert (
         0 < await system.redis.ttl(grant_keys.app_calls_day(client, "20990101")) <= grant_keys.CALLS_DAY_TTL
     )
+
+
+async def test_call_counters_write_nothing_for_an_app_that_does_not_exist_and_keep_a_ttl(
+    system: System,
+) -> None:
+    store = GrantStats(system.redis)
+    known, unknown = "mavio_client_CallsKnown000001", "mavio_client_CallsUnknown0001"
+    await system.redis.set(app_keys.app(known), b"{}")
+    await store.add_calls({unknown: 4, known: 1}, day="20990102")
+    assert await system.redis.get(grant_keys.app_calls_total(known)) == b"1"
+    for key in (grant_keys.app_calls_total(unknown), grant_keys.app_calls_day(unknown, "20990102")):
+        assert not await system.redis.exists(key)
+    total_ttl = await system.redis.ttl(grant_keys.app_calls_total(known))
+    assert grant_keys.CALLS_DAY_TTL < total_ttl <= grant_keys.CALLS_TOTAL_TTL
 
 
 def pending_code(family: str, *, user_id: str, scope: str, now: int) -> CodeRecord:
