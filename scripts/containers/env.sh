@@ -11,14 +11,19 @@ if [[ -s "$WORK/stack.env" ]]; then
 fi
 umask 077
 "$PY" - "$WORK/stack.env" <<'PY'
+import os
 import secrets
 import sys
 
 from services.stack.credentials import environment_password
 from shared import bus_auth
+from shared.config import load_settings
 
 # nats.conf reads the bus passwords from the environment: environment_password() says why they differ.
-values = {bus_auth.password_variable(user): environment_password() for user in bus_auth.all_users()}
+# One per bus user, with every resource server's of MAVIO_RESOURCE_BUS_USERS (default: resource).
+names = {k: v for k, v in os.environ.items() if k == "MAVIO_RESOURCE_BUS_USERS"}
+users = bus_auth.all_users(load_settings(names).resource_bus_users)
+values = {bus_auth.password_variable(user): environment_password() for user in users}
 values["MAVIO_REDIS_PASSWORD"] = environment_password()
 values["MAVIO_TOKEN_HMAC_KEY"] = secrets.token_urlsafe(48)
 with open(sys.argv[1], "w") as out:
