@@ -104,8 +104,7 @@ class TokenVerifier:
     async def close(self) -> None:
         if self._reporter is not None:
             await cancel_and_wait(self._reporter)
-            while self._hits and await self._report_hits():
-                pass
+            await self._report_all()
         for sub in self._subs:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
@@ -208,7 +207,12 @@ class TokenVerifier:
     async def _report_loop(self) -> None:
         while True:
             await asyncio.sleep(self._report_interval)
-            await self._report_hits()
+            await self._report_all()
+
+    async def _report_all(self) -> None:
+        """As many reports as the hits so far need, until one cannot be sent."""
+        while self._hits and await self._report_hits():
+            pass
 
     async def _report_hits(self) -> bool:
         """Send one report of the hits so far: at most ``report_max_apps`` apps and
