@@ -263,5 +263,8 @@ class ConsentStore(ConsentReader, Protocol):
 
 class CallStats(Protocol):
     async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
-        """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters."""
+        """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters.
+
+        Counts only ids of apps that exist (checked with the count, atomically: an unknown id writes
+        no key) and leaves every counter it writes with a TTL."""
         ...
