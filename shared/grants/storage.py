@@ -134,19 +134,24 @@ class CodeStore(Protocol):
         kept for as long (``PendingCodes.code_scope``)."""
         ...
 
-    async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
-        """Take a code exactly once. A code already consumed is reuse: its family is revoked in the same
-        atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked family, else ``"unknown"``."""
+    async def consume(
+        self, family: str, signature: str, *, client_id: str, now: int
+    ) -> CodeTaken | Reused | Refused:
+        """Take a code exactly once, and only for ``client_id``, the client it was issued to (RFC 6749
+        §4.1.3): presented by another client, a code is left as it is, consumed or not, and nothing is
+        revoked (``Refused("wrong_client")``). A code its client already consumed is reuse: its family
+        is revoked in the same atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked
+        family, else ``"unknown"``."""
         ...
 
     async def redeem(
         self, family: str, signature: str, redemption: Redemption, *, now: int
     ) -> Issued | CodeTaken | Reused | Refused:
-        """``consume``, and when the record binds to ``redemption`` (its client, not expired, the same
-        redirect URI, the verifier's S256 challenge or none on either side), count the family and issue
-        ``redemption``'s pair in the same atomic step: ``Issued``. A record that does not bind is
-        ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it is wherever one
-        step cannot do it all (a Redis Cluster)."""
+        """``consume`` for ``redemption.client_id``, and when the record binds to ``redemption`` (not
+        expired, the same redirect URI, the verifier's S256 challenge or none on either side), count
+        the family and issue ``redemption``'s pair in the same atomic step: ``Issued``. A record that
+        does not bind is ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it
+        is wherever one step cannot do it all (a Redis Cluster)."""
         ...
 
 

@@ -38,8 +38,11 @@ class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
 
 
 class CodeReused(_Event, tag="code.reused", kw_only=True, frozen=True):
+    """A used code presented again by the client it was issued to: its family is revoked."""
+
     family: str
     user_id: str
+    presenting_client: str = ""  # the authenticated client that presented it ("" from older publishers)
 
 
 class SecretRegenerated(_Event, tag="secret.regenerated", kw_only=True, frozen=True):
