@@ -72,4 +72,5 @@ class RedisPageStore:
             return None
 
     async def forget_consents(self, user_id: str, client_id: str) -> None:
-        await self._forget(keys=[keys.consent_pages(user_id)], args=[client_id, keys.consent_page(user_id, "")])
+        prefix = keys.consent_page(user_id, "")
+        await self._forget(keys=[keys.consent_pages(user_id)], args=[client_id, prefix])

@@ -70,6 +70,16 @@ class Rotated:
 class Replayed:
     sealed: bytes  # the successor pair sealed under the presented token (``services.token.replay``)
     scope: str
+    user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRefused:
+    """A replay within the window asking for another scope than the rotation issued: nothing returned,
+    nothing revoked (suspicious: the caller audits it)."""
+
+    scope: str  # the scope the rotation issued (what a replay must ask for)
+    user_id: str
 
 
 REFUSALS: dict[bytes, Refused] = {
@@ -184,9 +194,13 @@ class RefreshTokenStore(Protocol):
         """The RefreshTokenRecord JSON (rotated or not), or None."""
         ...
 
-    async def rotate(self, rotation: Rotation, *, now: int) -> Rotated | Replayed | Reused | Refused:
-        """Rotate once; within the replay window return the sealed successor; after it, revoke the
-        family (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
+    async def rotate(
+        self, rotation: Rotation, *, now: int
+    ) -> Rotated | Replayed | ReplayRefused | Reused | Refused:
+        """Rotate once; within the replay window return the sealed successor when the same scope is
+        asked for (the requested scope narrowed from the presented token's is the one the rotation
+        issued), else ``ReplayRefused``, revoking nothing; after the window, revoke the family
+        (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
         ...
 
 

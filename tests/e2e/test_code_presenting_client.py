@@ -49,4 +49,3 @@ async def test_another_apps_credentials_neither_burn_a_code_nor_revoke_its_grant
         await sub.unsubscribe()
     reused = [e for e in seen if isinstance(e, CodeReused) and e.family == family]
     assert [(e.client_id, e.presenting_client) for e in reused] == [(victim.client_id, victim.client_id)]
-

@@ -402,7 +402,7 @@ async def test_a_code_presented_by_another_client_is_neither_taken_nor_revoked(s
     assert await store.consume(family, sig, client_id=other, now=now) == Refused("wrong_client")
     assert await store.code_scope(family) == "a"  # still pending: nothing was taken
     assert isinstance(await store.consume(family, sig, client_id=CLIENT, now=now), CodeTaken)
-    first, access = counted_pair(family, "usr_leak")
+    first, _ = counted_pair(family, "usr_leak")
     assert await store.issue_first_counted(first, now=now) is True
     # used: another client presenting it again revokes nothing (no tombstone, the tokens live)
     assert await store.consume(family, sig, client_id=other, now=now) == Refused("wrong_client")
