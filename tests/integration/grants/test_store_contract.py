@@ -14,7 +14,16 @@ from services.token.issuance import first_records, mint_pair
 from shared.grants import keys as grant_keys
 from shared.grants.calls import GrantStats
 from shared.grants.records import CodeRecord, RefreshTokenRecord
-from shared.grants.storage import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
+from shared.grants.storage import (
+    CodeTaken,
+    FirstPair,
+    Refused,
+    Replayed,
+    ReplayRefused,
+    Reused,
+    Rotated,
+    Rotation,
+)
 from shared.grants.store import RedisGrantStore
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.system import System
@@ -149,6 +158,39 @@ async def test_after_the_window_reuse_revokes_the_whole_family(system: System) -
     assert remaining == [grant_keys.family_revoked(family).encode()]
     assert await store.get_access(family, SIGNER.sign(access)) is None
     assert await store.rotate(rotation(family, presented), now=int(time.time())) == Refused("revoked")
+
+
+@pytest.mark.parametrize(
+    ("rotated_with", "replayed_with", "same"),
+    [
+        ("", "", True),
+        ("", "a b c", True),  # the token's own scope, spelled out
+        ("", "c b a", True),
+        ("c a", "a c", True),
+        ("c a", "", False),  # the token's whole scope after a narrowed rotation
+        ("", "a", False),
+        ("a", "a d", False),  # wider than the token's
+        ("", "d", False),
+    ],
+)
+async def test_a_replay_gets_the_pair_only_for_the_scope_the_rotation_issued(
+    system: System, rotated_with: str, replayed_with: str, same: bool
+) -> None:
+    """Issue 22: another scope is refused within the window, and nothing is revoked."""
+    store = make_store(system)
+    family, access, presented = await first_pair(store)
+    now = int(time.time())
+    rotated = await store.rotate(rotation(family, presented, scope=rotated_with), now=now)
+    assert isinstance(rotated, Rotated)
+    replay = await store.rotate(rotation(family, presented, scope=replayed_with), now=now)
+    if same:
+        assert isinstance(replay, Replayed) and (replay.scope, replay.user_id) == (rotated.scope, "usr_1")
+    else:
+        assert replay == ReplayRefused(scope=rotated.scope, user_id="usr_1")
+    assert not await system.redis.exists(grant_keys.family_revoked(family))
+    assert await store.get_access(family, SIGNER.sign(access)) is not None
+    again = await store.rotate(rotation(family, presented, scope=rotated_with), now=now)
+    assert isinstance(again, Replayed)  # the rightful retry still gets its pair
 
 
 async def test_issue_into_a_revoked_family_writes_nothing(system: System) -> None:
