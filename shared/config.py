@@ -42,6 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_ttl: int = 2_592_000
     code_ttl: int = 600
     consent_ttl: int = 900
+    consent_pages_max: int = 20  # open consent pages per user; a new page over the cap drops the oldest
     session_ttl: int = 43_200
     refresh_replay_window: int = 10
     sweep_interval: float = 10.0
@@ -187,6 +188,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
     "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),
     "MAVIO_CONSENT_TTL": ("consent_ttl", _int(1, _DAY)),
+    "MAVIO_CONSENT_PAGES_MAX": ("consent_pages_max", _int(1, 1000)),
     "MAVIO_SESSION_TTL": ("session_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_REPLAY_WINDOW": ("refresh_replay_window", _int(0, 300)),
     "MAVIO_SWEEP_INTERVAL": ("sweep_interval", _float(0.05, 3600)),

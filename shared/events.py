@@ -35,6 +35,7 @@ AUDIT_MAX_BYTES = 1024 * 1024 * 1024
 _SUBJECT_OF: dict[type[ev._Event], str] = {
     ev.TokensRevoked: subjects.EVENT_TOKENS_REVOKED,
     ev.RefreshReused: subjects.EVENT_REFRESH_REUSED,
+    ev.RefreshReplayed: subjects.EVENT_REFRESH_REPLAYED,
     ev.CodeReused: subjects.EVENT_CODE_REUSED,
     ev.SecretRegenerated: subjects.EVENT_SECRET_REGENERATED,
     ev.AppCreated: subjects.EVENT_APP_CREATED,

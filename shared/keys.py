@@ -38,9 +38,21 @@ def session(session_sig: str) -> str:
 
 
 def consent_pages(user_id: str) -> str:
-    """hash: HMAC of a consent page's id -> JSON ``ConsentRecord``; lives as long as the newest page.
-    In the user's slot, with the user's grants (``shared.grants.keys.user_grants``)."""
-    return f"{P}:{{u:{user_id}}}:consents"
+    """list: the user's open consent pages, oldest first, each ``consent_page_member(signature,
+    client_id)``; at most ``MAVIO_CONSENT_PAGES_MAX`` (a new page over the cap drops the oldest); lives as
+    long as the newest page. In the user's slot, with the pages and the user's grants."""
+    return f"{P}:{{u:{user_id}}}:consent-pages"
+
+
+def consent_page(user_id: str, signature: str) -> str:
+    """string: one consent page, JSON ``ConsentRecord``, keyed by the HMAC of its id; TTL
+    ``MAVIO_CONSENT_TTL``. In the user's slot, beside the user's list of pages."""
+    return f"{P}:{{u:{user_id}}}:consent:{signature}"
+
+
+def consent_page_member(signature: str, client_id: str) -> str:
+    """``"<signature> <client_id>"``: a page in the user's list (the signature holds no space)."""
+    return f"{signature} {client_id}"
 
 
 # ---- apps (``shared.apps.store``) ------------------------------------------------------

@@ -50,6 +50,7 @@ def event(noun: str, past_verb: str) -> str:
 EVENTS_ALL = f"{PREFIX}.events.>"
 EVENT_TOKENS_REVOKED = event("tokens", "revoked")
 EVENT_REFRESH_REUSED = event("refresh", "reused")
+EVENT_REFRESH_REPLAYED = event("refresh", "replayed")
 EVENT_CODE_REUSED = event("code", "reused")
 EVENT_SECRET_REGENERATED = event("secret", "regenerated")
 EVENT_APP_CREATED = event("app", "created")

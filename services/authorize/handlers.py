@@ -241,7 +241,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         cached=cached,
         registry=RegistryClient(ctx.bus),
         store=grant_store(ctx.redis, ctx.settings),
-        page_store=RedisPageStore(ctx.redis),
+        page_store=RedisPageStore(ctx.redis, max_pages=ctx.settings.consent_pages_max),
         signer=Signer(ctx.settings.hmac_key),
         catalog=ScopeCatalog.load(),
         code_ttl=ctx.settings.code_ttl,

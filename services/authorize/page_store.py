@@ -1,13 +1,17 @@
 """The authorize service's own Redis keys: consent pages (``pages.ConsentRecord``).
 
-Contract: a page is field ``sign(consent id)`` of the hash ``shared.keys.consent_pages(user_id)`` (the
-user's slot), never the raw id. Taking a page deletes it in the same atomic step, so exactly one
-decision gets it; an authorization deletes every other open page of the same app (decided once, that
-request's other pages are void). Pages already expired are dropped whenever a page is saved.
+Contract: a page is its own key, ``shared.keys.consent_page(user_id, sign(consent id))`` (never the raw
+id), written with its TTL in one command, and listed in the user's ``shared.keys.consent_pages``; both
+in the user's slot. Taking a page deletes it in the same atomic step, so exactly one decision gets it;
+an authorization deletes every other open page of the same app (decided once, that request's other
+pages are void). A user holds at most ``max_pages`` open pages (``MAVIO_CONSENT_PAGES_MAX``): a new page
+over the cap drops the oldest. No operation reads the records of other pages, so a save costs the same
+however many pages a user has opened. Scripts are in ``lua/``, one file each.
 """
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Protocol
 
 import msgspec
@@ -21,37 +25,15 @@ log = structlog.get_logger("mavio.authorize.pages")
 
 _decoder = msgspec.json.Decoder(ConsentRecord)
 
-# KEYS: pages. ARGV: field, record JSON, ttl, now.
-_SAVE = """
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local ok, r = pcall(cjson.decode, all[i + 1])
-  if not ok or tonumber(r['expires_at']) <= tonumber(ARGV[4]) then redis.call('HDEL', KEYS[1], all[i]) end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-"""
 
-# KEYS: pages. ARGV: field. The page's record, gone from the store in the same step.
-_TAKE = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if raw then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return raw
-"""
-
-# KEYS: pages. ARGV: client_id. Every open page of the app goes.
-_FORGET = """
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local ok, r = pcall(cjson.decode, all[i + 1])
-  if not ok or r['request']['client_id'] == ARGV[1] then redis.call('HDEL', KEYS[1], all[i]) end
-end
-"""
+def _lua(name: str) -> str:
+    return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
 class PageStore(Protocol):
     async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
-        """Store a consent page's record under its id's signature for about ``ttl`` seconds."""
+        """Store a consent page's record under its id's signature for ``ttl`` seconds; over the cap
+        of open pages per user, the user's oldest pages go."""
         ...
 
     async def take_consent(self, user_id: str, signature: str) -> ConsentRecord | None:
@@ -64,17 +46,23 @@ class PageStore(Protocol):
 
 
 class RedisPageStore:
-    def __init__(self, redis: Redis) -> None:
-        self._save = redis.register_script(_SAVE)
-        self._take = redis.register_script(_TAKE)
-        self._forget = redis.register_script(_FORGET)
+    def __init__(self, redis: Redis, *, max_pages: int) -> None:
+        self._max_pages = max_pages
+        self._save = redis.register_script(_lua("consent_save"))
+        self._take = redis.register_script(_lua("consent_take"))
+        self._forget = redis.register_script(_lua("consent_forget"))
 
     async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
-        args = [signature, msgspec.json.encode(record), ttl, record.shown_at]
-        await self._save(keys=[keys.consent_pages(user_id)], args=args)
+        member = keys.consent_page_member(signature, record.request.client_id)
+        args = [member, msgspec.json.encode(record), ttl, self._max_pages, keys.consent_page(user_id, "")]
+        page_keys = [keys.consent_pages(user_id), keys.consent_page(user_id, signature)]
+        dropped = await self._save(keys=page_keys, args=args)
+        if dropped:
+            log.info("oldest consent pages dropped: over the cap", dropped=dropped, cap=self._max_pages)
 
     async def take_consent(self, user_id: str, signature: str) -> ConsentRecord | None:
-        raw = await self._take(keys=[keys.consent_pages(user_id)], args=[signature])
+        page_keys = [keys.consent_pages(user_id), keys.consent_page(user_id, signature)]
+        raw = await self._take(keys=page_keys, args=[signature])
         if raw is None:
             return None
         try:
@@ -84,4 +72,5 @@ class RedisPageStore:
             return None
 
     async def forget_consents(self, user_id: str, client_id: str) -> None:
-        await self._forget(keys=[keys.consent_pages(user_id)], args=[client_id])
+        prefix = keys.consent_page(user_id, "")
+        await self._forget(keys=[keys.consent_pages(user_id)], args=[client_id, prefix])

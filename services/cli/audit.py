@@ -3,7 +3,9 @@
 One line per event: time (ISO 8601, UTC), event kind, ``actor=`` (who caused it: a user id, ``system``,
 ``billing``, ``operator`` or ``client``), then ``user=`` and ``family=`` (``-`` when the event concerns
 neither; several families are comma-separated) and, where the event has one, a detail (``reason=`` of a
-revocation, ``scope=`` after narrowing, ``keep_old_until=`` of a secret rotation, ``fields=`` of an edit).
+revocation, ``scope=`` after narrowing or of a refresh replay, with ``suspicious  requested=`` when the replay
+asked for another scope, ``presented_by=`` of a reused code, ``keep_old_until=`` of a secret rotation,
+``fields=`` of an edit).
 Never a secret: events carry none.
 """
 
@@ -31,7 +33,15 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
             return event.user_id, ",".join(event.families), f"reason={event.reason}"
         case ev.ScopesNarrowed():
             return event.user_id, ",".join(event.families), f"scope={event.scope.replace(' ', ',')}"
-        case ev.RefreshReused() | ev.CodeReused() | ev.GrantExpired():
+        case ev.RefreshReplayed():
+            detail = f"scope={_scope(event.scope)}"
+            if event.suspicious:
+                detail += f"  suspicious  requested={_scope(event.requested)}"
+            return event.user_id, event.family, detail
+        case ev.CodeReused():
+            presented = f"presented_by={event.presenting_client}" if event.presenting_client else ""
+            return event.user_id, event.family, presented
+        case ev.RefreshReused() | ev.GrantExpired():
             return event.user_id, event.family, ""
         case ev.AppChanged():
             return "", "", f"fields={','.join(event.fields)}" if event.fields else ""
@@ -40,6 +50,11 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
         case ev.PlanChanged():
             return event.user_id, "", f"plan={event.previous_plan}->{event.plan}"
     return "", "", ""
+
+
+def _scope(scope: str) -> str:
+    """A requested scope as a line shows it: comma-separated, ``-`` for none (the token's own)."""
+    return scope.replace(" ", ",") or "-"
 
 
 def audit_line(event: ev.Event) -> str:

@@ -1,9 +1,12 @@
 """The authorization code grant at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.6, RFC 9700 §4.8).
 
-Order: the code is taken from the store exactly once (atomically, even under concurrent requests), then
-checked against the authenticated client, the redirect URI and the PKCE verifier; a failed check leaves
-the code consumed (one try). The first token pair is issued into the code's family. A second use of a
-code revokes everything issued from it (``services.token.reuse``).
+Order: the store checks that the code was issued to the authenticated client before anything else (a
+code presented by another client is refused, neither consumed nor, once used, treated as reuse: a
+leaked code cannot burn or revoke the rightful client's grant), then takes it exactly once (atomically,
+even under concurrent requests); then it is checked against the client, the redirect URI and the PKCE
+verifier; a failed check leaves the code consumed (one try). The first token pair is issued into the
+code's family. A second use of a code by its client revokes everything issued from it
+(``services.token.reuse``).
 
 On a single Redis the common case is one step (``CodeStore.redeem``): the pair is minted first, and the
 store issues it with the code's consumption when the record binds to the request. The store's binding is
@@ -14,6 +17,7 @@ issued (or refused) here, in two steps, as on a Redis Cluster.
 from __future__ import annotations
 
 import msgspec
+import structlog
 
 from services.token.issuance import MintedPair, first_records, mint_pair, token_reply
 from services.token.metrics import TokenMetrics
@@ -34,6 +38,7 @@ from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from shared.pkce import is_verifier, s256_challenge, verify_s256
 from shared.tokens import Signer, parse
 
+log = structlog.get_logger("mavio.token")
 _decode_code = msgspec.json.Decoder(CodeRecord).decode
 
 INVALID_CODE = "the authorization code is invalid, expired or revoked"
@@ -130,7 +135,7 @@ class CodeGrant:
         redemption = redemption_of(client_id, req, pair)
         outcome: Issued | CodeTaken | Reused | Refused
         if redemption is None:
-            outcome = await self._codes.consume(parsed.family, signature, now=now)
+            outcome = await self._codes.consume(parsed.family, signature, client_id=client_id, now=now)
         else:
             outcome = await self._codes.redeem(parsed.family, signature, redemption, now=now)
         if isinstance(outcome, Issued):
@@ -140,6 +145,8 @@ class CodeGrant:
             await self._reuse.revoked_by_reuse(outcome.revoked, kind="code", presenting_client=client_id)
             raise InvalidGrant("the authorization code was already used; tokens issued from it are revoked")
         if not isinstance(outcome, CodeTaken):
+            if outcome.reason == "wrong_client":
+                log.warning("code presented by another client: refused, nothing consumed or revoked")
             raise InvalidGrant(INVALID_CODE, debug=f"code {outcome.reason}")
         record = _decode_code(outcome.record)
         check_code(

@@ -17,6 +17,7 @@ from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
 from services.token.metrics import TokenMetrics
 from services.token.refresh import RefreshGrant
+from services.token.replay_audit import ReplayAuditor
 from services.token.reuse import ReuseResponder
 from services.token.verify import Verifier
 from shared import subjects
@@ -66,7 +67,14 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     code = CodeGrant(codes=store, families=store, reuse=reuse, signer=signer, metrics=metrics, **ttls)
     window = s.refresh_replay_window
     refresh = RefreshGrant(
-        tokens=store, indexes=store, reuse=reuse, signer=signer, replay_window=window, metrics=metrics, **ttls
+        tokens=store,
+        indexes=store,
+        reuse=reuse,
+        replays=ReplayAuditor(publish, metrics),
+        signer=signer,
+        replay_window=window,
+        metrics=metrics,
+        **ttls,
     )
     endpoint = TokenEndpoint(clients, code, refresh)
     introspector = Introspector(clients, store, store, signer)

@@ -30,6 +30,12 @@ class TokenMetrics:
         )
         self.rotated = refreshed.labels(result="rotated")
         self.replayed = refreshed.labels(result="replayed")
+        self.replays_refused = Counter(
+            "mavio_refresh_replays_refused",
+            "Refresh replays within MAVIO_REFRESH_REPLAY_WINDOW that asked for another scope than the "
+            "rotation issued: refused with invalid_grant, nothing revoked, audited as suspicious",
+            registry=reg,
+        )
         reuse = Counter(
             "mavio_token_reuse_detected",
             "A used code or rotated refresh token presented again: its grant was revoked",

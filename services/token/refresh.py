@@ -2,8 +2,9 @@
 
 The successor pair is minted and, when the replay window is on, sealed (under the presented token)
 here, then ONE store operation decides: rotate (first request), replay (a racer within
-``MAVIO_REFRESH_REPLAY_WINDOW``: the very same sealed pair, opened with the presented token), or reuse
-(after the window: the whole family is revoked).
+``MAVIO_REFRESH_REPLAY_WINDOW`` asking for the same scope: the very same sealed pair, opened with the
+presented token; asking for another scope: ``invalid_grant``, nothing revoked), or reuse (after the
+window: the whole family is revoked). Every replay is audited (``services.token.replay_audit``).
 The successor refresh token lives ``MAVIO_REFRESH_TOKEN_TTL`` from now (sliding expiry).
 """
 
@@ -11,9 +12,18 @@ from __future__ import annotations
 
 from services.token.issuance import mint_pair, open_successor, seal_successor, token_reply
 from services.token.metrics import TokenMetrics
+from services.token.replay_audit import ReplayAuditor
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest, InvalidScope
-from shared.grants.storage import IndexStore, RefreshTokenStore, Replayed, Reused, Rotated, Rotation
+from shared.grants.storage import (
+    IndexStore,
+    RefreshTokenStore,
+    Replayed,
+    ReplayRefused,
+    Reused,
+    Rotated,
+    Rotation,
+)
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from shared.scopes import join_scope, parse_scope
 from shared.tokens import Signer, parse
@@ -36,6 +46,7 @@ class RefreshGrant:
         tokens: RefreshTokenStore,
         indexes: IndexStore,
         reuse: ReuseResponder,
+        replays: ReplayAuditor,
         signer: Signer,
         access_ttl: int,
         refresh_ttl: int,
@@ -46,6 +57,7 @@ class RefreshGrant:
         self._tokens = tokens
         self._indexes = indexes
         self._reuse = reuse
+        self._replays = replays
         self._signer = signer
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
@@ -83,12 +95,16 @@ class RefreshGrant:
                 self._metrics.rotated.inc()
                 self._metrics.issued_by_refresh.inc()
                 return token_reply(pair, scope=granted, expires_in=self._access_ttl)
-            case Replayed(sealed=sealed, scope=granted):
+            case Replayed(sealed=sealed, scope=granted, user_id=user_id):
                 successor = open_successor(presented, presented_sig, sealed)
                 if successor is None:  # cannot happen unless the store was tampered with
                     raise InvalidGrant(INVALID_REFRESH, debug="sealed successor did not open")
                 self._metrics.replayed.inc()
+                await self._replays.replayed(rotation, user_id=user_id, issued=granted, suspicious=False)
                 return token_reply(successor, scope=granted, expires_in=successor.expires_at - now)
+            case ReplayRefused(scope=issued, user_id=user_id):
+                await self._replays.replayed(rotation, user_id=user_id, issued=issued, suspicious=True)
+                raise InvalidGrant(INVALID_REFRESH, debug="replay asked for another scope than the rotation")
             case Reused(revoked=revoked):
                 await self._reuse.revoked_by_reuse(revoked, kind="refresh", presenting_client=client_id)
                 raise InvalidGrant("the refresh token was already used; the grant is revoked")

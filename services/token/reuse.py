@@ -48,7 +48,12 @@ class ReuseResponder:
         reused: ev.Event
         if kind == "code":
             reused = ev.CodeReused(
-                at=now, client_id=client_id, actor=ev.SYSTEM, family=revoked.family, user_id=revoked.user_id
+                at=now,
+                client_id=client_id,
+                actor=ev.SYSTEM,
+                family=revoked.family,
+                user_id=revoked.user_id,
+                presenting_client=presenting_client,
             )
         else:
             reused = ev.RefreshReused(

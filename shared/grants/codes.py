@@ -32,16 +32,18 @@ class RedisCodes(GrantStoreBase):
         if not await self._redis.set(key, msgspec.json.encode(record), ex=ttl, nx=True):
             raise ServerError("could not issue an authorization code", debug="code key already existed")
 
-    async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
+    async def consume(
+        self, family: str, signature: str, *, client_id: str, now: int
+    ) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
-        out = await self._run("code_single_use", script_keys, [now, self._hold_ttl, self._hold_ttl])
-        return _taken(family, out)
+        args = [now, self._hold_ttl, self._hold_ttl, client_id]
+        return _taken(family, await self._run("code_single_use", script_keys, args))
 
     async def redeem(
         self, family: str, signature: str, redemption: Redemption, *, now: int
     ) -> Issued | CodeTaken | Reused | Refused:
         if self._batcher is None:  # a Redis Cluster: no one script reaches the app's and user's slots
-            return await self.consume(family, signature, now=now)
+            return await self.consume(family, signature, client_id=redemption.client_id, now=now)
         client = redemption.client_id
         script_keys = [
             keys.code(family, signature),

@@ -70,6 +70,16 @@ class Rotated:
 class Replayed:
     sealed: bytes  # the successor pair sealed under the presented token (``services.token.replay``)
     scope: str
+    user_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRefused:
+    """A replay within the window asking for another scope than the rotation issued: nothing returned,
+    nothing revoked (suspicious: the caller audits it)."""
+
+    scope: str  # the scope the rotation issued (what a replay must ask for)
+    user_id: str
 
 
 REFUSALS: dict[bytes, Refused] = {
@@ -134,19 +144,24 @@ class CodeStore(Protocol):
         kept for as long (``PendingCodes.code_scope``)."""
         ...
 
-    async def consume(self, family: str, signature: str, *, now: int) -> CodeTaken | Reused | Refused:
-        """Take a code exactly once. A code already consumed is reuse: its family is revoked in the same
-        atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked family, else ``"unknown"``."""
+    async def consume(
+        self, family: str, signature: str, *, client_id: str, now: int
+    ) -> CodeTaken | Reused | Refused:
+        """Take a code exactly once, and only for ``client_id``, the client it was issued to (RFC 6749
+        §4.1.3): presented by another client, a code is left as it is, consumed or not, and nothing is
+        revoked (``Refused("wrong_client")``). A code its client already consumed is reuse: its family
+        is revoked in the same atomic step (RFC 6749 §4.1.2). ``Refused("revoked")`` for a revoked
+        family, else ``"unknown"``."""
         ...
 
     async def redeem(
         self, family: str, signature: str, redemption: Redemption, *, now: int
     ) -> Issued | CodeTaken | Reused | Refused:
-        """``consume``, and when the record binds to ``redemption`` (its client, not expired, the same
-        redirect URI, the verifier's S256 challenge or none on either side), count the family and issue
-        ``redemption``'s pair in the same atomic step: ``Issued``. A record that does not bind is
-        ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it is wherever one
-        step cannot do it all (a Redis Cluster)."""
+        """``consume`` for ``redemption.client_id``, and when the record binds to ``redemption`` (not
+        expired, the same redirect URI, the verifier's S256 challenge or none on either side), count
+        the family and issue ``redemption``'s pair in the same atomic step: ``Issued``. A record that
+        does not bind is ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it
+        is wherever one step cannot do it all (a Redis Cluster)."""
         ...
 
 
@@ -179,9 +194,13 @@ class RefreshTokenStore(Protocol):
         """The RefreshTokenRecord JSON (rotated or not), or None."""
         ...
 
-    async def rotate(self, rotation: Rotation, *, now: int) -> Rotated | Replayed | Reused | Refused:
-        """Rotate once; within the replay window return the sealed successor; after it, revoke the
-        family (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
+    async def rotate(
+        self, rotation: Rotation, *, now: int
+    ) -> Rotated | Replayed | ReplayRefused | Reused | Refused:
+        """Rotate once; within the replay window return the sealed successor when the same scope is
+        asked for (the requested scope narrowed from the presented token's is the one the rotation
+        issued), else ``ReplayRefused``, revoking nothing; after the window, revoke the family
+        (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
         ...
 
 

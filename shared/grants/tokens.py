@@ -18,6 +18,7 @@ from shared.grants.storage import (
     Narrowed,
     Refused,
     Replayed,
+    ReplayRefused,
     Reused,
     Revoked,
     Rotated,
@@ -37,7 +38,9 @@ class RedisTokens(GrantStoreBase):
         script_keys = [keys.access_token(family, signature), keys.family_members(family)]
         return bool(await self._run("revoke_access_token", script_keys, []))
 
-    async def rotate(self, rotation: Rotation, *, now: int) -> Rotated | Replayed | Reused | Refused:
+    async def rotate(
+        self, rotation: Rotation, *, now: int
+    ) -> Rotated | Replayed | ReplayRefused | Reused | Refused:
         fam = rotation.family
         script_keys = [
             keys.refresh_token(fam, rotation.presented_sig),
@@ -63,7 +66,9 @@ class RedisTokens(GrantStoreBase):
             return Rotated(text(scope), text(user_id), slide=slide == b"1")
         match out[0]:
             case b"replay":
-                return Replayed(out[1], text(out[2]))
+                return Replayed(out[1], text(out[2]), text(out[3]))
+            case b"replay_other_scope":
+                return ReplayRefused(scope=text(out[2]), user_id=text(out[1]))
             case b"reused":
                 return Reused(revoked_of(fam, out[1:]))
         return REFUSALS[out[0]]

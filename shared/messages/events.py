@@ -37,9 +37,25 @@ class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
     user_id: str
 
 
-class CodeReused(_Event, tag="code.reused", kw_only=True, frozen=True):
+class RefreshReplayed(_Event, tag="refresh.replayed", kw_only=True, frozen=True):
+    """A rotated refresh token presented again within ``MAVIO_REFRESH_REPLAY_WINDOW`` (audit).
+
+    Not suspicious: it asked for the scope the rotation issued and got the same successor pair.
+    Suspicious: it asked for another scope (``requested``) and was refused; nothing was revoked."""
+
     family: str
     user_id: str
+    scope: str  # the scope the rotation issued
+    requested: str = ""  # the scope the replay asked for ("" = the token's own)
+    suspicious: bool = False
+
+
+class CodeReused(_Event, tag="code.reused", kw_only=True, frozen=True):
+    """A used code presented again by the client it was issued to: its family is revoked."""
+
+    family: str
+    user_id: str
+    presenting_client: str = ""  # the authenticated client that presented it ("" from older publishers)
 
 
 class SecretRegenerated(_Event, tag="secret.regenerated", kw_only=True, frozen=True):
@@ -86,6 +102,7 @@ Event = (
     AppCreated
     | TokensRevoked
     | RefreshReused
+    | RefreshReplayed
     | CodeReused
     | SecretRegenerated
     | AppChanged

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import msgspec
 import pytest
 
+from shared import keys
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
 from shared.messages.registry import UpdateAppRequest
@@ -279,6 +280,19 @@ async def test_a_stale_page_is_refused() -> None:
         assert (await f.decide(page)).status == 403
         await assert_nothing_issued(f)
         code_of(await f.decide(await f.consent()))  # a fresh page works
+
+
+async def test_over_the_cap_of_open_pages_the_oldest_are_refused(system: System, f: Flow) -> None:
+    """Issue 22: each page is its own key, and a user holds at most ``MAVIO_CONSENT_PAGES_MAX`` open
+    pages (each with a 2 KB ``state`` here): the oldest go, the newest still decide."""
+    cap = system.settings.consent_pages_max
+    pages = [await f.consent(state=f"s{i}-" + "x" * 2000) for i in range(cap + 2)]
+    for oldest in pages[:2]:
+        assert (await f.decide(oldest)).status == 403
+    await assert_nothing_issued(f)
+    stored = [k async for k in system.redis.scan_iter(match=keys.consent_page(f.user.id, "*"))]
+    assert len(stored) == cap
+    code_of(await f.decide(pages[2]), state="s2-" + "x" * 2000)
 
 
 async def test_a_token_from_another_session_is_refused(system: System, f: Flow) -> None:

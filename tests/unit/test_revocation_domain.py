@@ -140,6 +140,32 @@ AT = 1_767_225_600.5  # 2026-01-01T00:00:00.500Z
             ev.CodeReused(at=AT, client_id="c", actor="system", family="F1", user_id="usr_1"),
             "2026-01-01T00:00:00.500Z  code.reused  actor=system  user=usr_1  family=F1",
         ),
+        (
+            ev.CodeReused(
+                at=AT, client_id="c", actor="system", family="F1", user_id="usr_1", presenting_client="c"
+            ),
+            "2026-01-01T00:00:00.500Z  code.reused  actor=system  user=usr_1  family=F1  presented_by=c",
+        ),
+        (
+            ev.RefreshReplayed(
+                at=AT, client_id="c", actor="client", family="F1", user_id="usr_1", scope="a b"
+            ),
+            "2026-01-01T00:00:00.500Z  refresh.replayed  actor=client  user=usr_1  family=F1  scope=a,b",
+        ),
+        (
+            ev.RefreshReplayed(
+                at=AT,
+                client_id="c",
+                actor="client",
+                family="F1",
+                user_id="usr_1",
+                scope="a b",
+                requested="a",
+                suspicious=True,
+            ),
+            "2026-01-01T00:00:00.500Z  refresh.replayed  actor=client  user=usr_1  family=F1  scope=a,b  "
+            "suspicious  requested=a",
+        ),
     ],
 )
 def test_audit_lines(event: ev.Event, line: str) -> None:

@@ -1,5 +1,6 @@
 -- A code exchanged in one step (single Redis only: it touches the family's, the app's, the user's and the
--- work list's slots, and learns the user's keys from the code). The code is taken once (code_single_use);
+-- work list's slots, and learns the user's keys from the code). The code is taken once (code_single_use),
+-- and only by the client it was issued to (another client's request leaves it as it is: {'wrong_client'});
 -- when its record binds to the request, the family is counted (app_add_family, user_touch_family,
 -- work_list_add) and its first pair issued (issue_first_pair), the records built here from the code's.
 -- The record binds when it names this client, has not expired, holds this exact redirect URI, and has
@@ -13,7 +14,8 @@
 --       key before and after it, the work list member before the user id.
 -- Returns 'issued\n' .. scope | the CodeRecord JSON (not bound) | code_single_use's other replies.
 local now = tonumber(ARGV[1])
-local taken = code_single_use({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]}, {ARGV[1], ARGV[2], ARGV[3]})
+local taken = code_single_use({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
+  {ARGV[1], ARGV[2], ARGV[3], ARGV[4]})
 if type(taken) ~= 'string' then return taken end
 local rec = cjson.decode(taken)
 local challenge = rec.code_challenge

@@ -9,6 +9,7 @@ redis.call('SET', KEYS[4], ARGV[2], 'EX', at_ttl)
 redis.call('SET', KEYS[5], ARGV[4], 'EX', rt_ttl)
 redis.call('HSET', KEYS[1], 'client_id', ARGV[6], 'user_id', ARGV[7], 'scope', ARGV[8], 'created_at', now,
   'indexed_until', now + rt_ttl)
+redis.call('HDEL', KEYS[1], 'code_client')  -- code_single_use's mark: client_id now names the client
 redis.call('EXPIRE', KEYS[1], rt_ttl)
 redis.call('ZADD', KEYS[2], now + at_ttl, KEYS[4], now + rt_ttl, KEYS[5])
 redis.call('EXPIRE', KEYS[2], rt_ttl)

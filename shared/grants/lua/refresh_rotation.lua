@@ -1,7 +1,8 @@
 -- Refresh-token rotation (RFC 6749 §6, RFC 9700 §4.14.2): exactly one rotation per refresh token.
--- The first caller rotates; callers within the replay window get the sealed successor pair back
--- (replay_window.lua); any later use is reuse and revokes the family (reuse_detection.lua). A narrower
--- scope may be asked for, never a wider one (scope_narrowing.lua).
+-- The first caller rotates; callers within the replay window asking for the same scope get the sealed
+-- successor pair back (replay_window.lua; another scope is refused); any later use is reuse and revokes
+-- the family (reuse_detection.lua). A narrower scope may be asked for, never a wider one
+-- (scope_narrowing.lua).
 -- KEYS: presented refresh, family, members, revoked, replay, new access, new refresh.
 -- ARGV: now, client_id, requested scope ('' = unchanged), replay window ms, sealed successor pair,
 --       access ttl, refresh ttl, tombstone_min_ttl, index slide slack (s).
@@ -10,8 +11,8 @@
 -- when the family's indexes (app, user, the sweeper's work list) should move to the new expiry, that is
 -- when it moved by the slack or more since they last did (the family's 'indexed_until'); a family
 -- refreshed in a tight loop slides once a slack.
--- Otherwise {'replay', sealed pair, scope} | {'reused', client_id, user_id, n} | {'revoked'} | {'unknown'}
--- | {'wrong_client'} | {'invalid_scope'}.
+-- Otherwise {'replay', sealed pair, scope, user_id} | {'replay_other_scope', user_id, scope}
+-- | {'reused', client_id, user_id, n} | {'revoked'} | {'unknown'} | {'wrong_client'} | {'invalid_scope'}.
 local now = tonumber(ARGV[1])
 if redis.call('EXISTS', KEYS[4]) == 1 then return {'revoked'} end
 local raw = redis.call('GET', KEYS[1])
@@ -20,7 +21,7 @@ local rec = cjson.decode(raw)
 if rec.client_id ~= ARGV[2] then return {'wrong_client'} end
 if rec.rotated_at and rec.rotated_at ~= 0 then
   local replay = replay_window_lookup(KEYS[5])
-  if replay then return {'replay', replay[1], replay[2]} end
+  if replay then return replay_window_answer(replay, narrow_requested(rec.scope, ARGV[3]), rec.user_id) end
   return reuse_detected(KEYS[2], KEYS[3], KEYS[4], now, tonumber(ARGV[8]))
 end
 local scope = narrow_requested(rec.scope, ARGV[3])

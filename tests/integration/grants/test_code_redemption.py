@@ -11,7 +11,7 @@ import itertools
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any, TypeVar
 
 import pytest
@@ -23,7 +23,8 @@ from shared import events as ev
 from shared.errors import InvalidGrant
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
-from shared.grants.storage import CodeTaken, Issued, Reused
+from shared.grants.storage import CodeTaken, Issued, Refused, Reused
+from shared.messages import events as ev_kinds
 from shared.messages.token import ExchangeTokenRequest
 from shared.pkce import s256_challenge
 from shared.tokens import mint, new_family_id
@@ -34,6 +35,7 @@ T = TypeVar("T")
 REDIRECT = "https://app.example/cb"
 VERIFIER = "v" * 43
 OTHER_VERIFIER = "w" * 43
+OTHER_CLIENT = "mavio_client_SomeoneElse000001"
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Case:
 CASES = [
     Case(*values)
     for values in itertools.product(
-        [CLIENT, "mavio_client_SomeoneElse000001"],
+        [CLIENT, OTHER_CLIENT],
         [False, True],
         [REDIRECT, "https://app.example/other", ""],
         [True, False],
@@ -139,6 +141,8 @@ async def test_the_store_never_issues_where_the_token_service_refuses(system: Sy
     for case, ok, outcome in results:
         if isinstance(outcome, Issued):
             assert ok, case
+        elif case.client != CLIENT and outcome is not None:  # another client's: refused, not consumed
+            assert outcome == Refused("wrong_client"), case
         else:  # not bound (or a malformed verifier, never sent): the code consumed, nothing issued
             assert outcome is None or isinstance(outcome, CodeTaken), case
     if system.settings.redis_cluster:
@@ -181,14 +185,29 @@ async def test_an_exchange_answers_as_the_check_does_and_issues_only_then(system
             access = await store.get_access(record.family, SIGNER.sign(reply.access_token))
             assert access is not None and json.loads(access)["user_id"] == record.user_id
             assert await store.families_of(record.user_id, CLIENT) == [record.family], case
+            # presented again with another app's credentials: refused, and nothing is revoked
+            other = Case(OTHER_CLIENT, *astuple(case)[1:])
+            with pytest.raises(InvalidGrant, match="invalid, expired or revoked"):
+                await grant.exchange(OTHER_CLIENT, other.request(code), now=now)
+            assert await store.get_access(record.family, SIGNER.sign(reply.access_token)) is not None
+            assert await store.families_of(record.user_id, CLIENT) == [record.family], case
             # presenting it again is reuse: the family issued in one step is revoked too
             with pytest.raises(InvalidGrant, match="already used"):
                 await grant.exchange(case.client, case.request(code), now=now)
             assert await store.get_access(record.family, SIGNER.sign(reply.access_token)) is None
             assert await store.families_of(record.user_id, CLIENT) == [], case
             return True
+        if case.client != CLIENT:  # another client's request: the code is left to the client it names
+            sig = SIGNER.sign(code)
+            assert await store.consume(record.family, sig, client_id=case.client, now=now) == Refused(
+                "wrong_client"
+            ), case
+            assert isinstance(await store.consume(record.family, sig, client_id=CLIENT, now=now), CodeTaken)
+            return False
         # refused, the code is spent all the same: presenting it again is reuse
-        assert isinstance(await store.consume(record.family, SIGNER.sign(code), now=now), Reused), case
+        assert isinstance(
+            await store.consume(record.family, SIGNER.sign(code), client_id=CLIENT, now=now), Reused
+        ), case
         return False
 
     answers = await each_case(system, one)
@@ -196,6 +215,8 @@ async def test_an_exchange_answers_as_the_check_does_and_issues_only_then(system
     assert sum(answers) > 0
     told = sorted(type(e).__name__ for e in published)
     assert told == ["CodeReused"] * sum(answers) + ["TokensRevoked"] * sum(answers)
+    reused = [e for e in published if isinstance(e, ev_kinds.CodeReused)]
+    assert {(e.client_id, e.presenting_client) for e in reused} == {(CLIENT, CLIENT)}
 
 
 async def _state(system: System, family: str, user: str, access_sig: str, refresh_sig: str) -> dict[str, Any]:
@@ -256,7 +277,7 @@ async def test_one_step_writes_what_the_two_steps_write(system: System, challeng
                 return  # nothing more to compare: a cluster always takes the two steps
             assert outcome == Issued("meetings:read")
         else:
-            assert isinstance(await store.consume(record.family, sig, now=now), CodeTaken)
+            assert isinstance(await store.consume(record.family, sig, client_id=CLIENT, now=now), CodeTaken)
             first = first_pair(record, pair, now=now, access_ttl=60, refresh_ttl=600)
             assert await store.issue_first_counted(first, now=now) is True
         states.append(await _state(system, record.family, record.user_id, pair.access_sig, pair.refresh_sig))

@@ -15,7 +15,16 @@ from shared import keys as app_keys
 from shared.grants import keys as grant_keys
 from shared.grants.calls import GrantStats
 from shared.grants.records import CodeRecord, RefreshTokenRecord
-from shared.grants.storage import CodeTaken, FirstPair, Refused, Replayed, Reused, Rotated, Rotation
+from shared.grants.storage import (
+    CodeTaken,
+    FirstPair,
+    Refused,
+    Replayed,
+    ReplayRefused,
+    Reused,
+    Rotated,
+    Rotation,
+)
 from shared.grants.store import RedisGrantStore
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.system import System
@@ -100,9 +109,12 @@ async def test_a_code_is_taken_exactly_once_under_concurrency_and_reuse_revokes(
     store = make_store(system)
     family = new_family_id()
     code = mint("code", family)
-    await system.redis.set(grant_keys.code(family, SIGNER.sign(code)), b'{"x":1}', ex=60)
     now = int(time.time())
-    outcomes = await asyncio.gather(*(store.consume(family, SIGNER.sign(code), now=now) for _ in range(25)))
+    record = pending_code(family, user_id="usr_once", scope="a", now=now)  # a record naming its client
+    await system.redis.set(grant_keys.code(family, SIGNER.sign(code)), msgspec.json.encode(record), ex=60)
+    outcomes = await asyncio.gather(
+        *(store.consume(family, SIGNER.sign(code), client_id=CLIENT, now=now) for _ in range(25))
+    )
     assert sum(isinstance(o, CodeTaken) for o in outcomes) == 1
     assert (
         sum(isinstance(o, Reused) for o in outcomes) >= 1
@@ -114,9 +126,9 @@ async def test_a_code_is_taken_exactly_once_under_concurrency_and_reuse_revokes(
 async def test_unknown_code_and_revoked_family(system: System) -> None:
     store = make_store(system)
     family = new_family_id()
-    assert await store.consume(family, "0" * 64, now=int(time.time())) == Refused("unknown")
+    assert await store.consume(family, "0" * 64, client_id=CLIENT, now=int(time.time())) == Refused("unknown")
     await store.revoke(family, now=int(time.time()))
-    assert await store.consume(family, "0" * 64, now=int(time.time())) == Refused("revoked")
+    assert await store.consume(family, "0" * 64, client_id=CLIENT, now=int(time.time())) == Refused("revoked")
 
 
 async def test_exactly_one_rotation_and_every_racer_gets_the_same_successor(system: System) -> None:
@@ -147,6 +159,39 @@ async def test_after_the_window_reuse_revokes_the_whole_family(system: System) -
     assert remaining == [grant_keys.family_revoked(family).encode()]
     assert await store.get_access(family, SIGNER.sign(access)) is None
     assert await store.rotate(rotation(family, presented), now=int(time.time())) == Refused("revoked")
+
+
+@pytest.mark.parametrize(
+    ("rotated_with", "replayed_with", "same"),
+    [
+        ("", "", True),
+        ("", "a b c", True),  # the token's own scope, spelled out
+        ("", "c b a", True),
+        ("c a", "a c", True),
+        ("c a", "", False),  # the token's whole scope after a narrowed rotation
+        ("", "a", False),
+        ("a", "a d", False),  # wider than the token's
+        ("", "d", False),
+    ],
+)
+async def test_a_replay_gets_the_pair_only_for_the_scope_the_rotation_issued(
+    system: System, rotated_with: str, replayed_with: str, same: bool
+) -> None:
+    """Issue 22: another scope is refused within the window, and nothing is revoked."""
+    store = make_store(system)
+    family, access, presented = await first_pair(store)
+    now = int(time.time())
+    rotated = await store.rotate(rotation(family, presented, scope=rotated_with), now=now)
+    assert isinstance(rotated, Rotated)
+    replay = await store.rotate(rotation(family, presented, scope=replayed_with), now=now)
+    if same:
+        assert isinstance(replay, Replayed) and (replay.scope, replay.user_id) == (rotated.scope, "usr_1")
+    else:
+        assert replay == ReplayRefused(scope=rotated.scope, user_id="usr_1")
+    assert not await system.redis.exists(grant_keys.family_revoked(family))
+    assert await store.get_access(family, SIGNER.sign(access)) is not None
+    again = await store.rotate(rotation(family, presented, scope=rotated_with), now=now)
+    assert isinstance(again, Replayed)  # the rightful retry still gets its pair
 
 
 async def test_issue_into_a_revoked_family_writes_nothing(system: System) -> None:
@@ -396,8 +441,45 @@ async def test_taking_a_code_ends_its_pending_scope_in_the_same_step_and_a_forge
     code = mint("code", family)
     await store.save_code(SIGNER.sign(code), record, 60)
     forged = mint("code", family)  # the family's id, not its code: refused, and the scope stays
-    assert isinstance(await store.consume(family, SIGNER.sign(forged), now=now), Refused)
+    assert isinstance(await store.consume(family, SIGNER.sign(forged), client_id=CLIENT, now=now), Refused)
     assert await store.code_scope(family) == "meetings:read"
-    assert isinstance(await store.consume(family, SIGNER.sign(code), now=now), CodeTaken)
+    assert isinstance(await store.consume(family, SIGNER.sign(code), client_id=CLIENT, now=now), CodeTaken)
     assert await store.code_scope(family) is None
     assert not await system.redis.exists(grant_keys.code_scope(family))
+
+
+async def test_a_code_presented_by_another_client_is_neither_taken_nor_revoked(system: System) -> None:
+    """Issue 22: the presenting client is checked before the code is consumed, and before its reuse
+    revokes anything: another app's credentials with a leaked code, used or not, change nothing."""
+    store, other = make_store(system), "mavio_client_SomeoneElse00000"
+    family, now = new_family_id(), int(time.time())
+    code = mint("code", family)
+    record = pending_code(family, user_id="usr_leak", scope="a", now=now)
+    await store.save_code(SIGNER.sign(code), record, 60)
+    sig = SIGNER.sign(code)
+    assert await store.consume(family, sig, client_id=other, now=now) == Refused("wrong_client")
+    assert await store.code_scope(family) == "a"  # still pending: nothing was taken
+    assert isinstance(await store.consume(family, sig, client_id=CLIENT, now=now), CodeTaken)
+    first, _ = counted_pair(family, "usr_leak")
+    assert await store.issue_first_counted(first, now=now) is True
+    # used: another client presenting it again revokes nothing (no tombstone, the tokens live)
+    assert await store.consume(family, sig, client_id=other, now=now) == Refused("wrong_client")
+    assert not await system.redis.exists(grant_keys.family_revoked(family))
+    assert await store.get_access(family, first.access_sig) is not None
+    assert await store.families_of("usr_leak", CLIENT) == [family]
+    # the client it was issued to presenting it again is reuse, as before
+    reused = await store.consume(family, sig, client_id=CLIENT, now=now)
+    assert isinstance(reused, Reused) and reused.revoked.client_id == CLIENT and reused.revoked.tokens == 2
+    assert await store.get_access(family, first.access_sig) is None
+
+
+async def test_a_used_code_whose_pair_is_not_issued_yet_still_refuses_another_client(system: System) -> None:
+    """Between a code's consumption and its first pair (the two-step exchange), the family already
+    names whose code it was."""
+    store, other = make_store(system), "mavio_client_SomeoneElse00000"
+    family, now = new_family_id(), int(time.time())
+    code = mint("code", family)
+    await store.save_code(SIGNER.sign(code), pending_code(family, user_id="usr_mid", scope="a", now=now), 60)
+    assert isinstance(await store.consume(family, SIGNER.sign(code), client_id=CLIENT, now=now), CodeTaken)
+    assert await store.consume(family, SIGNER.sign(code), client_id=other, now=now) == Refused("wrong_client")
+    assert not await system.redis.exists(grant_keys.family_revoked(family))

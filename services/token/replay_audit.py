@@ -1,0 +1,51 @@
+"""Every refresh replay within the window is audited (RFC 9700 §4.14.2 allows the window; issue 22).
+
+A rotated refresh token presented again within ``MAVIO_REFRESH_REPLAY_WINDOW`` gets the successor pair
+back only when it asks for the scope the rotation issued; a replay asking for another scope gets
+``invalid_grant`` and revokes nothing. Both are published as ``RefreshReplayed`` (live, and to the app's
+audit trail through ``shared.events.publish_event``): ``suspicious`` for the refused one. Never a
+token: the family id, the client and the scopes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+from prometheus_client import Counter
+
+from services.token.metrics import TokenMetrics
+from services.token.reuse import Publish
+from shared.grants.storage import Rotation
+from shared.messages import events as ev
+
+log = structlog.get_logger("mavio.token")
+
+
+class ReplayAuditor:
+    def __init__(self, publish: Publish, metrics: TokenMetrics | None = None) -> None:
+        self._publish = publish
+        self._refused: Counter = (metrics if metrics is not None else TokenMetrics()).replays_refused
+
+    async def replayed(self, rotation: Rotation, *, user_id: str, issued: str, suspicious: bool) -> None:
+        """Publish one replay of ``rotation``'s presented token: ``issued`` the scope the rotation
+        issued, ``rotation.scope`` the replay's own ("" = the token's scope); ``suspicious`` when the
+        two differ and the replay was refused."""
+        family, requested = rotation.family, rotation.scope
+        if suspicious:
+            self._refused.inc()
+            log.warning("refresh replay asked for another scope: refused", family=family, requested=requested)
+        else:
+            log.info("refresh replayed within the window", family=family)
+        await self._publish(
+            ev.RefreshReplayed(
+                at=time.time(),
+                client_id=rotation.client_id,
+                actor=ev.CLIENT,
+                family=family,
+                user_id=user_id,
+                scope=issued,
+                requested=requested,
+                suspicious=suspicious,
+            )
+        )
