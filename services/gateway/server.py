@@ -84,7 +84,7 @@ def _parse_error(exc: HttpProcessingError) -> tuple[int, str]:
 
 
 class _Handler(RequestHandler):
-    __slots__ = ("_header_timer", "_close_timer", "body_limit")
+    __slots__ = ("_close_timer", "_header_timer", "body_limit")
 
     def connection_made(self, transport: Any) -> None:
         self._header_timer: asyncio.TimerHandle | None = None
