@@ -10,7 +10,8 @@ One middleware, run for every routed request before its handler:
   cannot decode: 415; a body that cannot be read (broken chunked framing) or decoded (not valid text
   in its charset): 400;
 - urlencoded and multipart forms (outside the JSON API) are parsed here, once (the handler's
-  ``request.post()`` gets the same result): more than ``MAX_FORM_FIELDS`` fields or a text field
+  ``request.post()`` gets the same result; a multipart part with a content coding is 415, never
+  inflated: ``multipart_form``): more than ``MAX_FORM_FIELDS`` fields or a text field
   longer than the route's field limit: 413;
 - a body that has not fully arrived ``MAVIO_HTTP_BODY_TIMEOUT`` seconds after its headers: 408, and the
   connection is closed (a client dripping its body cannot hold a connection open);
@@ -32,6 +33,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from multidict import MultiDictProxy
 
+from services.gateway import multipart_form
 from services.gateway.client_address import client_address
 from services.gateway.keys import SETTINGS, TRUSTED_PROXIES
 from services.gateway.middleware import oauth_error_response
@@ -160,7 +162,10 @@ async def _check_form(request: web.Request, field_limit: int) -> None:
     if request.path in SELF_PARSED:
         return
     try:
-        form = await request.post()
+        if request.content_type == "multipart/form-data":
+            form = await multipart_form.read(request, MAX_FORM_FIELDS)
+        else:
+            form = await request.post()
     except LookupError:  # a multipart text part in a charset Python does not know
         raise UnsupportedEncoding("a form field's charset is not supported; send UTF-8") from None
     except (ValueError, HttpProcessingError):  # malformed multipart (part headers, boundary), not UTF-8

@@ -204,6 +204,35 @@ async def test_a_multipart_field_in_an_unknown_charset_is_415(system: System) ->
             assert resp.status == 415
 
 
+@pytest.mark.parametrize(
+    "coding, data",
+    [(b"gzip", gzip.compress(b"\0" * (10 << 20))), (b"x-unheard-of", b"x"), (b"base64", b"eA==")],
+    ids=["gzip", "unknown", "base64-transfer"],
+)
+async def test_a_multipart_part_with_a_coding_is_415_and_never_decoded(
+    system: System, coding: bytes, data: bytes
+) -> None:
+    """A part's coding (RFC 7578 gives form parts none): aiohttp would inflate a gzip part into a
+    temporary file without a bound (10 KB here, 10 MB inflated) and answer an unknown one with a 500."""
+    header = b"Content-Transfer-Encoding" if coding == b"base64" else b"Content-Encoding"
+    async with new_http() as http:
+        token = await login_csrf(system, http)
+        body = (
+            b"--b\r\nContent-Disposition: form-data; name=csrf_token\r\n\r\n" + token.encode() + b"\r\n"
+            b'--b\r\nContent-Disposition: form-data; name=logo; filename="a.png"\r\n'
+            + header
+            + b": "
+            + coding
+            + b"\r\nContent-Type: image/png\r\n\r\n"
+            + data
+            + b"\r\n--b--\r\n"
+        )
+        async with http.post(
+            system.url("/login"), data=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+        ) as resp:
+            assert resp.status == 415, await resp.text()
+
+
 async def test_a_form_that_is_not_utf8_is_400(system: System) -> None:
     async with new_http() as http:
         token = await login_csrf(system, http)
