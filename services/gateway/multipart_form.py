@@ -59,5 +59,5 @@ async def read(request: web.Request, max_fields: int) -> MultiDictProxy[Value]:
         _check_part(part)
         form.add(part.name or "", await _value(part))
     proxy = MultiDictProxy(form)
-    request._post = proxy  # type: ignore[assignment]  # what request.post() returns from now on
+    request._post = proxy  # what request.post() returns from now on (aiohttp caches it there)
     return proxy
