@@ -1,6 +1,6 @@
 """Failed client authentications at ``/oauth/token``, ``/oauth/revoke`` and ``/oauth/introspect``,
 counted in Redis (``ratelimit.Counters``, shared by every replica) per (``client_id``, address) pair
-and per client address.
+and per client address (an IPv6 address counted as its /64).
 
 The throttle never refuses a request that presents the right secret: every request is authenticated
 first, and only a *failed* authentication is counted and answered by the throttle. Past
@@ -18,6 +18,7 @@ import asyncio
 
 from aiohttp import web
 
+from services.gateway.client_address import throttle_subject
 from services.gateway.keys import SETTINGS
 from services.gateway.throttle import counters
 from shared.errors import TooManyRequests
@@ -29,7 +30,7 @@ OVER = "too many failed client authentications; retry after the Retry-After dela
 def _subjects(request: web.Request, client_id: str) -> list[tuple[str, str, int]]:
     """(kind, subject, limit) for the address and, when there is a client id, the pair."""
     limit = request.app[SETTINGS].client_auth_max_failures
-    address = request.remote or ""
+    address = throttle_subject(request.remote or "")
     subjects = [("client-address", address, ADDRESS_FACTOR * limit)]
     if client_id:
         subjects.append(("client-pair", f"{client_id}\n{address}", limit))

@@ -13,7 +13,8 @@ than the limit checked.
   checks at once, at most ``PER_ADDRESS`` of them from one address, the rest waiting in a fair queue
   for up to MAVIO_LOGIN_QUEUE_WAIT seconds; a sign-in refused there is not counted.
 
-The address is ``request.remote`` as ``services.gateway.limits`` set it (MAVIO_TRUSTED_PROXIES).
+The address is ``request.remote`` as ``services.gateway.limits`` set it (MAVIO_TRUSTED_PROXIES), an
+IPv6 address counted as its /64 (``client_address.throttle_subject``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from services.gateway.client_address import throttle_subject
 from services.gateway.keys import SETTINGS, redis_of
 from services.gateway.ratelimit import Counters
 
@@ -48,7 +50,7 @@ async def begin(request: web.Request, email: str) -> Attempt:
     ``retry_after`` says how long."""
     limit = request.app[SETTINGS].login_max_failures
     c = counters(request)
-    remote = request.remote or ""
+    remote = throttle_subject(request.remote or "")
     pair = c.key("login-pair", f"{email.strip().lower()}\n{remote}")
     address = c.key("login-address", remote)
     counts = await asyncio.gather(c.hit(pair), c.hit(address))

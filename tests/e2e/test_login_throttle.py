@@ -82,3 +82,17 @@ async def test_an_address_is_throttled_across_accounts(throttled: System) -> Non
         account = await create_account(throttled, email=unique_email())
         status, _, _ = await attempt(throttled, http, account.email, DEFAULT_PASSWORD)
     assert status == 429
+
+
+async def test_an_ipv6_address_is_counted_as_its_64(throttled: System) -> None:
+    """Wrong passwords from addresses across one /64 count together (one host can take any of them);
+    another /64 still signs in."""
+    account = await create_account(throttled, email=unique_email())
+    async with new_http() as http:
+        for i in range(LIMIT):
+            frm = f"2001:db8:5:6::{i + 1:x}"
+            assert (await attempt(throttled, http, account.email, "wrong password", frm))[0] == 401
+        status, _, _ = await attempt(throttled, http, account.email, DEFAULT_PASSWORD, "2001:db8:5:6:ffff::1")
+        assert status == 429
+        status, _, marker = await attempt(throttled, http, account.email, DEFAULT_PASSWORD, "2001:db8:5:7::1")
+    assert status == 303 and marker == "+"
