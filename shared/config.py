@@ -58,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_host: str = "127.0.0.1"
     login_max_failures: int = 10
     login_concurrency: int = 4
+    login_queue_wait: float = 5.0  # seconds a sign-in may wait for a password-check slot (0 = none)
     client_auth_max_failures: int = 20
     rate_limit_window: int = 900
     http_header_timeout: float = 15.0
@@ -204,6 +205,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_METRICS_HOST": ("metrics_host", _ip_address),
     "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
     "MAVIO_LOGIN_CONCURRENCY": ("login_concurrency", _int(1, 256)),
+    "MAVIO_LOGIN_QUEUE_WAIT": ("login_queue_wait", _float(0, 120)),
     "MAVIO_CLIENT_AUTH_MAX_FAILURES": ("client_auth_max_failures", _int(1, 100_000)),
     "MAVIO_RATE_LIMIT_WINDOW": ("rate_limit_window", _int(1, _DAY)),
     "MAVIO_HTTP_HEADER_TIMEOUT": ("http_header_timeout", _float(0.1, 3600)),

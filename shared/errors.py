@@ -255,6 +255,20 @@ class RequestTimeout(OAuthError):
     status = 408
 
 
+class UnsupportedEncoding(OAuthError):
+    """Not an RFC code: the body has a content coding (``Content-Encoding``: the gateway inflates
+    nothing) or a charset it cannot decode. 415; with a content coding the gateway's error middleware
+    adds ``Accept-Encoding: identity`` (RFC 7694 §3)."""
+
+    error = "invalid_request"
+    status = 415
+    content_coding: bool = False
+
+    def __init__(self, description: str = "", *, content_coding: bool = False, debug: str = "") -> None:
+        super().__init__(description, debug=debug)
+        self.content_coding = content_coding
+
+
 _BY_CODE: dict[str, type[OAuthError]] = {}
 _BY_NAME: dict[str, type[OAuthError]] = {}
 

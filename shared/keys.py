@@ -82,8 +82,8 @@ def sweep_lease() -> str:
 
 def rate_limit(kind: str, subject_sig: str) -> str:
     """Counted events in the current window for one subject (HMAC-keyed), TTL = the window:
-    ``login-account`` / ``login-address`` (sign-in attempts), ``client`` / ``client-address`` (failed
-    client authentications)."""
+    ``login-pair`` (account and address) / ``login-address`` (sign-in attempts), ``client-pair``
+    (client id and address) / ``client-address`` (failed client authentications)."""
     return f"{P}:throttle:{kind}:{subject_sig}"
 
 

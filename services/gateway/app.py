@@ -10,11 +10,9 @@ from aiohttp import web
 
 from services.gateway import limits, middleware, server
 from services.gateway.client_address import parse_networks
-from services.gateway.failure_hints import FailureHints
 from services.gateway.keys import (
     BUS,
     CATALOG,
-    FAILURE_HINTS,
     LOGO_DECODES,
     METRICS,
     NC,
@@ -78,9 +76,8 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = GatewayMetrics()
     app[REQUEST_IDS] = RequestIds()
     app[CATALOG] = ScopeCatalog.load()
-    app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency)
+    app[SIGN_IN_GATE] = SignInGate(capacity=settings.login_concurrency, wait=settings.login_queue_wait)
     app[LOGO_DECODES] = asyncio.Semaphore(2)
-    app[FAILURE_HINTS] = FailureHints(settings.rate_limit_window)
     app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app.cleanup_ctx.append(_connections)
     for module in ROUTE_MODULES:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_HOPS = 16  # a longer chain is not walked further: its leftmost entries are the sender's own words
+IPV6_PREFIX = 64  # one IPv6 subscriber usually holds a whole /64
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
@@ -55,3 +56,12 @@ def client_address(peer: str, forwarded_for: Sequence[str], trusted: Sequence[Ne
         if not _trusted(addr, trusted):
             break
     return str(current)
+
+
+def throttle_subject(address: str) -> str:
+    """What the rate limits and the sign-in queue count an address as: an IPv4 address itself, an
+    IPv6 address's /64 (one host can take any of its 2**64 addresses, one per guess)."""
+    addr = _address(address)
+    if addr is None or addr.version == 4:
+        return address
+    return str(ipaddress.ip_network(f"{addr}/{IPV6_PREFIX}", strict=False))

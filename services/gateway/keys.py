@@ -9,7 +9,6 @@ from aiohttp import web
 from nats.aio.client import Client as NATS
 
 from services.gateway.client_address import Network
-from services.gateway.failure_hints import FailureHints
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.request_ids import RequestIds
 from services.gateway.sign_in_gate import SignInGate
@@ -27,7 +26,6 @@ METRICS = web.AppKey("metrics", GatewayMetrics)
 REQUEST_IDS = web.AppKey("request_ids", RequestIds)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
 SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
-FAILURE_HINTS = web.AppKey("failure_hints", FailureHints)  # client-auth subjects that failed here
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")  # parsed once
 LOGO_DECODES = web.AppKey("logo_decodes", asyncio.Semaphore)  # logo decodes at once in this process
 

@@ -4,9 +4,14 @@ One middleware, run for every routed request before its handler:
 
 - query string over ``MAX_QUERY`` bytes: 414; header fields over ``MAX_HEADER_BYTES`` in total: 431
   (single lines and the number of fields are capped by the HTTP parser: ``services.gateway.server``);
-- body over the route's limit (``ROUTE_LIMITS``; declared or actually sent): 413;
+- body over the route's limit (``ROUTE_LIMITS``): 413, when declared (``Content-Length``) and on the
+  bytes that actually arrive, chunked or not (``server.limit_body``); the connection is then closed;
+- a body with a ``Content-Encoding`` (the gateway inflates nothing: ``server``) or a charset Python
+  cannot decode: 415; a body that cannot be read (broken chunked framing) or decoded (not valid text
+  in its charset): 400;
 - urlencoded and multipart forms (outside the JSON API) are parsed here, once (the handler's
-  ``request.post()`` gets the same result): more than ``MAX_FORM_FIELDS`` fields or a text field
+  ``request.post()`` gets the same result; a multipart part with a content coding is 415, never
+  inflated: ``multipart_form``): more than ``MAX_FORM_FIELDS`` fields or a text field
   longer than the route's field limit: 413;
 - a body that has not fully arrived ``MAVIO_HTTP_BODY_TIMEOUT`` seconds after its headers: 408, and the
   connection is closed (a client dripping its body cannot hold a connection open);
@@ -19,17 +24,28 @@ Every refusal is an ``OAuthError``: JSON or an HTML page from the error middlewa
 from __future__ import annotations
 
 import asyncio
+import codecs
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import MultiDictProxy
 
+from services.gateway import multipart_form
 from services.gateway.client_address import client_address
 from services.gateway.keys import SETTINGS, TRUSTED_PROXIES
 from services.gateway.middleware import oauth_error_response
-from shared.errors import HeadersTooLarge, InvalidRequest, PayloadTooLarge, RequestTimeout, UriTooLong
+from services.gateway.server import limit_body, too_large
+from shared.errors import (
+    HeadersTooLarge,
+    InvalidRequest,
+    PayloadTooLarge,
+    RequestTimeout,
+    UnsupportedEncoding,
+    UriTooLong,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -66,6 +82,27 @@ def check_head(request: web.Request) -> None:
     size = sum(len(name) + len(value) + 4 for name, value in request.raw_headers)
     if size > MAX_HEADER_BYTES:
         raise HeadersTooLarge(f"the request headers must be at most {MAX_HEADER_BYTES} bytes in total")
+
+
+def check_encoding(request: web.Request) -> None:
+    """A body as sent, in a charset we can decode: 415 for any content coding or an unknown charset."""
+    if not request.body_exists:
+        return
+    coding = request.headers.get(hdrs.CONTENT_ENCODING, "").strip().lower()
+    if coding and coding != "identity":
+        raise UnsupportedEncoding("send the request body without a Content-Encoding", content_coding=True)
+    charset = request.charset
+    if charset and not _text_encoding(charset):
+        raise UnsupportedEncoding("the request body's charset is not supported; send UTF-8")
+
+
+def _text_encoding(name: str) -> bool:
+    """A charset Python can decode text from ("base64" is a codec, but not a text encoding)."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return False
+    return bool(getattr(info, "_is_text_encoding", True))
 
 
 def _too_many_fields() -> PayloadTooLarge:
@@ -125,8 +162,13 @@ async def _check_form(request: web.Request, field_limit: int) -> None:
     if request.path in SELF_PARSED:
         return
     try:
-        form = await request.post()
-    except (ValueError, HttpProcessingError):  # a malformed multipart body (part headers, boundary)
+        if request.content_type == "multipart/form-data":
+            form = await multipart_form.read(request, MAX_FORM_FIELDS)
+        else:
+            form = await request.post()
+    except LookupError:  # a multipart text part in a charset Python does not know
+        raise UnsupportedEncoding("a form field's charset is not supported; send UTF-8") from None
+    except (ValueError, HttpProcessingError):  # malformed multipart (part headers, boundary), not UTF-8
         raise InvalidRequest("the form body is malformed") from None
     check_form(form, field_limit)
 
@@ -136,18 +178,22 @@ async def request_limits(request: web.Request, handler: Handler) -> web.StreamRe
     check_head(request)
     body_limit, field_limit = ROUTE_LIMITS.get(_route(request), (DEFAULT_BODY, DEFAULT_FIELD))
     if (request.content_length or 0) > body_limit:
-        raise PayloadTooLarge(f"the request body must be at most {body_limit} bytes")
+        raise too_large(body_limit)
+    check_encoding(request)
+    limit_body(request, body_limit)
     request = _with_client(request, body_limit)
     timer = _arm_body_timeout(request, request.app[SETTINGS].http_body_timeout)
     try:
         await _check_form(request, field_limit)
         return await handler(request)
     except web.HTTPRequestEntityTooLarge:
-        raise PayloadTooLarge(f"the request body must be at most {body_limit} bytes") from None
+        raise too_large(body_limit) from None
     except RequestTimeout as exc:
         resp = oauth_error_response(request, exc)
         resp.force_close()  # what is left of the body is never read
         return resp
+    except (RequestPayloadError, HttpProcessingError):  # the body's framing broke while it was read
+        raise InvalidRequest("the request body is malformed") from None
     finally:
         if timer is not None:
             timer.cancel()

@@ -18,6 +18,7 @@ from shared.errors import (
     ServerError,
     TemporarilyUnavailable,
     TooManyRequests,
+    UnsupportedEncoding,
     ValidationFailed,
 )
 from shared.store import UNAVAILABLE
@@ -34,6 +35,8 @@ def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
         headers["WWW-Authenticate"] = 'Basic realm="mavio", charset="UTF-8"'
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, UnsupportedEncoding) and exc.content_coding:
+        headers["Accept-Encoding"] = "identity"  # RFC 7694 §3
     if wants_json(request):
         body: dict[str, object] = {"error": exc.error}
         if exc.description:

@@ -29,6 +29,7 @@ _REJECTIONS: Final = {
     "408": _error("the body did not arrive in time"),
     "413": _error("body, form field or field count over the limit"),
     "414": _error("query string too long"),
+    "415": _error("a Content-Encoding on the body (nothing is inflated) or an unknown charset"),
     "431": _error("header fields too large"),
     "503": _error("a service is unavailable (temporarily_unavailable)"),
 }
@@ -45,8 +46,10 @@ _API_ERRORS: Final = {
     "404": _error("no such app, or not yours"),
     "405": {"description": "method not allowed", "content": {"text/plain": {"schema": _S}}},
     "409": _error("name already used"),
-    "415": _error("not application/json (logo: not an image or multipart)"),
     **_REJECTIONS,
+    "415": _error(
+        "not application/json (logo: not an image or multipart), a Content-Encoding or an unknown charset"
+    ),
 }
 _CLIENT_AUTH_FIELDS: Final = {
     "client_id": _S,

@@ -48,20 +48,6 @@ class Counters:
             _, value, pttl = await pipe.execute()
         return Count(int(value), _seconds(pttl, self.window))
 
-    async def peek(self, key: str) -> Count:
-        return (await self.peek_many([key]))[0]
-
-    async def peek_many(self, keys_: list[str]) -> list[Count]:
-        """The counts of several subjects in one round trip (a read: no MULTI needed; each key's GET and
-        PTTL are adjacent, and a window ending between them only makes ``retry_after`` the default)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys_:
-                pipe.get(key)
-                pipe.pttl(key)
-            out = await pipe.execute()
-        pairs = zip(out[::2], out[1::2], strict=True)
-        return [Count(int(value or 0), _seconds(pttl, self.window)) for value, pttl in pairs]
-
     async def refund(self, key: str) -> None:
         await self.redis.eval(_REFUND, 1, key)
 

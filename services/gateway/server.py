@@ -9,6 +9,15 @@ in our shape.
   is closed; a client dripping its headers cannot hold a connection. Idle keep-alive connections are
   closed after MAVIO_HTTP_IDLE_TIMEOUT (aiohttp's keep-alive timer; keep it above a fronting proxy's
   idle timeout). Body timeouts are ``services.gateway.limits``'s job.
+- No decompression: aiohttp would inflate a ``Content-Encoding: gzip`` body as it arrives (2 MB of
+  gzip is 2 GB of work); here bodies stay as sent and ``limits`` answers 415 to any content coding.
+- Body bytes are counted as they arrive: once a request's body is over the limit its route declared
+  (``limit_body``), its reads fail with ``PayloadTooLarge`` (413), whatever the framing (chunked
+  bodies have no ``Content-Length`` to check up front) and however the handler reads.
+- A response sent before its request's body was read to the end (413, 408, 415, an early refusal)
+  closes the connection: ``Connection: close``, the response, then the write side is shut (the client
+  sees the end at once) and the socket is closed ``CLOSE_GRACE`` seconds later, reading nothing more.
+  aiohttp would instead keep reading, and discarding, the rest of the body for up to ten seconds.
 """
 
 from __future__ import annotations
@@ -20,16 +29,20 @@ import structlog
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
 
 from services.gateway.keys import SETTINGS
 from shared.bus import encode
 from shared.config import Settings
+from shared.errors import PayloadTooLarge
 
 log = structlog.get_logger("mavio.gateway")
 
 MAX_LINE = 8190  # request line (method, target, version)
 MAX_FIELD = 8190  # one header line
 MAX_HEADERS = 64
+CLOSE_GRACE = 2.0  # seconds between shutting a refused request's connection for writing and closing it
 
 
 def handler_args(settings: Settings) -> dict[str, Any]:
@@ -39,7 +52,21 @@ def handler_args(settings: Settings) -> dict[str, Any]:
         "max_line_size": MAX_LINE,
         "max_field_size": MAX_FIELD,
         "max_headers": MAX_HEADERS,
+        "auto_decompress": False,
     }
+
+
+def limit_body(request: web.Request, limit: int) -> None:
+    """Fail the body's reads with ``PayloadTooLarge`` once more than ``limit`` bytes of it arrived."""
+    handler = request.protocol
+    if isinstance(handler, _Handler):
+        handler.body_limit = limit
+    if request.content.total_bytes > limit:
+        raise too_large(limit)
+
+
+def too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the request body must be at most {limit} bytes")
 
 
 def _parse_error(exc: HttpProcessingError) -> tuple[int, str]:
@@ -57,16 +84,19 @@ def _parse_error(exc: HttpProcessingError) -> tuple[int, str]:
 
 
 class _Handler(RequestHandler):
-    __slots__ = ("_header_timer",)
+    __slots__ = ("_close_timer", "_header_timer", "body_limit")
 
     def connection_made(self, transport: Any) -> None:
         self._header_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self.body_limit = 0  # of the request being handled; 0 = none set (yet)
         timeout = getattr(self._manager, "header_timeout", 0.0)
         super().connection_made(transport)
         self._arm_header_timer(timeout)
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        self._check_body_size()
         if self._messages:  # a request's headers are complete
             self._cancel_header_timer()
         elif self._header_timer is None and not self._request_in_progress:
@@ -74,7 +104,40 @@ class _Handler(RequestHandler):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         self._cancel_header_timer()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
         super().connection_lost(exc)
+
+    def _check_body_size(self) -> None:
+        request = self._current_request
+        if request is None or not self.body_limit:
+            return
+        content = request.content
+        if content.total_bytes > self.body_limit and content.exception() is None:
+            content.set_exception(too_large(self.body_limit))
+
+    async def finish_response(
+        self, request: BaseRequest, resp: StreamResponse, start_time: float | None
+    ) -> tuple[StreamResponse, bool]:
+        self.body_limit = 0
+        unread = not request.content.is_eof()
+        if unread:
+            resp.force_close()  # "Connection: close": the rest of the body is never read
+        resp, reset = await super().finish_response(request, resp, start_time)
+        if unread and not reset:
+            self._close_after_response()
+        return resp, reset
+
+    def _close_after_response(self) -> None:
+        """No lingering: stop reading, send the end of the stream after the response, close soon."""
+        self._force_close = True  # aiohttp's loop ends without reading the rest; data_received ignores it
+        transport = self.transport
+        if transport is None:
+            return
+        transport.pause_reading()
+        if transport.can_write_eof():
+            transport.write_eof()
+        self._close_timer = self._loop.call_later(CLOSE_GRACE, self.force_close)
 
     def _arm_header_timer(self, timeout: float) -> None:
         if timeout > 0:

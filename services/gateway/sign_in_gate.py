@@ -1,13 +1,28 @@
-"""A bound on the password checks in flight in one gateway process, overall and per client address."""
+"""A bound on the password checks in flight in one gateway process, overall and per client address,
+with a fair queue in front of it.
+
+At most ``capacity`` checks run at once (MAVIO_LOGIN_CONCURRENCY), at most ``per_address`` of them
+from one address. A sign-in that finds no slot waits, up to ``wait`` seconds (MAVIO_LOGIN_QUEUE_WAIT),
+in its address's own queue; a freed slot goes to the waiting address served least recently, so a few
+addresses keeping their checks in flight cannot starve everyone else: a sign-in from another address
+gets the next free slot. Each address may queue ``queue_per_address`` sign-ins (``"address"`` beyond
+that, 429); a sign-in still waiting after ``wait`` seconds, or finding ``max_waiting`` others already
+waiting, gets ``"busy"`` (503). With ``wait`` 0 nothing queues: no slot is an immediate refusal.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
 from collections import Counter as Tally
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 PER_ADDRESS = 2  # password checks in flight from one address, per gateway process
+QUEUE_PER_ADDRESS = 4  # sign-ins from one address waiting for a slot
+MAX_WAITING = 512  # sign-ins waiting in this process, all addresses together
 
 
 @dataclass
@@ -17,24 +32,95 @@ class SignInGate:
     capacity: int
     per_address: int = PER_ADDRESS
     busy: Tally[str] = field(default_factory=Tally)
+    wait: float = 0.0  # seconds a sign-in may wait for a slot
+    queue_per_address: int = QUEUE_PER_ADDRESS
+    max_waiting: int = MAX_WAITING
+    waiting: dict[str, deque[asyncio.Future[None]]] = field(default_factory=dict)
+    _served: dict[str, int] = field(default_factory=dict)  # address -> when it last got a slot
+    _turns: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def in_flight(self) -> int:
         return sum(self.busy.values())
 
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self.waiting.values())
+
     @contextlib.asynccontextmanager
     async def slot(self, address: str) -> AsyncIterator[str]:
         """Yields ``""`` with a slot held, or why there is none: ``"address"`` or ``"busy"``."""
-        if self.busy[address] >= self.per_address:
-            yield "address"
+        refused = self._take(address)
+        if refused == "wait":
+            refused = await self._queue(address)
+        if refused:
+            yield refused
             return
-        if self.in_flight >= self.capacity:
-            yield "busy"
-            return
-        self.busy[address] += 1
         try:
             yield ""
         finally:
-            self.busy[address] -= 1
-            if self.busy[address] <= 0:
-                del self.busy[address]
+            self._release(address)
+
+    def _take(self, address: str) -> str:
+        """``""`` with a slot taken now, else ``"wait"`` or an immediate refusal."""
+        if self.busy[address] < self.per_address and self.in_flight < self.capacity:
+            self._grant(address)
+            return ""
+        if self.wait <= 0:
+            return "address" if self.busy[address] >= self.per_address else "busy"
+        if len(self.waiting.get(address, ())) >= self.queue_per_address:
+            return "address"
+        if self.queued >= self.max_waiting:
+            return "busy"
+        return "wait"
+
+    async def _queue(self, address: str) -> str:
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(address, deque()).append(turn)
+        try:
+            await asyncio.wait({turn}, timeout=self.wait)
+        except asyncio.CancelledError:  # the client is gone: a slot granted meanwhile is handed on
+            if turn.done():
+                self._release(address)
+            else:
+                self._forget(address, turn)
+            raise
+        if not turn.done():
+            self._forget(address, turn)
+            return "busy"
+        return ""
+
+    def _grant(self, address: str) -> None:
+        self.busy[address] += 1
+        self._served[address] = next(self._turns)
+
+    def _release(self, address: str) -> None:
+        self.busy[address] -= 1
+        if self.busy[address] <= 0:
+            del self.busy[address]
+        self._hand_on()
+        if address not in self.busy and address not in self.waiting:
+            self._served.pop(address, None)
+
+    def _hand_on(self) -> None:
+        """Free slots to the waiting addresses that may take one, least recently served first."""
+        while self.in_flight < self.capacity:
+            ready = [a for a in self.waiting if self.busy[a] < self.per_address]
+            if not ready:
+                return
+            address = min(ready, key=lambda a: self._served.get(a, -1))
+            turn = self.waiting[address].popleft()
+            if not self.waiting[address]:
+                del self.waiting[address]
+            self._grant(address)
+            turn.set_result(None)
+
+    def _forget(self, address: str, turn: asyncio.Future[None]) -> None:
+        turn.cancel()
+        queue = self.waiting.get(address)
+        if queue is not None and turn in queue:
+            queue.remove(turn)
+            if not queue:
+                del self.waiting[address]
+        if address not in self.busy and address not in self.waiting:
+            self._served.pop(address, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.gateway.client_address import client_address, parse_networks
+from services.gateway.client_address import client_address, parse_networks, throttle_subject
 
 PROXIES = parse_networks(["10.0.0.0/8", "::1"])
 
@@ -24,6 +24,15 @@ def test_the_nearest_untrusted_hop_is_the_client() -> None:
     assert client_address("::1", ["198.51.100.7"], PROXIES) == "198.51.100.7"
     assert client_address("10.0.0.5", ["[2001:db8::1]:443"], PROXIES) == "2001:db8::1"
     assert client_address("10.0.0.5", ["198.51.100.7:5000"], PROXIES) == "198.51.100.7"
+
+
+def test_throttles_count_an_ipv6_address_as_its_64() -> None:
+    """One host can take any address of its /64, one per guess: the throttles count the /64."""
+    assert throttle_subject("2001:db8:1:2:aaaa::1") == throttle_subject("2001:db8:1:2:ffff::9")
+    assert throttle_subject("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert throttle_subject("2001:db8:1:3::1") != throttle_subject("2001:db8:1:2::1")
+    assert throttle_subject("198.51.100.7") == "198.51.100.7"
+    assert throttle_subject("") == "" and throttle_subject("not-an-ip") == "not-an-ip"
 
 
 def test_garbage_stops_the_walk_at_the_last_trusted_address() -> None:

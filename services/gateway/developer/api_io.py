@@ -76,6 +76,8 @@ async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: 
         raise ValidationFailed({field: message}) from None
     except msgspec.DecodeError:
         raise ValidationFailed({"body": "The request body must be a JSON object"}) from None
+    except UnicodeDecodeError:  # a string that is not UTF-8 (RFC 8259 §8.1)
+        raise ValidationFailed({"body": "The request body must be UTF-8 JSON"}) from None
 
 
 async def logo_upload(request: web.Request) -> bytes:

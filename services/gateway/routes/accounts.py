@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from aiohttp import web
 
 from services.gateway import throttle
+from services.gateway.client_address import throttle_subject
 from services.gateway.keys import SIGN_IN_GATE
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
 from services.gateway.web_helpers import (
@@ -84,7 +85,7 @@ async def login(request: web.Request) -> web.Response:
     wanted = safe_next(_text(form.get("next")) or request.query.get("next")) or ""
     if not email or not password:
         return await _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
-    async with request.app[SIGN_IN_GATE].slot(request.remote or "") as refused:
+    async with request.app[SIGN_IN_GATE].slot(throttle_subject(request.remote or "")) as refused:
         if refused:
             return await _busy_page(request, email, wanted, per_address=refused == "address")
         attempt = await throttle.begin(request, email)

@@ -98,14 +98,16 @@ async def ask_token_service(
 ) -> T:
     """One bus request; a client that authenticated with HTTP Basic gets ``WWW-Authenticate: Basic``.
 
-    Refused with 429 while the client id or the address is over its failed-authentication limit;
-    an ``invalid_client`` answer counts as one more failure (``client_throttle``).
+    Always asked, whatever was counted before: the right secret is never refused. An ``invalid_client``
+    answer counts as a failure of the client id from this address, answered 429 past its limit
+    (``client_throttle``).
     """
-    await client_throttle.check(request, creds.client_id)
     try:
         return await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
     except InvalidClient as exc:
-        await client_throttle.failed(request, creds.client_id)
+        over = await client_throttle.failed(request, creds.client_id)
+        if over is not None:
+            raise over from None
         if creds.method == "client_secret_basic" and not isinstance(exc, InvalidClientBasic):
             raise InvalidClientBasic(exc.description) from None
         raise
@@ -114,11 +116,12 @@ async def ask_token_service(
 async def client_credentials(request: web.Request, form: Form) -> ClientCredentials:
     """The client's credentials (RFC 6749 §2.3.1); malformed or missing ones count as a failed
     authentication of the address (there is no client id to count them on)."""
-    await client_throttle.check(request, "")
     try:
         return extract_client_credentials(request.headers.get("Authorization"), form)
     except InvalidClient:
-        await client_throttle.failed(request, "")
+        over = await client_throttle.failed(request, "")
+        if over is not None:
+            raise over from None
         raise
 
 
