@@ -1,5 +1,6 @@
-"""The console watch can fail: a form blocked by ``form-action`` and an uncaught script error are
-both reported, and a wait for the page the blocked form would have reached names the violation."""
+"""The console watch can fail: a form whose answer redirects off-site, blocked by ``form-action``
+(the redirect hop, as in the sign-in defect), and an uncaught script error are both reported, and a
+wait for the page the blocked form would have reached names the violation."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SITE = "http://watched.test/"
 ELSEWHERE = "http://elsewhere.test/"
 BLOCKED_FORM = (
     "<!doctype html><html lang='en'><title>Form</title>"
-    f"<form method='post' action='{ELSEWHERE}'><button>Send</button></form></html>"
+    "<form method='post' action='/send'><button>Send</button></form></html>"
 )
 THROWING = "<!doctype html><html lang='en'><title>Boom</title><script>throw new Error('boom')</script></html>"
 
@@ -23,6 +24,8 @@ THROWING = "<!doctype html><html lang='en'><title>Boom</title><script>throw new 
 async def serve(route: Any) -> None:
     if route.request.url.endswith("/boom"):
         await route.fulfill(status=200, content_type="text/html", body=THROWING)
+    elif route.request.url.endswith("/send"):  # the form's answer redirects off-site: a blocked hop
+        await route.fulfill(status=303, headers={"Location": ELSEWHERE})
     else:
         csp = {"Content-Security-Policy": "form-action 'self'"}
         await route.fulfill(status=200, content_type="text/html", body=BLOCKED_FORM, headers=csp)
