@@ -196,7 +196,7 @@ class Authorizer:
         if not isinstance(checked, AuthorizationRequest):
             return checked
         if not user_id:
-            return SignInRequired()
+            return SignInRequired(redirect_uri=checked.redirect_uri)
         try:
             account = await self.registry.get_account(user_id, request_id=request_id)
         except NotFound:

@@ -29,6 +29,7 @@ from services.gateway.request_ids import RequestIds
 from services.gateway.routes import (
     accounts,
     apps_api,
+    assets,
     authorize,
     developer,
     health,
@@ -45,7 +46,7 @@ from shared.scopes import ScopeCatalog
 from shared.shutdown import close_nats
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, accounts, settings, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (health, assets, accounts, settings, developer, apps_api, authorize, token, revocation)
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
 # only for a route whose limit differs, or when a trusted proxy names the client's address).

@@ -9,9 +9,9 @@ request again). The user's choices (``decision``, ``granted``) are the only othe
 
 from __future__ import annotations
 
-import re
 from urllib.parse import quote, urlsplit
 
+from services.gateway.form_action import content_security_policy
 from services.gateway.sessions import Session, bound_csrf
 from shared.messages.authorize import ShowConsent
 from shared.scopes import ScopeCatalog
@@ -20,8 +20,6 @@ TOKEN_FIELD = "consent_token"  # distinct from the session-wide "csrf_token" of 
 RETURN_FIELD = "return_to"
 PLACEHOLDER_LOGO = "/static/app-placeholder.svg"
 
-_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
-_HOST_PORT = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
@@ -44,28 +42,8 @@ def return_to(value: object) -> str:
     return "/"
 
 
-def redirect_source(redirect_uri: str) -> str:
-    """The CSP source of the client's redirect URI: the decision's 303 goes there, so ``form-action``
-    must allow it (Chromium applies ``form-action`` to redirects after a form submission)."""
-    parts = urlsplit(redirect_uri)
-    scheme = parts.scheme.lower()
-    if not _SCHEME.fullmatch(scheme):
-        return ""
-    host_port = parts.netloc.rsplit("@", 1)[-1]
-    if scheme in ("http", "https") and _HOST_PORT.fullmatch(host_port):
-        return f"{scheme}://{host_port}"
-    return f"{scheme}:"  # a private-use scheme (RFC 8252 §7.1) or an IPv6 literal host
-
-
-def content_security_policy(redirect_uri: str) -> str:
-    form_action = " ".join(filter(None, ("'self'", redirect_source(redirect_uri))))
-    return (
-        "default-src 'none'; img-src 'self'; style-src 'self'; "
-        f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
-    )
-
-
 def page_headers(redirect_uri: str) -> dict[str, str]:
+    """The consent page's headers: its decision's 303 goes to ``redirect_uri`` (``form_action``)."""
     return {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(redirect_uri)}
 
 

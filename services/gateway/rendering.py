@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from services.gateway.keys import TEMPLATES
 
+# Where a long value (a URI, a client ID) may break across lines: after a run of these characters.
+_BREAK_AFTER = re.compile(r"([/._?&=#-]+)")
+
+
+def breakable(value: object) -> Markup:
+    """``value`` escaped, with a line-break opportunity (``<wbr>``) after each ``/ . _ ? & = # -`` run,
+    so a long URI or ID breaks at those points, never mid-word (``<wbr>`` adds no character when
+    copied)."""
+    pieces = _BREAK_AFTER.split(str(value))  # text, separators, text, ...: a <wbr> after each run
+    return Markup("").join(
+        escape(piece) + (Markup("<wbr>") if i % 2 else Markup("")) for i, piece in enumerate(pieces)
+    )
+
 
 def make_templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("services.gateway", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
         enable_async=False,
     )
+    env.filters["breakable"] = breakable
+    return env
 
 
 def render(

@@ -4,8 +4,9 @@
 - every HTML response: a strict ``Content-Security-Policy`` (no script at all, styles and images from
   this origin only, forms post to this origin, never framed: ``frame-ancestors 'none'``, OWASP
   clickjacking defence), ``X-Frame-Options: DENY`` for older browsers, ``Referrer-Policy: no-referrer``;
-  a page that needs a wider ``form-action`` (the consent page, whose decision redirects to the client)
-  sets its own policy, which is kept only if it is as strict in everything else;
+  a page whose form answer may lead to the client (the consent page, the sign-in page of an
+  authorization request) sets its own policy through ``form_action``, which is kept only if it is as
+  strict in everything else;
 - everything under ``/oauth/`` (pages and redirects carrying codes): ``Referrer-Policy: no-referrer``
   (RFC 9700 §4.2.4).
 """
@@ -16,10 +17,9 @@ from typing import Final
 
 from aiohttp import web
 
-CSP: Final = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
+from services.gateway.form_action import content_security_policy
+
+CSP: Final = content_security_policy()  # ``form_action`` decides every page's ``form-action``
 # What a page's own policy must contain to be kept.
 REQUIRED_DIRECTIVES: Final = ("default-src 'none'", "frame-ancestors 'none'", "base-uri 'none'")
 

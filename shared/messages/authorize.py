@@ -46,7 +46,13 @@ class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_
 
 
 class SignInRequired(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):
-    """The request is valid so far; the user must sign in (then come back to the same URL)."""
+    """The request is valid so far; the user must sign in (then come back to the same URL).
+
+    ``redirect_uri``: the registered URI the request resolved to (where its answer goes after sign-in),
+    so the sign-in page can allow exactly that destination in its CSP ``form-action``.
+    """
+
+    redirect_uri: str = ""
 
 
 class RedirectTo(msgspec.Struct, frozen=True, kw_only=True, tag="redirect", tag_field="kind"):

@@ -1,5 +1,7 @@
 """Every page, checked as a person would meet it: axe-core (injected into the page) for accessibility,
-no horizontal overflow at 360 px, and a screenshot at 1280 and 360 px into ``screenshots/``.
+no horizontal overflow at 360 px, the layout checks of ``layout_checks`` (checkbox beside its label,
+long values broken at sensible points, breadcrumbs, header rows, scope descriptions) at both widths,
+and a screenshot at 1280 and 360 px into ``screenshots/``.
 
 axe-core comes from npm into ``.browser-deps/`` (``make browser``; git-ignored). Only ``serious`` and
 ``critical`` violations fail a test; every violation is written to ``screenshots/axe-report.json``.
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.browser.layout_checks import CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".browser-deps" / "node_modules" / "axe-core" / "axe.min.js"
@@ -52,6 +56,7 @@ class Audit:
             overflow = await page.evaluate(
                 "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
+            layout = {key: await page.evaluate(check) for key, check in CHECKS.items()}
             shot = SHOTS / f"{name}-{width}.png"
             await page.screenshot(path=str(shot), full_page=True)
             entry[str(width)] = {
@@ -59,6 +64,7 @@ class Audit:
                 "overflow_px": overflow,
                 "broken_scope_names": broken,
                 "screenshot": shot.name,
+                **layout,
             }
         self.results[name] = entry
 
@@ -76,6 +82,7 @@ class Audit:
                     f"{name} @{width}px: scope name {s!r} broken across lines"
                     for s in got["broken_scope_names"]
                 ]
+                out += [f"{name} @{width}px: {key}: {found}" for key in CHECKS for found in got[key]]
                 if width == 360 and got["overflow_px"] > 0:
                     out.append(f"{name} @360px: {got['overflow_px']} px of horizontal overflow")
         return out

@@ -51,12 +51,23 @@ async def test_every_page_passes_axe_and_fits_a_phone(system: System, chromium: 
     await context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = await context.new_page()
     page.set_default_timeout(15_000)
+    missing: list[str] = []  # anything a page loads (the favicon too) that is not there
+    page.on(
+        "response",
+        lambda r: (
+            missing.append(r.url) if r.status == 404 and r.request.resource_type != "document" else None
+        ),
+    )
     try:
         await signed_out_pages(system, page, audit, elsewhere)
         await page.get_by_label("Email").fill(dev.email)
         await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
         await page.wait_for_url(re.compile(r"/oauth/authorize"))
+        # In the middle of someone else's flow: no developer navigation, only a way to sign out.
+        assert await page.get_by_role("navigation", name="Main").count() == 0
+        assert await page.locator("header a[href^='/settings']").count() == 0
+        assert await page.get_by_role("button", name="Sign out").count() == 1
         await audit.page(page, "consent")
         await developer_pages(system, page, audit)
         await user_pages(system, page, audit, dev, elsewhere)
@@ -64,6 +75,7 @@ async def test_every_page_passes_axe_and_fits_a_phone(system: System, chromium: 
         await context.close()
         audit.report()
     assert audit.failures() == []
+    assert missing == []
 
 
 async def signed_out_pages(system: System, page: Any, audit: Audit, app: AppView) -> None:
@@ -97,6 +109,8 @@ async def developer_pages(system: System, page: Any, audit: Audit) -> None:
     assert await page.evaluate("() => document.activeElement.id") == "error-summary"
     assert "Redirect URI 2" in await page.locator("#error-summary").inner_text()
     await audit.page(page, "app-form-errors")
+    summary = await page.locator("#error-summary li").all_inner_texts()
+    assert "Homepage URL is required" in summary and not any(": " in item.split(" (")[0] for item in summary)
     await page.locator("#error-summary").get_by_role("link", name=re.compile("^Homepage URL")).click()
     assert await page.evaluate("() => document.activeElement.id") == "homepage_url"
 
@@ -119,6 +133,9 @@ async def developer_pages(system: System, page: Any, audit: Audit) -> None:
 
     await page.get_by_role("link", name=re.compile("^Back to Tour App")).click()
     await page.locator("#api-calls-empty").wait_for()
+    # Delete stands apart, in its own danger zone, not among the other actions.
+    assert await page.locator("#danger-zone").get_by_role("link", name="Delete app").count() == 1
+    assert await page.locator("#actions").get_by_role("link", name=re.compile("Delete")).count() == 0
     await audit.page(page, "app-detail-no-calls")
     for name, link in (
         ("app-edit", "Edit"),

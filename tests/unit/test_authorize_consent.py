@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from services.gateway import consent
+from services.gateway import consent, form_action
 from services.gateway.sessions import Session
 from shared.messages.authorize import CheckedRequest, ShowConsent
 from shared.messages.registry import AppView
@@ -71,11 +71,11 @@ def test_return_to_is_this_endpoint_only(posted: str | None, kept: str) -> None:
     ],
 )
 def test_redirect_source(uri: str, source: str) -> None:
-    assert consent.redirect_source(uri) == source
+    assert form_action.redirect_source(uri) == source
 
 
 def test_csp_forbids_framing_and_third_parties() -> None:
-    csp = consent.content_security_policy("https://app.example/cb")
+    csp = form_action.content_security_policy("https://app.example/cb")
     assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
     assert "form-action 'self' https://app.example;" in csp
     headers = consent.page_headers("https://app.example/cb")
@@ -101,3 +101,9 @@ def test_page_context_links_the_logo_and_never_a_script_homepage() -> None:
     ctx = consent.page_context(shown, ScopeCatalog.load(), "/oauth/authorize?client_id=x")
     assert ctx["logo_url"] == f"/oauth/apps/{REQUEST.client_id}/logo.png?v=0"
     assert ctx["homepage_url"] == ""
+
+
+def test_the_default_policy_and_the_credentials_page_allow_forms_to_this_origin_only() -> None:
+    assert "form-action 'self';" in form_action.content_security_policy("")
+    with_script = form_action.content_security_policy(script=True)
+    assert "script-src 'self';" in with_script and "form-action 'self';" in with_script

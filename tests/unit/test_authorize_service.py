@@ -212,6 +212,14 @@ async def test_sign_in_comes_before_the_plan_check(authorizer: Authorizer) -> No
     assert location_params(await check(authorizer, scope="recordings:read"))["error"] == "invalid_scope"
 
 
+async def test_sign_in_names_the_registered_redirect_uri_the_request_resolved_to(
+    authorizer: Authorizer,
+) -> None:
+    """The sign-in page allows exactly this destination in its CSP ``form-action``."""
+    assert await check(authorizer, user_id="") == SignInRequired(redirect_uri=CB)
+    assert await check(authorizer, user_id="", redirect_uri=None) == SignInRequired(redirect_uri=CB)
+
+
 async def test_a_session_whose_account_is_gone_must_sign_in_again(authorizer: Authorizer) -> None:
     assert isinstance(await check(authorizer, user_id="ghost"), SignInRequired)
 

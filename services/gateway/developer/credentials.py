@@ -14,15 +14,15 @@ import msgspec
 from aiohttp import web
 
 from services.gateway.developer.common import app_path
+from services.gateway.form_action import content_security_policy
 from services.gateway.keys import SETTINGS, redis_of
-from services.gateway.security_headers import CSP
 from services.gateway.sessions import Session
 from services.gateway.web_helpers import see_other
 from shared import keys
 
 COOKIE = "mavio_credentials"
 # The one page with a script: the copy buttons' ``/static/copy.js`` (this origin only; no inline script).
-VIEW_CSP = CSP.replace("style-src 'self';", "style-src 'self'; script-src 'self';")
+VIEW_CSP = content_security_policy(script=True)
 
 
 class Masked(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
-from services.gateway import throttle
+from services.gateway import form_action, throttle
 from services.gateway.client_address import throttle_subject
 from services.gateway.keys import SIGN_IN_GATE
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
@@ -64,6 +64,8 @@ async def _login_page(
         "asking_app": await _asking_app(request, wanted),
     }
     resp = page(request, "login.html", ctx, status=status)
+    # Signing in continues to the authorization request, which may answer straight to the client.
+    form_action.allow_redirect(resp, await form_action.authorization_redirect(request, wanted))
     if new:
         set_login_cookie(request, resp, cookie)
     return resp
