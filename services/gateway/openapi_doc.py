@@ -97,9 +97,7 @@ _APP_PATHS: Final = {
             _ok("#/components/schemas/App"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
-        "delete": _api(
-            "delete an app and revoke its tokens (no request body needed)", _ok("#/components/schemas/Deleted")
-        ),
+        "delete": _api("delete an app and revoke its tokens (no body)", _ok("#/components/schemas/Deleted")),
     },
     "/api/v1/oauth-apps/{client_id}/secret": {
         "parameters": [_CLIENT_ID_PARAM],

@@ -63,9 +63,8 @@ class ActiveAuthorizations:
         for i, (_, grant) in enumerate(pairs):
             counted, scoped, revoked = raw[3 * i : 3 * i + 3]
             pending = bool(scoped) and not revoked
-            out.append(
-                is_active(grant, counted=bool(counted), code_pending=pending, now=now, code_ttl=self._code_ttl)
-            )
+            ttl = self._code_ttl
+            out.append(is_active(grant, counted=bool(counted), code_pending=pending, now=now, code_ttl=ttl))
         return out
 
     async def count(self, client_id: str, *, now: float) -> int:

@@ -18,8 +18,8 @@ from shared.grants.active import ActiveAuthorizations
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.batching import Step
 from shared.grants.pipelines import PipelineScript, run_steps
-from shared.grants.scripts import source
 from shared.grants.records import GrantRecord
+from shared.grants.scripts import source
 from shared.grants.storage import AppSnapshot
 
 _TOUCH_USER = PipelineScript(source("user_touch_family"))

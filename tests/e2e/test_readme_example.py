@@ -43,7 +43,7 @@ def resource_env(system: System, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
 
 async def test_the_readme_resource_server_runs_as_written(system: System, resource_env: None) -> None:
     module = types.ModuleType("readme_resource_server")
-    exec(compile(readme_example(), str(README), "exec"), module.__dict__)  # noqa: S102 - our own README
+    exec(compile(readme_example(), str(README), "exec"), module.__dict__)
     application = await module.create_app()
     runner = web.AppRunner(application, access_log=None)
     await runner.setup()

@@ -1,9 +1,9 @@
 """Gateway routes: the JSON API for the signed-in user's OAuth apps (``/api/v1/oauth-apps``).
 
 Session-cookie auth. A state-changing request must be ``Content-Type: application/json`` (the
-logo upload: an image or multipart; a DELETE may have no body at all) and, when it sends ``Origin``, come from MAVIO_PUBLIC_URL's
-origin; a cross-site form can do neither. Errors: ``{"error", "error_description", "fields"}``
-with 400 (validation), 404 (unknown or not yours), 409 (name already used).
+logo upload: an image or multipart; a DELETE may have no body at all) and, when it sends ``Origin``,
+come from MAVIO_PUBLIC_URL's origin; a cross-site form can do neither. Errors: ``{"error",
+"error_description", "fields"}`` with 400 (validation), 404 (unknown or not yours), 409 (name already used).
 """
 
 from __future__ import annotations
