@@ -8,7 +8,9 @@ client on this machine: it registers Your App as the operator (bus user ``cli``)
 connects as a resource server (``shared.verify_client.bus_options``: bus user ``resource``).
 
 Ports: ``MAVIO_HTTP_PORT`` (Mavio), ``DEMO_APP_PORT`` (Your App), ``DEMO_API_PORT`` (Meetings API); each
-one left unset is a free port. A port that is set but taken is a one-line error naming it. Every run
+one left unset is a free port. A port that is set but taken is a one-line error naming it. With Mavio
+on a free port its data (``<run dir>/<port>/``) is removed after a clean stop: set ``MAVIO_HTTP_PORT``
+to keep the demo account's apps from one run to the next. Every run
 gives Your App a new client secret (the old one stops working): the secret is shown only once, so the
 demo cannot reuse the previous run's.
 """
@@ -19,10 +21,13 @@ import asyncio
 import contextlib
 import errno
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,13 +143,34 @@ def stack_environ(env: Mapping[str, str], port: int) -> dict[str, str]:
     return out
 
 
-async def run(env: dict[str, str], ports: Ports, stop: asyncio.Event) -> int:
+async def mavio_ready(port: int, launcher: subprocess.Popen[bytes], halt: threading.Event) -> str:
+    """Empty once Mavio answers ``/readyz``; else why not (the launcher exited, the timeout, a stop)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    detail = "no answer"
+    while time.monotonic() < deadline and not halt.is_set():
+        if launcher.poll() is not None:
+            return f"Mavio stopped (exit status {launcher.returncode}); its output is above"
+        ready, detail = await asyncio.to_thread(
+            wait_ready, f"http://127.0.0.1:{port}/readyz", 1.0, None, halt
+        )
+        if ready:
+            return ""
+    return "stopped" if halt.is_set() else f"Mavio is not ready after {READY_TIMEOUT:.0f}s: {detail}"
+
+
+async def run(
+    env: dict[str, str],
+    ports: Ports,
+    stop: asyncio.Event,
+    launcher: subprocess.Popen[bytes],
+    halt: threading.Event,
+) -> int:
     mavio_url = env.get("MAVIO_PUBLIC_URL") or f"http://127.0.0.1:{ports.mavio}"
-    ready, detail = await asyncio.to_thread(
-        wait_ready, f"http://127.0.0.1:{ports.mavio}/readyz", READY_TIMEOUT
-    )
-    if not ready:
-        print(f"demo: Mavio is not ready: {detail}", file=sys.stderr)
+    problem = await mavio_ready(ports.mavio, launcher, halt)
+    if problem == "stopped":
+        return 0
+    if problem:
+        print(f"demo: {problem}", file=sys.stderr)
         return 1
     clients = stack_environ(env, ports.mavio)
     operator_env, found = stack_file.client_environ(clients)
@@ -213,21 +239,28 @@ def main() -> int:
         preexec_fn=die_with_parent,
     )
     loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
+    stop, halt = asyncio.Event(), threading.Event()  # halt: the same, for the readiness wait's thread
+
+    def on_signal() -> None:
+        stop.set()
+        halt.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
+    code = 1
     try:
-        return loop.run_until_complete(run(env, ports, stop))
+        code = loop.run_until_complete(run(env, ports, stop, mavio, halt))
     except PortError as exc:
         print(f"demo: {exc}", file=sys.stderr)
-        return 1
     except stack_file.StackNotRunning as exc:  # the launcher stopped before the demo could use it
         print(f"demo: {exc}", file=sys.stderr)
-        return 1
     finally:
         loop.close()
         stop_launcher(mavio)
+        if code == 0 and not os.environ.get("MAVIO_HTTP_PORT"):  # a free port's data is this run's only
+            shutil.rmtree(Path(env["MAVIO_RUN_DIR"]) / str(ports.mavio), ignore_errors=True)
         print("demo: stopped", flush=True)
+    return code
 
 
 if __name__ == "__main__":

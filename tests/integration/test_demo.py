@@ -128,6 +128,7 @@ async def test_by_default_free_ports_every_url_printed_and_servers_that_want_pas
         proc.send_signal(signal.SIGTERM)
         rest = await asyncio.wait_for(proc.stdout.read(), 60)
         assert await proc.wait() == 0 and "demo: stopped" in rest.decode()
+        assert list(tmp_path.iterdir()) == []  # a free port's data goes with the run
     finally:
         if proc.returncode is None:
             proc.kill()
