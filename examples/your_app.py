@@ -8,10 +8,15 @@ says (``docs/integration-guide.md``); ``make demo`` starts it.
 - The access token is refreshed shortly before it expires, and once more if the API answers 401;
   when the refresh token is refused too (the user revoked the app), the user is asked to reconnect.
 - ``access_denied`` and an expired or revoked grant get a friendly page with a button.
+- **Disconnect** revokes the refresh token at Mavio (RFC 7009, the metadata's ``revocation_endpoint``),
+  which ends the whole grant (every token of it), so Your App leaves the user's Connected apps; only then
+  are the tokens forgotten. If Mavio cannot be reached, nothing is forgotten and the user may try again.
+- Dates are shown for people ("Tue 1 Dec 2026, 09:00 UTC"), not as ISO strings.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -85,6 +90,18 @@ routes = web.RouteTableDef()
 _pages = jinja2.Environment(loader=jinja2.DictLoader(PAGES), autoescape=True)
 
 
+def for_people(iso: str) -> str:
+    """An RFC 3339 time as people read it, in UTC: ``Tue 1 Dec 2026, 09:00 UTC`` (as is when unreadable)."""
+    try:
+        when = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        return iso
+    return f"{when:%a} {when.day} {when:%b %Y, %H:%M} UTC"
+
+
+_pages.filters["for_people"] = for_people
+
+
 def page(name: str, status: int = 200, **context: Any) -> web.Response:
     html = _pages.get_template(name).render(context)
     return web.Response(
@@ -113,7 +130,8 @@ def with_cookie(resp: web.StreamResponse, sid: str) -> web.StreamResponse:
 @routes.get("/")
 async def home(request: web.Request) -> web.StreamResponse:
     sid, visitor = visitor_of(request)
-    return with_cookie(page("home.html", connected=visitor.token is not None), sid)
+    disconnected = visitor.token is None and request.query.get("disconnected") == "1"
+    return with_cookie(page("home.html", connected=visitor.token is not None, disconnected=disconnected), sid)
 
 
 @routes.post("/connect")
@@ -217,11 +235,32 @@ async def meetings(request: web.Request) -> web.StreamResponse:
     return with_cookie(page("meetings.html", meetings=data["meetings"], refreshes=visitor.refreshes), sid)
 
 
+async def revoke_grant(app: YourApp, visitor: Visitor) -> None:
+    """RFC 7009: revoke the refresh token (Mavio then revokes every token of the grant); the access
+    token alone when there is no refresh token. Raises ``httpx.HTTPError`` when Mavio cannot say yes."""
+    assert visitor.token is not None
+    token = visitor.token.get("refresh_token") or visitor.token["access_token"]
+    hint = "refresh_token" if visitor.token.get("refresh_token") else "access_token"
+    endpoint = (await app.endpoints())["revocation_endpoint"]
+    async with app.client(visitor) as client:
+        resp = await client.revoke_token(endpoint, token=token, token_type_hint=hint)
+    resp.raise_for_status()  # 200 also for a token that was already revoked or expired (§2.2)
+
+
 @routes.post("/disconnect")
 async def disconnect(request: web.Request) -> web.StreamResponse:
+    """End the grant at Mavio first, then forget the tokens (``docs/integration-guide.md``)."""
     sid, visitor = visitor_of(request)
-    visitor.token = None
-    return with_cookie(see_other("/"), sid)
+    if visitor.token is not None:
+        try:
+            await revoke_grant(request.app[APP], visitor)
+        except httpx.HTTPError:
+            text = (
+                "Mavio could not be reached to end Your App's access. Nothing was changed; please try again."
+            )
+            return with_cookie(page("problem.html", 502, title="Not disconnected yet", text=text), sid)
+        visitor.token = None
+    return with_cookie(see_other("/?disconnected=1"), sid)
 
 
 def create_app(config: Config) -> web.Application:

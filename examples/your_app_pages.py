@@ -36,6 +36,7 @@ PAGES = {
         "Home",
         """<h1>Your App</h1>
 <p>See your Mavio meetings here. Your App asks Mavio for permission; it never sees your Mavio password.</p>
+{% if disconnected %}<p id="disconnected">Disconnected: Your App's access to your Mavio account has ended.</p>{% endif %}
 {% if connected %}<p><a href="/meetings">Your meetings</a></p>
 <form method="post" action="/disconnect"><button type="submit" class="secondary">Disconnect</button></form>
 {% else %}"""
@@ -46,7 +47,7 @@ PAGES = {
         "Your meetings",
         """<h1>Your meetings</h1>
 <ul id="meetings">{% for m in meetings %}<li><strong>{{ m.title }}</strong>
-<span class="muted">{{ m.starts_at }} · {{ m.minutes }} min</span></li>{% endfor %}</ul>
+<span class="muted"><time datetime="{{ m.starts_at }}">{{ m.starts_at | for_people }}</time> · {{ m.minutes }} min</span></li>{% endfor %}</ul>
 <p class="muted" id="refreshes">Access token renewed automatically {{ refreshes }} time{{ "" if refreshes == 1 else "s" }}.</p>
 <form method="post" action="/disconnect"><button type="submit" class="secondary">Disconnect</button></form>""",
     ),

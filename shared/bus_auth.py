@@ -72,10 +72,11 @@ USERS: dict[str, Permissions] = {
         subscribe=(*_own("revocation"), f"{P}.events.>"),
         responses=True,
     ),
+    # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
     "gateway": Permissions(
         publish=tuple(f"{P}.{service}.>" for service in subjects.SERVICES),
-        subscribe=_APP_EVENTS,
-        responses=False,
+        subscribe=(*_APP_EVENTS, *_SERVE),
+        responses=True,
     ),
     # The operator CLI (``mavio-oauth``): accounts, plans, the audit trail and ``status``.
     "cli": Permissions(

@@ -11,6 +11,7 @@ TOKEN = "token"
 REGISTRY = "registry"
 REVOCATION = "revocation"
 SERVICES = (AUTHORIZE, TOKEN, REGISTRY, REVOCATION)
+GATEWAY = "gateway"  # the gateway's name in nats.micro discovery only: it serves no subject
 
 
 def op(service: str, operation: str) -> str:

@@ -149,12 +149,6 @@ def prompts_for_consent(query: Query) -> bool:
     return any("consent" in value.split(" ") for value in query_values(query, "prompt"))
 
 
-def grant_is_live(grant: GrantRecord, *, counted: bool, now: float, code_ttl: int) -> bool:
-    """The Connected apps rule (``services.revocation.domain.is_connected``): a live family of the app,
-    or a code of the latest authorization that may still be exchanged."""
-    return counted or grant.authorized_at > now - code_ttl
-
-
 def remembered(request: AuthorizationRequest, live_scopes: frozenset[str]) -> list[str]:
     """The requested scopes the user already granted (catalog order): not asked again."""
     return [name for name in request.scopes if name in live_scopes]
@@ -168,15 +162,18 @@ def grant_record(
     previous: GrantRecord | None,
     kept: frozenset[str] = frozenset(),
     catalog: ScopeCatalog,
+    code_family: str = "",
 ) -> GrantRecord:
     """The user x app grant after this authorization: the decided scopes plus the live grant's scopes
-    that were not requested (``kept``), keeping the last use time."""
+    that were not requested (``kept``), keeping the last use time; ``code_family`` is the family of the
+    code this authorization issues (live until exchanged or expired: ``shared.grants.active``)."""
     unrequested = kept - set(request.scopes)
     return GrantRecord(
         client_id=request.client_id,
         scope=join_scope(tuple(catalog.ordered(set(scopes) | unrequested))),
         authorized_at=now,
         last_used_at=previous.last_used_at if previous else 0,
+        code_family=code_family,
     )
 
 

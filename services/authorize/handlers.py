@@ -51,8 +51,8 @@ Checked = tuple[AppView, AuthorizationRequest]
 class AuthorizeStore(CodeStore, ConsentStore, Protocol):
     """What authorize writes: the user's grant to the app, then the code; and whether a grant is live."""
 
-    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
-        """Whether the user still counts as an active authorization of each app (``IndexReader``)."""
+    async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
+        """Which grants are active authorizations (``IndexReader``, ``shared.grants.active``)."""
         ...
 
 
@@ -212,8 +212,8 @@ class Authorizer:
     async def _live_scopes(self, user_id: str, grant: GrantRecord | None) -> frozenset[str]:
         if grant is None:
             return frozenset()
-        [counted] = await self.store.counted(user_id, [grant.client_id])
-        if not domain.grant_is_live(grant, counted=counted, now=self.clock(), code_ttl=self.code_ttl):
+        [live] = await self.store.live_grants([(user_id, grant)], now=self.clock())
+        if not live:  # the one definition of an active authorization, as Connected apps shows it
             return frozenset()
         return frozenset(grant.scope.split())
 
@@ -222,13 +222,19 @@ class Authorizer:
         now = int(self.clock())
         previous = await self.store.get_grant(user_id, request.client_id)
         kept = await self._live_scopes(user_id, previous)
-        grant = domain.grant_record(
-            request, scopes, now=now, previous=previous, kept=kept, catalog=self.catalog
-        )
-        await self.store.save_grant(user_id, grant)
         issued = domain.new_code(
             request, user_id=user_id, scopes=scopes, signer=self.signer, now=now, ttl=self.code_ttl
         )
+        grant = domain.grant_record(
+            request,
+            scopes,
+            now=now,
+            previous=previous,
+            kept=kept,
+            catalog=self.catalog,
+            code_family=issued.record.family,
+        )
+        await self.store.save_grant(user_id, grant)
         await self.store.save_code(issued.signature, issued.record, self.code_ttl)
         log.info("code issued", family=issued.record.family, scope=issued.record.scope)
         return issued.code

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import redis.exceptions
 
 from services.cli.connect import connect_bus
-from services.cli.environment import cli_settings
+from services.cli.environment import cli_settings, where_looked
 from services.cli.status import DEFAULT_WAIT, bus_status, render
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
@@ -198,6 +198,10 @@ async def _apps_table(apps_store: AppStore, accounts: AccountService) -> str:
     return _table(rows, ("CLIENT ID", "NAME", "OWNER", "CREATED"))
 
 
+def _then(hint: str) -> str:
+    return f"; {hint}" if hint else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -216,10 +220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mavio-oauth: error: {exc}", file=sys.stderr)
         return 1
     except OAuthError as exc:
-        print(f"mavio-oauth: error: {_describe(exc)}", file=sys.stderr)
+        hint = where_looked() if isinstance(exc, TemporarilyUnavailable) else ""
+        print(f"mavio-oauth: error: {_describe(exc)}{_then(hint)}", file=sys.stderr)
         return 1
     except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-        print(f"mavio-oauth: error: cannot reach Redis at {settings.redis_url}: {exc}", file=sys.stderr)
+        reach = f"cannot reach Redis at {settings.redis_url}: {exc}"
+        print(f"mavio-oauth: error: {reach}{_then(where_looked())}", file=sys.stderr)
         return 1
     if output:
         print(output)

@@ -4,7 +4,9 @@
 arriving within the collection window (``--wait``) is kept: one per replica. INFO's metadata names each
 replica's metrics port (``shared.metrics_server``); STATS counts its requests and error replies since it
 started. Every Mavio OAuth service without a replica answering is listed too, and makes the command
-exit 1 (after printing the table).
+exit 1 (after printing the table). Gateway processes answer the same discovery (``services.gateway.
+announce``): one ``gateway`` row each, with its ``/metrics`` URL on the HTTP port and ``-`` for the
+counts (its HTTP requests are in that ``/metrics``), counted apart in the summary.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Replica:
 class Status:
     replicas: list[Replica]
     missing: list[str]  # Mavio OAuth services with no replica answering
+    gateways: list[Replica] = field(default_factory=list)  # gateway processes answering
 
 
 async def collect(nc: NATS, subject: str, window: float) -> list[dict[str, Any]]:
@@ -93,8 +96,10 @@ def merge(ping: list[dict[str, Any]], info: list[dict[str, Any]], stats: list[di
         replica.requests = sum(int(e.get("num_requests", 0)) for e in endpoints)
         replica.errors = sum(int(e.get("num_errors", 0)) for e in endpoints)
     found = sorted(replicas.values(), key=lambda r: (r.service, r.metadata.get("metrics_port", ""), r.id))
-    answering = {r.service for r in found}
-    return Status(found, [s for s in subjects.SERVICES if s not in answering])
+    services = [r for r in found if r.service != subjects.GATEWAY]
+    answering = {r.service for r in services}
+    missing = [s for s in subjects.SERVICES if s not in answering]
+    return Status(services, missing, [r for r in found if r.service == subjects.GATEWAY])
 
 
 async def gather(nc: NATS, window: float = DEFAULT_WAIT) -> Status:
@@ -113,9 +118,12 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
         for r in status.replicas
     ]
     rows += [(name, "-", "-", "-", "-", "no replica answering") for name in status.missing]
+    rows += [(g.service, g.id, g.version, "-", "-", g.metrics_url) for g in status.gateways]
     rows.sort(key=lambda row: row[0])
     services = len({r.service for r in status.replicas})
     summary = f"{services} services, {len(status.replicas)} replicas answering"
+    if status.gateways:
+        summary += f", {len(status.gateways)} gateway{'s' if len(status.gateways) > 1 else ''}"
     if status.missing:
         summary += f"; not answering: {', '.join(status.missing)}"
     header = ("SERVICE", "REPLICA", "VERSION", "REQUESTS", "ERRORS", "METRICS")

@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from services.gateway import limits, middleware, server
+from services.gateway.announce import announce
 from services.gateway.client_address import parse_networks
 from services.gateway.keys import (
     BUS,
@@ -60,6 +61,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[REDIS] = redis
     app[NC] = nc
     app[BUS] = Bus(nc, timeout=settings.bus_timeout)
+    await announce(nc, settings)  # listed by ``mavio-oauth status`` ($SRV discovery) while connected
     yield
     await close_nats(nc)  # bounded: quick and quiet when the bus is already gone
     await redis.aclose()

@@ -100,7 +100,7 @@ _APP_PATHS: Final = {
             _ok("#/components/schemas/App"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
-        "delete": _api("delete an app and revoke its tokens", _ok("#/components/schemas/Deleted")),
+        "delete": _api("delete an app and revoke its tokens (no body)", _ok("#/components/schemas/Deleted")),
     },
     "/api/v1/oauth-apps/{client_id}/secret": {
         "parameters": [_CLIENT_ID_PARAM],
@@ -156,6 +156,7 @@ _OAUTH_PATHS: Final = {
                     "state",
                     "code_challenge",
                     "code_challenge_method",
+                    "prompt",
                 )
             ],
             "responses": {
@@ -231,6 +232,7 @@ _APP_PROPERTIES: Final = {
     "homepage_url": _S,
     "redirect_uris": _STR_LIST,
     "scopes": _STR_LIST,
+    "require_pkce": {"type": "boolean"},
     "has_logo": {"type": "boolean"},
     "created_at": {"type": "integer"},
     "updated_at": {"type": "integer"},
@@ -240,6 +242,24 @@ _APP: Final = {
     "type": "object",
     "required": ["client_id", "name", "redirect_uris", "scopes"],
     "properties": _APP_PROPERTIES,
+}
+
+_STATS: Final = {
+    "type": "object",
+    "required": ["active_authorizations", "api_calls_total", "api_calls_by_day"],
+    "properties": {
+        # Users whose grant for the app is live: the users whose Connected apps list shows it.
+        "active_authorizations": {"type": "integer"},
+        "api_calls_total": {"type": "integer"},
+        "api_calls_by_day": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["day", "calls"],
+                "properties": {"day": _S, "calls": {"type": "integer"}},
+            },
+        },
+    },
 }
 
 SCHEMAS: Final[dict[str, Any]] = {
@@ -303,7 +323,7 @@ SCHEMAS: Final[dict[str, Any]] = {
         "required": ["apps"],
         "properties": {"apps": {"type": "array", "items": _APP}},
     },
-    "AppWithStats": {**_APP, "properties": {**_APP_PROPERTIES, "stats": {"type": "object"}}},
+    "AppWithStats": {**_APP, "properties": {**_APP_PROPERTIES, "stats": _STATS}},
     "CreatedApp": {
         **_APP,
         "required": [*_APP["required"], "client_secret"],
@@ -318,6 +338,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "homepage_url": _S,
             "redirect_uris": _STR_LIST,
             "scopes": _STR_LIST,
+            "require_pkce": {"type": "boolean"},
         },
     },
     "SecretBody": {

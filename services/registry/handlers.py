@@ -117,7 +117,7 @@ def _announcer(ctx: ServiceContext) -> Announce:
 
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
-    apps = RedisAppStore(ctx.redis)
+    apps = RedisAppStore(ctx.redis, code_ttl=ctx.settings.code_ttl)
     account_store = RedisAccountStore(ctx.redis)
     signer = Signer(ctx.settings.hmac_key)
     lookups = AppLookups(apps, signer)

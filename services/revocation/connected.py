@@ -1,8 +1,9 @@
 """The apps a user has authorized (Settings > Connected apps).
 
-A grant (``grant_keys.user_grants``) is listed while it is live (``domain.is_connected``): the user still
-counts as an active authorization of the app, or the latest authorization's code may still be
-exchanged. Grants of apps that no longer exist are skipped. Newest authorization first.
+A grant (``grant_keys.user_grants``) is listed while it is an active authorization
+(``shared.grants.active``, the definition the app page's count uses too): a live family of the app, or
+the latest authorization's code not exchanged, expired or revoked yet. Grants of apps that no longer
+exist are skipped. Newest authorization first.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from services.revocation.domain import is_connected
 from services.revocation.store import RevocationStore
 from shared.errors import NotFound
 from shared.grants.records import GrantRecord
@@ -32,25 +32,17 @@ class ConnectedApps:
         apps: AppViews,
         catalog: ScopeCatalog,
         *,
-        code_ttl: int,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._apps = apps
         self._catalog = catalog
-        self._code_ttl = code_ttl
         self._clock = clock
 
     async def list(self, user_id: str, *, request_id: str) -> ConnectedAppsReply:
-        grants = await self._store.grants(user_id)
-        client_ids = list(grants)
-        counted = await self._store.counted(user_id, client_ids)
-        now = self._clock()
-        live = [
-            grants[cid]
-            for cid, is_counted in zip(client_ids, counted, strict=True)
-            if is_connected(grants[cid], counted=is_counted, now=now, code_ttl=self._code_ttl)
-        ]
+        grants = list((await self._store.grants(user_id)).values())
+        active = await self._store.live_grants([(user_id, g) for g in grants], now=self._clock())
+        live = [g for g, is_active in zip(grants, active, strict=True) if is_active]
         views = await asyncio.gather(*(self._view(g.client_id, request_id) for g in live))
         apps = [self._entry(g, v) for g, v in zip(live, views, strict=True) if v is not None]
         apps.sort(key=lambda a: (-a.authorized_at, a.name))

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from shared.errors import UnauthorizedClient
-from shared.grants.records import GrantRecord
 
 T = TypeVar("T")
 
@@ -23,12 +22,6 @@ def check_owner(token_client_id: str, client_id: str) -> None:
     """RFC 7009 §2.1: a client may revoke only its own tokens; another client's is refused, untouched."""
     if token_client_id != client_id:
         raise UnauthorizedClient(NOT_YOURS, debug=f"token of {token_client_id} presented by {client_id}")
-
-
-def is_connected(grant: GrantRecord, *, counted: bool, now: float, code_ttl: int) -> bool:
-    """A grant is listed while the user has a live family of the app, or while a code from its latest
-    authorization may still be exchanged (authorized less than a code lifetime ago)."""
-    return counted or grant.authorized_at > now - code_ttl
 
 
 def parse_pending_member(member: str) -> tuple[str, str] | None:

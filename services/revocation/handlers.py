@@ -168,7 +168,7 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
         TokenRevoker(registry, store, cascades, Signer(s.hmac_key), publish, revoked=revoked),
         cascades,
         PlanNarrower(store, cascades, catalog, publish),
-        ConnectedApps(store, cached, catalog, code_ttl=s.code_ttl),
+        ConnectedApps(store, cached, catalog),
         registry,
         publish,
     )

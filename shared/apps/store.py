@@ -51,9 +51,10 @@ def _text(value: bytes | str) -> str:
 
 
 class RedisAppStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, code_ttl: int = 0) -> None:
+        """``code_ttl``: MAVIO_CODE_TTL, for the stats (``GrantStats``); only the registry reads them."""
         self._redis = redis
-        self._stats = GrantStats(redis)
+        self._stats = GrantStats(redis, code_ttl=code_ttl)
 
     async def insert(self, record: AppRecord, logo: bytes | None) -> bool:
         cid = record.client_id

@@ -1,13 +1,16 @@
 """API-call counters per app (a total and one counter per day) and the app's stats read from the
-grant family: active authorizations (users counted in the app's index) and calls."""
+grant family: active authorizations (``shared.grants.active``: the users whose Connected apps list shows
+the app) and calls."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from shared import keys as app_keys
 from shared.grants import keys
+from shared.grants.active import ActiveAuthorizations
 from shared.grants.pipelines import PipelineScript, run_steps
 from shared.grants.scripts import source
 from shared.messages.registry import AppStats, DayCount
@@ -17,8 +20,10 @@ _ADD_CALLS = PipelineScript(source("app_add_calls"))
 
 
 class GrantStats:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, code_ttl: int = 0) -> None:
+        """``code_ttl``: only for grants recorded before ``GrantRecord.code_family`` (``active``)."""
         self._redis = redis
+        self._active = ActiveAuthorizations(redis, code_ttl=code_ttl)
 
     async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
         """Add verified API calls per client id to the total and the ``day`` (YYYYMMDD) counters, each
@@ -39,12 +44,11 @@ class GrantStats:
         """Active authorizations, total calls and calls on each of ``days`` (zeros when absent)."""
         day_keys = [keys.app_calls_day(client_id, d.strftime("%Y%m%d")) for d in days]
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hlen(keys.app_grant_users(client_id))
             pipe.get(keys.app_calls_total(client_id))
             pipe.mget(day_keys)
-            users, total, per_day = await pipe.execute()
+            total, per_day = await pipe.execute()
         return AppStats(
-            active_authorizations=int(users or 0),
+            active_authorizations=await self._active.count(client_id, now=time.time()),
             api_calls_total=int(total or 0),
             api_calls_by_day=[
                 DayCount(day=d.isoformat(), calls=int(n or 0)) for d, n in zip(days, per_day, strict=True)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from shared.grants import keys
+from shared.grants.active import ActiveAuthorizations
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.batching import Step
 from shared.grants.pipelines import PipelineScript, run_steps
+from shared.grants.records import GrantRecord
 from shared.grants.scripts import source
 from shared.grants.storage import AppSnapshot
 
@@ -115,6 +118,9 @@ class RedisIndexes(GrantStoreBase):
             for client_id in client_ids:
                 pipe.hexists(keys.app_grant_users(client_id), user_id)
             return [bool(x) for x in await pipe.execute()]
+
+    async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
+        return await ActiveAuthorizations(self._redis, code_ttl=self._hold_ttl).live(pairs, now=now)
 
     async def drop_app(self, client_id: str) -> None:
         today = dt.datetime.now(dt.UTC).date()

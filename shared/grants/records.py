@@ -39,6 +39,9 @@ class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):
     scope: str
     authorized_at: int
     last_used_at: int = 0
+    # The family of the latest authorization's code: while that code may still be exchanged, the grant
+    # is live without a token (``shared.grants.active``). "" in records written before it existed.
+    code_family: str = ""
 
 
 class AccessTokenRecord(msgspec.Struct, frozen=True, kw_only=True):

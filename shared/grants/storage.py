@@ -9,6 +9,7 @@ service types what it holds by the contracts it uses.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -251,7 +252,11 @@ class IndexReader(Protocol):
 
     async def user_families(self, user_id: str) -> list[str]: ...
     async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
-        """Whether the user still counts as an active authorization of each app."""
+        """Whether the user still counts in each app's users index (a live family of the app)."""
+        ...
+
+    async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
+        """For each (user id, grant): is it an active authorization (``shared.grants.active``)?"""
         ...
 
     async def drop_app(self, client_id: str) -> None:

@@ -307,6 +307,29 @@ async def test_revoke_tokens_and_delete_ask_the_revocation_service(
     assert status == 404
 
 
+async def test_delete_needs_no_body_but_keeps_the_origin_check(
+    api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+) -> None:
+    """A DELETE carries nothing to decode: without a body (and so without Content-Type) it deletes;
+    a foreign ``Origin`` is still refused."""
+    http, account = dev
+    app, _ = await create_app(api_system, account)
+    logo = await RegistryClient(api_system.bus).put_logo(account.id, app.client_id, image_bytes())
+    assert logo.has_logo
+    base = api_system.url(f"{API}/{app.client_id}")
+    async with http.delete(base, headers={"Origin": "https://evil.example"}) as resp:
+        assert resp.status == 403
+    async with http.delete(base + "/logo") as resp:
+        assert resp.status == 200 and not (await resp.json())["has_logo"]
+    async with RevocationStandIn(api_system, families_revoked=2):
+        async with http.delete(base) as resp:
+            assert "Content-Type" not in resp.request_info.headers
+            body = await resp.json()
+            assert resp.status == 200 and body["deleted"] is True and body["families_revoked"] == 2
+    with pytest.raises(NotFound):
+        await RegistryClient(api_system.bus).get_app(app.client_id)
+
+
 async def test_revocation_down_is_a_503_not_a_pretend_success(
     api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:

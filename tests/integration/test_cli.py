@@ -178,3 +178,23 @@ async def test_make_run_demo_account_is_created_once_and_printed(
         ensure_demo_account, {**env, "MAVIO_ENV": "production", "MAVIO_TOKEN_HMAC_KEY": "k" * 40}
     )
     assert capsys.readouterr().out == ""  # never in production
+
+
+@pytest.mark.parametrize("command", [("users", "list"), ("status",)])
+async def test_run_elsewhere_it_says_where_it_looked_for_a_stack_file(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """From a folder with no ``.run/``, nothing set: the defaults are out of reach, and the error says
+    which stack file was not there (the usual cause: the command was run from another folder)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("MAVIO_")}
+    proc = await asyncio.create_subprocess_exec(
+        CLI, *command, cwd=tmp_path, env=environ,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    lines = err.decode().strip().splitlines()
+    assert proc.returncode == 1 and len(lines) == 1, err.decode()
+    service = "Redis" if command[0] == "users" else "NATS"
+    assert lines[0].startswith(f"mavio-oauth: error: cannot reach {service} at "), lines
+    assert f"no local stack file at {tmp_path.resolve() / '.run' / '*' / 'stack.env'}" in lines[0]
+    assert "MAVIO_RUN_DIR" in lines[0] and "Traceback" not in lines[0]

@@ -82,3 +82,20 @@ async def test_status_says_so_when_the_bus_is_unreachable(
     rc, out, err = await status(monkeypatch, capsys, {**replicated.servers.env("cli"), "MAVIO_NATS_URL": url})
     assert (rc, out) == (1, "")
     assert err.strip() == f"mavio-oauth: error: cannot reach NATS at {url}"
+
+
+async def test_status_lists_the_gateway_processes_too(
+    system: System, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each gateway joins the bus's service discovery (``services.gateway.announce``): one row, its
+    /metrics on the HTTP port, counted apart from the services in the summary."""
+    rc, out, err = await status(monkeypatch, capsys, system.servers.env("cli"))
+    assert rc == 0, (out, err)
+    gateways = [r for r in rows(out) if r[0] == "gateway"]
+    assert len(gateways) == 1, out
+    [[_, replica, version, requests, errors, metrics]] = gateways
+    assert replica.isalnum() and version == "0.1.0" and (requests, errors) == ("-", "-")
+    assert metrics == system.url("/metrics")
+    async with system.http.get(metrics) as resp:
+        assert resp.status == 200
+    assert out.strip().splitlines()[-1] == "4 services, 4 replicas answering, 1 gateway"

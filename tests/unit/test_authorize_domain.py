@@ -217,13 +217,6 @@ def test_prompt_consent_asks_again(query: list[tuple[str, str]], expected: bool)
     assert domain.prompts_for_consent(query) is expected
 
 
-def test_a_grant_is_live_while_counted_or_while_its_code_may_be_exchanged() -> None:
-    grant = GrantRecord(client_id="c", scope="meetings:read", authorized_at=1000)
-    assert domain.grant_is_live(grant, counted=True, now=10_000, code_ttl=600)
-    assert domain.grant_is_live(grant, counted=False, now=1599, code_ttl=600)
-    assert not domain.grant_is_live(grant, counted=False, now=1600, code_ttl=600)
-
-
 def test_remembered_scopes_are_the_requested_ones_the_live_grant_covers() -> None:
     request = checked()
     assert domain.remembered(request, frozenset({"transcripts:read", "recordings:read"})) == [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
@@ -73,8 +74,10 @@ class MemoryStore:
     async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
         self.grants[(user_id, grant.client_id)] = grant
 
-    async def counted(self, user_id: str, client_ids: list[str]) -> list[bool]:
-        return [False for _ in client_ids]  # no live family: only a fresh code keeps a grant live
+    async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
+        """No live family here: only the grant's own code, not expired, keeps it live."""
+        fresh = {r.family for r, _ in self.codes.values() if r.expires_at > now}
+        return [grant.code_family in fresh for _, grant in pairs]
 
     async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
         self.consents[(user_id, signature)] = record

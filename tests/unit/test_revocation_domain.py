@@ -12,14 +12,12 @@ from services.revocation.batching import gather_bounded
 from services.revocation.domain import (
     check_owner,
     chunks,
-    is_connected,
     lease_ttl_ms,
     parse_pending_member,
     unique,
 )
 from shared.errors import UnauthorizedClient
 from shared.grants import keys as grant_keys
-from shared.grants.records import GrantRecord
 from shared.grants.sweep import DueFamily, parse_expiry_member
 from shared.messages import events as ev
 
@@ -36,20 +34,6 @@ def test_another_clients_token_is_unauthorized_client() -> None:
     assert caught.value.error == "unauthorized_client"
     assert caught.value.status == 400
     assert "mavio_client_A" not in caught.value.description  # the owner is only in the debug text
-
-
-@pytest.mark.parametrize(
-    ("authorized_at", "counted", "connected"),
-    [
-        (1_000, True, True),  # a live family
-        (9_500, False, True),  # authorized 500 s ago: its code may still be exchanged
-        (9_400, False, False),  # exactly a code lifetime ago: nothing can come of it any more
-        (1_000, False, False),  # expired and not counted
-    ],
-)
-def test_is_connected(authorized_at: int, counted: bool, connected: bool) -> None:
-    grant = GrantRecord(client_id="mavio_client_A", scope="meetings:read", authorized_at=authorized_at)
-    assert is_connected(grant, counted=counted, now=10_000, code_ttl=600) is connected
 
 
 def test_expiry_members_round_trip_and_malformed_ones_are_refused() -> None:

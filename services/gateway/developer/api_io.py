@@ -1,5 +1,6 @@
 """Request and response shapes of the OAuth apps JSON API, and its request checks: session,
-``Content-Type: application/json`` and same-origin ``Origin`` on every state-changing request."""
+``Content-Type: application/json`` (DELETE: no body, or a JSON one) and same-origin ``Origin`` on
+every state-changing request."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ def require_json(request: web.Request) -> None:
     check_origin(request)
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send Content-Type: application/json")
+
+
+def require_json_if_body(request: web.Request) -> None:
+    """A request that needs no body (DELETE): none at all is fine, one that is sent must be JSON.
+
+    The ``Origin`` check stays; a cross-site form cannot send DELETE in the first place."""
+    check_origin(request)
+    if request.body_exists and request.content_type != "application/json":
+        raise UnsupportedMediaType("send no body, or Content-Type: application/json")
 
 
 async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: bool = False) -> B:

@@ -1,9 +1,9 @@
 """Gateway routes: the JSON API for the signed-in user's OAuth apps (``/api/v1/oauth-apps``).
 
 Session-cookie auth. A state-changing request must be ``Content-Type: application/json`` (the
-logo upload: an image or multipart) and, when it sends ``Origin``, come from MAVIO_PUBLIC_URL's
-origin; a cross-site form can do neither. Errors: ``{"error", "error_description", "fields"}``
-with 400 (validation), 404 (unknown or not yours), 409 (name already used).
+logo upload: an image or multipart; a DELETE may have no body at all) and, when it sends ``Origin``,
+come from MAVIO_PUBLIC_URL's origin; a cross-site form can do neither. Errors: ``{"error",
+"error_description", "fields"}`` with 400 (validation), 404 (unknown or not yours), 409 (name already used).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.gateway.developer.api_io import (
     logo_upload,
     require_api_session,
     require_json,
+    require_json_if_body,
 )
 from services.gateway.developer.common import TOKENS_NOT_REVOKED, conflict_fields, revoke_app_tokens
 from services.gateway.developer.forms import prepare_logo
@@ -97,7 +98,7 @@ async def delete_app(request: web.Request) -> web.Response:
     """Deletes the app (the registry has its tokens revoked); 503 (with ``deleted: true``) when the
     revocation service did not confirm."""
     session = await require_api_session(request)
-    require_json(request)
+    require_json_if_body(request)
     reply = await registry(request).delete_app(
         session.user_id, _client_id(request), request_id=request_id(request)
     )
@@ -160,7 +161,7 @@ async def put_logo(request: web.Request) -> web.Response:
 @routes.delete(BASE + "/{client_id}/logo")
 async def remove_logo(request: web.Request) -> web.Response:
     session = await require_api_session(request)
-    require_json(request)
+    require_json_if_body(request)
     view = await registry(request).remove_logo(
         session.user_id, _client_id(request), request_id=request_id(request)
     )
