@@ -64,6 +64,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     # Bus users of resource servers (one per resource service, each with its own ``_INBOX.<user>.``).
     resource_bus_users: tuple[str, ...] = ("resource",)
+    # Full-rights bus users whose inboxes the services also answer (the tests' harness; none in production).
+    bus_admin_users: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -207,6 +209,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
+    "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
 }
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.

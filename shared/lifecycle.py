@@ -20,6 +20,7 @@ from shared.bus_client import ChunkedFlushClient
 from shared.config import ConfigError, Settings, load_settings
 from shared.logging import configure_logging
 from shared.metrics import ServiceMetrics
+from shared.reply_guard import reply_users
 from shared.service import Meta, Route
 from shared.store import Redis
 
@@ -176,7 +177,14 @@ async def serve_bus_service(
             "metrics_host": server.host,
             "hostname": socket.gethostname(),
         }
-        runner = ServiceRunner(nc, name=name, version=version, metrics=metrics, metadata=metadata)
+        runner = ServiceRunner(
+            nc,
+            name=name,
+            version=version,
+            metrics=metrics,
+            metadata=metadata,
+            reply_users=reply_users(settings),
+        )
         await runner.start(routes)
         await stop.wait()
         log.info("stopping: draining requests", service=name)

@@ -125,6 +125,7 @@ class Servers:
         return {
             "MAVIO_NATS_URL": self.nats_url,
             "MAVIO_REDIS_URL": self.redis.url,
+            "MAVIO_BUS_ADMIN_USERS": HARNESS,  # the services answer the harness's inbox too
             **self.credentials.env(user),
         }
 
