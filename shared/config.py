@@ -36,6 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_cluster: bool = False
     nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
     nats_password: str = ""
+    nats_audit_password: str = ""  # the JetStream writer's (bus user ``audit``) of token, registry, revocation
     redis_user: str = ""  # Redis ACL user; "" = the default user
     redis_password: str = ""
     access_token_ttl: int = 3600
@@ -182,6 +183,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_REDIS_CLUSTER": ("redis_cluster", _bool),
     "MAVIO_NATS_USER": ("nats_user", str.strip),
     "MAVIO_NATS_PASSWORD": ("nats_password", str),
+    "MAVIO_NATS_AUDIT_PASSWORD": ("nats_audit_password", str),
     "MAVIO_REDIS_USER": ("redis_user", str.strip),
     "MAVIO_REDIS_PASSWORD": ("redis_password", str),
     "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),

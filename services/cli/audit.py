@@ -4,12 +4,13 @@ One line per event: time (ISO 8601, UTC), event kind, ``actor=`` (who caused it:
 ``billing``, ``operator`` or ``client``), then ``user=`` and ``family=`` (``-`` when the event concerns
 neither; several families are comma-separated) and, where the event has one, a detail (``reason=`` of a
 revocation, ``scope=`` after narrowing, ``keep_old_until=`` of a secret rotation, ``fields=`` of an edit).
-Never a secret: events carry none.
+Never a secret: events carry none. A record that is not an event is skipped, and named on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from services.cli.connect import connect_bus
 from shared.config import Settings
@@ -56,6 +57,11 @@ async def audit_trail(settings: Settings, client_id: str) -> str:
         raise InvalidRequest(f"not a client id: {client_id[:64]}")
     nc = await connect_bus(settings)
     try:
-        return "\n".join([audit_line(event) async for _, event in read_audit(nc, client_id)])
+        skipped: list[int] = []
+        lines = [audit_line(event) async for _, event in read_audit(nc, client_id, skipped=skipped)]
+        if skipped:
+            numbers = ", ".join(str(seq) for seq in skipped)
+            print(f"mavio-oauth: skipped {len(skipped)} unreadable audit record(s): stream seq {numbers}", file=sys.stderr)
+        return "\n".join(lines)
     finally:
         await nc.close()

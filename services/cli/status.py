@@ -4,7 +4,8 @@
 arriving within the collection window (``--wait``) is kept: one per replica. INFO's metadata names each
 replica's metrics port (``shared.metrics_server``); STATS counts its requests and error replies since it
 started. Every Mavio OAuth service without a replica answering is listed too, and makes the command
-exit 1 (after printing the table).
+exit 1 (after printing the table). The last line counts revocation's pending commands (app deletions,
+revoke-all, plan changes queued while it was away: ``shared.commands``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nats.aio.client import Client as NATS
 
 from services.cli.connect import connect_bus
 from shared import subjects
+from shared.commands import pending_commands
 from shared.config import Settings
 
 DEFAULT_WAIT = 1.0  # seconds: replicas answer in milliseconds; a loaded host may need more (--wait)
@@ -52,6 +54,7 @@ class Replica:
 class Status:
     replicas: list[Replica]
     missing: list[str]  # Mavio OAuth services with no replica answering
+    pending_commands: int | None = None  # revocation's queue (None: not readable)
 
 
 async def collect(nc: NATS, subject: str, window: float) -> list[dict[str, Any]]:
@@ -118,6 +121,8 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
     summary = f"{services} services, {len(status.replicas)} replicas answering"
     if status.missing:
         summary += f"; not answering: {', '.join(status.missing)}"
+    if status.pending_commands is not None:
+        summary += f"\nrevocation commands pending: {status.pending_commands}"
     header = ("SERVICE", "REPLICA", "VERSION", "REQUESTS", "ERRORS", "METRICS")
     return f"{table(rows, header)}\n{summary}"
 
@@ -125,6 +130,8 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
 async def bus_status(settings: Settings, window: float) -> Status:
     nc = await connect_bus(settings)
     try:
-        return await gather(nc, window)
+        found = await gather(nc, window)
+        found.pending_commands = await pending_commands(nc)
+        return found
     finally:
         await nc.close()

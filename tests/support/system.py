@@ -264,4 +264,6 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
         "MAVIO_REDIS_USER": "redis_user",
         "MAVIO_REDIS_PASSWORD": "redis_password",
     }
-    return {field: env[var] for var, field in names.items()}
+    found = {field: env[var] for var, field in names.items()}
+    found["nats_audit_password"] = env.get("MAVIO_NATS_AUDIT_PASSWORD", "")  # token, registry, revocation
+    return found
