@@ -31,7 +31,8 @@ R = TypeVar("R")
 
 COMMAND_STREAM = "MAVIO_COMMANDS"
 CONSUMER = "revocation"
-ACK_WAIT = 300.0  # seconds a replica may work on one command before it is handed out again
+ACK_WAIT = 30.0  # seconds without news from the replica working on a command before it is handed out again
+PROGRESS_EVERY = 10.0  # seconds between a busy replica's "still working" (long cascades)
 RETRY_DELAY = 2.0  # seconds before a failed command is tried again
 _SUBJECT_OF: dict[type[Command], str] = {
     RevokeApp: subjects.COMMAND_REVOKE_APP,

@@ -24,6 +24,7 @@ from shared.bus import encode, error_payload
 from shared.commands import (
     COMMAND_STREAM,
     CONSUMER,
+    PROGRESS_EVERY,
     RETRY_DELAY,
     consumer_config,
     ensure_command_queue,
@@ -48,6 +49,7 @@ class CommandWorker:
         self.handle = handle
         self.pending = pending
         self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
 
     async def start(self, *, replicas: int = 1) -> None:
         await ensure_command_queue(self.writer, replicas=replicas)
@@ -55,6 +57,7 @@ class CommandWorker:
         sub = await js.pull_subscribe(
             f"{subjects.COMMANDS_REVOCATION}.>", durable=CONSUMER, stream=COMMAND_STREAM, config=consumer_config()
         )
+        self._sub = sub
         self._task = asyncio.create_task(self._run(sub))
 
     async def close(self) -> None:
@@ -62,6 +65,9 @@ class CommandWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._sub is not None:
+            with contextlib.suppress(Exception):
+                await self._sub.unsubscribe()
 
     async def _run(self, sub: Any) -> None:
         delay = 0.2
@@ -96,7 +102,7 @@ class CommandWorker:
             request_id=envelope.request_id, service=subjects.REVOCATION, op=type(envelope.command).__name__
         )
         try:
-            outcome = await self.handle(envelope.command)
+            outcome = await self._working(msg, envelope.command)
         except (TemporarilyUnavailable, OSError, nats.errors.Error, TimeoutError) as exc:
             log.warning("command failed; it will be tried again", debug=repr(exc))
             await msg.nak(delay=RETRY_DELAY)
@@ -112,6 +118,20 @@ class CommandWorker:
             return
         await msg.ack()
         await self._answer(envelope, encode(outcome), None)
+
+    async def _working(self, msg: Msg, command: Command) -> Any:
+        """Carry the command out, telling JetStream it is in progress while it takes long (so it is not
+        handed to another replica meanwhile)."""
+        task = asyncio.ensure_future(self.handle(command))
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=PROGRESS_EVERY)
+                if done:
+                    return task.result()
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
+        finally:
+            task.cancel()  # the service is stopping: the command stays queued, another replica takes it
 
     async def _answer(self, envelope: CommandEnvelope, body: bytes, headers: dict[str, str] | None) -> None:
         if not envelope.reply_to.startswith(INBOX):  # outcomes go to an inbox, nowhere else
