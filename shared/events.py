@@ -150,8 +150,8 @@ async def read_audit(
     nc: NATS, client_id: str, *, idle: float = 0.5, skipped: list[int] | None = None
 ) -> AsyncIterator[tuple[float, ev.Event]]:
     """The app's audit trail, oldest first, as (stream timestamp, event). A record that is not an event
-    is skipped, logged and its stream sequence number appended to ``skipped``: one bad record must not
-    hide the rest of the trail."""
+    is skipped (one bad record must not hide the rest of the trail) and reported: its stream sequence
+    number appended to ``skipped``, or a warning logged when the caller passes no list."""
     js = nc.jetstream()
     try:
         info = await js.stream_info(AUDIT_STREAM, subjects_filter=audit_subject(client_id))
@@ -169,8 +169,9 @@ async def read_audit(
                 event = decode_event(msg.data)
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 seq = msg.metadata.sequence.stream
-                log.warning("audit record skipped: not an event", client_id=client_id, seq=seq, debug=str(exc))
-                if skipped is not None:
+                if skipped is None:
+                    log.warning("audit record skipped: not an event", client_id=client_id, seq=seq, debug=str(exc))
+                else:
                     skipped.append(seq)
                 continue
             yield event.at, event
