@@ -94,7 +94,7 @@ async def test_an_observer_cannot_join_a_services_queue_group(sut: System) -> No
 
 
 async def test_the_services_own_users_have_no_jetstream_rights(sut: System) -> None:
-    for user in bus_auth.AUDIT_WRITERS:
+    for user in ("token", "registry", "revocation"):  # the services that write the trail
         errors: list[str] = []
         nc = await connect_as(sut, user, errors)
         try:
@@ -129,9 +129,8 @@ async def test_a_record_that_is_not_an_event_is_skipped_and_reported(sut: System
     js = sut.nc.jetstream()
     junk = await js.publish(audit_subject(app.client_id), b"{}", stream=AUDIT_STREAM)
     await RegistryClient(sut.bus).regenerate_secret(owner.id, app.client_id)  # SecretRegenerated
-    skipped: list[int] = []
-    kinds = [type(e).__name__ async for _, e in read_audit(sut.nc, app.client_id, skipped=skipped)]
-    assert kinds == ["AppCreated", "SecretRegenerated"] and skipped == [junk.seq]
+    kinds = [type(e).__name__ async for _, e in read_audit(sut.nc, app.client_id)]  # no crash
+    assert kinds == ["AppCreated", "SecretRegenerated"]
     proc = await asyncio.create_subprocess_exec(
         CLI,
         "apps",
@@ -145,6 +144,9 @@ async def test_a_record_that_is_not_an_event_is_skipped_and_reported(sut: System
     assert proc.returncode == 0, err
     assert len(out.decode().splitlines()) == 2
     assert f"skipped 1 unreadable audit record(s): stream seq {junk.seq}" in err.decode()
+    skipped: list[int] = []
+    assert len([e async for e in read_audit(sut.nc, app.client_id, skipped=skipped)]) == 2
+    assert skipped == [junk.seq]
 
 
 async def test_an_app_deleted_while_revocation_is_down_is_revoked_once_it_is_back(sut: System) -> None:
@@ -175,8 +177,7 @@ async def test_a_plan_change_while_revocation_is_down_is_pending_and_applied_lat
     await sut.stop_service("revocation")
     try:
         changed = await RegistryClient(sut.bus).set_plan(party.user.id, "free")
-        assert changed.narrowed is None and changed.pending is True
-        assert changed.account.plan == "free"
+        assert changed.narrowed is None and changed.account.plan == "free"
     finally:
         await sut.start_service("revocation")
 
@@ -185,6 +186,7 @@ async def test_a_plan_change_while_revocation_is_down_is_pending_and_applied_lat
         return info["active"] is False or info.get("scope") == "meetings:read"
 
     await until("the downgrade narrowed the token", narrowed)
+    assert changed.pending is True  # and the reply said so
 
 
 async def test_when_revocation_answers_in_time_the_replies_are_as_before(sut: System) -> None:
