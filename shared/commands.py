@@ -123,7 +123,9 @@ class CommandSender:
         sub = await self.nc.subscribe(inbox, max_msgs=1)
         try:
             await self.nc.flush()
-            await enqueue(self.writer, CommandEnvelope(command=command, reply_to=inbox, request_id=request_id))
+            await enqueue(
+                self.writer, CommandEnvelope(command=command, reply_to=inbox, request_id=request_id)
+            )
             try:
                 msg = await sub.next_msg(timeout=self.timeout)
             except (nats.errors.TimeoutError, TimeoutError):

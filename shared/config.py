@@ -36,7 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_cluster: bool = False
     nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
     nats_password: str = ""
-    nats_audit_password: str = ""  # the JetStream writer's (bus user ``audit``) of token, registry, revocation
+    nats_audit_password: str = (
+        ""  # the JetStream writer's (bus user ``audit``) of token, registry, revocation
+    )
     redis_user: str = ""  # Redis ACL user; "" = the default user
     redis_password: str = ""
     access_token_ttl: int = 3600

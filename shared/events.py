@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+
 import msgspec
 import nats.errors
 import nats.js.errors
@@ -170,7 +171,9 @@ async def read_audit(
             except (msgspec.DecodeError, msgspec.ValidationError) as exc:
                 seq = msg.metadata.sequence.stream
                 if skipped is None:
-                    log.warning("audit record skipped: not an event", client_id=client_id, seq=seq, debug=str(exc))
+                    log.warning(
+                        "audit record skipped: not an event", client_id=client_id, seq=seq, debug=str(exc)
+                    )
                 else:
                     skipped.append(seq)
                 continue

@@ -94,7 +94,9 @@ async def connect_nats(
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
                 error_cb=on_error,
-                **(bus_auth.audit_connect_options(settings) if writer else bus_auth.connect_options(settings)),
+                **(
+                    bus_auth.audit_connect_options(settings) if writer else bus_auth.connect_options(settings)
+                ),
                 **RECONNECT_WAIT,
             )
             return nc

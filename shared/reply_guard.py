@@ -4,9 +4,9 @@ known bus user's inbox prefix (``_INBOX.<user>.``).
 nats-server's ``allow_responses`` lets a responder publish to *any* reply subject a requester names,
 even one the responder may not publish to otherwise (``$JS.API.STREAM.PURGE.…``, the audit subjects,
 ``events.>``). So the check is here, in the service, before a request is handled: a message whose
-reply subject is anywhere else is dropped unhandled, counted
-(``mavio_bus_replies_refused_total``, ``shared.metrics``) and logged once per process. ``GuardedClient`` applies it to every subscription nats.micro makes,
-its ``$SRV.PING/INFO/STATS`` answers included.
+reply subject is anywhere else is dropped unhandled, counted (``mavio_bus_replies_refused_total``,
+``shared.metrics``) and logged once per process. ``GuardedClient`` applies it to every subscription
+nats.micro makes, its ``$SRV.PING/INFO/STATS`` answers included.
 
 Without bus authentication (a development stack with no users) there are no user inboxes: any
 ``_INBOX.`` subject is answered, nothing else.
@@ -56,7 +56,9 @@ class ReplyGuard:
             self._refused.inc()
         if not self._logged:  # once per process: an attacker must not be able to flood the log
             self._logged = True
-            log.warning("request with a reply subject outside every inbox dropped", subject=subject, reply=reply)
+            log.warning(
+                "request with a reply subject outside every inbox dropped", subject=subject, reply=reply
+            )
 
     def wrap(self, cb: Callback) -> Callback:
         async def guarded(msg: Msg) -> None:
@@ -76,8 +78,9 @@ class GuardedClient:
         self._nc = nc
         self._guard = guard
 
-    async def subscribe(self, subject: str, *args: Any, cb: Callback | None = None, **kw: Any) -> Any:
-        return await self._nc.subscribe(subject, *args, cb=None if cb is None else self._guard.wrap(cb), **kw)
+    async def subscribe(self, subject: str, queue: str = "", cb: Callback | None = None, **kw: Any) -> Any:
+        guarded = None if cb is None else self._guard.wrap(cb)
+        return await self._nc.subscribe(subject, queue=queue, cb=guarded, **kw)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._nc, name)

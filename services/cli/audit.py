@@ -61,7 +61,10 @@ async def audit_trail(settings: Settings, client_id: str) -> str:
         lines = [audit_line(event) async for _, event in read_audit(nc, client_id, skipped=skipped)]
         if skipped:
             numbers = ", ".join(str(seq) for seq in skipped)
-            print(f"mavio-oauth: skipped {len(skipped)} unreadable audit record(s): stream seq {numbers}", file=sys.stderr)
+            print(
+                f"mavio-oauth: skipped {len(skipped)} unreadable audit record(s): stream seq {numbers}",
+                file=sys.stderr,
+            )
         return "\n".join(lines)
     finally:
         await nc.close()

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import structlog
 from nats.aio.client import Client as NATS
 
 from services.registry import secret_shown_once
-from services.registry.owner import Announce, OwnerOps, Publish
+from services.registry.owner import Announce, OwnerOps
 from shared import subjects
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
 from shared.apps.store import AppStore, RedisAppStore
-from shared.errors import InvalidClient, NotFound
 from shared.commands import CommandSender, ensure_command_queue
+from shared.errors import InvalidClient, NotFound
 from shared.events import publish_event
 from shared.lifecycle import ServiceContext
 from shared.messages.commands import Command, NarrowToPlan
@@ -91,10 +92,12 @@ class AccountHandlers:
         )
         command = NarrowToPlan(user_id=account.id, plan=account.plan, actor=req.actor)
         narrowed = await self.announce(event, command, PlanChangedReply)
-        return SetPlanReply(account=account, previous_plan=previous, narrowed=narrowed, pending=narrowed is None)
+        return SetPlanReply(
+            account=account, previous_plan=previous, narrowed=narrowed, pending=narrowed is None
+        )
 
 
-def _publisher(ctx: ServiceContext, writer: NATS) -> Publish:
+def _publisher(ctx: ServiceContext, writer: NATS) -> Callable[[Event], Awaitable[None]]:
     """Live events for caches, and every one to the app's audit trail (creation, edits, secret
     rotations) through the JetStream writer; a failure is logged and never undoes the change stored."""
 

@@ -55,7 +55,10 @@ class CommandWorker:
         await ensure_command_queue(self.writer, replicas=replicas)
         js = self.writer.jetstream()
         sub = await js.pull_subscribe(
-            f"{subjects.COMMANDS_REVOCATION}.>", durable=CONSUMER, stream=COMMAND_STREAM, config=consumer_config()
+            f"{subjects.COMMANDS_REVOCATION}.>",
+            durable=CONSUMER,
+            stream=COMMAND_STREAM,
+            config=consumer_config(),
         )
         self._sub = sub
         self._task = asyncio.create_task(self._run(sub))

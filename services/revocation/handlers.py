@@ -135,12 +135,16 @@ class Handlers:
         every code and token of an app (deleted: its grants, indexes and counters go too)."""
         match command:
             case NarrowToPlan():
-                return await self.narrower.plan_changed(command.user_id, command.plan, actor=command.actor or ev.BILLING)
+                return await self.narrower.plan_changed(
+                    command.user_id, command.plan, actor=command.actor or ev.BILLING
+                )
             case RevokeApp():
                 if command.reason not in APP_REASONS or not command.client_id:
                     raise InvalidRequest(f"reason must be one of: {', '.join(APP_REASONS)}")
                 structlog.contextvars.bind_contextvars(client_id=command.client_id)
-                revoked = await self.cascades.revoke_app(command.client_id, command.reason, actor=command.actor)
+                revoked = await self.cascades.revoke_app(
+                    command.client_id, command.reason, actor=command.actor
+                )
                 return RevokeAppReply(families_revoked=revoked)
 
     def routes(self) -> list[Route[Any]]:

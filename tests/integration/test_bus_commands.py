@@ -59,7 +59,9 @@ async def until(what: str, probe: Callable[[], Awaitable[bool]], timeout: float 
         await asyncio.sleep(0.1)
 
 
-async def party_with_tokens(system: System, *, plan: str = "free", scope: str = "meetings:read") -> tuple[Party, str]:
+async def party_with_tokens(
+    system: System, *, plan: str = "free", scope: str = "meetings:read"
+) -> tuple[Party, str]:
     owner = await create_account(system, name="Developer")
     app, secret = await create_app(system, owner, scopes=ALL.split())
     user = await create_account(system, plan=plan)
@@ -110,7 +112,9 @@ async def test_the_services_own_users_have_no_jetstream_rights(sut: System) -> N
 async def test_the_audit_stream_refuses_purges_and_an_existing_stream_takes_the_rule(sut: System) -> None:
     js = sut.nc.jetstream()
     await js.delete_stream(AUDIT_STREAM)  # as it was before: no deny rules
-    old = api.StreamConfig(name=AUDIT_STREAM, subjects=[f"{subjects.PREFIX}.audit.>"], storage=api.StorageType.FILE)
+    old = api.StreamConfig(
+        name=AUDIT_STREAM, subjects=[f"{subjects.PREFIX}.audit.>"], storage=api.StorageType.FILE
+    )
     await js.add_stream(old)
     await js.publish(audit_subject("app_old"), b"{}", stream=AUDIT_STREAM)
     await ensure_audit_stream(sut.nc)

@@ -214,7 +214,9 @@ class RevocationStandIn:
         envelope = envelope_decoder.decode(msg.data)
         command = envelope.command
         assert isinstance(command, RevokeApp), command
-        self.calls.append(RevokeAppRequest(client_id=command.client_id, reason=command.reason, actor=command.actor))
+        self.calls.append(
+            RevokeAppRequest(client_id=command.client_id, reason=command.reason, actor=command.actor)
+        )
         await msg.ack()
         reply = msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked))
         await self.system.nc.publish(envelope.reply_to, reply)
@@ -233,7 +235,10 @@ class RevocationStandIn:
         await ensure_command_queue(nc)
         await nc.jetstream().purge_stream(COMMAND_STREAM)
         sub = await nc.jetstream().pull_subscribe(
-            f"{subjects.COMMANDS_REVOCATION}.>", durable=CONSUMER, stream=COMMAND_STREAM, config=consumer_config()
+            f"{subjects.COMMANDS_REVOCATION}.>",
+            durable=CONSUMER,
+            stream=COMMAND_STREAM,
+            config=consumer_config(),
         )
         self._sub = sub
         self._task = asyncio.create_task(self._serve(sub))

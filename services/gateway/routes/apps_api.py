@@ -143,10 +143,10 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     )
     revoked = await revoke_app_tokens(request, owned.app.client_id, actor=session.user_id)
     if revoked.pending:  # queued: carried out when the revocation service is back
-        body = {"client_id": owned.app.client_id, "revocation": "pending"}
-        return json_response(body, status=202, headers=NO_STORE)
-    body = {"client_id": owned.app.client_id, "families_revoked": revoked.families_revoked}
-    return json_response(body, headers=NO_STORE)
+        pending = {"client_id": owned.app.client_id, "revocation": "pending"}
+        return json_response(pending, status=202, headers=NO_STORE)
+    done = {"client_id": owned.app.client_id, "families_revoked": revoked.families_revoked}
+    return json_response(done, headers=NO_STORE)
 
 
 @routes.put(BASE + "/{client_id}/logo")
