@@ -4,8 +4,8 @@
 arriving within the collection window (``--wait``) is kept: one per replica. INFO's metadata names each
 replica's metrics port (``shared.metrics_server``); STATS counts its requests and error replies since it
 started. Every Mavio OAuth service without a replica answering is listed too, and makes the command
-exit 1 (after printing the table). The last line counts revocation's pending commands (app deletions,
-revoke-all, plan changes queued while it was away: ``shared.commands``).
+exit 1 (after printing the table). When revocation has commands pending (app deletions, revoke-all,
+plan changes queued while it was away: ``shared.commands``), a last line counts them.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
     summary = f"{services} services, {len(status.replicas)} replicas answering"
     if status.missing:
         summary += f"; not answering: {', '.join(status.missing)}"
-    if status.pending_commands is not None:
+    if status.pending_commands:  # work queued while revocation was away (none: no line)
         summary += f"\nrevocation commands pending: {status.pending_commands}"
     header = ("SERVICE", "REPLICA", "VERSION", "REQUESTS", "ERRORS", "METRICS")
     return f"{table(rows, header)}\n{summary}"

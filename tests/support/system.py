@@ -131,7 +131,8 @@ class Servers:
 
     def identities(self) -> dict[str, dict[str, str]]:
         """Each service's (and the gateway's) own credentials, for ``Supervisor``."""
-        return {user: self.credentials.env(user) for user in (*subjects.SERVICES, "gateway")}
+        admins = {"MAVIO_BUS_ADMIN_USERS": HARNESS}  # the services answer the harness's inbox too
+        return {user: {**self.credentials.env(user), **admins} for user in (*subjects.SERVICES, "gateway")}
 
     async def connect(self, user: str = HARNESS) -> NATS:
         return await nats.connect(
