@@ -165,6 +165,12 @@ async def test_an_app_deleted_while_revocation_is_down_is_revoked_once_it_is_bac
         assert status == 202, body
         assert body["deleted"] is True and body["revocation"] == "pending"
         assert await pending_commands(sut.nc) == 1
+        status = await asyncio.create_subprocess_exec(
+            CLI, "status", env={**os.environ, **sut.servers.env("cli")}, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await asyncio.wait_for(status.communicate(), 60)
+        assert status.returncode == 1  # revocation is not answering
+        assert out.decode().splitlines()[-1] == "revocation commands pending: 1"
     finally:
         await http.close()
         await sut.start_service("revocation")
