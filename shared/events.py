@@ -13,7 +13,8 @@ connection that answers requests. A record the reader cannot decode is skipped a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 import msgspec
 import nats.errors
@@ -26,6 +27,7 @@ from shared import subjects
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.events")
+R = TypeVar("R")
 
 AUDIT_STREAM = "MAVIO_AUDIT"
 AUDIT_PREFIX = f"{subjects.PREFIX}.audit"
@@ -92,16 +94,20 @@ async def ensure_audit_stream_at_start(nc: NATS, *, replicas: int, timeout: floa
     """``ensure_audit_stream`` for a service starting up: JetStream may not be ready yet (a NATS cluster
     still electing its meta leader answers with timeouts), so it is asked again, one warning line per
     try, until ``timeout``; only then does the service fail to start."""
+    await when_jetstream_ready("audit stream", lambda: ensure_audit_stream(nc, replicas=replicas), timeout)
+
+
+async def when_jetstream_ready(what: str, step: Callable[[], Awaitable[R]], timeout: float = 60.0) -> R:
+    """Run a JetStream ``step`` at start, again after each failure (a warning line each) until ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + timeout, 0.2
     while True:
         try:
-            await ensure_audit_stream(nc, replicas=replicas)
-            return
+            return await step()
         except Exception as exc:
             if loop.time() + delay > deadline:
                 raise
-            log.warning("audit stream not available yet; retrying", debug=repr(exc))
+            log.warning(f"{what} not available yet; retrying", debug=repr(exc))
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 

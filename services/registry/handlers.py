@@ -18,7 +18,7 @@ from shared.accounts.store import RedisAccountStore
 from shared.apps.store import AppStore, RedisAppStore
 from shared.commands import CommandSender, ensure_command_queue
 from shared.errors import InvalidClient, NotFound
-from shared.events import publish_event
+from shared.events import publish_event, when_jetstream_ready
 from shared.lifecycle import ServiceContext
 from shared.messages.commands import Command, NarrowToPlan
 from shared.messages.events import Event, PlanChanged
@@ -131,7 +131,8 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     signer = Signer(ctx.settings.hmac_key)
     lookups = AppLookups(apps, signer)
     writer = await ctx.jetstream_writer()  # audit trail and command queue, as bus user ``audit``
-    await ensure_command_queue(writer, replicas=ctx.settings.audit_replicas)
+    replicas = ctx.settings.audit_replicas
+    await when_jetstream_ready("command queue", lambda: ensure_command_queue(writer, replicas=replicas))
     announce = _announcer(ctx, writer)
     accounts = AccountHandlers(AccountService(account_store, Passwords()), announce)
     owner = OwnerOps(

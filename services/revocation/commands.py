@@ -32,6 +32,7 @@ from shared.commands import (
     pending_commands,
 )
 from shared.errors import OAuthError, TemporarilyUnavailable
+from shared.events import when_jetstream_ready
 from shared.messages.commands import Command, CommandEnvelope
 from shared.reply_guard import INBOX
 
@@ -52,16 +53,18 @@ class CommandWorker:
         self._sub: Any = None
 
     async def start(self, *, replicas: int = 1) -> None:
+        await when_jetstream_ready("command queue", lambda: self._subscribe(replicas))
+        self._task = asyncio.create_task(self._run(self._sub))
+
+    async def _subscribe(self, replicas: int) -> None:
         await ensure_command_queue(self.writer, replicas=replicas)
         js = self.writer.jetstream()
-        sub = await js.pull_subscribe(
+        self._sub = await js.pull_subscribe(
             f"{subjects.COMMANDS_REVOCATION}.>",
             durable=CONSUMER,
             stream=COMMAND_STREAM,
             config=consumer_config(),
         )
-        self._sub = sub
-        self._task = asyncio.create_task(self._run(sub))
 
     async def close(self) -> None:
         if self._task is not None:
