@@ -32,10 +32,12 @@ Callback = Callable[[Msg], Awaitable[None]]
 
 
 def reply_users(settings: Settings) -> tuple[str, ...] | None:
-    """The bus users whose inboxes a service answers; None when the bus has no users (any inbox)."""
+    """The bus users whose inboxes a service answers; None when the bus has no users (any inbox). Not
+    ``audit``: the JetStream writer asks services nothing, and its inbox receives JetStream's answers."""
     if not settings.nats_user:
         return None
-    return (*bus_auth.USERS, *settings.resource_bus_users, *settings.bus_admin_users)
+    users = [u for u in bus_auth.USERS if u != bus_auth.AUDIT_USER]
+    return (*users, *settings.resource_bus_users, *settings.bus_admin_users)
 
 
 class ReplyGuard:

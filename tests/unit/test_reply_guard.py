@@ -23,6 +23,7 @@ from shared.reply_guard import ReplyGuard, reply_users
         ("mavio.oauth.v1.audit.mavio_client_x", False),
         ("mavio.oauth.v1.events.app.deleted", False),
         ("_INBOX.nobody.x", False),  # not a known user
+        ("_INBOX.audit.x", False),  # the JetStream writer's inbox: JetStream answers go there
         ("_INBOX.resourcefake.x", False),  # a prefix of a known user is not that user
         ("_INBOX.resource", False),  # the prefix itself, no inbox token
         ("_INBOX.x", False),
