@@ -2,8 +2,12 @@
 
 Each service subscribes to its own ``mavio.oauth.v1.<service>.>`` (and ``$SRV`` discovery) and
 publishes only the requests it makes and the events it announces; replies go back through
-``allow_responses`` (a responder may answer a request it received, nothing else). Every user gets its
-own reply inbox prefix ``_INBOX.<user>``, so no one can read another user's replies. An unauthenticated
+``allow_responses`` (a responder may answer a request it received; the service itself answers only
+inboxes, ``shared.reply_guard``). Every user gets its own reply inbox prefix ``_INBOX.<user>``, so no
+one can read another user's replies. Only a service may join a queue group, and only its own (named
+after it) on its own subjects: an observer subscribing to events with a queue is refused. JetStream
+(the audit trail, revocation's command queue) is written only by ``audit``, a user that serves no
+request: the services' own users have no ``$JS`` right a forged reply could borrow. An unauthenticated
 client is refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
 from this table, for the embedded stack, the test fixtures and ``deploy/nats.conf`` alike.
 
@@ -26,13 +30,33 @@ from shared.config import Settings
 P = subjects.PREFIX
 AUDIT = f"{P}.audit.>"  # the audit stream's subjects (``shared.events.AUDIT_PREFIX``)
 _STREAM = "MAVIO_AUDIT"
-# Create or update the audit stream, and publish to it (the acknowledgement comes back to the inbox).
-_JS_WRITE = (AUDIT, f"$JS.API.STREAM.CREATE.{_STREAM}", f"$JS.API.STREAM.UPDATE.{_STREAM}", "$JS.API.INFO")
-_JS_READ = (f"$JS.API.STREAM.INFO.{_STREAM}", "$JS.API.CONSUMER.>")  # an ordered consumer of the trail
+_COMMANDS = "MAVIO_COMMANDS"  # revocation's work queue (``shared.commands``)
+_CONSUMER = f"{_COMMANDS}.revocation"
+# Create or update the audit stream and the command queue, publish to them (the acknowledgement comes
+# back to the inbox), and pull and acknowledge revocation's commands.
+_JS_WRITE = (
+    AUDIT,
+    f"{P}.commands.>",
+    *(f"$JS.API.STREAM.{op}.{s}" for op in ("CREATE", "UPDATE", "INFO") for s in (_STREAM, _COMMANDS)),
+    "$JS.API.INFO",
+    *(f"$JS.API.CONSUMER.{op}.{_CONSUMER}" for op in ("CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT")),
+    f"$JS.API.CONSUMER.CREATE.{_CONSUMER}.>",  # with its filter subject
+    f"$JS.ACK.{_CONSUMER}.>",
+)
+# An ordered consumer of the trail (its API only: never a pull from another stream's consumer), and
+# the command queue's size for ``status``.
+_JS_READ = (
+    f"$JS.API.STREAM.INFO.{_STREAM}",
+    f"$JS.API.CONSUMER.*.{_STREAM}",
+    f"$JS.API.CONSUMER.*.{_STREAM}.>",
+    f"$JS.API.STREAM.INFO.{_COMMANDS}",
+)
 _APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>")  # ``RegistryClient.watch``
 _SERVE = ("$SRV.>",)
 _DISCOVER = ("$SRV.PING", "$SRV.INFO", "$SRV.STATS")  # every service answers these (``mavio-oauth status``)
 RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
+AUDIT_USER = "audit"
+ANY_QUEUE = ">"  # a queue-name pattern matching every queue group
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +64,7 @@ class Permissions:
     publish: tuple[str, ...]
     subscribe: tuple[str, ...]
     responses: bool  # may answer requests it received (``allow_responses``)
+    queue: str = ""  # the queue group it serves its own subjects in (a service's name); "" = none
 
 
 def _own(service: str) -> tuple[str, ...]:
@@ -56,21 +81,26 @@ USERS: dict[str, Permissions] = {
         publish=(subjects.REGISTRY_GET_APP, subjects.REGISTRY_GET_ACCOUNT, *_probe("authorize")),
         subscribe=(*_own("authorize"), *_APP_EVENTS),
         responses=True,
+        queue="authorize",
     ),
     "token": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE, *_probe("token")),
+        publish=(f"{P}.registry.>", f"{P}.events.>", *_probe("token")),
         subscribe=(*_own("token"), *_APP_EVENTS),
         responses=True,
+        queue="token",
     ),
     "registry": Permissions(
-        publish=(f"{P}.events.>", *_JS_WRITE, *_probe("registry")),
+        publish=(f"{P}.events.>", *_probe("registry")),
         subscribe=_own("registry"),
         responses=True,
+        queue="registry",
     ),
     "revocation": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.events.>", *_JS_WRITE, *_probe("revocation")),
+        # A command's outcome goes to the registry's inbox that waits for it (``shared.commands``).
+        publish=(f"{P}.registry.>", f"{P}.events.>", "_INBOX.registry.>", *_probe("revocation")),
         subscribe=(*_own("revocation"), f"{P}.events.>"),
         responses=True,
+        queue="revocation",
     ),
     # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
     "gateway": Permissions(
@@ -90,7 +120,12 @@ USERS: dict[str, Permissions] = {
         subscribe=(),
         responses=False,
     ),
+    # The JetStream writer of token, registry and revocation (their second connection): the audit
+    # trail, revocation's command queue. It serves no request, so no reply can borrow its rights.
+    AUDIT_USER: Permissions(publish=_JS_WRITE, subscribe=(), responses=False),
 }
+# The services that write JetStream through a second connection as ``AUDIT_USER``.
+AUDIT_WRITERS = ("token", "registry", "revocation")
 
 # A resource server using ``shared.verify_client``: verify tokens, report cached calls, and hear only
 # the events its verification cache needs (not plan changes, not app or secret changes). Each resource
@@ -124,7 +159,7 @@ def inbox_prefix(user: str) -> str:
 def permissions_block(user: str, permissions: Permissions) -> dict[str, Any]:
     block: dict[str, Any] = {
         "publish": {"allow": list(permissions.publish)},
-        "subscribe": {"allow": [*permissions.subscribe, f"{inbox_prefix(user)}.>"]},
+        "subscribe": _subscribe(user, permissions),
     }
     if permissions.responses:
         # A responder gets one message through each of its subscriptions that match (e.g. a service's
@@ -132,6 +167,20 @@ def permissions_block(user: str, permissions: Permissions) -> dict[str, Any]:
         # then refuses the answer. A few replies within the longest command are allowed instead.
         block["allow_responses"] = RESPONSES
     return block
+
+
+def _subscribe(user: str, permissions: Permissions) -> dict[str, list[str]]:
+    """Queue groups are named: entries ``"<subject> <queue>"``. A service may join only its own queue
+    (its name), only on its own subjects; no one may join a queue anywhere else (an observer of events
+    cannot take a service's work). nats-server lets a queue subscription through a plain allow entry
+    unless an allow entry names other queues for that subject or a deny entry names its queue."""
+    allow = [*permissions.subscribe, f"{inbox_prefix(user)}.>"]
+    if not permissions.queue:
+        return {"allow": allow, "deny": [f"> {ANY_QUEUE}"]}
+    own = f"{P}.{permissions.queue}."
+    allow.append(f"{own}> {permissions.queue}")
+    deny = [f"{s} {ANY_QUEUE}" for s in permissions.subscribe if not s.startswith(own)]
+    return {"allow": allow, "deny": deny}
 
 
 def server_authorization(
@@ -171,6 +220,17 @@ def deploy_authorization(resource_users: Sequence[str] = DEFAULT_RESOURCE_USERS)
     """``deploy/nats.conf``'s ``authorization`` block: each password from ``password_variable``."""
     passwords = {user: f"${password_variable(user)}" for user in all_users(resource_users)}
     return server_authorization(passwords, resource_users=resource_users)
+
+
+def audit_connect_options(settings: Settings) -> dict[str, Any]:
+    """``nats.connect`` keyword arguments of a service's JetStream writer (bus user ``audit``)."""
+    if not settings.nats_user:
+        return {}
+    return {
+        "user": AUDIT_USER,
+        "password": settings.nats_audit_password,
+        "inbox_prefix": inbox_prefix(AUDIT_USER),
+    }
 
 
 def connect_options(settings: Settings) -> dict[str, Any]:

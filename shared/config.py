@@ -36,6 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_cluster: bool = False
     nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
     nats_password: str = ""
+    nats_audit_password: str = (
+        ""  # the JetStream writer's (bus user ``audit``) of token, registry, revocation
+    )
     redis_user: str = ""  # Redis ACL user; "" = the default user
     redis_password: str = ""
     access_token_ttl: int = 3600
@@ -67,6 +70,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies: tuple[str, ...] = ()
     # Bus users of resource servers (one per resource service, each with its own ``_INBOX.<user>.``).
     resource_bus_users: tuple[str, ...] = ("resource",)
+    # Full-rights bus users whose inboxes the services also answer (the tests' harness; none in production).
+    bus_admin_users: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -183,6 +188,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_REDIS_CLUSTER": ("redis_cluster", _bool),
     "MAVIO_NATS_USER": ("nats_user", str.strip),
     "MAVIO_NATS_PASSWORD": ("nats_password", str),
+    "MAVIO_NATS_AUDIT_PASSWORD": ("nats_audit_password", str),
     "MAVIO_REDIS_USER": ("redis_user", str.strip),
     "MAVIO_REDIS_PASSWORD": ("redis_password", str),
     "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),
@@ -213,6 +219,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
+    "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
 }
 
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.

@@ -4,13 +4,16 @@ Live events go out on ``mavio.oauth.v1.events.<noun>.<past-verb>`` (core NATS: c
 other Mavio services react). Events that must not be lost are also written, acknowledged, to the
 JetStream stream ``MAVIO_AUDIT`` on ``mavio.oauth.v1.audit.<client_id>`` so an operator can read
 one app's trail in order (``mavio-oauth apps audit CLIENT_ID``). The stream is file-backed with
-a retention limit (age and size), so it survives restarts of any service.
+a retention limit (age and size), so it survives restarts of any service; it refuses purges and the
+deletion of single records (``deny_purge``, ``deny_delete``). It is written only through a service's
+JetStream writer (bus user ``audit``, ``ServiceContext.jetstream_writer``), never through the
+connection that answers requests. A record the reader cannot decode is skipped and reported.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 import msgspec
@@ -21,7 +24,6 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 
 from shared import subjects
-from shared.bus import raise_if_error
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.events")
@@ -79,6 +81,8 @@ async def ensure_audit_stream(nc: NATS, *, replicas: int = 1, update: bool = Tru
         max_bytes=AUDIT_MAX_BYTES,
         discard=api.DiscardPolicy.OLD,
         num_replicas=replicas,
+        deny_delete=True,
+        deny_purge=True,
     )
     try:
         await js.add_stream(config)
@@ -91,16 +95,20 @@ async def ensure_audit_stream_at_start(nc: NATS, *, replicas: int, timeout: floa
     """``ensure_audit_stream`` for a service starting up: JetStream may not be ready yet (a NATS cluster
     still electing its meta leader answers with timeouts), so it is asked again, one warning line per
     try, until ``timeout``; only then does the service fail to start."""
+    await when_jetstream_ready("audit stream", lambda: ensure_audit_stream(nc, replicas=replicas), timeout)
+
+
+async def when_jetstream_ready(what: str, step: Callable[[], Awaitable[R]], timeout: float = 60.0) -> R:
+    """Run a JetStream ``step`` at start, again after each failure (a warning line each) until ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline, delay = loop.time() + timeout, 0.2
     while True:
         try:
-            await ensure_audit_stream(nc, replicas=replicas)
-            return
+            return await step()
         except Exception as exc:
             if loop.time() + delay > deadline:
                 raise
-            log.warning("audit stream not available yet; retrying", debug=repr(exc))
+            log.warning(f"{what} not available yet; retrying", debug=repr(exc))
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -117,29 +125,15 @@ async def _ensure_quietly(nc: NATS) -> None:
 LIVE_ONLY: tuple[type[ev._Event], ...] = (ev.GrantExpired, ev.PlanChanged)
 
 
-async def publish_event(nc: NATS, event: ev.Event, *, audit: bool | None = None) -> None:
-    """Publish ``event`` live, and to the audit stream (acknowledged, with retries) unless it is a
-    live-only kind or ``audit`` is False. Revocations, reuse, secret rotations and deletions are audited."""
+async def publish_event(
+    nc: NATS, event: ev.Event, *, audit: bool | None = None, writer: NATS | None = None
+) -> None:
+    """Publish ``event`` live on ``nc``, and to the audit stream through ``writer`` (the JetStream
+    writer; ``nc`` when None) acknowledged, with retries, unless it is a live-only kind or ``audit`` is
+    False. Revocations, reuse, secret rotations and deletions are audited."""
     data = _encoder.encode(event)
     await nc.publish(subject_of(event), data)
-    await _audit(nc, event, data, audit)
-
-
-async def announce_event(nc: NATS, event: ev.Event, reply_type: type[R], *, timeout: float) -> R | None:
-    """Publish a command's event and wait for the service that reacts to it to say it has acted.
-
-    The event goes to the audit stream first (as ``publish_event`` does), then out live as a request:
-    every listener gets it as usual, and the one service whose queue group reacts to this kind (e.g.
-    revocation to ``app.deleted``) answers once done. None when no such answer came within ``timeout``
-    (the owner has recorded the command: running it again is safe)."""
-    data = _encoder.encode(event)
-    await _audit(nc, event, data, None)
-    try:
-        msg = await nc.request(subject_of(event), data, timeout=timeout)
-    except (nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
-        return None
-    raise_if_error(msg.data, msg.headers)
-    return msgspec.json.decode(msg.data, type=reply_type)
+    await _audit(writer or nc, event, data, audit)
 
 
 async def _audit(nc: NATS, event: ev.Event, data: bytes, audit: bool | None) -> None:
@@ -160,8 +154,12 @@ async def _audit(nc: NATS, event: ev.Event, data: bytes, audit: bool | None) -> 
     log.error("audit event not stored", kind=type(event).__name__, client_id=event.client_id)
 
 
-async def read_audit(nc: NATS, client_id: str, *, idle: float = 0.5) -> AsyncIterator[tuple[float, ev.Event]]:
-    """The app's audit trail, oldest first, as (stream timestamp, event)."""
+async def read_audit(
+    nc: NATS, client_id: str, *, idle: float = 0.5, skipped: list[int] | None = None
+) -> AsyncIterator[tuple[float, ev.Event]]:
+    """The app's audit trail, oldest first, as (stream timestamp, event). A record that is not an event
+    is skipped (one bad record must not hide the rest of the trail) and reported: its stream sequence
+    number appended to ``skipped``, or a warning logged when the caller passes no list."""
     js = nc.jetstream()
     try:
         info = await js.stream_info(AUDIT_STREAM, subjects_filter=audit_subject(client_id))
@@ -175,7 +173,17 @@ async def read_audit(nc: NATS, client_id: str, *, idle: float = 0.5) -> AsyncIte
         while remaining > 0:
             msg = await sub.next_msg(timeout=idle + 5)
             remaining -= 1
-            event = decode_event(msg.data)
+            try:
+                event = decode_event(msg.data)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                seq = msg.metadata.sequence.stream
+                if skipped is None:
+                    log.warning(
+                        "audit record skipped: not an event", client_id=client_id, seq=seq, debug=str(exc)
+                    )
+                else:
+                    skipped.append(seq)
+                continue
             yield event.at, event
     finally:
         await sub.unsubscribe()

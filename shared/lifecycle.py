@@ -20,6 +20,7 @@ from shared.bus_client import ChunkedFlushClient
 from shared.config import ConfigError, Settings, load_settings
 from shared.logging import configure_logging
 from shared.metrics import ServiceMetrics
+from shared.reply_guard import reply_users
 from shared.service import Meta, Route
 from shared.store import Redis
 
@@ -60,8 +61,11 @@ async def _serve_until_signal(serve: Serve, settings: Settings) -> None:
     await serve(settings, stop)
 
 
-async def connect_nats(settings: Settings, *, name: str, metrics: ServiceMetrics | None = None) -> NATS:
-    """Connect, retrying until NATS is reachable; afterwards nats-py reconnects forever by itself."""
+async def connect_nats(
+    settings: Settings, *, name: str, metrics: ServiceMetrics | None = None, writer: bool = False
+) -> NATS:
+    """Connect, retrying until NATS is reachable; afterwards nats-py reconnects forever by itself.
+    ``writer``: as the JetStream writer (bus user ``audit``) instead of this process's own user."""
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
@@ -90,7 +94,9 @@ async def connect_nats(settings: Settings, *, name: str, metrics: ServiceMetrics
                 disconnected_cb=on_disconnect,
                 reconnected_cb=on_reconnect,
                 error_cb=on_error,
-                **bus_auth.connect_options(settings),
+                **(
+                    bus_auth.audit_connect_options(settings) if writer else bus_auth.connect_options(settings)
+                ),
                 **RECONNECT_WAIT,
             )
             return nc
@@ -144,6 +150,19 @@ class ServiceContext:
         self.stack = stack
         # This process's registry: a service adds its own metrics to ``metrics.registry``.
         self.metrics = metrics if metrics is not None else ServiceMetrics("")
+        self._writer: NATS | None = None
+
+    async def jetstream_writer(self) -> NATS:
+        """The JetStream writer: a second connection, as bus user ``audit``, that serves no request
+        (the audit trail, revocation's command queue). Connected on first use, closed with the service
+        (after its requests are drained)."""
+        if self._writer is None:
+            from shared.shutdown import close_nats
+
+            name = f"{self.metrics.service or 'service'}-jetstream"
+            self._writer = await connect_nats(self.settings, name=name, writer=True)
+            self.stack.push_async_callback(close_nats, self._writer)
+        return self._writer
 
 
 BuildRoutes = Callable[[ServiceContext], Awaitable[list[Route[Any]]]]
@@ -176,7 +195,14 @@ async def serve_bus_service(
             "metrics_host": server.host,
             "hostname": socket.gethostname(),
         }
-        runner = ServiceRunner(nc, name=name, version=version, metrics=metrics, metadata=metadata)
+        runner = ServiceRunner(
+            nc,
+            name=name,
+            version=version,
+            metrics=metrics,
+            metadata=metadata,
+            reply_users=reply_users(settings),
+        )
         await runner.start(routes)
         await stop.wait()
         log.info("stopping: draining requests", service=name)

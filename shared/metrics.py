@@ -109,6 +109,12 @@ class ServiceMetrics:
             registry=reg,
         ).labels(service=service)
         self.redis = RedisHealth(redis_errors, redis_reconnects)
+        self.replies_refused = Counter(
+            "mavio_bus_replies_refused",
+            "Requests dropped unanswered: their reply subject was not a known bus user's inbox",
+            ["service"],
+            registry=reg,
+        ).labels(service=service)
 
     def route(self, subject: str) -> RouteMetrics:
         return RouteMetrics(self.requests, self.latency, service=self.service, subject=subject)

@@ -36,6 +36,8 @@ from shared.messages.registry import (
     RegenerateSecretReply,
     RegenerateSecretRequest,
     RemoveLogoRequest,
+    RevokeAppTokensReply,
+    RevokeAppTokensRequest,
     SetPlanReply,
     SetPlanRequest,
     UpdateAppRequest,
@@ -219,6 +221,19 @@ class RegistryClient:
     ) -> AppView:
         req = PutLogoRequest(user_id=user_id, client_id=client_id, logo=logo)
         return await self._owner(req, AppView, request_id)
+
+    async def revoke_app_tokens(
+        self, user_id: str, client_id: str, *, request_id: str | None = None
+    ) -> RevokeAppTokensReply:
+        """Revoke every code and token of the app (``pending`` when revocation did not answer in time:
+        queued, done when it is back)."""
+        return await self.bus.request(
+            subjects.REGISTRY_OWNER,
+            RevokeAppTokensRequest(user_id=user_id, client_id=client_id),
+            RevokeAppTokensReply,
+            request_id=request_id,
+            timeout=self.bus.timeout * COMMAND_TIMEOUTS,
+        )
 
     async def remove_logo(self, user_id: str, client_id: str, *, request_id: str | None = None) -> AppView:
         return await self._owner(RemoveLogoRequest(user_id=user_id, client_id=client_id), AppView, request_id)

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 import nats.micro
@@ -25,6 +25,7 @@ from nats.micro.service import Service
 from shared.bus import ERROR_HEADER, decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from shared.metrics import RouteMetrics, ServiceMetrics, outcome_of
+from shared.reply_guard import GuardedClient, ReplyGuard
 from shared.shutdown import bounded, close_nats
 from shared.store import UNAVAILABLE
 from shared.subjects import REQUEST_ID_HEADER
@@ -62,6 +63,7 @@ class ServiceRunner:
         max_inflight: int = 512,
         metrics: ServiceMetrics | None = None,
         metadata: dict[str, str] | None = None,
+        reply_users: tuple[str, ...] | None = None,
     ) -> None:
         self.nc = nc
         self.name = name
@@ -71,10 +73,13 @@ class ServiceRunner:
         self._max_inflight = max_inflight
         self._inflight: set[asyncio.Task[None]] = set()
         self._service: Service | None = None
+        # Replies go only to a known bus user's inbox (``shared.reply_guard``); None: any inbox.
+        self.guard = ReplyGuard(reply_users, self.metrics.replies_refused)
 
     async def start(self, routes: list[Route[Any]]) -> None:
+        guarded = cast(NATS, GuardedClient(self.nc, self.guard))  # $SRV answers and endpoints alike
         self._service = await nats.micro.add_service(
-            self.nc, name=self.name, version=self.version, queue_group=self.name, metadata=self._metadata
+            guarded, name=self.name, version=self.version, queue_group=self.name, metadata=self._metadata
         )
         for route in routes:
             stats = _Stats(self.metrics.route(route.subject))

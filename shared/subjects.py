@@ -44,6 +44,13 @@ REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
 
 
+# revocation's commands: a durable JetStream work queue only revocation consumes (``shared.commands``);
+# not events, so no observer can take the work.
+COMMANDS_REVOCATION = f"{PREFIX}.commands.{REVOCATION}"
+COMMAND_REVOKE_APP = f"{COMMANDS_REVOCATION}.app.revoke"
+COMMAND_NARROW_TO_PLAN = f"{COMMANDS_REVOCATION}.plan.narrow"
+
+
 def event(noun: str, past_verb: str) -> str:
     return f"{PREFIX}.events.{noun}.{past_verb}"
 

@@ -6,12 +6,13 @@ neither; several families are comma-separated) and, where the event has one, a d
 revocation, ``scope=`` after narrowing or of a refresh replay, with ``suspicious  requested=`` when the replay
 asked for another scope, ``presented_by=`` of a reused code, ``keep_old_until=`` of a secret rotation,
 ``fields=`` of an edit).
-Never a secret: events carry none.
+Never a secret: events carry none. A record that is not an event is skipped, and named on stderr.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from services.cli.connect import connect_bus
 from shared.config import Settings
@@ -71,6 +72,14 @@ async def audit_trail(settings: Settings, client_id: str) -> str:
         raise InvalidRequest(f"not a client id: {client_id[:64]}")
     nc = await connect_bus(settings)
     try:
-        return "\n".join([audit_line(event) async for _, event in read_audit(nc, client_id)])
+        skipped: list[int] = []
+        lines = [audit_line(event) async for _, event in read_audit(nc, client_id, skipped=skipped)]
+        if skipped:
+            numbers = ", ".join(str(seq) for seq in skipped)
+            print(
+                f"mavio-oauth: skipped {len(skipped)} unreadable audit record(s): stream seq {numbers}",
+                file=sys.stderr,
+            )
+        return "\n".join(lines)
     finally:
         await nc.close()

@@ -10,8 +10,10 @@
 Talks to Redis directly (MAVIO_REDIS_URL; with neither it nor MAVIO_NATS_URL set, the running ``make run``
 stack's ``stack.env``: ``services.cli.environment``) through the account and app stores (``shared.accounts``,
 ``shared.apps``), so it works while the services are down. ``users set-plan`` asks the registry,
-which owns plan changes: it records the plan and has the user's grants narrowed to it. ``status`` asks
-the bus only (``services.cli.status``). With the bus or
+which owns plan changes: it records the plan and has the user's grants narrowed to it; with the
+revocation service away, the narrowing is queued (durably) and the command says it is pending (exit
+0: it will be done when revocation is back). ``status`` asks the bus only (``services.cli.status``).
+With the bus or
 the registry down the plan is recorded here and the command says the grants were NOT narrowed and
 exits 1 (running it again once the services are up is safe). Errors are one line on stderr; exit
 status 1 for a refused operation, 2 for bad usage or configuration.
@@ -142,6 +144,9 @@ async def _set_plan(accounts: AccountService, settings: Settings, email: str, pl
         view, previous = await accounts.set_plan(email, plan)
         raise _not_narrowed(f"{view.email}: plan {previous} -> {view.plan}", exc.description) from None
     changed = f"{reply.account.email}: plan {reply.previous_plan} -> {reply.account.plan}"
+    if reply.pending:
+        queued = "queued for the revocation service, done when it is back"
+        return f"{changed}; existing grants NOT narrowed yet: pending ({queued})"
     if reply.narrowed is None:
         raise _not_narrowed(changed, "the revocation service did not answer")
     narrowed = reply.narrowed

@@ -6,7 +6,9 @@ replica's metrics port (``shared.metrics_server``); STATS counts its requests an
 started. Every Mavio OAuth service without a replica answering is listed too, and makes the command
 exit 1 (after printing the table). Gateway processes answer the same discovery (``services.gateway.
 announce``): one ``gateway`` row each, with its ``/metrics`` URL on the HTTP port and ``-`` for the
-counts (its HTTP requests are in that ``/metrics``), counted apart in the summary.
+counts (its HTTP requests are in that ``/metrics``), counted apart in the summary. When revocation has
+commands pending (app deletions, revoke-all, plan changes queued while it was away: ``shared.commands``),
+a last line counts them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from nats.aio.client import Client as NATS
 
 from services.cli.connect import connect_bus
 from shared import subjects
+from shared.commands import pending_commands
 from shared.config import Settings
 
 DEFAULT_WAIT = 1.0  # seconds: replicas answer in milliseconds; a loaded host may need more (--wait)
@@ -55,6 +58,7 @@ class Status:
     replicas: list[Replica]
     missing: list[str]  # Mavio OAuth services with no replica answering
     gateways: list[Replica] = field(default_factory=list)  # gateway processes answering
+    pending_commands: int | None = None  # revocation's queue (None: not readable)
 
 
 async def collect(nc: NATS, subject: str, window: float) -> list[dict[str, Any]]:
@@ -126,6 +130,8 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
         summary += f", {len(status.gateways)} gateway{'s' if len(status.gateways) > 1 else ''}"
     if status.missing:
         summary += f"; not answering: {', '.join(status.missing)}"
+    if status.pending_commands:  # work queued while revocation was away (none: no line)
+        summary += f"\nrevocation commands pending: {status.pending_commands}"
     header = ("SERVICE", "REPLICA", "VERSION", "REQUESTS", "ERRORS", "METRICS")
     return f"{table(rows, header)}\n{summary}"
 
@@ -133,6 +139,8 @@ def render(status: Status, table: Callable[[list[tuple[str, ...]], tuple[str, ..
 async def bus_status(settings: Settings, window: float) -> Status:
     nc = await connect_bus(settings)
     try:
-        return await gather(nc, window)
+        found = await gather(nc, window)
+        found.pending_commands = await pending_commands(nc)
+        return found
     finally:
         await nc.close()

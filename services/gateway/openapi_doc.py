@@ -70,6 +70,12 @@ def _ok(ref: str, status: str = "200") -> dict[str, Any]:
     return {status: {"description": "success", "content": {"application/json": {"schema": {"$ref": ref}}}}}
 
 
+def _pending(ref: str) -> dict[str, Any]:
+    """202: the revocation service did not answer in time; the work is queued and done when it is back."""
+    content = {"application/json": {"schema": {"$ref": ref}}}
+    return {"202": {"description": "accepted: revocation pending", "content": content}}
+
+
 _CLIENT_ID_PARAM: Final = {"name": "client_id", "in": "path", "required": True, "schema": _S}
 _API_SECURITY: Final[list[dict[str, list[str]]]] = [{"session": []}]
 
@@ -100,7 +106,10 @@ _APP_PATHS: Final = {
             _ok("#/components/schemas/App"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
-        "delete": _api("delete an app and revoke its tokens (no body)", _ok("#/components/schemas/Deleted")),
+        "delete": _api(
+            "delete an app and revoke its tokens (no body; 202: revocation pending, done when it is back)",
+            {**_ok("#/components/schemas/Deleted"), **_pending("#/components/schemas/DeletedPending")},
+        ),
     },
     "/api/v1/oauth-apps/{client_id}/secret": {
         "parameters": [_CLIENT_ID_PARAM],
@@ -112,7 +121,10 @@ _APP_PATHS: Final = {
     },
     "/api/v1/oauth-apps/{client_id}/revoke-tokens": {
         "parameters": [_CLIENT_ID_PARAM],
-        "post": _api("revoke every token of the app", _ok("#/components/schemas/Revoked")),
+        "post": _api(
+            "revoke every token of the app (202: revocation pending, done when it is back)",
+            {**_ok("#/components/schemas/Revoked"), **_pending("#/components/schemas/RevocationPending")},
+        ),
     },
     "/api/v1/oauth-apps/{client_id}/logo": {
         "parameters": [_CLIENT_ID_PARAM],
@@ -360,6 +372,16 @@ SCHEMAS: Final[dict[str, Any]] = {
         "type": "object",
         "required": ["client_id", "families_revoked"],
         "properties": {"client_id": _S, "families_revoked": {"type": "integer"}},
+    },
+    "RevocationPending": {
+        "type": "object",
+        "required": ["client_id", "revocation"],
+        "properties": {"client_id": _S, "revocation": {"const": "pending"}},
+    },
+    "DeletedPending": {
+        "type": "object",
+        "required": ["deleted", "client_id", "revocation"],
+        "properties": {"deleted": {"const": True}, "client_id": _S, "revocation": {"const": "pending"}},
     },
 }
 

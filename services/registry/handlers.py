@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import structlog
+from nats.aio.client import Client as NATS
 
 from services.registry import secret_shown_once
-from services.registry.owner import Announce, AppEvent, OwnerOps, Publish
+from services.registry.owner import Announce, OwnerOps
 from shared import subjects
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
 from shared.apps.store import AppStore, RedisAppStore
+from shared.commands import CommandSender, ensure_command_queue
 from shared.errors import InvalidClient, NotFound
-from shared.events import announce_event, publish_event
+from shared.events import publish_event, when_jetstream_ready
 from shared.lifecycle import ServiceContext
+from shared.messages.commands import Command, NarrowToPlan
 from shared.messages.events import Event, PlanChanged
 from shared.messages.registry import (
     AccountView,
@@ -86,32 +90,37 @@ class AccountHandlers:
             plan=account.plan,
             previous_plan=previous,
         )
-        narrowed = await self.announce(event, PlanChangedReply)
-        return SetPlanReply(account=account, previous_plan=previous, narrowed=narrowed)
+        command = NarrowToPlan(user_id=account.id, plan=account.plan, actor=req.actor)
+        narrowed = await self.announce(event, command, PlanChangedReply)
+        return SetPlanReply(
+            account=account, previous_plan=previous, narrowed=narrowed, pending=narrowed is None
+        )
 
 
-def _publisher(ctx: ServiceContext) -> Publish:
+def _publisher(ctx: ServiceContext, writer: NATS) -> Callable[[Event], Awaitable[None]]:
     """Live events for caches, and every one to the app's audit trail (creation, edits, secret
-    rotations); a failure is logged and never undoes the change already stored."""
+    rotations) through the JetStream writer; a failure is logged and never undoes the change stored."""
 
-    async def publish(event: AppEvent) -> None:
+    async def publish(event: Event) -> None:
         try:
-            await publish_event(ctx.nc, event)
+            await publish_event(ctx.nc, event, writer=writer)
         except Exception as exc:  # the change is stored; caches fall back to their short TTL
             log.warning("event not fully published", kind=type(event).__name__, debug=repr(exc))
 
     return publish
 
 
-def _announcer(ctx: ServiceContext) -> Announce:
-    """Commands' events, answered by the service that reacts to them (within a longer bus timeout:
-    revoking a large app takes a while)."""
+def _announcer(ctx: ServiceContext, writer: NATS) -> Announce:
+    """The event for observers, then the command on revocation's durable queue, whose outcome is
+    awaited within a longer bus timeout (revoking a large app takes a while); None: pending."""
+    publish = _publisher(ctx, writer)
+    sender = CommandSender(ctx.nc, writer, timeout=ctx.settings.bus_timeout * 2)
 
-    async def announce(event: Event, reply_type: type[R]) -> R | None:
-        reply = await announce_event(ctx.nc, event, reply_type, timeout=ctx.settings.bus_timeout * 2)
-        if reply is None:
-            log.warning("no service reacted to the event in time", kind=type(event).__name__)
-        return reply
+    async def announce(event: Event | None, command: Command, reply_type: type[R]) -> R | None:
+        if event is not None:
+            await publish(event)
+        request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+        return await sender.send(command, reply_type, request_id=request_id)
 
     return announce
 
@@ -121,7 +130,10 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     account_store = RedisAccountStore(ctx.redis)
     signer = Signer(ctx.settings.hmac_key)
     lookups = AppLookups(apps, signer)
-    announce = _announcer(ctx)
+    writer = await ctx.jetstream_writer()  # audit trail and command queue, as bus user ``audit``
+    replicas = ctx.settings.audit_replicas
+    await when_jetstream_ready("command queue", lambda: ensure_command_queue(writer, replicas=replicas))
+    announce = _announcer(ctx, writer)
     accounts = AccountHandlers(AccountService(account_store, Passwords()), announce)
     owner = OwnerOps(
         apps=apps,
@@ -129,7 +141,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         signer=signer,
         catalog=ScopeCatalog.load(),
         production=ctx.settings.production,
-        publish=_publisher(ctx),
+        publish=_publisher(ctx, writer),
         announce=announce,
     )
 

@@ -1,8 +1,9 @@
 """Owner operations on apps: every one names the acting user and answers ``NotFound`` for an app
 that user does not own. Each change publishes its event (app changed / deleted / secret
 regenerated) after it is stored, so callers drop cached app views at once. Deleting an app is this
-service's command: it records the deletion, then announces ``app.deleted`` and waits for the
-revocation service, which reacts to it by revoking every code and token of the app."""
+service's command: it records the deletion, announces ``app.deleted`` to observers and queues the
+revocation of every code and token of the app (``shared.commands``), waiting a while for the outcome;
+when revocation is away the reply says the revocation is pending (it will be done when it is back)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from shared.apps.records import AppRecord
 from shared.apps.store import AppStore
 from shared.apps.validation import AppInput, validate_app
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.messages.commands import Command, RevokeApp
 from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
     AppView,
@@ -34,6 +36,8 @@ from shared.messages.registry import (
     RegenerateSecretReply,
     RegenerateSecretRequest,
     RemoveLogoRequest,
+    RevokeAppTokensReply,
+    RevokeAppTokensRequest,
     UpdateAppRequest,
 )
 from shared.messages.revocation import RevokeAppReply
@@ -46,12 +50,15 @@ R = TypeVar("R")
 
 
 class Announce(Protocol):
-    async def __call__(self, event: Event, reply_type: type[R]) -> R | None:
-        """Publish ``event`` (audited) and wait for the service that reacts to it; None if none did."""
+    async def __call__(self, event: Event | None, command: Command, reply_type: type[R]) -> R | None:
+        """Publish ``event`` for observers (audited), queue ``command`` for revocation and wait for its
+        outcome; None when it did not come in time (the command is pending, carried out later)."""
         ...
 
 
 NAME_TAKEN = "You already have an app with this name"
+APP_DELETED = "app_deleted"  # revocation reasons (``services.revocation.cascade.APP_REASONS``)
+APP_REVOKE_ALL = "app_revoke_all"
 
 
 class OwnerOps:
@@ -96,6 +103,8 @@ class OwnerOps:
                 return await self.update(
                     UpdateAppRequest(user_id=req.user_id, client_id=req.client_id, remove_logo=True)
                 )
+            case RevokeAppTokensRequest():
+                return await self.revoke_tokens(req)
 
     async def _owned(self, user_id: str, client_id: str) -> AppRecord:
         return domain.owned(await self.apps.get(client_id), user_id)
@@ -176,13 +185,23 @@ class OwnerOps:
         stats = await self.apps.stats(record.client_id, [])
         await self.apps.delete(record)
         deleted = AppDeleted(at=time.time(), client_id=record.client_id, actor=req.user_id)
-        revoked = await self.announce(deleted, RevokeAppReply)
+        command = RevokeApp(client_id=record.client_id, reason=APP_DELETED, actor=req.user_id)
+        revoked = await self.announce(deleted, command, RevokeAppReply)
         return DeleteAppReply(
             client_id=record.client_id,
             users_affected=stats.active_authorizations,
             tokens_revoked=revoked is not None,
             families_revoked=revoked.families_revoked if revoked else 0,
+            pending=revoked is None,
         )
+
+    async def revoke_tokens(self, req: RevokeAppTokensRequest) -> RevokeAppTokensReply:
+        record = await self._owned(req.user_id, req.client_id)
+        command = RevokeApp(client_id=record.client_id, reason=APP_REVOKE_ALL, actor=req.user_id)
+        revoked = await self.announce(None, command, RevokeAppReply)
+        if revoked is None:
+            return RevokeAppTokensReply(client_id=record.client_id, pending=True)
+        return RevokeAppTokensReply(client_id=record.client_id, families_revoked=revoked.families_revoked)
 
     async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
         record = await self._owned(req.user_id, req.client_id)

@@ -1,10 +1,10 @@
 """Bus handlers of the revocation service: decode -> domain -> store -> encode.
 
-``build_routes`` wires RFC 7009 revocation, the app and grant cascades, connected apps and the reactions
-to the registry's commands (``app.deleted``, ``plan.changed``: answered in the service's queue group, so
-one replica handles each and the registry learns when it is done) to the grant store
-(``shared.grants``), the registry client and the event publisher; it also starts the TTL sweeper
-(stopped, lease released, when the service stops).
+``build_routes`` wires RFC 7009 revocation, the app and grant cascades and connected apps to the grant
+store (``shared.grants``), the registry client and the event publisher; it also starts the worker of
+the registry's commands (revoke an app, narrow to a plan: ``services.revocation.commands``, from the
+durable queue only this service consumes, never from broadcast events) and the TTL sweeper (both
+stopped, the lease released, when the service stops).
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ import uuid
 from typing import Any
 
 import structlog
+from nats.aio.client import Client as NATS
 
-from services.revocation.cascade import APP_DELETED, APP_REASONS, Cascades
+from services.revocation.cascade import APP_REASONS, Cascades
+from services.revocation.commands import CommandWorker
 from services.revocation.connected import ConnectedApps
 from services.revocation.domain import lease_ttl_ms
 from services.revocation.lease import Lease
@@ -33,6 +35,7 @@ from shared.grants.store import grant_store
 from shared.grants.sweep import RedisSweepStore
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
+from shared.messages.commands import Command, NarrowToPlan, RevokeApp
 from shared.messages.revocation import (
     ConnectedAppsReply,
     ConnectedAppsRequest,
@@ -53,7 +56,9 @@ from shared.tokens import Signer
 log = structlog.get_logger("mavio.revocation")
 
 
-def build_sweeper(ctx: ServiceContext, metrics: RevocationMetrics | None = None) -> Sweeper:
+def build_sweeper(
+    ctx: ServiceContext, metrics: RevocationMetrics | None = None, *, writer: NATS | None = None
+) -> Sweeper:
     """The sweeper of this replica. Also freezes the objects alive now (modules, clients, scripts) out
     of the garbage collector's way: a full collection, which a sweep's churn triggers, then scans only
     young objects instead of pausing the loop for the whole heap (``gc.freeze``)."""
@@ -62,7 +67,7 @@ def build_sweeper(ctx: ServiceContext, metrics: RevocationMetrics | None = None)
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     lease = Lease(ctx.redis, keys.sweep_lease(), ttl_ms=lease_ttl_ms(s.sweep_interval), holder=holder)
     store = RedisSweepStore(ctx.redis, cluster=s.redis_cluster)
-    publish = event_publisher(ctx.nc)
+    publish = event_publisher(ctx.nc, writer)
     nc = ctx.nc
     return Sweeper(
         store,
@@ -125,16 +130,22 @@ class Handlers:
             raise TemporarilyUnavailable("the plan was recorded, but grants were not narrowed yet")
         return changed.narrowed
 
-    async def on_plan_changed(self, event: ev.PlanChanged, _: Meta) -> PlanChangedReply:
-        """Reaction to the registry's ``plan.changed``: narrow every grant of the user to the plan."""
-        return await self.narrower.plan_changed(event.user_id, event.plan, actor=event.actor or ev.BILLING)
-
-    async def on_app_deleted(self, event: ev.AppDeleted, _: Meta) -> RevokeAppReply:
-        """Reaction to the registry's ``app.deleted``: every code and token of the app, its grants,
-        indexes and counters go."""
-        structlog.contextvars.bind_contextvars(client_id=event.client_id)
-        revoked = await self.cascades.revoke_app(event.client_id, APP_DELETED, actor=event.actor)
-        return RevokeAppReply(families_revoked=revoked)
+    async def run_command(self, command: Command) -> RevokeAppReply | PlanChangedReply:
+        """A command from the registry's queue: narrow every grant of a user to the plan, or revoke
+        every code and token of an app (deleted: its grants, indexes and counters go too)."""
+        match command:
+            case NarrowToPlan():
+                return await self.narrower.plan_changed(
+                    command.user_id, command.plan, actor=command.actor or ev.BILLING
+                )
+            case RevokeApp():
+                if command.reason not in APP_REASONS or not command.client_id:
+                    raise InvalidRequest(f"reason must be one of: {', '.join(APP_REASONS)}")
+                structlog.contextvars.bind_contextvars(client_id=command.client_id)
+                revoked = await self.cascades.revoke_app(
+                    command.client_id, command.reason, actor=command.actor
+                )
+                return RevokeAppReply(families_revoked=revoked)
 
     def routes(self) -> list[Route[Any]]:
         return [
@@ -148,8 +159,6 @@ class Handlers:
                 self.connected_apps,
             ),
             Route("plan_changed", subjects.REVOCATION_PLAN_CHANGED, PlanChangedRequest, self.plan_changed),
-            Route("on.plan_changed", subjects.EVENT_PLAN_CHANGED, ev.PlanChanged, self.on_plan_changed),
-            Route("on.app_deleted", subjects.EVENT_APP_DELETED, ev.AppDeleted, self.on_app_deleted),
         ]
 
 
@@ -157,11 +166,12 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
     s = ctx.settings
     revoked = None if metrics is None else metrics.revoked
     store = grant_store(ctx.redis, s)
-    publish = event_publisher(ctx.nc)
+    writer = await ctx.jetstream_writer()
+    publish = event_publisher(ctx.nc, writer)
     catalog = ScopeCatalog.load()
     cached = RegistryClient(ctx.bus, cache_ttl=s.app_cache_ttl)
     await cached.watch(ctx.nc)
-    await ensure_audit_stream_at_start(ctx.nc, replicas=ctx.settings.audit_replicas)
+    await ensure_audit_stream_at_start(writer, replicas=ctx.settings.audit_replicas)
     cascades = Cascades(store, publish, revoked=revoked)
     registry = RegistryClient(ctx.bus)
     return Handlers(
@@ -177,7 +187,11 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     metrics = RevocationMetrics(ctx.metrics.registry)
     handlers = await build_handlers(ctx, metrics)
-    sweeper = build_sweeper(ctx, metrics)
+    writer = await ctx.jetstream_writer()
+    worker = CommandWorker(ctx.nc, writer, handlers.run_command, pending=metrics.commands_pending)
+    await worker.start(replicas=ctx.settings.audit_replicas)
+    ctx.stack.push_async_callback(worker.close)
+    sweeper = build_sweeper(ctx, metrics, writer=writer)
     sweeper.start()
     ctx.stack.push_async_callback(sweeper.close)
     return handlers.routes()

@@ -35,3 +35,9 @@ class RevocationMetrics:
         self.registry = reg
         self.revoked = tokens_revoked(reg)
         self.sweeper = SweeperMetrics(reg)
+        self.commands_pending = Gauge(
+            "mavio_revocation_commands_pending",
+            "Commands in revocation's queue not yet done (app deletions, revoke-all, plan changes), "
+            "as this replica last measured",
+            registry=reg,
+        )

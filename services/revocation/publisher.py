@@ -17,10 +17,13 @@ log = structlog.get_logger("mavio.revocation")
 Publish = Callable[[ev.Event], Awaitable[None]]
 
 
-def event_publisher(nc: NATS) -> Publish:
+def event_publisher(nc: NATS, writer: NATS | None = None) -> Publish:
+    """Live on ``nc``; to the audit stream through ``writer`` (the JetStream writer, bus user ``audit``;
+    ``nc`` when None)."""
+
     async def publish(event: ev.Event) -> None:
         try:
-            await publish_event(nc, event)
+            await publish_event(nc, event, writer=writer)
         except Exception as exc:
             log.error("event not published", kind=type(event).__name__, debug=repr(exc))
 

@@ -117,7 +117,7 @@ def _embedded_servers(
         acl = write_private(run_dir / "redis.acl", creds.redis_acl())
         servers.append(start_redis(run_dir / "redis", log_file=run_dir / "redis.log", acl_file=acl))
         overrides["MAVIO_REDIS_URL"] = servers[-1].url
-    keep = {"MAVIO_NATS_USER", "MAVIO_NATS_PASSWORD"} if nats_embedded else set()
+    keep = {"MAVIO_NATS_USER", "MAVIO_NATS_PASSWORD", "MAVIO_NATS_AUDIT_PASSWORD"} if nats_embedded else set()
     keep |= {"MAVIO_REDIS_USER", "MAVIO_REDIS_PASSWORD"} if redis_embedded else set()
 
     def identity(user: str) -> dict[str, str]:

@@ -69,7 +69,10 @@ class StackCredentials:
             password = self.admins[user]
             return _env(user, password, user, password)
         redis_user = redis_acl.SERVICE_USER
-        return _env(user, self.nats[user], redis_user, self.redis[redis_user])
+        env = _env(user, self.nats[user], redis_user, self.redis[redis_user])
+        if user in bus_auth.AUDIT_WRITERS:  # its JetStream writer connects as ``audit``
+            env["MAVIO_NATS_AUDIT_PASSWORD"] = self.nats[bus_auth.AUDIT_USER]
+        return env
 
 
 def _env(nats_user: str, nats_password: str, redis_user: str, redis_password: str) -> dict[str, str]:

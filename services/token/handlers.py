@@ -54,11 +54,12 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     )
     await clients.watch(ctx.nc)
 
-    await ensure_audit_stream_at_start(ctx.nc, replicas=ctx.settings.audit_replicas)
+    writer = await ctx.jetstream_writer()  # the audit trail is written as bus user ``audit``
+    await ensure_audit_stream_at_start(writer, replicas=ctx.settings.audit_replicas)
 
     async def publish(event: ev.Event) -> None:
         try:
-            await publish_event(ctx.nc, event)
+            await publish_event(ctx.nc, event, writer=writer)
         except Exception as exc:  # the revocation is done; a lost event must not fail the request
             log.error("event not published", kind=type(event).__name__, debug=repr(exc))
 

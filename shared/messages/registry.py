@@ -62,6 +62,7 @@ class SetPlanReply(msgspec.Struct, frozen=True, kw_only=True):
     account: AccountView
     previous_plan: str
     narrowed: PlanChangedReply | None = None
+    pending: bool = False  # revocation was away: the narrowing is queued and will be done when it is back
 
 
 class AuthenticateRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -114,6 +115,18 @@ class DeleteAppRequest(_OwnerOp, tag="delete", frozen=True, kw_only=True):
     client_id: str
 
 
+class RevokeAppTokensRequest(_OwnerOp, tag="revoke_tokens", frozen=True, kw_only=True):
+    """Revoke every code and token of an app the user owns (through revocation's command queue)."""
+
+    client_id: str
+
+
+class RevokeAppTokensReply(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: str
+    families_revoked: int = 0
+    pending: bool = False  # revocation was away: queued, done when it is back
+
+
 class RegenerateSecretRequest(_OwnerOp, tag="regenerate", frozen=True, kw_only=True):
     client_id: str
     keep_old_seconds: int = 0  # 0 (old secret invalid at once), 3600 or 86400
@@ -137,6 +150,7 @@ OwnerRequest = (
     | RegenerateSecretRequest
     | PutLogoRequest
     | RemoveLogoRequest
+    | RevokeAppTokensRequest
 )
 
 
@@ -175,6 +189,7 @@ class DeleteAppReply(msgspec.Struct, frozen=True, kw_only=True):
     users_affected: int  # active authorizations at the time of deletion
     tokens_revoked: bool = True
     families_revoked: int = 0
+    pending: bool = False  # revocation was away: the revocation is queued and will be done when it is back
 
 
 class RegenerateSecretReply(msgspec.Struct, frozen=True, kw_only=True):

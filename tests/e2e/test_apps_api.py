@@ -330,16 +330,17 @@ async def test_delete_needs_no_body_but_keeps_the_origin_check(
         await RegistryClient(api_system.bus).get_app(app.client_id)
 
 
-async def test_revocation_down_is_a_503_not_a_pretend_success(
+async def test_revocation_down_is_a_202_pending_not_a_pretend_success(
     api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:
+    """Issue 22: the work is queued durably, so the answer is 202 with ``revocation: pending`` (was 503)."""
     http, account = dev
     app, _ = await create_app(api_system, account)
     status, body = await call(http, api_system, "POST", f"{API}/{app.client_id}/revoke-tokens")
-    assert status == 503 and body["error"] == "temporarily_unavailable"
+    assert status == 202 and body == {"client_id": app.client_id, "revocation": "pending"}
     status, body = await call(http, api_system, "DELETE", f"{API}/{app.client_id}")
-    assert status == 503 and body["error"] == "temporarily_unavailable" and body["deleted"] is True
-    assert "were not revoked" in body["error_description"]
+    assert status == 202 and body["deleted"] is True and body["revocation"] == "pending"
+    assert "families_revoked" not in body
     with pytest.raises(NotFound):
         await RegistryClient(api_system.bus).get_app(app.client_id)
 

@@ -4,6 +4,8 @@ the real store), apps via the registry's owner operation on the bus, and sign-in
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import itertools
 import re
@@ -14,14 +16,16 @@ from functools import cache
 
 import aiohttp
 import msgspec
+import nats.errors
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
+from nats.js.client import JetStreamContext
 
 from shared import subjects
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
-from shared.messages.events import AppDeleted
+from shared.commands import COMMAND_STREAM, CONSUMER, consumer_config, ensure_command_queue, envelope_decoder
+from shared.messages.commands import RevokeApp
 from shared.messages.registry import AccountView, AppView, CreateAppRequest
 from shared.messages.revocation import RevokeAppReply, RevokeAppRequest
 from shared.registry_client import RegistryClient
@@ -191,39 +195,59 @@ def png_padded_to(total: int) -> bytes:
 
 
 class RevocationStandIn:
-    """Answers ``revocation.app.revoke_all`` on the real bus and records what it was asked.
+    """Takes revocation's commands from the real command queue (``shared.commands``: revoke an app's
+    tokens, for "Revoke all tokens" and "Delete app"), records each as the ``RevokeAppRequest`` it
+    amounts to and answers the waiting registry.
 
-    For systems started without the revocation service (whose handler is another issue's work):
-    the gateway's side of "Revoke all tokens" and "Delete app" can be tested either way.
+    For systems started without the revocation service: the gateway's side can be tested either way.
+    Commands left in the queue by earlier tests are dropped when it starts.
     """
 
     def __init__(self, system: System, families_revoked: int = 3) -> None:
         self.system = system
         self.families_revoked = families_revoked
         self.calls: list[RevokeAppRequest] = []
-        self._subs: list[Subscription] = []
+        self._task: asyncio.Task[None] | None = None
+        self._sub: JetStreamContext.PullSubscription | None = None
 
     async def handle(self, msg: Msg) -> None:
-        self.calls.append(msgspec.json.decode(msg.data, type=RevokeAppRequest))
-        await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
-
-    async def react(self, msg: Msg) -> None:
-        """The revocation service's reaction to the registry's ``app.deleted``, recorded as the
-        revoke-all request it amounts to."""
-        deleted = msgspec.json.decode(msg.data, type=AppDeleted)
+        envelope = envelope_decoder.decode(msg.data)
+        command = envelope.command
+        assert isinstance(command, RevokeApp), command
         self.calls.append(
-            RevokeAppRequest(client_id=deleted.client_id, reason="app_deleted", actor=deleted.actor)
+            RevokeAppRequest(client_id=command.client_id, reason=command.reason, actor=command.actor)
         )
-        await msg.respond(msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked)))
+        await msg.ack()
+        reply = msgspec.json.encode(RevokeAppReply(families_revoked=self.families_revoked))
+        await self.system.nc.publish(envelope.reply_to, reply)
+
+    async def _serve(self, sub: JetStreamContext.PullSubscription) -> None:
+        while True:
+            try:
+                msgs = await sub.fetch(1, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            for msg in msgs:
+                await self.handle(msg)
 
     async def __aenter__(self) -> RevocationStandIn:
-        self._subs = [
-            await self.system.nc.subscribe(subjects.REVOCATION_REVOKE_APP, cb=self.handle),
-            await self.system.nc.subscribe(subjects.EVENT_APP_DELETED, cb=self.react),
-        ]
-        await self.system.nc.flush()
+        nc = self.system.nc
+        await ensure_command_queue(nc)
+        await nc.jetstream().purge_stream(COMMAND_STREAM)
+        sub = await nc.jetstream().pull_subscribe(
+            f"{subjects.COMMANDS_REVOCATION}.>",
+            durable=CONSUMER,
+            stream=COMMAND_STREAM,
+            config=consumer_config(),
+        )
+        self._sub = sub
+        self._task = asyncio.create_task(self._serve(sub))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for sub in self._subs:
-            await sub.unsubscribe()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._sub is not None:
+            await self._sub.unsubscribe()

@@ -131,12 +131,14 @@ class Servers:
         return {
             "MAVIO_NATS_URL": self.nats_url,
             "MAVIO_REDIS_URL": self.redis.url,
+            "MAVIO_BUS_ADMIN_USERS": HARNESS,  # the services answer the harness's inbox too
             **self.credentials.env(user),
         }
 
     def identities(self) -> dict[str, dict[str, str]]:
         """Each service's (and the gateway's) own credentials, for ``Supervisor``."""
-        return {user: self.credentials.env(user) for user in (*subjects.SERVICES, "gateway")}
+        admins = {"MAVIO_BUS_ADMIN_USERS": HARNESS}  # the services answer the harness's inbox too
+        return {user: {**self.credentials.env(user), **admins} for user in (*subjects.SERVICES, "gateway")}
 
     async def connect(self, user: str = HARNESS) -> NATS:
         return await nats.connect(
@@ -272,4 +274,6 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
         "MAVIO_REDIS_USER": "redis_user",
         "MAVIO_REDIS_PASSWORD": "redis_password",
     }
-    return {field: env[var] for var, field in names.items()}
+    found = {field: env[var] for var, field in names.items()}
+    found["nats_audit_password"] = env.get("MAVIO_NATS_AUDIT_PASSWORD", "")  # token, registry, revocation
+    return found

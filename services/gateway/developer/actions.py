@@ -101,10 +101,12 @@ async def revoke(request: web.Request) -> web.Response:
     session, _ = await checked_form(request)
     reply = await owned(request, session)
     try:
-        await revoke_app_tokens(request, reply.app.client_id, "app_revoke_all", actor=session.user_id)
+        revoked = await revoke_app_tokens(request, reply.app.client_id, actor=session.user_id)
     except TemporarilyUnavailable as exc:
         ctx = {"unavailable": exc.description, "deleted": False}
         return _confirm(request, "action_failed.html", reply, **ctx, status=503)
+    if revoked.pending:  # queued: carried out when the revocation service is back
+        return _confirm(request, "revocation_pending.html", reply, deleted=False, status=202)
     return see_other(app_path(reply.app.client_id) + "?notice=revoked")
 
 
@@ -125,6 +127,8 @@ async def delete(request: web.Request) -> web.Response:
     deleted = await registry(request).delete_app(
         session.user_id, reply.app.client_id, request_id=request_id(request)
     )
+    if deleted.pending:  # queued: carried out when the revocation service is back
+        return _confirm(request, "revocation_pending.html", reply, deleted=True, status=202)
     if not deleted.tokens_revoked:
         ctx = {"unavailable": TOKENS_NOT_REVOKED, "deleted": True}
         return _confirm(request, "action_failed.html", reply, **ctx, status=503)

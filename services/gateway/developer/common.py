@@ -6,12 +6,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.gateway.developer.forms import FieldConflict, FormData, text
-from services.gateway.keys import BUS
 from services.gateway.sessions import Session, check_csrf, require_session
-from services.gateway.web_helpers import request_id
-from shared import subjects
+from services.gateway.web_helpers import registry, request_id
 from shared.errors import Conflict
-from shared.messages.revocation import RevokeAppReply, RevokeAppRequest
+from shared.messages.registry import RevokeAppTokensReply
 
 APPS_PATH = "/settings/developer/oauth-apps"
 
@@ -38,15 +36,8 @@ TOKENS_NOT_REVOKED = (
 )
 
 
-async def revoke_app_tokens(request: web.Request, client_id: str, reason: str, *, actor: str) -> int:
-    """Ask the revocation service to revoke every code and token of the app (``actor``: the owner).
-
-    Raises ``TemporarilyUnavailable`` when it does not answer: nothing may pretend it worked.
-    """
-    reply = await request.app[BUS].request(
-        subjects.REVOCATION_REVOKE_APP,
-        RevokeAppRequest(client_id=client_id, reason=reason, actor=actor),
-        RevokeAppReply,
-        request_id=request_id(request),
-    )
-    return reply.families_revoked
+async def revoke_app_tokens(request: web.Request, client_id: str, *, actor: str) -> RevokeAppTokensReply:
+    """Have every code and token of the app revoked (``actor``: the owner): the registry queues the
+    command for the revocation service and says ``pending`` when it did not answer in time (the
+    revocation is then carried out when it is back). Nothing may pretend it worked."""
+    return await registry(request).revoke_app_tokens(actor, client_id, request_id=request_id(request))

@@ -107,6 +107,8 @@ async def delete_app(request: web.Request) -> web.Response:
         "client_id": reply.client_id,
         "users_affected": reply.users_affected,
     }
+    if reply.pending:  # queued: carried out when the revocation service is back
+        return json_response({**result, "revocation": "pending"}, status=202, headers=NO_STORE)
     if not reply.tokens_revoked:
         exc = TemporarilyUnavailable(TOKENS_NOT_REVOKED)
         body = {"error": exc.error, "error_description": exc.description, **result}
@@ -140,8 +142,12 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     owned = await registry(request).owned_app(
         session.user_id, _client_id(request), request_id=request_id(request)
     )
-    revoked = await revoke_app_tokens(request, owned.app.client_id, "app_revoke_all", actor=session.user_id)
-    return json_response({"client_id": owned.app.client_id, "families_revoked": revoked}, headers=NO_STORE)
+    revoked = await revoke_app_tokens(request, owned.app.client_id, actor=session.user_id)
+    if revoked.pending:  # queued: carried out when the revocation service is back
+        pending = {"client_id": owned.app.client_id, "revocation": "pending"}
+        return json_response(pending, status=202, headers=NO_STORE)
+    done = {"client_id": owned.app.client_id, "families_revoked": revoked.families_revoked}
+    return json_response(done, headers=NO_STORE)
 
 
 @routes.put(BASE + "/{client_id}/logo")
