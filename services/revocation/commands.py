@@ -41,6 +41,7 @@ log = structlog.get_logger("mavio.revocation.commands")
 Handle = Callable[[Command], Awaitable[Any]]
 BATCH = 8
 IDLE_WAIT = 1.0  # seconds a pull waits for work before the gauge is refreshed
+STOP_TRIES = 3
 
 
 class CommandWorker:
@@ -51,6 +52,7 @@ class CommandWorker:
         self.pending = pending
         self._task: asyncio.Task[None] | None = None
         self._sub: Any = None
+        self._stopping = False
 
     async def start(self, *, replicas: int = 1) -> None:
         await when_jetstream_ready("command queue", lambda: self._subscribe(replicas))
@@ -67,17 +69,25 @@ class CommandWorker:
         )
 
     async def close(self) -> None:
+        """Stop pulling. The loop also checks ``_stopping``: on Python 3.11 a cancellation that lands
+        while nats-py's ``fetch`` (``asyncio.wait_for``) completes can be swallowed, and the loop would
+        go on pulling; a command being carried out stays queued for another replica."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            for _ in range(STOP_TRIES):
+                self._task.cancel()
+                done, _ = await asyncio.wait({self._task}, timeout=IDLE_WAIT + 1)
+                if done:
+                    break
+            else:
+                log.warning("command worker did not stop in time; leaving it")
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
 
     async def _run(self, sub: Any) -> None:
         delay = 0.2
-        while True:
+        while not self._stopping:
             try:
                 msgs = await sub.fetch(BATCH, timeout=IDLE_WAIT)
             except (nats.errors.TimeoutError, TimeoutError):
@@ -89,6 +99,8 @@ class CommandWorker:
                 continue
             delay = 0.2
             for msg in msgs:
+                if self._stopping:
+                    break  # not acknowledged: it is handed out again, to another replica
                 await self._one(msg)
             await self._measure()
 
