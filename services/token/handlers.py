@@ -67,11 +67,13 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
     code = CodeGrant(codes=store, families=store, reuse=reuse, signer=signer, metrics=metrics, **ttls)
     window = s.refresh_replay_window
+    replays = ReplayAuditor(publish, metrics)
+    ctx.stack.push_async_callback(replays.drain)
     refresh = RefreshGrant(
         tokens=store,
         indexes=store,
         reuse=reuse,
-        replays=ReplayAuditor(publish, metrics),
+        replays=replays,
         signer=signer,
         replay_window=window,
         metrics=metrics,

@@ -13,7 +13,7 @@ from shared.events import read_audit
 from shared.messages.events import RefreshReplayed
 from shared.tokens import parse
 from tests.support.system import System, running_system
-from tests.support.token_flow import bus_verify, new_party, refresh, tokens_for
+from tests.support.token_flow import bus_verify, eventually, new_party, refresh, tokens_for
 
 SCOPE = "meetings:read users:read"
 
@@ -25,8 +25,13 @@ async def windowed() -> AsyncIterator[System]:
         yield sut
 
 
-async def replays_audited(system: System, client_id: str) -> list[RefreshReplayed]:
-    return [e async for _, e in read_audit(system.nc, client_id) if isinstance(e, RefreshReplayed)]
+async def replays_audited(system: System, client_id: str, count: int) -> list[RefreshReplayed]:
+    """The app's ``refresh.replayed`` records, once ``count`` are there (published in the background)."""
+
+    async def read() -> list[RefreshReplayed]:
+        return [e async for _, e in read_audit(system.nc, client_id) if isinstance(e, RefreshReplayed)]
+
+    return await eventually(read, lambda events: len(events) >= count, timeout=10.0)
 
 
 async def test_a_replay_asking_another_scope_is_refused_audited_and_revokes_nothing(windowed: System) -> None:
@@ -47,7 +52,7 @@ async def test_a_replay_asking_another_scope_is_refused_audited_and_revokes_noth
     assert parsed is not None
     audited = [
         (e.family, e.user_id, e.scope, e.requested, e.suspicious, e.actor)
-        for e in await replays_audited(windowed, party.client_id)
+        for e in await replays_audited(windowed, party.client_id, 3)
     ]
     family, user = parsed.family, party.user.id
     assert audited == [
@@ -67,4 +72,4 @@ async def test_a_replay_of_a_narrowed_rotation_must_ask_the_same_narrowing(windo
     assert (status, body.get("error")) == (400, "invalid_grant")
     status, _, again = await refresh(windowed, party, first["refresh_token"], scope="users:read")
     assert status == 200 and again == second
-    assert [e.suspicious for e in await replays_audited(windowed, party.client_id)] == [True, False]
+    assert [e.suspicious for e in await replays_audited(windowed, party.client_id, 2)] == [True, False]
