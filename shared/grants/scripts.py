@@ -79,7 +79,7 @@ PER_ITEM: Final[dict[str, str]] = {
 
 def lua_file(name: str) -> str:
     """One file of ``lua/``, as text."""
-    return lua_source("shared.grants", name)
+    return lua_source(__package__, name)
 
 
 @cache
