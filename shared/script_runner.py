@@ -73,10 +73,13 @@ class Step:
     def command(cls, *args: Any) -> Step:
         return cls(None, (), args)
 
-    def words(self) -> Sequence[Any]:
+    def send_to(self, client: Any) -> Any:
+        """The step as one command on ``client`` (a connection's awaitable reply, or a pipeline's queue)."""
         if self.script is None:
-            return self.args
-        return ("EVALSHA", self.script.sha, len(self.keys), *self.keys, *self.args)
+            return client.execute_command(*self.args)
+        # execute_command, not evalsha(): cluster pipelines refuse the method but route the command
+        # itself by its keys like any other.
+        return client.execute_command("EVALSHA", self.script.sha, len(self.keys), *self.keys, *self.args)
 
 
 async def send(redis: Redis, steps: Sequence[Step]) -> list[Any]:
@@ -98,14 +101,12 @@ async def send(redis: Redis, steps: Sequence[Step]) -> list[Any]:
 async def _execute(redis: Redis, steps: Sequence[Step]) -> list[Any]:
     if len(steps) == 1:
         try:
-            return [await redis.execute_command(*steps[0].words())]
+            return [await steps[0].send_to(redis)]
         except ResponseError as exc:
             return [exc]
     async with redis.pipeline(transaction=False) as pipe:
         for step in steps:
-            # execute_command, not evalsha(): cluster pipelines refuse the method but route the
-            # command itself by its keys like any other.
-            pipe.execute_command(*step.words())
+            step.send_to(pipe)
         return list(await pipe.execute(raise_on_error=False))
 
 
