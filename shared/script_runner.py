@@ -16,8 +16,9 @@ and every call goes through a ``ScriptRunner``:
 
 A script is sent by its SHA1 (``EVALSHA``, a plain command that a cluster routes by its keys). A server
 that does not know it yet (a restart, a failover: ``NOSCRIPT``) did not run it: ``send``, the one place
-that handles this, loads every script those steps use and sends those steps again, in their order. Each
-step is atomic on its own, and a step's error comes back to that step only.
+that handles this, loads every script those steps use and sends those steps again, in their order (the
+other steps ran once, so a step sent again runs after the steps that followed it). Each step is atomic
+on its own, and a step's error comes back to that step only.
 """
 
 from __future__ import annotations
