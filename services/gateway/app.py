@@ -17,6 +17,7 @@ from services.gateway.keys import (
     LOGO_DECODES,
     METRICS,
     NC,
+    RATE_LIMITS,
     REDIS,
     REQUEST_IDS,
     SETTINGS,
@@ -25,6 +26,7 @@ from services.gateway.keys import (
     TRUSTED_PROXIES,
 )
 from services.gateway.metrics import GatewayMetrics
+from services.gateway.ratelimit import Counters
 from services.gateway.rendering import make_templates
 from services.gateway.request_ids import RequestIds
 from services.gateway.routes import (
@@ -59,6 +61,7 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     redis = make_redis(settings)
     nc = await connect_nats(settings, name="gateway")
     app[REDIS] = redis
+    app[RATE_LIMITS] = Counters(redis, settings.hmac_key, settings.rate_limit_window)
     app[NC] = nc
     app[BUS] = Bus(nc, timeout=settings.bus_timeout)
     await announce(nc, settings)  # listed by ``mavio-oauth status`` ($SRV discovery) while connected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import jinja2
 from aiohttp import web
@@ -17,6 +18,9 @@ from shared.config import Settings
 from shared.scopes import ScopeCatalog
 from shared.store import Redis
 
+if TYPE_CHECKING:
+    from services.gateway.ratelimit import Counters
+
 SETTINGS = web.AppKey("settings", Settings)
 BUS = web.AppKey("bus", Bus)
 NC = web.AppKey("nc", NATS)
@@ -27,6 +31,7 @@ REQUEST_IDS = web.AppKey("request_ids", RequestIds)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
 SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")  # parsed once
+RATE_LIMITS: web.AppKey[Counters] = web.AppKey("rate_limits")  # the counters of ``ratelimit``
 LOGO_DECODES = web.AppKey("logo_decodes", asyncio.Semaphore)  # logo decodes at once in this process
 
 

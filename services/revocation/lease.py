@@ -1,24 +1,16 @@
 """A Redis lease: at most one sweeper works at a time; a holder that dies is taken over when its
-lease expires (it is never renewed again). Renew and release only act for the current holder."""
+lease expires (it is never renewed again). Renew and release only act for the current holder
+(``lua/lease_renew.lua``, ``lua/lease_release.lua``)."""
 
 from __future__ import annotations
 
 import uuid
 
+from shared.script_runner import LuaScript, ScriptRunner
 from shared.store import Redis
 
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+_RENEW = LuaScript.load(__package__, "lease_renew")
+_RELEASE = LuaScript.load(__package__, "lease_release")
 
 
 class Lease:
@@ -27,8 +19,7 @@ class Lease:
         self.key = key
         self.ttl_ms = ttl_ms
         self.holder = holder or uuid.uuid4().hex
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._scripts = ScriptRunner(redis)
 
     async def acquire(self) -> bool:
         """Take the lease if free; renew it if we already hold it."""
@@ -37,7 +28,7 @@ class Lease:
         return await self.renew()
 
     async def renew(self) -> bool:
-        return bool(await self._renew(keys=[self.key], args=[self.holder, self.ttl_ms]))
+        return bool(await self._scripts.run(_RENEW, [self.key], [self.holder, self.ttl_ms]))
 
     async def release(self) -> None:
-        await self._release(keys=[self.key], args=[self.holder])
+        await self._scripts.run(_RELEASE, [self.key], [self.holder])

@@ -6,5 +6,6 @@ the sweeper's work list. This package is the only writer of those keys (``shared
 - ``store``: ``RedisGrantStore``, their Redis implementation (``codes``, ``tokens``, ``indexes``,
   ``consents``), and ``calls.GrantStats``; ``sweep``: the sweeper's batch operations;
 - ``lua/``: one file per script, and one per rule the scripts share (``reuse_detection.lua``,
-  ``replay_window.lua``, ``scope_narrowing.lua``, ``code_single_use.lua``).
+  ``replay_window.lua``, ``scope_narrowing.lua``, ``code_single_use.lua``); ``scripts`` composes them,
+  ``shared.script_runner`` runs them.
 """

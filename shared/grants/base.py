@@ -1,15 +1,12 @@
-"""What every Redis implementation in ``shared.grants`` shares: the client, the TTLs, the scripts."""
+"""What every Redis implementation in ``shared.grants`` shares: the client, the TTLs, the script runner."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
-from redis.commands.core import AsyncScript
-
-from shared.grants.batching import ScriptBatcher
-from shared.grants.pipelines import PipelineScript
 from shared.grants.reads import CoalescingReader
-from shared.grants.scripts import CALLERS, SEQUENCES, SOURCES, source
+from shared.script_runner import LuaScript, ScriptRunner
 from shared.store import Redis
 
 # A family refreshed again within this many seconds keeps its index entries (their expiry and the
@@ -46,18 +43,7 @@ class GrantStoreBase:
         self._window_ms = replay_window_ms
         self._hold_ttl = hold_ttl
         self._slide_slack = min(slide_slack, refresh_ttl // 10)  # short-lived test families always slide
-        self._scripts: dict[str, AsyncScript] = {
-            name: redis.register_script(source(name)) for name in SOURCES
-        }
-        self._batcher = (  # sequences and callers: several scripts in one, single Redis only
-            None
-            if cluster
-            else ScriptBatcher(
-                redis, {n: PipelineScript(source(n)) for n in (*SOURCES, *SEQUENCES, *CALLERS)}
-            )
-        )
+        self._scripts = ScriptRunner(redis)  # single Redis: one loop iteration's calls share a round trip
 
-    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
-        if self._batcher is not None:  # single Redis: the scripts of one loop iteration share a round trip
-            return await self._batcher.call(script, keys, args)
-        return await self._scripts[script](keys=keys, args=args)
+    def _run(self, script: LuaScript, keys: list[str], args: list[Any]) -> Awaitable[Any]:
+        return self._scripts.run(script, keys, args)

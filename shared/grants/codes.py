@@ -12,7 +12,11 @@ from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.family import family_keys, revoked_of
 from shared.grants.records import CodeRecord
+from shared.grants.scripts import script
 from shared.grants.storage import REFUSALS, CodeTaken, Issued, Redemption, Refused, Reused
+
+_CODE_EXCHANGE = script("code_exchange")
+_CODE_SINGLE_USE = script("code_single_use")
 
 _USER_KEYS = (*keys.around_user(keys.user_families), *keys.around_user(keys.user_grants))
 _ISSUED = b"issued\n"
@@ -37,12 +41,12 @@ class RedisCodes(GrantStoreBase):
     ) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
         args = [now, self._hold_ttl, self._hold_ttl, client_id]
-        return _taken(family, await self._run("code_single_use", script_keys, args))
+        return _taken(family, await self._run(_CODE_SINGLE_USE, script_keys, args))
 
     async def redeem(
         self, family: str, signature: str, redemption: Redemption, *, now: int
     ) -> Issued | CodeTaken | Reused | Refused:
-        if self._batcher is None:  # a Redis Cluster: no one script reaches the app's and user's slots
+        if self._cluster:  # a Redis Cluster: no one script reaches the app's and user's slots
             return await self.consume(family, signature, client_id=redemption.client_id, now=now)
         client = redemption.client_id
         script_keys = [
@@ -67,7 +71,7 @@ class RedisCodes(GrantStoreBase):
             *_USER_KEYS,
             keys.expiry_member(client, family, ""),  # the user id comes last
         ]
-        out = await self._run("code_exchange", script_keys, args)
+        out = await self._run(_CODE_EXCHANGE, script_keys, args)
         if isinstance(out, bytes) and out.startswith(_ISSUED):
             return Issued(out[len(_ISSUED) :].decode())
         return _taken(family, out)

@@ -11,6 +11,9 @@ import structlog
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.records import GrantRecord
+from shared.grants.scripts import script
+
+_NARROW_GRANT_SCOPE = script("narrow_grant_scope")
 
 log = structlog.get_logger("mavio.grants")
 _decode_grant = msgspec.json.Decoder(GrantRecord).decode
@@ -52,7 +55,7 @@ class RedisConsents(GrantStoreBase):
         self, user_id: str, client_id: str, allowed: frozenset[str]
     ) -> tuple[Literal["none", "same", "narrowed", "empty"], str]:
         out = await self._run(
-            "narrow_grant_scope", [keys.user_grants(user_id)], [" ".join(sorted(allowed)), client_id]
+            _NARROW_GRANT_SCOPE, [keys.user_grants(user_id)], [" ".join(sorted(allowed)), client_id]
         )
         match [text(x) for x in out]:
             case [("same" | "narrowed" | "empty") as outcome, scope]:

@@ -9,20 +9,19 @@ count is awaited before the issue: two round trips.
 
 from __future__ import annotations
 
-from typing import Any
-
-from shared.grants.indexes import ADD_FAMILY_SCRIPTS, RedisIndexes, add_family_layout, queue_add_family
-from shared.grants.pipelines import PipelineScript, run_steps
-from shared.grants.scripts import source
+from shared.grants.indexes import RedisIndexes, add_family_layout, add_family_steps
+from shared.grants.scripts import script
 from shared.grants.storage import FirstPair
 from shared.grants.tokens import RedisTokens
+from shared.script_runner import Step
 
-_ISSUE_FIRST = PipelineScript(source("issue_first_pair"))
+_FIRST_PAIR_COUNTED = script("first_pair_counted")
+_ISSUE_FIRST = script("issue_first_pair")
 
 
 class RedisFirstIssue(RedisTokens, RedisIndexes):
     async def issue_first_counted(self, pair: FirstPair, *, now: int) -> bool:
-        count = (pair.client_id, pair.user_id, pair.family)
+        count = _count(pair)
         expires_at = now + self._refresh_ttl
         if self._cluster:
             await self.add_family(*count, expires_at=expires_at, now=now)
@@ -30,7 +29,7 @@ class RedisFirstIssue(RedisTokens, RedisIndexes):
         else:  # one script: the count's three steps, then the issue, in order
             count_keys, count_args = add_family_layout(*count, expires_at=expires_at, now=now)
             issue_keys, issue_args = self._issue_first_keys(pair), self._issue_first_args(pair, now)
-            reply = await self._run("first_pair_counted", count_keys + issue_keys, count_args + issue_args)
+            reply = await self._run(_FIRST_PAIR_COUNTED, count_keys + issue_keys, count_args + issue_args)
             issued = bool(reply)
         if not issued:
             await self.remove_family(*count)
@@ -41,8 +40,14 @@ class RedisFirstIssue(RedisTokens, RedisIndexes):
         as ``issue_first_counted`` does, in chunked pipelines; nothing may revoke them meanwhile."""
         expires_at = now + self._refresh_ttl
 
-        def step(pipe: Any, pair: FirstPair) -> None:
-            queue_add_family(pipe, pair.client_id, pair.user_id, pair.family, expires_at=expires_at, now=now)
-            _ISSUE_FIRST.queue(pipe, self._issue_first_keys(pair), self._issue_first_args(pair, now))
+        def steps(pair: FirstPair) -> list[Step]:
+            count = add_family_steps(*_count(pair), expires_at=expires_at, now=now)
+            issue = Step(_ISSUE_FIRST, self._issue_first_keys(pair), self._issue_first_args(pair, now))
+            return [*count, issue]
 
-        await run_steps(self._redis, pairs, step, scripts=(*ADD_FAMILY_SCRIPTS, _ISSUE_FIRST))
+        await self._scripts.pipelined(pairs, steps)
+
+
+def _count(pair: FirstPair) -> tuple[str, str, str]:
+    """What a family is counted by: (client id, user id, family)."""
+    return pair.client_id, pair.user_id, pair.family

@@ -16,18 +16,15 @@ from typing import Any
 from shared.grants import keys
 from shared.grants.active import ActiveAuthorizations
 from shared.grants.base import GrantStoreBase, text
-from shared.grants.batching import Step
-from shared.grants.pipelines import PipelineScript, run_steps
 from shared.grants.records import GrantRecord
-from shared.grants.scripts import source
+from shared.grants.scripts import script
 from shared.grants.storage import AppSnapshot
+from shared.script_runner import Step
 
-_TOUCH_USER = PipelineScript(source("user_touch_family"))
-_APP_ADD = PipelineScript(source("app_add_family"))
-_WORK_LIST_ADD = PipelineScript(source("work_list_add"))
-
-
-ADD_FAMILY_SCRIPTS = (_APP_ADD, _TOUCH_USER, _WORK_LIST_ADD)
+_TOUCH_USER = script("user_touch_family")
+_APP_ADD = script("app_add_family")
+_WORK_LIST_ADD = script("work_list_add")
+_APP_REMOVE = script("app_remove_family")
 
 
 def add_family_steps(client_id: str, user_id: str, family: str, *, expires_at: int, now: int) -> list[Step]:
@@ -51,24 +48,14 @@ def add_family_layout(
     return [k for step in steps for k in step.keys], [a for step in steps for a in step.args]
 
 
-def queue_add_family(
-    pipe: Any, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
-) -> None:
-    """Queue ``add_family``'s three steps into ``pipe``."""
-    for step in add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now):
-        step.queue(pipe)
-
-
 class RedisIndexes(GrantStoreBase):
     async def add_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
     ) -> None:
         """One pipeline (one round trip on a single Redis), three slots."""
-
-        def step(pipe: Any, _: None) -> None:
-            queue_add_family(pipe, client_id, user_id, family, expires_at=expires_at, now=now)
-
-        await run_steps(self._redis, [None], step, scripts=ADD_FAMILY_SCRIPTS)
+        await self._scripts.pipeline(
+            add_family_steps(client_id, user_id, family, expires_at=expires_at, now=now)
+        )
 
     async def slide_family(
         self, client_id: str, user_id: str, family: str, *, expires_at: int, now: int
@@ -76,18 +63,18 @@ class RedisIndexes(GrantStoreBase):
         """After every refresh: one pipeline (one round trip on a single Redis), three slots."""
         member = keys.expiry_member(client_id, family, user_id)
         user_keys = [keys.user_families(user_id), keys.user_grants(user_id)]
-
-        def step(pipe: Any, _: None) -> None:
-            pipe.zadd(keys.app_families(client_id), {family: expires_at}, xx=True, gt=True)
-            _TOUCH_USER.queue(pipe, user_keys, [family, expires_at, client_id, now, "XX"])
-            pipe.zadd(keys.expiry_queue(), {member: expires_at}, xx=True, gt=True)
-
-        await run_steps(self._redis, [None], step, scripts=[_TOUCH_USER])
+        await self._scripts.pipeline(
+            [
+                Step.command("ZADD", keys.app_families(client_id), "XX", "GT", expires_at, family),
+                Step(_TOUCH_USER, user_keys, [family, expires_at, client_id, now, "XX"]),
+                Step.command("ZADD", keys.expiry_queue(), "XX", "GT", expires_at, member),
+            ]
+        )
 
     async def remove_family(self, client_id: str, user_id: str, family: str) -> None:
         app_keys = [keys.app_families(client_id), keys.app_grant_users(client_id)]
         await asyncio.gather(
-            self._run("app_remove_family", app_keys, [family, user_id]),
+            self._run(_APP_REMOVE, app_keys, [family, user_id]),
             self._redis.zrem(keys.user_families(user_id), family),
             self._redis.zrem(keys.expiry_queue(), keys.expiry_member(client_id, family, user_id)),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from shared.grants.per_iteration import PerIteration
+from shared.per_iteration import PerIteration
 from shared.store import Redis
 
 

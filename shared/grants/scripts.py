@@ -5,14 +5,16 @@ file, concatenated in that order; ``SOURCES`` names each script's parts once. Sc
 one hash slot only (a family, an app or a user: ``shared.grants.keys``), but for ``SEQUENCES`` and
 ``CALLERS``, which a single Redis runs as one script; times are whole epoch seconds passed in by the
 caller; results are flat arrays whose first element names the outcome, or one string for a hot path's
-success (Redis 6.2 writes each array reply of a script with its own write).
+success (Redis 6.2 writes each array reply of a script with its own write). ``script(name)`` is the
+script for ``shared.script_runner.ScriptRunner``, the one way they run.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 from typing import Final
+
+from shared.script_runner import LuaScript, lua_source
 
 _REVOKE = ("revoke_family",)
 _REUSE = (*_REVOKE, "reuse_detection")
@@ -74,39 +76,44 @@ PER_ITEM: Final[dict[str, str]] = {
     "drop_idle_grant_each": "drop_idle_grant",
 }
 
-_SLICE: Final = """local function slice(t, from, to)
-  local out = {}
-  for i = from, to do out[#out + 1] = t[i] end
-  return out
-end"""
-
 
 def lua_file(name: str) -> str:
     """One file of ``lua/``, as text."""
-    return resources.files(__package__).joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+    return lua_source(__package__, name)
 
 
 @cache
-def source(script: str) -> str:
-    """The full Lua source of ``script`` (a key of ``SOURCES``, ``SEQUENCES``, ``CALLERS`` or
-    ``PER_ITEM``)."""
-    if script in SEQUENCES:
-        return _sequence(SEQUENCES[script])
-    if script in PER_ITEM:
-        return _per_item(PER_ITEM[script])
-    if script in CALLERS:
-        called = [f"local function {name}(KEYS, ARGV)\n{source(name)}\nend" for name in CALLERS[script]]
-        return "\n".join([*called, lua_file(script)])
-    return "\n".join(lua_file(part) for part in SOURCES[script])
+def script(name: str) -> LuaScript:
+    """The script ``name`` (a key of ``SOURCES``, ``SEQUENCES``, ``CALLERS`` or ``PER_ITEM``), for
+    ``shared.script_runner.ScriptRunner``."""
+    return LuaScript(name, source(name))
+
+
+@cache
+def source(name: str) -> str:
+    """The full Lua source of the script ``name``."""
+    if name in SEQUENCES:
+        return _sequence(SEQUENCES[name])
+    if name in PER_ITEM:
+        return _per_item(PER_ITEM[name])
+    if name in CALLERS:
+        called = [_local_function(n, n) for n in CALLERS[name]]
+        return "\n".join([*called, lua_file(name)])
+    return "\n".join(lua_file(part) for part in SOURCES[name])
+
+
+def _local_function(name: str, of: str) -> str:
+    """The script ``of`` as a local function ``name`` of its own KEYS and ARGV."""
+    return f"local function {name}(KEYS, ARGV)\n{source(of)}\nend"
 
 
 def _sequence(steps: tuple[tuple[str, int, int], ...]) -> str:
     """Each step's source as a local function of its own KEYS and ARGV, called in order; the last
     step's reply is the sequence's. An error in a step ends the sequence there (the steps before it
     have run), as a failed step's error does for the caller of separate steps."""
-    parts, k, a = [_SLICE], 0, 0
-    for i, (script, _, _) in enumerate(steps):
-        parts.append(f"local function step{i}(KEYS, ARGV)\n{source(script)}\nend")
+    parts, k, a = [lua_file("slice")], 0, 0
+    for i, (name, _, _) in enumerate(steps):
+        parts.append(_local_function(f"step{i}", name))
     for i, (_, keys, args) in enumerate(steps):
         call = f"step{i}(slice(KEYS, {k + 1}, {k + keys}), slice(ARGV, {a + 1}, {a + args}))"
         parts.append(f"return {call}" if i == len(steps) - 1 else call)
@@ -114,18 +121,8 @@ def _sequence(steps: tuple[tuple[str, int, int], ...]) -> str:
     return "\n".join(parts)
 
 
-def _per_item(script: str) -> str:
-    """``script`` as a local function of its own KEYS and ARGV, called once per item (ARGV[1] keys and
-    ARGV[2] arguments each, after those two); every item's reply, in order."""
-    return "\n".join(
-        [
-            _SLICE,
-            f"local function step(KEYS, ARGV)\n{source(script)}\nend",
-            "local k, a = tonumber(ARGV[1]), tonumber(ARGV[2])",
-            "local out = {}",
-            "for i = 0, #KEYS / k - 1 do",
-            "  out[i + 1] = step(slice(KEYS, i * k + 1, i * k + k), slice(ARGV, 3 + i * a, 2 + i * a + a))",
-            "end",
-            "return out",
-        ]
-    )
+def _per_item(of: str) -> str:
+    """The script ``of`` as a local function of its own KEYS and ARGV, called once per item
+    (``lua/each_item.lua``: ARGV[1] keys and ARGV[2] arguments each, after those two); every item's
+    reply, in order."""
+    return "\n".join([lua_file("slice"), _local_function("step", of), lua_file("each_item")])

@@ -2,9 +2,10 @@
 live refresh token, and the clean-up of what an expired family leaves behind.
 
 Everything runs on whole batches: on a single Redis each step is one script call per chunk of
-families (``scripts.PER_ITEM``: one command and one reply for a hundred families, where redis-py's
-per-reply parsing was most of the sweeper's time), on a Redis Cluster a chunked pipeline of one
-command or script per family (``pipelines.run_steps``), since a chunk's families are in many slots.
+families (``scripts.PER_ITEM``, ``ScriptRunner.per_item``: one command and one reply for a hundred
+families, where redis-py's per-reply parsing was most of the sweeper's time), on a Redis Cluster a
+chunked pipeline of one command or script per family (``ScriptRunner.pipelined``), since a chunk's
+families are in many slots.
 Uncounting is ``RedisIndexes.remove_family`` in batch form: the same script (``lua/app_remove_family.lua``)
 on the same keys, so a family is uncounted at most once whoever removes it.
 """
@@ -12,17 +13,21 @@ on the same keys, so a family is uncounted at most once whoever removes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.grants import keys
 from shared.grants.base import text as _text
-from shared.grants.pipelines import PipelineScript, run_per_item, run_steps
-from shared.grants.scripts import PER_ITEM, source
+from shared.grants.scripts import script
+from shared.script_runner import ScriptRunner, Step
 from shared.store import Redis
 
-_REFRESH_LEFT = PipelineScript(source("refresh_left_ms"))
-_DROP_IDLE = PipelineScript(source("drop_idle_grant"))
-_APP_REMOVE = PipelineScript(source("app_remove_family"))
+_REFRESH_LEFT = script("refresh_left_ms")
+_DROP_IDLE = script("drop_idle_grant")
+_APP_REMOVE = script("app_remove_family")
+_REFRESH_LEFT_EACH = script("refresh_left_ms_each")
+_UNCOUNT_EACH = script("family_uncount_each")
+_COUNTED_EACH = script("app_user_counted_each")
+_DROP_IDLE_EACH = script("drop_idle_grant_each")
 
 
 def _uncount_keys(e: DueFamily) -> list[str]:
@@ -96,7 +101,7 @@ class RedisSweepStore:
     def __init__(self, redis: Redis, *, cluster: bool = False) -> None:
         self._redis = redis
         self._cluster = cluster
-        self._each = {name: redis.register_script(source(name)) for name in PER_ITEM}
+        self._scripts = ScriptRunner(redis)
 
     async def due(self, now: float, limit: int) -> list[str]:
         members = await self._redis.zrangebyscore(keys.expiry_queue(), "-inf", now, start=0, num=limit)
@@ -105,15 +110,14 @@ class RedisSweepStore:
     async def refresh_left_ms(self, families: list[str]) -> list[int]:
         if not self._cluster:
             marker = [keys.REFRESH_MARKER]
-            replies = await run_per_item(
-                self._each["refresh_left_ms_each"], families, _members_key, lambda _: marker
-            )
+            each = self._scripts.per_item
+            replies = await each(_REFRESH_LEFT_EACH, families, _members_key, lambda _: marker)
             return [int(x) for x in replies]
 
-        def step(pipe: Any, family: str) -> None:
-            _REFRESH_LEFT.queue(pipe, [keys.family_members(family)], [keys.REFRESH_MARKER])
+        def steps(family: str) -> list[Step]:
+            return [Step(_REFRESH_LEFT, [keys.family_members(family)], [keys.REFRESH_MARKER])]
 
-        return [int(x) for x in await run_steps(self._redis, families, step, scripts=[_REFRESH_LEFT])]
+        return [int(x) for x in await self._scripts.pipelined(families, steps)]
 
     async def backlog(self, now: float) -> tuple[int, float | None]:
         queue = keys.expiry_queue()
@@ -133,46 +137,49 @@ class RedisSweepStore:
 
     async def uncount(self, entries: list[DueFamily]) -> None:
         if not self._cluster:
-            await run_per_item(self._each["family_uncount_each"], entries, _uncount_keys, _uncount_args)
+            await self._scripts.per_item(_UNCOUNT_EACH, entries, _uncount_keys, _uncount_args)
             return
 
-        def step(pipe: Any, e: DueFamily) -> None:
+        def steps(e: DueFamily) -> list[Step]:
             app_keys = [keys.app_families(e.client_id), keys.app_grant_users(e.client_id)]
-            _APP_REMOVE.queue(pipe, app_keys, [e.family, e.user_id])
-            pipe.zrem(keys.user_families(e.user_id), e.family)
-            pipe.zrem(keys.expiry_queue(), keys.expiry_member(e.client_id, e.family, e.user_id))
+            member = keys.expiry_member(e.client_id, e.family, e.user_id)
+            return [
+                Step(_APP_REMOVE, app_keys, [e.family, e.user_id]),
+                Step.command("ZREM", keys.user_families(e.user_id), e.family),
+                Step.command("ZREM", keys.expiry_queue(), member),
+            ]
 
-        await run_steps(self._redis, entries, step, scripts=[_APP_REMOVE])
+        await self._scripts.pipelined(entries, steps)
 
     async def counted(self, pairs: list[tuple[str, str]]) -> list[bool]:
         if not self._cluster:
-            replies = await run_per_item(
-                self._each["app_user_counted_each"],
+            replies = await self._scripts.per_item(
+                _COUNTED_EACH,
                 pairs,
                 lambda p: [keys.app_grant_users(p[0])],
                 lambda p: [p[1]],
             )
             return [bool(x) for x in replies]
 
-        def step(pipe: Any, pair: tuple[str, str]) -> None:
-            pipe.hexists(keys.app_grant_users(pair[0]), pair[1])
+        def steps(pair: tuple[str, str]) -> list[Step]:
+            return [Step.command("HEXISTS", keys.app_grant_users(pair[0]), pair[1])]
 
-        return [bool(x) for x in await run_steps(self._redis, pairs, step)]
+        return [bool(x) for x in await self._scripts.pipelined(pairs, steps)]
 
     async def drop_idle_grants(self, pairs: list[tuple[str, str]], *, cutoff: int) -> None:
         if not self._cluster:
-            await run_per_item(
-                self._each["drop_idle_grant_each"],
+            await self._scripts.per_item(
+                _DROP_IDLE_EACH,
                 pairs,
                 lambda p: [keys.user_grants(p[1])],
                 lambda p: [p[0], cutoff],
             )
             return
 
-        def step(pipe: Any, pair: tuple[str, str]) -> None:
-            _DROP_IDLE.queue(pipe, [keys.user_grants(pair[1])], [pair[0], cutoff])
+        def steps(pair: tuple[str, str]) -> list[Step]:
+            return [Step(_DROP_IDLE, [keys.user_grants(pair[1])], [pair[0], cutoff])]
 
-        await run_steps(self._redis, pairs, step, scripts=[_DROP_IDLE])
+        await self._scripts.pipelined(pairs, steps)
 
 
 def _members_key(family: str) -> list[str]:

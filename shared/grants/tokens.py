@@ -12,6 +12,7 @@ from typing import Any
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.family import family_keys, revoked_of
+from shared.grants.scripts import script
 from shared.grants.storage import (
     REFUSALS,
     FirstPair,
@@ -25,6 +26,12 @@ from shared.grants.storage import (
     Rotation,
 )
 
+_ISSUE_FIRST_PAIR = script("issue_first_pair")
+_NARROW_FAMILY_SCOPE = script("narrow_family_scope")
+_REFRESH_ROTATION = script("refresh_rotation")
+_REVOKE_ACCESS_TOKEN = script("revoke_access_token")
+_REVOKE_GRANT_FAMILY = script("revoke_grant_family")
+
 
 class RedisTokens(GrantStoreBase):
     async def get_access(self, family: str, signature: str) -> bytes | None:
@@ -36,7 +43,7 @@ class RedisTokens(GrantStoreBase):
 
     async def revoke_access(self, family: str, signature: str) -> bool:
         script_keys = [keys.access_token(family, signature), keys.family_members(family)]
-        return bool(await self._run("revoke_access_token", script_keys, []))
+        return bool(await self._run(_REVOKE_ACCESS_TOKEN, script_keys, []))
 
     async def rotate(
         self, rotation: Rotation, *, now: int
@@ -60,7 +67,7 @@ class RedisTokens(GrantStoreBase):
             self._hold_ttl,
             self._slide_slack,
         ]
-        out = await self._run("refresh_rotation", script_keys, args)
+        out = await self._run(_REFRESH_ROTATION, script_keys, args)
         if isinstance(out, bytes):  # rotated: slide, scope and user id, one per line
             slide, scope, user_id = out.split(b"\n", 2)
             return Rotated(text(scope), text(user_id), slide=slide == b"1")
@@ -76,7 +83,7 @@ class RedisTokens(GrantStoreBase):
     async def issue_first(self, pair: FirstPair, *, now: int) -> bool:
         return bool(
             await self._run(
-                "issue_first_pair", self._issue_first_keys(pair), self._issue_first_args(pair, now)
+                _ISSUE_FIRST_PAIR, self._issue_first_keys(pair), self._issue_first_args(pair, now)
             )
         )
 
@@ -102,11 +109,11 @@ class RedisTokens(GrantStoreBase):
         ]
 
     async def revoke(self, family: str, *, now: int) -> Revoked:
-        out = await self._run("revoke_grant_family", family_keys(family), [now, self._hold_ttl])
+        out = await self._run(_REVOKE_GRANT_FAMILY, family_keys(family), [now, self._hold_ttl])
         return revoked_of(family, out)
 
     async def narrow_family(self, family: str, allowed: frozenset[str]) -> Narrowed:
-        out = await self._run("narrow_family_scope", family_keys(family), [" ".join(sorted(allowed))])
+        out = await self._run(_NARROW_FAMILY_SCOPE, family_keys(family), [" ".join(sorted(allowed))])
         match [text(x) for x in out]:
             case ["empty", client_id, user_id]:
                 return Narrowed("empty", client_id, user_id)

@@ -1,4 +1,4 @@
-"""Rate limits in Redis (``services.gateway.client_throttle``, ``throttle``): failed client
+"""Rate limits in Redis (``services.gateway.ratelimit``): failed client
 authentications per (client id, address) pair and per address at the token, revocation and
 introspection endpoints, never refusing the right secret; sign-in attempts counted per (account,
 address) before the password is checked, never locking the account for everyone; password checks

@@ -11,13 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 from shared.grants import keys as grant_keys
-from shared.grants.batching import Step
 from shared.grants.first_issue import _ISSUE_FIRST
 from shared.grants.indexes import add_family_steps
-from shared.grants.pipelines import CHUNK
 from shared.grants.scripts import SEQUENCES, source
 from shared.grants.storage import FirstPair
 from shared.grants.sweep import DueFamily, RedisSweepStore
+from shared.script_runner import CHUNK, Step
 from shared.tokens import new_family_id
 from tests.integration.grants.test_store_contract import CLIENT, counted_pair, make_store
 from tests.support.system import System
@@ -70,8 +69,8 @@ async def test_first_pair_counted_writes_what_its_separate_steps_write(system: S
     steps.append(
         Step(_ISSUE_FIRST, store._issue_first_keys(separate), store._issue_first_args(separate, now))
     )
-    assert store._batcher is not None
-    replies = await store._batcher.steps(steps)
+    assert store._scripts.batched
+    replies = await store._scripts.steps(steps)
     assert replies[-1] == 1 and not any(isinstance(r, Exception) for r in replies)
     assert await store.issue_first_counted(sequenced, now=now) is True
     one, other = await _state(system, separate), await _state(system, sequenced)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
-from services.gateway import form_action, throttle
+from services.gateway import form_action, ratelimit
 from services.gateway.client_address import throttle_subject
 from services.gateway.keys import SIGN_IN_GATE
 from services.gateway.sessions import check_csrf, create_session, destroy_session, get_session
@@ -90,14 +90,14 @@ async def login(request: web.Request) -> web.Response:
     async with request.app[SIGN_IN_GATE].slot(throttle_subject(request.remote or "")) as refused:
         if refused:
             return await _busy_page(request, email, wanted, per_address=refused == "address")
-        attempt = await throttle.begin(request, email)
+        attempt = await ratelimit.sign_in_attempt(request, email)
         if attempt.retry_after:
             return await _throttled_page(request, email, wanted, attempt.retry_after)
         try:
             account = await registry(request).authenticate(email, password, request_id=request_id(request))
         except InvalidGrant:
             return await _login_page(request, email=email, error=SIGN_IN_FAILED, status=401, next_path=wanted)
-    await throttle.succeeded(request, attempt)
+    await ratelimit.sign_in_succeeded(request, attempt)
     target = wanted or DEFAULT_NEXT
     resp = see_other(target)
     if await get_session(request) is not None:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from services.gateway import client_throttle, limits
+from services.gateway import limits, ratelimit
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
 from services.gateway.rendering import json_response
 from shared import subjects
@@ -100,12 +100,12 @@ async def ask_token_service(
 
     Always asked, whatever was counted before: the right secret is never refused. An ``invalid_client``
     answer counts as a failure of the client id from this address, answered 429 past its limit
-    (``client_throttle``).
+    (``ratelimit``).
     """
     try:
         return await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
     except InvalidClient as exc:
-        over = await client_throttle.failed(request, creds.client_id)
+        over = await ratelimit.client_auth_failed(request, creds.client_id)
         if over is not None:
             raise over from None
         if creds.method == "client_secret_basic" and not isinstance(exc, InvalidClientBasic):
@@ -119,7 +119,7 @@ async def client_credentials(request: web.Request, form: Form) -> ClientCredenti
     try:
         return extract_client_credentials(request.headers.get("Authorization"), form)
     except InvalidClient:
-        over = await client_throttle.failed(request, "")
+        over = await ratelimit.client_auth_failed(request, "")
         if over is not None:
             raise over from None
         raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shared.grants.scripts import lua_file
+from shared.script_runner import LuaScript, ScriptRunner
 from tests.support.system import System
 
 PRO = frozenset({"meetings:read", "transcripts:read", "users:read", "meetings:write", "summaries:read"})
@@ -14,7 +15,7 @@ PRO = frozenset({"meetings:read", "transcripts:read", "users:read", "meetings:wr
 async def call_rule(system: System, rule: str, expression: str, *args: str) -> str | None:
     """Evaluate ``expression`` (Lua, over ARGV) after the rule file's own functions."""
     source = lua_file(rule) + f"\nreturn {expression}"
-    out = await system.redis.eval(source, 0, *args)  # type: ignore[misc]
+    out = await ScriptRunner(system.redis).run(LuaScript(rule, source), [], args)
     return None if out is None else out.decode() if isinstance(out, bytes) else str(out)
 
 

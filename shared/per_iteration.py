@@ -1,5 +1,6 @@
-"""What the coalescing reader and the script batcher share: everything asked for during one event-loop
-iteration is sent as one batch when the loop next gets round to it (or at once, at ``max_batch``)."""
+"""What the coalescing reader (``shared.grants.reads``) and the script runner (``shared.script_runner``)
+share: everything asked for during one event-loop iteration is sent as one batch when the loop next gets
+round to it (or at once, at ``max_batch``)."""
 
 from __future__ import annotations
 
