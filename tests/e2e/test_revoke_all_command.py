@@ -25,6 +25,7 @@ from shared.messages.registry import (
     RevokeAppTokensRequest,
 )
 from shared.messages.revocation import RevokeAppRequest
+from tests.integration.test_bus_commands import connect_as
 from tests.support.factories import RevocationStandIn, create_app, csrf_of, signed_in_client
 from tests.support.system import System, start_system
 
@@ -80,6 +81,13 @@ class Spy:
         return owner, asked
 
 
+async def revoke_form(http: aiohttp.ClientSession, system: System, app: AppView) -> tuple[str, str]:
+    """The app page's "Revoke all tokens" form: its address and CSRF token."""
+    path = f"{PAGES}/{app.client_id}/revoke"
+    async with http.get(system.url(path)) as resp:
+        return path, csrf_of(await resp.text())
+
+
 async def test_the_api_makes_one_registry_call_and_asks_revocation_nothing(
     sut: System, dev: tuple[aiohttp.ClientSession, AccountView, AppView]
 ) -> None:
@@ -101,9 +109,7 @@ async def test_the_page_makes_one_registry_call_and_asks_revocation_nothing(
     sut: System, dev: tuple[aiohttp.ClientSession, AccountView, AppView]
 ) -> None:
     http, account, app = dev
-    path = f"{PAGES}/{app.client_id}/revoke"
-    async with http.get(sut.url(path)) as resp:
-        token = csrf_of(await resp.text())
+    path, token = await revoke_form(http, sut, app)
     async with RevocationStandIn(sut) as revocation, Spy(sut) as spy:
         async with http.post(sut.url(path), data={"csrf_token": token}, allow_redirects=False) as resp:
             assert resp.status == 303
@@ -118,9 +124,7 @@ async def test_the_page_reads_the_app_only_to_say_the_revocation_is_pending(
 ) -> None:
     """Revocation away: the command is queued (202, pending); the page then shows the app."""
     http, account, app = dev
-    path = f"{PAGES}/{app.client_id}/revoke"
-    async with http.get(sut.url(path)) as resp:
-        token = csrf_of(await resp.text())
+    path, token = await revoke_form(http, sut, app)
     async with Spy(sut) as spy:
         async with http.post(sut.url(path), data={"csrf_token": token}) as resp:
             assert resp.status == 202 and app.name in await resp.text()
@@ -133,19 +137,7 @@ async def test_the_page_reads_the_app_only_to_say_the_revocation_is_pending(
 async def test_the_gateway_user_may_not_ask_revocation_to_revoke_an_app(sut: System) -> None:
     assert subjects.REVOCATION_REVOKE_APP not in bus_auth.USERS["gateway"].publish
     errors: list[str] = []
-
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
-
-    env = sut.servers.env("gateway")
-    gateway = await nats.connect(
-        sut.servers.nats_url,
-        user=env["MAVIO_NATS_USER"],
-        password=env["MAVIO_NATS_PASSWORD"],
-        inbox_prefix=bus_auth.inbox_prefix("gateway"),
-        error_cb=on_error,
-        allow_reconnect=False,
-    )
+    gateway = await connect_as(sut, "gateway", errors)
     try:
         request = RevokeAppRequest(client_id="mavio_client_AAAAAAAAAAAAAAAA", reason="app_revoke_all")
         with pytest.raises(nats.errors.Error):
