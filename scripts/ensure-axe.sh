@@ -2,6 +2,7 @@
 # The browser tests inject axe-core (npm package) into every page. It is installed here, into a
 # git-ignored folder, by `make browser` (and so by `make test`), pinned to one version.
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 AXE_VERSION="4.14.1"
 DIR=".browser-deps"
 if [ -f "$DIR/node_modules/axe-core/axe.min.js" ] && grep -q "\"version\": \"$AXE_VERSION\"" "$DIR/node_modules/axe-core/package.json"; then
@@ -12,9 +13,8 @@ if ! command -v npm >/dev/null 2>&1; then
     echo "npm is missing and installing it needs root: run 'sudo apt-get install -y npm'" >&2
     exit 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends npm >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends npm >/dev/null
 fi
 mkdir -p "$DIR"
 echo "installing axe-core $AXE_VERSION for the browser tests..."

@@ -2,6 +2,7 @@
 # Browser tests drive Debian's chromium through Playwright (executable_path), since Playwright's
 # own browser download cannot work here. Install it when missing (needs root, as in CI).
 set -euo pipefail
+. "$(dirname "$0")/apt.sh"
 if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then
   exit 0
 fi
@@ -10,7 +11,6 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 echo "installing Debian's chromium for the browser tests..."
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends chromium >/dev/null
+apt_get update -qq
+apt_get install -y -qq --no-install-recommends chromium >/dev/null
 command -v chromium >/dev/null

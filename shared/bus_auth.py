@@ -103,8 +103,16 @@ USERS: dict[str, Permissions] = {
         queue="revocation",
     ),
     # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
+    # Of revocation it asks only what a user or an app asks for itself: an app's commands ("revoke all
+    # tokens", deletion) are the registry's, which has revocation do them.
     "gateway": Permissions(
-        publish=tuple(f"{P}.{service}.>" for service in subjects.SERVICES),
+        publish=(
+            *(f"{P}.{service}.>" for service in subjects.SERVICES if service != subjects.REVOCATION),
+            subjects.REVOCATION_REVOKE,
+            subjects.REVOCATION_REVOKE_GRANT,
+            subjects.REVOCATION_CONNECTED_APPS,
+            subjects.op(subjects.REVOCATION, "health"),  # ``/readyz``
+        ),
         subscribe=(*_APP_EVENTS, *_SERVE),
         responses=True,
     ),

@@ -1,6 +1,9 @@
 """Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3.1).
 
-Extracts the credentials; ``ClientVerifier`` is what checks them (the registry client, over the bus).
+Extracts the credentials; a ``ClientVerifier`` checks them against the app record's secret HMACs
+(``shared.apps.secrets``): the token service reads the records from Redis itself
+(``shared.apps.client_auth_cache.CachedClientVerifier``, no bus hop), the revocation service asks the
+registry (``shared.registry_client.RegistryClient.verify_client``).
 """
 
 from __future__ import annotations

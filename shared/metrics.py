@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 OK = "ok"
 UNAVAILABLE = "unavailable"  # temporarily_unavailable: a dependency (Redis, another service) was away
-SERVER_ERROR = "server_error"
 # Seconds; a verification takes well under a millisecond, a cascade over many families seconds.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

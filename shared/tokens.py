@@ -41,7 +41,6 @@ _LENGTHS: Final[dict[str, int]] = {
     kind: len(prefix) + FAMILY_LEN + SECRET_LEN + CHECKSUM_LEN for kind, prefix in _PREFIXES.items()
 }
 _CLIENT_SECRET_TOTAL: Final = len(CLIENT_SECRET_PREFIX) + CLIENT_SECRET_LEN + CHECKSUM_LEN
-_CLIENT_ID_TOTAL: Final = len(CLIENT_ID_PREFIX) + CLIENT_ID_LEN
 
 # The one pattern of a Mavio secret in text, used by the log redactor (``shared.logging.redact_text``).
 # Deliberately looser than the exact formats (no length cap, no checksum): redaction should also catch
@@ -159,11 +158,6 @@ def is_client_id(value: str) -> bool:
         and value.startswith(CLIENT_ID_PREFIX)
         and _is_b62(value[len(CLIENT_ID_PREFIX) :], CLIENT_ID_LEN)
     )
-
-
-def looks_like_secret(text: str) -> bool:
-    """Whether ``text`` contains anything shaped like a Mavio secret (for log redaction)."""
-    return isinstance(text, str) and SECRET_PATTERN.search(text) is not None
 
 
 class Signer:

@@ -35,7 +35,7 @@ from shared.messages.authorize import (
     Outcome,
     RedirectTo,
     ShowConsent,
-    SignInRequired,
+    ShowSignIn,
 )
 from shared.messages.registry import AccountView, AppView
 from shared.registry_client import RegistryClient
@@ -196,11 +196,11 @@ class Authorizer:
         if not isinstance(checked, AuthorizationRequest):
             return checked
         if not user_id:
-            return SignInRequired(redirect_uri=checked.redirect_uri)
+            return ShowSignIn(redirect_uri=checked.redirect_uri)
         try:
             account = await self.registry.get_account(user_id, request_id=request_id)
         except NotFound:
-            return SignInRequired()  # a session that outlived its account
+            return ShowSignIn()  # a session that outlived its account
         refusal = domain.check_user_plan(checked, account.plan, catalog=self.catalog)
         return refusal if refusal is not None else (app, checked)
 

@@ -40,6 +40,7 @@ from shared.apps.store import AppStore, RedisAppStore
 from shared.bus import Bus
 from shared.config import ConfigError, Settings
 from shared.errors import OAuthError, TemporarilyUnavailable, ValidationFailed
+from shared.messages.events import OPERATOR
 from shared.messages.registry import SetPlanReply
 from shared.registry_client import RegistryClient
 from shared.scopes import PLANS
@@ -122,7 +123,7 @@ async def _ask_registry(settings: Settings, user_id: str, plan: str) -> SetPlanR
     nc = await connect_bus(settings)
     try:
         return await RegistryClient(Bus(nc, timeout=max(settings.bus_timeout, 10.0))).set_plan(
-            user_id, plan, actor="operator"
+            user_id, plan, actor=OPERATOR
         )
     finally:
         await nc.close()

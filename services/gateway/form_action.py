@@ -25,7 +25,7 @@ from yarl import URL
 from services.gateway.keys import BUS, REQUEST_ID
 from shared import subjects
 from shared.errors import OAuthError
-from shared.messages.authorize import CheckAuthorizationReply, CheckAuthorizationRequest, SignInRequired
+from shared.messages.authorize import CheckAuthorizationReply, CheckAuthorizationRequest, ShowSignIn
 
 AUTHORIZE_PATH: Final = "/oauth/authorize"
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*")
@@ -78,4 +78,4 @@ async def authorization_redirect(request: web.Request, path: str) -> str:
     except OAuthError:
         return ""
     outcome = reply.outcome
-    return outcome.redirect_uri if isinstance(outcome, SignInRequired) else ""
+    return outcome.redirect_uri if isinstance(outcome, ShowSignIn) else ""

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from services.registry import domain, secret_shown_once
+from services.registry import client_secrets, domain
 from shared.accounts.store import AccountStore
 from shared.apps.logo import LogoError, normalise_logo
 from shared.apps.records import AppRecord
@@ -142,7 +142,7 @@ class OwnerOps:
         data, png = await self._checked(raw, req.logo)
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
             raise Conflict(NAME_TAKEN)
-        secret, signature = secret_shown_once.issue_secret(self.signer)
+        secret, signature = client_secrets.issue_secret(self.signer)
         now = int(time.time())
         while True:
             record = domain.new_record(
@@ -205,11 +205,11 @@ class OwnerOps:
 
     async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
         record = await self._owned(req.user_id, req.client_id)
-        if req.keep_old_seconds not in secret_shown_once.KEEP_OLD_SECRET_CHOICES:
+        if req.keep_old_seconds not in client_secrets.KEEP_OLD_SECRET_CHOICES:
             raise ValidationFailed({"keep_old_seconds": "Keep the old secret for 0, 1 or 24 hours"})
-        secret, signature = secret_shown_once.issue_secret(self.signer)
+        secret, signature = client_secrets.issue_secret(self.signer)
         now = int(time.time())
-        new = secret_shown_once.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
+        new = client_secrets.rotated(record, signature, keep_old_seconds=req.keep_old_seconds, now=now)
         await self.apps.save(new)
         event = SecretRegenerated(
             at=time.time(),

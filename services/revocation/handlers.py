@@ -103,10 +103,15 @@ class Handlers:
         return await self.revoker.revoke(req, request_id=meta.request_id)
 
     async def revoke_app(self, req: RevokeAppRequest, _: Meta) -> RevokeAppReply:
-        if req.reason not in APP_REASONS or not req.client_id:
+        """The direct subject (of the bus users only the operator CLI's may publish it): an owner's
+        "revoke all tokens" is the registry's command, which reaches ``run_command`` from the queue."""
+        return await self._revoke_app(req.client_id, req.reason, req.actor)
+
+    async def _revoke_app(self, client_id: str, reason: str, actor: str) -> RevokeAppReply:
+        if reason not in APP_REASONS or not client_id:
             raise InvalidRequest(f"reason must be one of: {', '.join(APP_REASONS)}")
-        structlog.contextvars.bind_contextvars(client_id=req.client_id)
-        revoked = await self.cascades.revoke_app(req.client_id, req.reason, actor=req.actor)
+        structlog.contextvars.bind_contextvars(client_id=client_id)
+        revoked = await self.cascades.revoke_app(client_id, reason, actor=actor)
         return RevokeAppReply(families_revoked=revoked)
 
     async def revoke_grant(self, req: RevokeGrantRequest, _: Meta) -> RevokeGrantReply:
@@ -139,13 +144,7 @@ class Handlers:
                     command.user_id, command.plan, actor=command.actor or ev.BILLING
                 )
             case RevokeApp():
-                if command.reason not in APP_REASONS or not command.client_id:
-                    raise InvalidRequest(f"reason must be one of: {', '.join(APP_REASONS)}")
-                structlog.contextvars.bind_contextvars(client_id=command.client_id)
-                revoked = await self.cascades.revoke_app(
-                    command.client_id, command.reason, actor=command.actor
-                )
-                return RevokeAppReply(families_revoked=revoked)
+                return await self._revoke_app(command.client_id, command.reason, command.actor)
 
     def routes(self) -> list[Route[Any]]:
         return [

@@ -15,7 +15,6 @@ from services.stack.embedded import die_with_parent
 from shared import subjects
 from shared.config import replicas
 
-PROCESSES = (*subjects.SERVICES, "gateway")
 GATEWAY = "services.gateway"
 
 

@@ -2,7 +2,8 @@
 
 Checks in this order (as Authlib's ``AuthorizationServer`` does): ``grant_type`` present
 (``invalid_request``) and known (``unsupported_grant_type``, before any client lookup); the client's
-credentials against the registry (``invalid_client``); whether this client may use the grant
+credentials against its app record, read from Redis (``invalid_client``;
+``shared.apps.client_auth_cache``, no registry round trip); whether this client may use the grant
 (``unauthorized_client``); then the grant's own parameters.
 """
 

@@ -1,7 +1,7 @@
 """Checking a presented client secret against an app record's HMACs (RFC 6749 §2.3.1; pure, no I/O).
 
-The registry's rule ``services/registry/secret_shown_once.py`` mints secrets and stores only their
-HMAC; this is the check every authenticating process shares. It compares in constant time and does the
+The registry mints secrets and stores only their HMAC (``services/registry/client_secrets.py``); this
+is the check every authenticating process shares. It compares in constant time and does the
 same work for an unknown client as for a known one.
 """
 

@@ -45,7 +45,7 @@ class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_
     consent: str = ""
 
 
-class SignInRequired(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):
+class ShowSignIn(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_field="kind"):
     """The request is valid so far; the user must sign in (then come back to the same URL).
 
     ``redirect_uri``: the registered URI the request resolved to (where its answer goes after sign-in),
@@ -68,7 +68,7 @@ class DecisionRefused(msgspec.Struct, frozen=True, kw_only=True, tag="refused", 
     reason: str
 
 
-Outcome = ShowConsent | SignInRequired | RedirectTo | DecisionRefused
+Outcome = ShowConsent | ShowSignIn | RedirectTo | DecisionRefused
 
 
 class CheckAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):

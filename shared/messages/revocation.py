@@ -7,7 +7,8 @@ import msgspec
 
 class RevokeAppRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Subject ``subjects.REVOCATION_REVOKE_APP``: revoke every code, access and refresh token of
-    the app at once. The caller has already checked that the acting user owns the app."""
+    the app at once, checking no ownership. An owner's "revoke all tokens" goes to the registry
+    (``RevokeAppTokensRequest``), which checks it and queues the ``RevokeApp`` command."""
 
     client_id: str
     reason: str  # app_revoke_all | app_deleted

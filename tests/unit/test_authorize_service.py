@@ -20,7 +20,7 @@ from shared.messages.authorize import (
     DecisionRefused,
     RedirectTo,
     ShowConsent,
-    SignInRequired,
+    ShowSignIn,
 )
 from shared.messages.registry import AccountView, AppView
 from shared.scopes import ScopeCatalog
@@ -211,7 +211,7 @@ async def test_an_anonymous_request_error_is_raised_never_redirected(authorizer:
 
 async def test_sign_in_comes_before_the_plan_check(authorizer: Authorizer) -> None:
     outcome = await check(authorizer, user_id="", scope="recordings:read")
-    assert isinstance(outcome, SignInRequired)
+    assert isinstance(outcome, ShowSignIn)
     assert location_params(await check(authorizer, scope="recordings:read"))["error"] == "invalid_scope"
 
 
@@ -219,12 +219,12 @@ async def test_sign_in_names_the_registered_redirect_uri_the_request_resolved_to
     authorizer: Authorizer,
 ) -> None:
     """The sign-in page allows exactly this destination in its CSP ``form-action``."""
-    assert await check(authorizer, user_id="") == SignInRequired(redirect_uri=CB)
-    assert await check(authorizer, user_id="", redirect_uri=None) == SignInRequired(redirect_uri=CB)
+    assert await check(authorizer, user_id="") == ShowSignIn(redirect_uri=CB)
+    assert await check(authorizer, user_id="", redirect_uri=None) == ShowSignIn(redirect_uri=CB)
 
 
 async def test_a_session_whose_account_is_gone_must_sign_in_again(authorizer: Authorizer) -> None:
-    assert isinstance(await check(authorizer, user_id="ghost"), SignInRequired)
+    assert isinstance(await check(authorizer, user_id="ghost"), ShowSignIn)
 
 
 async def test_a_valid_request_shows_consent(authorizer: Authorizer) -> None:

@@ -7,7 +7,8 @@ import datetime as dt
 import msgspec
 import pytest
 
-from services.registry import domain, secret_shown_once
+from services.registry import client_secrets, domain
+from shared.apps.secrets import secret_matches
 from shared.apps.validation import AppInput
 from shared.errors import NotFound
 from shared.messages.registry import UpdateAppRequest
@@ -42,45 +43,43 @@ def test_owned_answers_not_found_for_missing_other_owner_or_no_user() -> None:
 
 
 def test_issued_secret_is_well_formed_and_only_its_hash_is_kept() -> None:
-    secret, signature = secret_shown_once.issue_secret(SIGNER)
+    secret, signature = client_secrets.issue_secret(SIGNER)
     assert check_client_secret_format(secret)
     assert signature == SIGNER.sign(secret) and secret not in signature
 
 
 def test_secret_matches_current_only() -> None:
-    secret, signature = secret_shown_once.issue_secret(SIGNER)
+    secret, signature = client_secrets.issue_secret(SIGNER)
     app = record(secret_hash=signature)
-    assert secret_shown_once.secret_matches(app, secret, SIGNER, now=NOW)
-    assert not secret_shown_once.secret_matches(app, secret + "x", SIGNER, now=NOW)
-    assert not secret_shown_once.secret_matches(app, "", SIGNER, now=NOW)
-    assert not secret_shown_once.secret_matches(None, secret, SIGNER, now=NOW)
-    assert not secret_shown_once.secret_matches(record(secret_hash=""), "", SIGNER, now=NOW)
+    assert secret_matches(app, secret, SIGNER, now=NOW)
+    assert not secret_matches(app, secret + "x", SIGNER, now=NOW)
+    assert not secret_matches(app, "", SIGNER, now=NOW)
+    assert not secret_matches(None, secret, SIGNER, now=NOW)
+    assert not secret_matches(record(secret_hash=""), "", SIGNER, now=NOW)
 
 
 @pytest.mark.parametrize("keep", [3600, 86_400])
 def test_rotation_keeps_the_previous_secret_until_its_deadline(keep: int) -> None:
-    old, old_hash = secret_shown_once.issue_secret(SIGNER)
-    new, new_hash = secret_shown_once.issue_secret(SIGNER)
-    rotated = secret_shown_once.rotated(
-        record(secret_hash=old_hash), new_hash, keep_old_seconds=keep, now=NOW
-    )
+    old, old_hash = client_secrets.issue_secret(SIGNER)
+    new, new_hash = client_secrets.issue_secret(SIGNER)
+    rotated = client_secrets.rotated(record(secret_hash=old_hash), new_hash, keep_old_seconds=keep, now=NOW)
     assert rotated.previous_secret_until == NOW + keep and rotated.updated_at == NOW
-    assert secret_shown_once.secret_matches(rotated, new, SIGNER, now=NOW)
-    assert secret_shown_once.secret_matches(rotated, old, SIGNER, now=NOW + keep - 1)
-    assert not secret_shown_once.secret_matches(rotated, old, SIGNER, now=NOW + keep)
+    assert secret_matches(rotated, new, SIGNER, now=NOW)
+    assert secret_matches(rotated, old, SIGNER, now=NOW + keep - 1)
+    assert not secret_matches(rotated, old, SIGNER, now=NOW + keep)
 
 
 def test_default_rotation_invalidates_the_old_secret_at_once() -> None:
-    old, old_hash = secret_shown_once.issue_secret(SIGNER)
-    _, new_hash = secret_shown_once.issue_secret(SIGNER)
-    rotated = secret_shown_once.rotated(record(secret_hash=old_hash), new_hash, keep_old_seconds=0, now=NOW)
+    old, old_hash = client_secrets.issue_secret(SIGNER)
+    _, new_hash = client_secrets.issue_secret(SIGNER)
+    rotated = client_secrets.rotated(record(secret_hash=old_hash), new_hash, keep_old_seconds=0, now=NOW)
     assert rotated.previous_secret_hash == "" and rotated.previous_secret_until == 0
-    assert not secret_shown_once.secret_matches(rotated, old, SIGNER, now=NOW)
+    assert not secret_matches(rotated, old, SIGNER, now=NOW)
 
 
 def test_rotation_refuses_other_periods() -> None:
     with pytest.raises(ValueError):
-        secret_shown_once.rotated(record(), "h", keep_old_seconds=60, now=NOW)
+        client_secrets.rotated(record(), "h", keep_old_seconds=60, now=NOW)
 
 
 def test_merged_input_keeps_fields_left_out() -> None:

@@ -20,7 +20,7 @@ from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
-from shared.errors import TemporarilyUnavailable
+from shared.errors import NotFound, TemporarilyUnavailable
 from shared.messages.registry import GetOwnedAppReply
 
 routes = web.RouteTableDef()
@@ -98,16 +98,20 @@ async def confirm_revoke(request: web.Request) -> web.Response:
 
 @routes.post(APPS_PATH + "/{client_id}/revoke")
 async def revoke(request: web.Request) -> web.Response:
+    """One registry command (it checks ownership: 404 otherwise); the app is read only for a page that
+    says the revocation is pending or failed."""
     session, _ = await checked_form(request)
-    reply = await owned(request, session)
     try:
-        revoked = await revoke_app_tokens(request, reply.app.client_id, actor=session.user_id)
+        revoked = await revoke_app_tokens(request, request.match_info["client_id"], actor=session.user_id)
+    except NotFound:
+        raise web.HTTPNotFound() from None
     except TemporarilyUnavailable as exc:
         ctx = {"unavailable": exc.description, "deleted": False}
-        return _confirm(request, "action_failed.html", reply, **ctx, status=503)
+        return _confirm(request, "action_failed.html", await owned(request, session), **ctx, status=503)
     if revoked.pending:  # queued: carried out when the revocation service is back
+        reply = await owned(request, session)
         return _confirm(request, "revocation_pending.html", reply, deleted=False, status=202)
-    return see_other(app_path(reply.app.client_id) + "?notice=revoked")
+    return see_other(app_path(revoked.client_id) + "?notice=revoked")
 
 
 @routes.get(APPS_PATH + "/{client_id}/delete")

@@ -123,7 +123,7 @@ def _respond(
         return web.Response(status=status, headers={**REDIRECT_HEADERS, "Location": outcome.location})
     if isinstance(outcome, ShowConsent) and session is not None:
         return consent_page(request, outcome, back_to)
-    return _login(back_to)  # SignInRequired (or a consent page without a session)
+    return _login(back_to)  # ShowSignIn (or a consent page without a session)
 
 
 def _login(back_to: str) -> web.Response:

@@ -1,10 +1,10 @@
-"""Rule: a client secret is shown once (RFC 6749 §2.3.1, §10.1; RFC 9700 §2.5).
+"""Client secrets minted and rotated (RFC 6749 §2.3.1, §10.1; RFC 9700 §2.5).
 
-The registry mints a high-entropy secret, returns it in the one reply that creates or regenerates it
-(the gateway shows it once, then never again), and stores only its HMAC-SHA256 under the server key
-(``shared.tokens.Signer``). Checks (``shared.apps.secrets``, shared with the token service) compare in
-constant time, doing the same work for an unknown client as for a known one; a regenerated secret may
-keep the old one valid for 1 or 24 hours.
+The registry mints a high-entropy secret, returns it in the one reply that creates or regenerates it,
+and stores only its HMAC-SHA256 under the server key (``shared.tokens.Signer``); a regenerated secret
+may keep the old one valid for 1 or 24 hours. Showing it once is the gateway's
+(``services/gateway/developer/credentials.py``); checking a presented one is
+``shared.apps.secrets.secret_matches`` (constant time, the same work for an unknown client).
 """
 
 from __future__ import annotations
@@ -12,10 +12,7 @@ from __future__ import annotations
 import msgspec
 
 from shared.apps.records import AppRecord
-from shared.apps.secrets import secret_matches
 from shared.tokens import Signer, mint_client_secret
-
-__all__ = ["KEEP_OLD_SECRET_CHOICES", "issue_secret", "rotated", "secret_matches"]
 
 KEEP_OLD_SECRET_CHOICES = (0, 3600, 86_400)
 
