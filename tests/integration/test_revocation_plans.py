@@ -21,8 +21,9 @@ from shared.messages.revocation import PlanChangedReply, PlanChangedRequest
 from shared.registry_client import RegistryClient
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, bus_verify, consent_code, eventually, exchange, refresh
+from tests.support.token_flow import Party, bus_verify, consent_code, exchange, refresh
 
 ALL = "meetings:read meetings:write webhooks:write"
 CLI = str(Path(sys.executable).with_name("mavio-oauth"))

@@ -17,8 +17,9 @@ from shared.messages.events import AppChanged, AppDeleted, ScopesNarrowed, Token
 from shared.messages.token import Introspection
 from shared.tokens import Signer, parse
 from shared.verify_client import TokenVerifier
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, api_calls, eventually, new_party, tokens_for
+from tests.support.token_flow import Party, api_calls, new_party, tokens_for
 
 
 @pytest.fixture
