@@ -14,8 +14,8 @@ import pytest
 from services.authorize.handlers import Authorizer
 from services.authorize.page_store import RedisPageStore
 from shared import tokens
-from shared.errors import InvalidRequest, NotFound, UnknownClient, UnsupportedResponseType
 from shared.config import Settings
+from shared.errors import InvalidRequest, NotFound, UnknownClient, UnsupportedResponseType
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord, GrantRecord
 from shared.grants.store import RedisGrantStore, grant_store
@@ -271,9 +271,7 @@ async def test_deny_issues_nothing(authorizer: Authorizer, store: Stored) -> Non
     assert not await store.codes() and not await store.grants()
 
 
-async def test_authorize_issues_a_code_and_records_the_grant(
-    authorizer: Authorizer, store: Stored
-) -> None:
+async def test_authorize_issues_a_code_and_records_the_grant(authorizer: Authorizer, store: Stored) -> None:
     got = location_params(await decide(authorizer, granted=["transcripts:read"]))
     assert got["state"] == "st"
     code = got["code"]
@@ -288,9 +286,7 @@ async def test_nothing_ticked_shows_consent_again(authorizer: Authorizer, store:
     assert not await store.codes() and not await store.grants()
 
 
-async def test_granting_an_unrequested_scope_is_invalid_scope(
-    authorizer: Authorizer, store: Stored
-) -> None:
+async def test_granting_an_unrequested_scope_is_invalid_scope(authorizer: Authorizer, store: Stored) -> None:
     assert location_params(await decide(authorizer, granted=["recordings:read"]))["error"] == "invalid_scope"
     assert not await store.codes()
 
@@ -337,9 +333,7 @@ async def test_a_page_is_decided_once(authorizer: Authorizer, store: Stored) -> 
 
 
 @pytest.mark.parametrize("consent", ["", "forged", "A" * 43])
-async def test_a_decision_on_no_page_is_refused(
-    authorizer: Authorizer, store: Stored, consent: str
-) -> None:
+async def test_a_decision_on_no_page_is_refused(authorizer: Authorizer, store: Stored, consent: str) -> None:
     await page(authorizer)
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
     assert not await store.codes() and not await store.grants()
@@ -359,9 +353,7 @@ async def test_a_stale_page_is_refused(authorizer: Authorizer, store: Stored) ->
     assert not await store.codes()
 
 
-async def test_a_page_shown_before_a_revocation_is_refused(
-    authorizer: Authorizer, store: Stored
-) -> None:
+async def test_a_page_shown_before_a_revocation_is_refused(authorizer: Authorizer, store: Stored) -> None:
     location_params(await decide(authorizer))
     consent = await page(authorizer, prompt="consent")  # the grant is live: only a prompt shows a page
     await store.revoke_grant("u1", CLIENT)  # the user revoked the app
@@ -369,9 +361,7 @@ async def test_a_page_shown_before_a_revocation_is_refused(
     assert ("u1", CLIENT) not in await store.grants() and len(await store.codes()) == 1
 
 
-async def test_an_authorization_voids_the_apps_other_pages(
-    authorizer: Authorizer, store: Stored
-) -> None:
+async def test_an_authorization_voids_the_apps_other_pages(authorizer: Authorizer, store: Stored) -> None:
     first = await page(authorizer, state="one")
     location_params(await decide(authorizer, state="two"))
     await store.revoke_grant("u1", CLIENT)  # revoked: the first page was shown with no grant, as now
