@@ -74,7 +74,7 @@ async def test_app_deleted_and_scopes_narrowed_evict_but_app_changed_does_not(
         assert (await verifier.verify(pair["access_token"])).active
         await cached_only(system, pair["access_token"])
     await publish_event(system.nc, AppChanged(at=time.time(), client_id=party.client_id), audit=False)
-    await asyncio.sleep(0.05)
+    await system.nc.flush()  # the server has handled it (and sent it to any subscriber of this client)
     assert len(verifier) == 2
     narrowed = ScopesNarrowed(
         at=time.time(),
