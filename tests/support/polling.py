@@ -31,13 +31,18 @@ async def eventually(
 
 
 def eventually_sync(
-    probe: Callable[[], T], accept: Callable[[T], bool] = bool, *, timeout: float = DEADLINE
+    probe: Callable[[], T],
+    accept: Callable[[T], bool] = bool,
+    *,
+    timeout: float = DEADLINE,
+    pause: float = PAUSE,
 ) -> T:
-    """``eventually`` for a test outside an event loop (child processes, threads)."""
+    """``eventually`` for a test outside an event loop (child processes, containers); a longer
+    ``pause`` between probes that cost more than a round trip."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if accept(value) or time.monotonic() > deadline:
             assert accept(value), value
             return value
-        time.sleep(PAUSE)
+        time.sleep(pause)
