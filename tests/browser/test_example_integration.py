@@ -150,8 +150,9 @@ async def test_a_short_lived_access_token_is_refreshed_by_itself(chromium: Any) 
             # Only on a 401 (no early refresh): the API refuses the expired token, Your App refreshes once.
             ex.app.config = dataclasses.replace(ex.app.config, refresh_leeway=-3600)
             first = visitor.token["access_token"] if visitor.token else ""
+            # until the 2-second token has expired
             await eventually(lambda: bus_verify(system, first), lambda info: info == {"active": False})
-            assert (await bus_verify(system, first)) == {"active": False}  # the 2-second token has expired
+            assert (await bus_verify(system, first)) == {"active": False}
             await page.reload()
             await page.get_by_text("Weekly planning").wait_for()
             assert visitor.refreshes_after_401 == 1
