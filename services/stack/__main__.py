@@ -22,16 +22,8 @@ from pathlib import Path
 
 from services.stack.credentials import StackCredentials, write_private
 from services.stack.embedded import ServerProcess, start_nats, start_redis
-from services.stack.stopping import (
-    GATEWAY_GRACE,
-    SERVERS_GRACE,
-    SERVICES_GRACE,
-    Signals,
-    Stage,
-    Stopper,
-    report_killed,
-)
-from services.stack.supervisor import GATEWAY, Supervisor, child_env, wait_ready
+from services.stack.stopping import SERVERS_GRACE, Signals, Stage, Stopper, report_killed
+from services.stack.supervisor import Supervisor, child_env, wait_ready
 from shared import bus_auth, stack_file, subjects
 from shared.config import ConfigError, load_settings
 
@@ -71,15 +63,8 @@ def main() -> int:
 
 
 def _stages(sup: Supervisor | None, servers: list[ServerProcess]) -> list[Stage]:
-    children = sup.children if sup is not None else []
-    gateway = [(c.name, c.proc) for c in children if c.module == GATEWAY]
-    services = [(c.name, c.proc) for c in children if c.module != GATEWAY]
-    embedded = [(s.name, s.proc) for s in servers]
-    return [
-        Stage("gateway", gateway, GATEWAY_GRACE),
-        Stage("services", services, SERVICES_GRACE),
-        Stage("servers", embedded, SERVERS_GRACE),
-    ]
+    children = sup.stages() if sup is not None else []
+    return [*children, Stage("servers", [(s.name, s.proc) for s in servers], SERVERS_GRACE)]
 
 
 def make_private(base: Path, run_dir: Path) -> None:

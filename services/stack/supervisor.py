@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.stack.embedded import die_with_parent
+from services.stack.stopping import GATEWAY_GRACE, SERVICES_GRACE, Stage, Stopper
 from shared import subjects
 from shared.config import replicas
 
@@ -70,21 +71,16 @@ class Supervisor:
                 child.restarts += 1
         return dead
 
-    def stop_all(self, timeout: float = 30.0) -> None:
-        """SIGTERM the services first (they drain), then the gateway; SIGKILL stragglers."""
-        order = [c for c in self.children if c.module != GATEWAY] + [
-            c for c in self.children if c.module == GATEWAY
-        ]
-        for child in order:
-            if child.proc.poll() is None:
-                child.proc.terminate()
-        deadline = time.monotonic() + timeout
-        for child in order:
-            try:
-                child.proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.proc.kill()
-                child.proc.wait()
+    def stages(self) -> list[Stage]:
+        """The children in the launcher's stop order: the gateway first, then the services."""
+        gateway = [(c.name, c.proc) for c in self.children if c.module == GATEWAY]
+        services = [(c.name, c.proc) for c in self.children if c.module != GATEWAY]
+        return [Stage("gateway", gateway, GATEWAY_GRACE), Stage("services", services, SERVICES_GRACE)]
+
+    def stop_all(self) -> list[str]:
+        """Stop the children as the launcher does (``stopping``): the gateway, then the services, each
+        stage SIGTERMed and waited for before the next; returns the names of those that had to be killed."""
+        return Stopper(threading.Event()).run(self.stages())
 
 
 def wait_ready(

@@ -7,9 +7,9 @@ token, Your App refreshes by itself: after a 401 from the API, and before expiry
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +23,7 @@ from services.stack.embedded import free_port
 from shared.messages.registry import AccountView
 from tests.browser.audit import Audit
 from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System, running_system
 from tests.support.token_flow import bus_verify
 
@@ -87,6 +88,11 @@ async def authorize(page: Any, ex: Example) -> None:
     await page.get_by_text("Weekly planning").wait_for()
 
 
+async def expired_for_your_app(visitor: Any) -> bool:
+    """Your App's own view (``your_app.call_api``): its access token's ``expires_at`` has passed."""
+    return visitor.token is not None and visitor.token.get("expires_at", 0) <= time.time()
+
+
 async def test_connect_deny_authorize_revoke_and_reconnect(system: System, chromium: Any) -> None:
     audit = Audit()
     async with example(system) as ex:
@@ -144,7 +150,8 @@ async def test_a_short_lived_access_token_is_refreshed_by_itself(chromium: Any) 
             # Only on a 401 (no early refresh): the API refuses the expired token, Your App refreshes once.
             ex.app.config = dataclasses.replace(ex.app.config, refresh_leeway=-3600)
             first = visitor.token["access_token"] if visitor.token else ""
-            await asyncio.sleep(3)  # the 2-second token has expired, with a second of margin
+            # until the 2-second token has expired
+            await eventually(lambda: bus_verify(system, first), lambda info: info == {"active": False})
             assert (await bus_verify(system, first)) == {"active": False}
             await page.reload()
             await page.get_by_text("Weekly planning").wait_for()
@@ -155,7 +162,7 @@ async def test_a_short_lived_access_token_is_refreshed_by_itself(chromium: Any) 
             # Before expiry (the default): the next call after expiry refreshes first, no 401.
             ex.app.config = dataclasses.replace(ex.app.config, refresh_leeway=0)
             refreshes = visitor.refreshes
-            await asyncio.sleep(3)
+            await eventually(lambda: expired_for_your_app(visitor))
             await page.reload()
             await page.get_by_text("Weekly planning").wait_for()
             assert visitor.refreshes == refreshes + 1 and visitor.refreshes_after_401 == 1

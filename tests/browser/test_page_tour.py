@@ -14,8 +14,9 @@ import pytest
 from shared.messages.registry import AccountView, AppView
 from tests.browser.audit import Audit
 from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, api_calls, bus_verify, consent_code, eventually, exchange
+from tests.support.token_flow import Party, api_calls, bus_verify, consent_code, exchange
 
 pytestmark = pytest.mark.browser
 

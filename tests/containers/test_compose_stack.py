@@ -14,7 +14,6 @@ import html
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar
@@ -30,6 +29,7 @@ from nats.js.api import StreamInfo
 from shared import bus_auth, subjects
 from shared.events import AUDIT_STREAM
 from tests.support.compose import ComposeStack, compose_stack
+from tests.support.polling import eventually_sync
 
 T = TypeVar("T")
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(1800)]
@@ -135,15 +135,9 @@ def approve(stack: ComposeStack, user: tuple[str, str], authorization_url: str, 
     return decided.headers["location"]
 
 
-def eventually(probe: Callable[[], T], accept: Callable[[T], bool] = bool, *, timeout: float = 60) -> T:
-    """Poll ``probe`` until ``accept`` holds (events fan out in the background); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if accept(value) or time.monotonic() > deadline:
-            assert accept(value), value
-            return value
-        time.sleep(0.5)
+def eventually(probe: Callable[[], T], accept: Callable[[T], bool] = bool) -> T:
+    """Poll ``probe`` until ``accept`` holds (events fan out in the background); fail after a minute."""
+    return eventually_sync(probe, accept, timeout=60, pause=0.5)
 
 
 def bus_verify(stack: ComposeStack, token: str) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from tests.support.authorize_flow import (
     post_form,
 )
 from tests.support.factories import csrf_of, image_bytes, new_http, sign_in, signed_in_client
+from tests.support.polling import eventually
 from tests.support.system import System, running_system
 
 
@@ -276,7 +277,11 @@ async def test_a_page_shown_before_the_user_revoked_the_app_issues_nothing(syste
 async def test_a_stale_page_is_refused() -> None:
     async with running_system({"MAVIO_CONSENT_TTL": "1"}) as short, flow(short) as f:
         page = await f.consent()
-        await asyncio.sleep(2.5)  # the page lives 1 s
+
+        async def open_pages() -> list[bytes]:
+            return [k async for k in short.redis.scan_iter(match=keys.consent_page(f.user.id, "*"))]
+
+        await eventually(open_pages, lambda found: not found)  # the page lives 1 s
         assert (await f.decide(page)).status == 403
         await assert_nothing_issued(f)
         code_of(await f.decide(await f.consent()))  # a fresh page works

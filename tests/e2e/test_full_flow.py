@@ -16,8 +16,9 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from shared.grants import keys as grant_keys
 from shared.tokens import SECRET_PATTERN
 from shared.verify_client import TOKEN_INFO, require_scopes, setup_verifier
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, api_calls, approve, bus_verify, eventually, new_party, redis_dump
+from tests.support.token_flow import Party, api_calls, approve, bus_verify, new_party, redis_dump
 
 SCOPE = "meetings:read users:read"
 SEEN_SECRETS: list[str] = []  # every raw secret the flows below handled, for the at-rest check

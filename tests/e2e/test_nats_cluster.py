@@ -14,8 +14,9 @@ from shared.events import AUDIT_STREAM
 from shared.verify_client import TokenVerifier
 from tests.e2e.test_audit_trail import audit
 from tests.e2e.test_full_flow import authlib_flow
+from tests.support.polling import eventually
 from tests.support.system import System, start_system
-from tests.support.token_flow import bus_verify, eventually, new_party, token_request
+from tests.support.token_flow import bus_verify, new_party, token_request
 
 
 @pytest.fixture(scope="module")

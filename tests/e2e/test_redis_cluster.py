@@ -19,13 +19,13 @@ from shared.messages.revocation import (
 from shared.tokens import SECRET_PATTERN
 from tests.e2e.test_full_flow import authlib_flow
 from tests.support.factories import create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System, start_system
 from tests.support.token_flow import (
     Party,
     api_calls,
     bus_verify,
     consent_code,
-    eventually,
     exchange,
     new_party,
     redis_dump,

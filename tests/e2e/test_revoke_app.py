@@ -18,6 +18,7 @@ from shared.messages.registry import GetOwnedAppReply
 from shared.registry_client import RegistryClient
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, new_http, sign_in
+from tests.support.polling import eventually
 from tests.support.system import System, start_system
 from tests.support.token_flow import (
     Party,
@@ -30,6 +31,7 @@ from tests.support.token_flow import (
 )
 
 API = "/api/v1/oauth-apps"
+TOKEN_REPLICAS = 2  # the system's token service and the one ``replicated`` adds
 DEADLINE = 0.100  # seconds from the revocation's answer until nothing of the app verifies anywhere
 
 
@@ -42,13 +44,18 @@ async def replicated() -> AsyncIterator[System]:
     await sut.close()
 
 
-async def verify_counts(system: System) -> dict[str, int]:
-    """Verify requests served so far per token replica (nats.micro ``$SRV.STATS``)."""
+async def verify_counts(system: System, replicas: int = TOKEN_REPLICAS) -> dict[str, int]:
+    """Verify requests served so far per token replica (nats.micro ``$SRV.STATS``), once all
+    ``replicas`` answered."""
     inbox = system.nc.new_inbox()
     replies: asyncio.Queue[Any] = asyncio.Queue()
     sub = await system.nc.subscribe(inbox, cb=replies.put)
     await system.nc.publish(f"$SRV.STATS.{subjects.TOKEN}", b"", reply=inbox)
-    await asyncio.sleep(0.3)
+
+    async def answered() -> int:
+        return replies.qsize()
+
+    await eventually(answered, lambda n: n >= replicas)
     await sub.unsubscribe()
     counts: dict[str, int] = {}
     while not replies.empty():

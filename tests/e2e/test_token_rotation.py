@@ -14,6 +14,7 @@ from shared import subjects
 from shared.events import decode_event
 from shared.grants import keys as grant_keys
 from shared.messages.events import Event, RefreshReused, TokensRevoked
+from tests.support.polling import eventually
 from tests.support.system import System, running_system
 from tests.support.token_flow import bus_verify, consent_code, exchange, new_party, refresh, tokens_for
 
@@ -38,6 +39,15 @@ async def short_lived() -> AsyncIterator[System]:
     }
     async with running_system(env) as sut:
         yield sut
+
+
+async def gone(system: System, pattern: str) -> None:
+    """Wait until no key matches ``pattern`` (what expires with a TTL is gone once its time is up)."""
+
+    async def left() -> list[bytes]:
+        return [key async for key in system.redis.scan_iter(match=pattern)]
+
+    await eventually(left, lambda keys: not keys)
 
 
 async def collect_events(system: System) -> tuple[list[Event], object]:
@@ -72,7 +82,8 @@ async def test_a_replay_after_the_window_revokes_the_grant(windowed: System) -> 
     _, _, second = await refresh(windowed, party, first["refresh_token"])
     assert (await refresh(windowed, party, first["refresh_token"]))[2] == second  # inside the window
     assert await windowed.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 1
-    await asyncio.sleep(1.3)
+    family = first["refresh_token"][9:25]
+    await gone(windowed, grant_keys.refresh_replay(family, "*"))  # the one-second window has closed
     status, _, body = await refresh(windowed, party, first["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
     for token in (first["access_token"], second["access_token"]):
@@ -82,9 +93,16 @@ async def test_a_replay_after_the_window_revokes_the_grant(windowed: System) -> 
     assert (
         await windowed.redis.hlen(grant_keys.app_grant_users(party.client_id)) == 0
     )  # no active authorization
-    await asyncio.sleep(0.1)
+
+    async def published() -> set[type]:  # the kinds of event about this family so far
+        return {
+            type(e)
+            for e in seen
+            if getattr(e, "family", None) == family or family in getattr(e, "families", [])
+        }
+
+    await eventually(published, lambda kinds: {RefreshReused, TokensRevoked} <= kinds)
     await sub.unsubscribe()  # type: ignore[attr-defined]
-    family = first["refresh_token"][9:25]
     assert any(
         isinstance(e, RefreshReused) and e.family == family and e.user_id == party.user.id for e in seen
     )
@@ -110,7 +128,7 @@ async def test_refresh_tokens_slide_and_then_expire(short_lived: System) -> None
         await asyncio.sleep(2)
         status, _, pair = await refresh(short_lived, party, pair["refresh_token"])
         assert status == 200, pair
-    await asyncio.sleep(4.2)
+    await gone(short_lived, grant_keys.refresh_token(pair["refresh_token"][9:25], "*"))  # not used for 4 s
     status, _, body = await refresh(short_lived, party, pair["refresh_token"])
     assert (status, body["error"]) == (400, "invalid_grant")
 
@@ -118,7 +136,7 @@ async def test_refresh_tokens_slide_and_then_expire(short_lived: System) -> None
 async def test_codes_expire(short_lived: System) -> None:
     party = await new_party(short_lived)
     code = await consent_code(short_lived, party)
-    await asyncio.sleep(1.3)
+    await gone(short_lived, grant_keys.code(code[11:27], "*"))  # its one second is over
     status, _, body = await exchange(short_lived, party, code)
     assert (status, body["error"]) == (400, "invalid_grant")
 

@@ -14,7 +14,8 @@ import pytest
 from shared.events import AUDIT_STREAM, read_audit
 from tests.faults.scenario import CLEAR_503, WORKERS, under_load
 from tests.support.fleet import Fleet, running_fleet
-from tests.support.token_flow import eventually, new_party, token_request, tokens_for
+from tests.support.polling import eventually
+from tests.support.token_flow import new_party, token_request, tokens_for
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]  # a fleet starting on a loaded machine
 

@@ -13,6 +13,7 @@ import structlog
 
 from services.stack.embedded import die_with_parent, nats_server_path, wait_port
 from shared.events import AUDIT_STREAM, ensure_audit_stream_at_start
+from tests.support.polling import eventually
 from tests.support.system import unused_port
 
 
@@ -34,10 +35,11 @@ async def test_the_audit_stream_is_awaited_until_jetstream_answers(tmp_path: Pat
     try:
         with structlog.testing.capture_logs() as logs:
             waiting = asyncio.create_task(ensure_audit_stream_at_start(nc, replicas=1, timeout=60))
-            for _ in range(200):  # until it has failed and said so at least once
-                if any("audit stream not available" in e["event"] for e in logs):
-                    break
-                await asyncio.sleep(0.05)
+
+            async def said() -> bool:  # it has failed and said so at least once
+                return any("audit stream not available" in e["event"] for e in logs)
+
+            await eventually(said, timeout=30)
             assert not waiting.done()
             server.terminate()
             server.wait(10)

@@ -27,6 +27,7 @@ from shared.messages.registry import ListAppsRequest
 from shared.messages.token import Introspection, VerifyTokenRequest
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System, running_system
 from tests.support.token_flow import consent_code, exchange, new_party
 
@@ -94,7 +95,13 @@ async def test_a_resource_server_verifies_tokens_and_can_do_nothing_else(sut: Sy
         assert reply.active is False
         with pytest.raises(nats.errors.Error):  # refused by the server: no answer ever comes
             await list_apps_as(nc, owner.id)
-        await asyncio.sleep(0.2)
+
+        async def reported() -> list[str]:
+            return errors
+
+        await eventually(
+            reported, lambda found: any("permissions violation for publish" in e.lower() for e in found)
+        )
         assert any("permissions violation for publish" in e.lower() for e in errors), errors
     finally:
         await nc.close()
@@ -223,7 +230,8 @@ async def test_no_user_can_serve_another_services_subjects_or_read_other_inboxes
         await spy.flush()
         data = await list_apps_as(sut.nc, owner.id)  # answered by the real registry
         assert b"apps" in data
-        await asyncio.sleep(0.3)
+        await spy.flush()  # whatever the server sent the spy before this round trip has arrived
+        await violations(errors, 3)  # and the refusals of its three subscriptions
         assert seen == []
         assert sum("permissions violation for subscription" in e.lower() for e in errors) == 3, errors
     finally:

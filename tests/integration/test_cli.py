@@ -16,6 +16,7 @@ from shared import subjects
 from shared.messages.events import Event, PlanChanged
 from shared.registry_client import RegistryClient
 from tests.support.factories import create_account, create_app, unique_email
+from tests.support.polling import eventually
 from tests.support.system import System
 
 CLI = str(Path(sys.executable).with_name("mavio-oauth"))
@@ -100,10 +101,11 @@ async def test_set_plan_changes_the_plan_narrows_grants_and_announces_it(system:
     assert code == 0, err
     assert out.strip() == (f"{account.email}: plan free -> business; grants narrowed: 0, grants revoked: 0")
     assert (await RegistryClient(system.bus).get_account(account.id)).plan == "business"
-    for _ in range(50):
-        if seen:
-            break
-        await asyncio.sleep(0.02)
+
+    async def announced() -> list[Event]:
+        return seen
+
+    await eventually(announced)
     await sub.unsubscribe()
     assert len(seen) == 1 and isinstance(seen[0], PlanChanged)
     # The CLI recorded the plan first, so the revocation service sees it unchanged.

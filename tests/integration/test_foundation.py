@@ -7,6 +7,7 @@ import collections
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from shared import subjects
 from shared.bus import ERROR_CODE_HEADER
@@ -64,12 +65,9 @@ async def test_malformed_bus_request_gets_invalid_request_envelope(system: Syste
 
 
 async def test_no_responders_becomes_temporarily_unavailable(system: System) -> None:
-    try:
+    with pytest.raises(TemporarilyUnavailable) as exc:
         await system.bus.request("mavio.oauth.v1.nobody.home", HealthRequest(), HealthReply, timeout=1)
-    except TemporarilyUnavailable as exc:
-        assert "nobody" in exc.description
-    else:
-        raise AssertionError("expected TemporarilyUnavailable")
+    assert "nobody" in exc.value.description
 
 
 async def test_unknown_path_is_404_json_or_html(system: System) -> None:

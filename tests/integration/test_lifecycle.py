@@ -11,6 +11,7 @@ from shared import subjects
 from shared.bus import Bus
 from shared.errors import OAuthError
 from shared.lifecycle import HealthReply, HealthRequest
+from tests.support.polling import eventually
 from tests.support.system import Servers, running_system
 
 
@@ -25,6 +26,14 @@ async def _wait_instances(bus: Bus, want: int, timeout: float = 30) -> set[str]:
             await asyncio.sleep(0.1)
         assert asyncio.get_running_loop().time() < deadline, "replicas did not come up"
     return seen
+
+
+async def _answers(bus: Bus) -> str | None:
+    """The instance that answered a health request, or None when none did in time."""
+    try:
+        return (await bus.request(subjects.op("registry", "health"), HealthRequest(), HealthReply)).instance
+    except OAuthError:
+        return None
 
 
 async def test_sigterm_on_one_of_two_replicas_under_load_loses_no_request() -> None:
@@ -55,12 +64,15 @@ async def test_sigterm_on_one_of_two_replicas_under_load_loses_no_request() -> N
                 except OAuthError as exc:
                     failures.append(exc.description)
 
+        async def answered() -> tuple[int, int]:
+            return len(results), len(set(results))  # answers, replicas that answered
+
         workers = [asyncio.create_task(worker()) for _ in range(32)]
-        await asyncio.sleep(1.0)
+        await eventually(answered, lambda got: got[0] > 100 and got[1] == 2, timeout=60)
         before = len(results)
         os.kill(first.proc.pid, signal.SIGTERM)
         rc = await asyncio.to_thread(first.proc.wait, 30)
-        await asyncio.sleep(1.0)
+        await eventually(answered, lambda got: got[0] > before + 100, timeout=60)  # the other goes on
         stop.set()
         await asyncio.gather(*workers)
         assert rc == 0, f"replica exited with {rc}"
@@ -85,7 +97,7 @@ async def test_killed_replica_leaves_the_other_answering() -> None:
         await _wait_instances(bus, 2)
         a.proc.kill()
         a.proc.wait()
-        await asyncio.sleep(0.2)
+        await eventually(lambda: _answers(bus), lambda instance: instance is not None)  # the server saw it go
         seen = {
             (await bus.request(subjects.op("registry", "health"), HealthRequest(), HealthReply)).instance
             for _ in range(20)

@@ -3,8 +3,6 @@ sign-in, owner operations (and the owner check), events, and the callers' view c
 
 from __future__ import annotations
 
-import asyncio
-
 import msgspec
 import pytest
 from nats.aio.msg import Msg
@@ -16,6 +14,7 @@ from shared.messages.registry import CreateAppRequest, UpdateAppRequest
 from shared.registry_client import RegistryClient
 from shared.tokens import is_client_id
 from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app, sign_in, unique_email
+from tests.support.polling import eventually
 from tests.support.system import System
 
 
@@ -205,8 +204,11 @@ async def test_changes_publish_events_and_delete_rejects_the_client_everywhere(
     await registry.regenerate_secret(owner.id, app.client_id, keep_old_seconds=3600)
     deleted = await registry.delete_app(owner.id, app.client_id)
     assert deleted.users_affected == 0
-    await asyncio.sleep(0.2)
-    mine = [e for e in seen if e.client_id == app.client_id]
+
+    async def mine_so_far() -> list[Event]:
+        return [e for e in seen if e.client_id == app.client_id]
+
+    mine = await eventually(mine_so_far, lambda events: len(events) >= 4)
     assert [type(e) for e in mine] == [AppCreated, AppChanged, SecretRegenerated, AppDeleted]
     assert {e.actor for e in mine} == {owner.id}  # the audit trail's actor: the owner, every time
     assert isinstance(mine[1], AppChanged) and mine[1].fields == ["description"]
@@ -231,13 +233,14 @@ async def test_cached_views_are_dropped_on_app_events(system: System) -> None:
     await RegistryClient(system.bus).update_app(
         UpdateAppRequest(user_id=owner.id, client_id=app.client_id, description="changed")
     )
-    for _ in range(50):
-        if cached.cache.get(app.client_id) is None:
-            break
-        await asyncio.sleep(0.02)
+
+    async def dropped() -> bool:
+        return cached.cache.get(app.client_id) is None
+
+    await eventually(dropped)
     assert (await cached.get_app(app.client_id)).description == "changed"
     await RegistryClient(system.bus).delete_app(owner.id, app.client_id)
-    await asyncio.sleep(0.2)
+    await eventually(dropped)
     with pytest.raises(NotFound):
         await cached.get_app(app.client_id)
     for sub in subs:

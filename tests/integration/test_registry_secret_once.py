@@ -23,6 +23,7 @@ from shared.accounts.store import RedisAccountStore
 from shared.config import DEV_HMAC_KEY
 from shared.tokens import Signer
 from tests.support.factories import code_by_id, csrf_of, image_bytes
+from tests.support.polling import eventually
 from tests.support.system import Servers
 
 APPS = "/settings/developer/oauth-apps"
@@ -38,6 +39,13 @@ async def _wait_http(url: str, timeout: float = 30) -> None:
         except Exception:
             assert asyncio.get_running_loop().time() < deadline, f"{url} did not come up"
             await asyncio.sleep(0.2)
+
+
+async def _readiness(base: str) -> dict[str, bool]:
+    """The gateway's ``/readyz`` checks (``registry``: the registry answers on the bus)."""
+    async with aiohttp.ClientSession() as http, http.get(base + "/readyz") as resp:
+        checks: dict[str, bool] = (await resp.json())["checks"]
+        return checks
 
 
 async def dump_redis(redis: Any) -> bytes:
@@ -127,7 +135,7 @@ async def test_no_redis_value_and_no_log_line_holds_a_client_secret() -> None:
         await AccountService(RedisAccountStore(redis), Passwords()).create(
             email=email, name="Keeper", plan="free", password=PASSWORD
         )
-        await asyncio.sleep(0.5)  # the registry's subscription is up once /healthz answers; be generous
+        await eventually(lambda: _readiness(base), lambda checks: checks.get("registry") is True)
         secrets = await _register_and_regenerate(base, email)
         dump = await dump_redis(redis)
     finally:

@@ -19,8 +19,9 @@ from shared.grants import keys as grant_keys
 from shared.messages.token import MAX_CALLS_PER_APP, ReportCallsRequest
 from shared.verify_client import TokenVerifier
 from tests.support.factories import create_account, create_app
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import api_calls, eventually
+from tests.support.token_flow import api_calls
 
 
 @pytest.fixture

@@ -17,8 +17,9 @@ from shared.messages.events import AppChanged, AppDeleted, ScopesNarrowed, Token
 from shared.messages.token import Introspection
 from shared.tokens import Signer, parse
 from shared.verify_client import TokenVerifier
+from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, api_calls, eventually, new_party, tokens_for
+from tests.support.token_flow import Party, api_calls, new_party, tokens_for
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ async def test_app_deleted_and_scopes_narrowed_evict_but_app_changed_does_not(
         assert (await verifier.verify(pair["access_token"])).active
         await cached_only(system, pair["access_token"])
     await publish_event(system.nc, AppChanged(at=time.time(), client_id=party.client_id), audit=False)
-    await asyncio.sleep(0.05)
+    await system.nc.flush()  # the server has handled it (and sent it to any subscriber of this client)
     assert len(verifier) == 2
     narrowed = ScopesNarrowed(
         at=time.time(),

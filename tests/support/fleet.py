@@ -211,5 +211,5 @@ async def running_fleet(
             await fleet.wait_gateway(fleet.rotation[-1])
         yield fleet
     finally:
-        await asyncio.to_thread(fleet.sup.stop_all, 30)
+        await asyncio.to_thread(fleet.sup.stop_all)
         await system.close()

@@ -4,7 +4,6 @@ requests, bus verification, and a full Redis dump for the at-rest checks."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import html
@@ -12,9 +11,8 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import msgspec
@@ -27,7 +25,6 @@ from shared.tokens import Signer, mint, new_family_id
 from tests.support.factories import create_account, create_app, new_http, sign_in
 from tests.support.system import System
 
-T = TypeVar("T")
 _HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
 _GRANTED = re.compile(r'<input type="checkbox" name="granted" value="([^"]+)"')
 
@@ -199,16 +196,3 @@ async def redis_dump(system: System) -> bytes:
 async def api_calls(system: System, client_id: str) -> int:
     raw = await system.redis.get(grant_keys.app_calls_total(client_id))
     return int(raw or 0)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], accept: Callable[[T], bool], *, timeout: float = 2.0
-) -> T:
-    """Poll ``probe`` until ``accept`` holds (counters flush in the background); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if accept(value) or time.monotonic() > deadline:
-            assert accept(value), value
-            return value
-        await asyncio.sleep(0.02)

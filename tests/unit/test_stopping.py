@@ -1,4 +1,5 @@
-"""The launcher's stop order and its kills, on real child processes."""
+"""The launcher's stop order and its kills, on real child processes; the tests' ``Supervisor.stop_all``
+keeps the same order."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 from services.stack.stopping import Stage, Stopper
+from services.stack.supervisor import GATEWAY, Child, Supervisor
 
 # A child that, on SIGTERM, appends its name to a file and exits (or, with "ignore", does nothing).
 CHILD = """
@@ -84,3 +86,19 @@ def test_hurry_kills_what_is_left_without_waiting_for_the_grace(tmp_path: Path) 
     hurry.set()  # a second signal
     assert done.wait(30), "hurry did not end the stop"
     assert result == ["gateway", "token-1"]
+
+
+def test_supervisor_stop_all_stops_the_gateway_first_then_the_services(tmp_path: Path) -> None:
+    """As the launcher (``services.stack.__main__``): started services first, the gateway stops first."""
+    journal = tmp_path / "journal"
+    sup = Supervisor(env={})
+    for name, module in [
+        ("token-1", "services.token"),
+        ("registry-1", "services.registry"),
+        ("gateway", GATEWAY),
+    ]:
+        sup.children.append(Child(name, module, child(journal, name)[1]))
+    assert sup.stop_all() == []
+    order = journal_names(journal)
+    assert order[0] == "gateway" and set(order[1:]) == {"token-1", "registry-1"}
+    assert all(c.proc.returncode == 0 for c in sup.children)

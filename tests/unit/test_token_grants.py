@@ -1,26 +1,24 @@
 """Token service domain logic without I/O: code checks, scope narrowing input, grant dispatch order,
-issuance and sealing, verification short-cuts, and the API-call counter (RFC error strings asserted)."""
+issuance and sealing (RFC error strings asserted). Verification and the API-call counter run on the
+real store: ``tests/integration/handlers/test_token_verify_store.py``."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 import pytest
 
-from services.token.calls import CallCounter, utc_day
+from services.token.calls import utc_day
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import check_code
 from services.token.issuance import first_records, mint_pair, open_successor, seal_successor
 from services.token.refresh import requested_scope
-from services.token.verify import INACTIVE, Verifier
 from shared.errors import InvalidClient, InvalidGrant, InvalidRequest, OAuthError
 from shared.grants.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
 from shared.messages.registry import AppView
-from shared.messages.token import ExchangeTokenRequest, VerifyTokenRequest
-from shared.service import Meta
+from shared.messages.token import ExchangeTokenRequest
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.token_flow import one_char_off, pkce_pair
 
@@ -192,97 +190,6 @@ def test_sealed_successor_opens_only_with_the_presented_token() -> None:
     )
     other = mint("rt", family)
     assert open_successor(other, SIGNER.sign(presented), sealed) is None
-
-
-class CountingStore:
-    def __init__(self, records: dict[str, bytes] | None = None) -> None:
-        self.gets = 0
-        self.records = records or {}
-
-    async def get_access(self, family: str, signature: str) -> bytes | None:
-        self.gets += 1
-        return self.records.get(signature)
-
-
-class RecordingStats:
-    def __init__(self) -> None:
-        self.flushes: list[tuple[dict[str, int], str]] = []
-        self.fail = False
-
-    async def add_calls(self, counts: dict[str, int], *, day: str) -> None:
-        if self.fail:
-            raise ConnectionError("redis down")
-        self.flushes.append((dict(counts), day))
-
-
-META = Meta("r", {})
-
-
-@pytest.mark.parametrize(
-    "token",
-    [
-        "",
-        "nonsense",
-        mint("rt", new_family_id()),
-        mint("code", new_family_id()),
-        one_char_off(mint("at", new_family_id())),
-    ],
-)
-async def test_malformed_or_non_access_tokens_are_inactive_without_storage(token: str) -> None:
-    store = CountingStore()
-    verifier = Verifier(store, SIGNER, CallCounter(RecordingStats()))
-    assert await verifier.verify(VerifyTokenRequest(token=token), META) == INACTIVE
-    assert store.gets == 0
-
-
-async def test_active_verification_answers_rfc7662_and_counts_one_call() -> None:
-    import time
-
-    family = new_family_id()
-    token = mint("at", family)
-    now = int(time.time())
-    record = AccessTokenRecord(
-        family=family, client_id="c1", user_id="u1", scope="meetings:read", issued_at=now, expires_at=now + 60
-    )
-    expired = mint("at", family)
-    old = msgspec.structs.replace(record, expires_at=now - 1)
-    store = CountingStore(
-        {SIGNER.sign(token): msgspec.json.encode(record), SIGNER.sign(expired): msgspec.json.encode(old)}
-    )
-    stats = RecordingStats()
-    counter = CallCounter(stats)
-    verifier = Verifier(store, SIGNER, counter)
-    body = msgspec.json.decode(await verifier.verify(VerifyTokenRequest(token=token), META))
-    assert body == {
-        "active": True,
-        "client_id": "c1",
-        "sub": "u1",
-        "scope": "meetings:read",
-        "exp": now + 60,
-        "iat": now,
-        "token_type": "Bearer",
-    }
-    assert await verifier.verify(VerifyTokenRequest(token=expired), META) == INACTIVE
-    await counter.flush()
-    assert stats.flushes == [({"c1": 1}, utc_day(time.time()))]
-
-
-async def test_call_counter_batches_keeps_counts_on_failure_and_flushes_on_close() -> None:
-    stats = RecordingStats()
-    counter = CallCounter(stats, interval=0.01)
-    counter.start()
-    for _ in range(100):
-        counter.add("a")
-    counter.add("b", 5)
-    await asyncio.sleep(0.1)
-    assert [counts for counts, _ in stats.flushes] == [{"a": 100, "b": 5}]
-    stats.fail = True
-    counter.add("a")
-    assert await counter.flush() is False
-    stats.fail = False
-    counter.add("a")
-    await counter.close()
-    assert stats.flushes[-1][0] == {"a": 2}
 
 
 def test_utc_day() -> None:

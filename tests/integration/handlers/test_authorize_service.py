@@ -1,18 +1,24 @@
-"""The authorize service's handlers with in-memory collaborators: order of checks, decisions, issuance."""
+"""The authorize service's handlers on the real grant and consent-page stores (a real Redis) with a
+stand-in registry: order of checks, decisions, issuance."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import time
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 import pytest
 
 from services.authorize.handlers import Authorizer
-from services.authorize.pages import ConsentRecord
+from services.authorize.page_store import RedisPageStore
 from shared import tokens
+from shared.config import Settings
 from shared.errors import InvalidRequest, NotFound, UnknownClient, UnsupportedResponseType
+from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord, GrantRecord
+from shared.grants.store import RedisGrantStore, grant_store
 from shared.messages.authorize import (
     CheckAuthorizationRequest,
     DecideAuthorizationRequest,
@@ -25,6 +31,7 @@ from shared.messages.authorize import (
 from shared.messages.registry import AccountView, AppView
 from shared.scopes import ScopeCatalog
 from shared.service import Meta
+from tests.support.system import System
 
 CLIENT = "mavio_client_AAAAAAAAAAAAAAAA"
 CB = "https://app.example/cb"
@@ -32,12 +39,12 @@ ISSUER = "https://auth.mavio.test"
 SIGNER = tokens.Signer(b"s" * 32)
 META = Meta("rid", {})
 SESSION = "session-binding"
-NOW = [1_000.0]
+NOW = [0.0]
 
 
 @pytest.fixture(autouse=True)
 def _clock() -> None:
-    NOW[0] = 1_000.0
+    NOW[0] = float(int(time.time()))
 
 
 class FakeRegistry:
@@ -58,37 +65,40 @@ class FakeRegistry:
         return self.accounts[user_id]
 
 
-class MemoryStore:
-    def __init__(self) -> None:
-        self.codes: dict[str, tuple[CodeRecord, int]] = {}
-        self.grants: dict[tuple[str, str], GrantRecord] = {}
-        self.consents: dict[tuple[str, str], ConsentRecord] = {}
+class Stored:
+    """What the real stores hold, read straight from Redis, and the one change a test makes there."""
 
-    async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
-        assert signature not in self.codes
-        self.codes[signature] = (record, ttl)
+    def __init__(self, redis: Any, store: RedisGrantStore) -> None:
+        self.redis = redis
+        self.store = store
 
-    async def get_grant(self, user_id: str, client_id: str) -> GrantRecord | None:
-        return self.grants.get((user_id, client_id))
+    async def codes(self) -> list[tuple[CodeRecord, int]]:
+        """Every stored code's record with its TTL in whole seconds (rounded up)."""
+        found = []
+        async for key in self.redis.scan_iter(match=grant_keys.code("*", "*")):
+            raw, pttl = await self.redis.get(key), await self.redis.pttl(key)
+            found.append((msgspec.json.decode(raw, type=CodeRecord), math.ceil(pttl / 1000)))
+        return found
 
-    async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
-        self.grants[(user_id, grant.client_id)] = grant
+    async def code(self, code: str) -> tuple[CodeRecord, int]:
+        """The record of ``code`` (stored under its signature, in its family's slot) with its TTL."""
+        key = grant_keys.code(code.removeprefix("mavio_code_")[:16], SIGNER.sign(code))
+        raw, pttl = await self.redis.get(key), await self.redis.pttl(key)
+        assert raw is not None, "no such code stored"
+        return msgspec.json.decode(raw, type=CodeRecord), math.ceil(pttl / 1000)
 
-    async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
-        """No live family here: only the grant's own code, not expired, keeps it live."""
-        fresh = {r.family for r, _ in self.codes.values() if r.expires_at > now}
-        return [grant.code_family in fresh for _, grant in pairs]
+    async def grants(self) -> dict[tuple[str, str], GrantRecord]:
+        """Every user's grants, by (user id, client id)."""
+        found = {}
+        async for key in self.redis.scan_iter(match=grant_keys.user_grants("*")):
+            user_id = key.decode().split("{u:", 1)[1].split("}", 1)[0]
+            for client_id, grant in (await self.store.grants(user_id)).items():
+                found[(user_id, client_id)] = grant
+        return found
 
-    async def save_consent(self, user_id: str, signature: str, record: ConsentRecord, ttl: int) -> None:
-        self.consents[(user_id, signature)] = record
-
-    async def take_consent(self, user_id: str, signature: str) -> ConsentRecord | None:
-        return self.consents.pop((user_id, signature), None)
-
-    async def forget_consents(self, user_id: str, client_id: str) -> None:
-        for key, record in list(self.consents.items()):
-            if key[0] == user_id and record.request.client_id == client_id:
-                del self.consents[key]
+    async def revoke_grant(self, user_id: str, client_id: str) -> None:
+        """The user revoked the app: the grant is gone."""
+        await self.store.drop_grants(client_id, [user_id])
 
 
 @pytest.fixture
@@ -110,8 +120,13 @@ def registry() -> FakeRegistry:
 
 
 @pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
+def real_store(redis: Any, system: System) -> RedisGrantStore:
+    return grant_store(redis, system.settings)
+
+
+@pytest.fixture
+def store(redis: Any, real_store: RedisGrantStore) -> Stored:
+    return Stored(redis, real_store)
 
 
 @pytest.fixture
@@ -124,12 +139,15 @@ def cached(registry: FakeRegistry) -> FakeRegistry:
 
 
 @pytest.fixture
-def authorizer(cached: FakeRegistry, registry: FakeRegistry, store: MemoryStore) -> Authorizer:
+def authorizer(
+    cached: FakeRegistry, registry: FakeRegistry, redis: Any, real_store: RedisGrantStore, system: System
+) -> Authorizer:
+    settings: Settings = system.settings
     return Authorizer(
         cached=cached,
         registry=registry,
-        store=store,
-        page_store=store,
+        store=real_store,
+        page_store=RedisPageStore(redis, max_pages=settings.consent_pages_max),
         signer=SIGNER,
         catalog=ScopeCatalog.load(),
         code_ttl=600,
@@ -242,7 +260,7 @@ async def test_check_reads_through_the_cache_and_decide_asks_the_registry(
     assert (cached.app_calls, registry.app_calls) == (1, 1)
 
 
-async def test_deny_issues_nothing(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_deny_issues_nothing(authorizer: Authorizer, store: Stored) -> None:
     got = location_params(await decide(authorizer, "deny"))
     assert got == {
         "error": "access_denied",
@@ -250,31 +268,27 @@ async def test_deny_issues_nothing(authorizer: Authorizer, store: MemoryStore) -
         "state": "st",
         "iss": ISSUER,
     }
-    assert not store.codes and not store.grants
+    assert not await store.codes() and not await store.grants()
 
 
-async def test_authorize_issues_a_code_and_records_the_grant(
-    authorizer: Authorizer, store: MemoryStore
-) -> None:
+async def test_authorize_issues_a_code_and_records_the_grant(authorizer: Authorizer, store: Stored) -> None:
     got = location_params(await decide(authorizer, granted=["transcripts:read"]))
     assert got["state"] == "st"
     code = got["code"]
-    record, ttl = store.codes[SIGNER.sign(code)]
+    record, ttl = await store.code(code)
     assert ttl == 600 and record.scope == "transcripts:read" and record.user_id == "u1"
-    assert store.grants[("u1", CLIENT)].scope == "transcripts:read"
+    assert (await store.grants())[("u1", CLIENT)].scope == "transcripts:read"
 
 
-async def test_nothing_ticked_shows_consent_again(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_nothing_ticked_shows_consent_again(authorizer: Authorizer, store: Stored) -> None:
     outcome = await decide(authorizer, granted=[])
     assert isinstance(outcome, ShowConsent) and outcome.notice
-    assert not store.codes and not store.grants
+    assert not await store.codes() and not await store.grants()
 
 
-async def test_granting_an_unrequested_scope_is_invalid_scope(
-    authorizer: Authorizer, store: MemoryStore
-) -> None:
+async def test_granting_an_unrequested_scope_is_invalid_scope(authorizer: Authorizer, store: Stored) -> None:
     assert location_params(await decide(authorizer, granted=["recordings:read"]))["error"] == "invalid_scope"
-    assert not store.codes
+    assert not await store.codes()
 
 
 async def test_a_deleted_app_is_refused_at_decision_time(
@@ -310,60 +324,54 @@ async def test_every_authorization_response_names_the_issuer(authorizer: Authori
 # --- one decision per consent page ------------------------------------------------------------------
 
 
-async def test_a_page_is_decided_once(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_a_page_is_decided_once(authorizer: Authorizer, store: Stored) -> None:
     consent = await page(authorizer)
     assert "code" in location_params(await decide(authorizer, consent=consent))
     for decision in ("authorize", "deny"):
         assert isinstance(await decide(authorizer, decision, consent=consent), DecisionRefused)
-    assert len(store.codes) == 1
+    assert len(await store.codes()) == 1
 
 
 @pytest.mark.parametrize("consent", ["", "forged", "A" * 43])
-async def test_a_decision_on_no_page_is_refused(
-    authorizer: Authorizer, store: MemoryStore, consent: str
-) -> None:
+async def test_a_decision_on_no_page_is_refused(authorizer: Authorizer, store: Stored, consent: str) -> None:
     await page(authorizer)
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
-    assert not store.codes and not store.grants
+    assert not await store.codes() and not await store.grants()
 
 
-async def test_a_decision_from_another_session_is_refused(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_a_decision_from_another_session_is_refused(authorizer: Authorizer, store: Stored) -> None:
     consent = await page(authorizer)
     assert isinstance(await decide(authorizer, consent=consent, session="other"), DecisionRefused)
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)  # and the page is spent
-    assert not store.codes
+    assert not await store.codes()
 
 
-async def test_a_stale_page_is_refused(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_a_stale_page_is_refused(authorizer: Authorizer, store: Stored) -> None:
     consent = await page(authorizer)
     NOW[0] += 900
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
-    assert not store.codes
+    assert not await store.codes()
 
 
-async def test_a_page_shown_before_a_revocation_is_refused(
-    authorizer: Authorizer, store: MemoryStore
-) -> None:
+async def test_a_page_shown_before_a_revocation_is_refused(authorizer: Authorizer, store: Stored) -> None:
     location_params(await decide(authorizer))
     consent = await page(authorizer, prompt="consent")  # the grant is live: only a prompt shows a page
-    del store.grants[("u1", CLIENT)]  # the user revoked the app
+    await store.revoke_grant("u1", CLIENT)  # the user revoked the app
     assert isinstance(await decide(authorizer, consent=consent), DecisionRefused)
-    assert ("u1", CLIENT) not in store.grants and len(store.codes) == 1
+    assert ("u1", CLIENT) not in await store.grants() and len(await store.codes()) == 1
 
 
-async def test_an_authorization_voids_the_apps_other_pages(
-    authorizer: Authorizer, store: MemoryStore
-) -> None:
+async def test_an_authorization_voids_the_apps_other_pages(authorizer: Authorizer, store: Stored) -> None:
     first = await page(authorizer, state="one")
     location_params(await decide(authorizer, state="two"))
-    del store.grants[("u1", CLIENT)]  # revoked: the first page was shown with no grant, as now
+    await store.revoke_grant("u1", CLIENT)  # revoked: the first page was shown with no grant, as now
     assert isinstance(await decide(authorizer, consent=first), DecisionRefused)
-    assert len(store.codes) == 1
+    assert len(await store.codes()) == 1
 
 
-async def test_the_decision_is_about_the_stored_request(authorizer: Authorizer, store: MemoryStore) -> None:
+async def test_the_decision_is_about_the_stored_request(authorizer: Authorizer, store: Stored) -> None:
     consent = await page(authorizer, state=None)
     got = location_params(await decide(authorizer, consent=consent))
     assert "state" not in got
-    [(record, _)] = store.codes.values()
+    [(record, _)] = await store.codes()
     assert record.code_challenge is None and record.redirect_uri == CB
