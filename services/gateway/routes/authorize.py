@@ -20,6 +20,7 @@ from services.gateway.rendering import render
 from services.gateway.sessions import Session, get_session
 from shared import subjects
 from shared.errors import (
+    BadRedirectUri,
     CsrfFailed,
     InvalidClient,
     InvalidRequest,
@@ -143,7 +144,7 @@ def error_page(request: web.Request, exc: OAuthError) -> web.Response:
     not verified (client_id, redirect_uri) or not trusted yet (any error before sign-in)."""
     if isinstance(exc, InvalidClient):
         parameter = "client_id"
-    elif isinstance(exc, InvalidRequest) and "redirect" in exc.description.lower():  # BadRedirectUri
+    elif isinstance(exc, BadRedirectUri):  # it survives the bus as itself
         parameter = "redirect_uri"
     else:
         parameter = "request"
