@@ -15,7 +15,7 @@ from multidict import MultiDictProxy
 from services.gateway.keys import CATALOG, LOGO_DECODES
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
 from shared.apps.settings import SETTINGS_FIELDS, AppSettings
-from shared.apps.validation import parse_redirect_uris_text
+from shared.apps.validation import stripped
 
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
 _CHECKED = ("on", "1", "true")
@@ -54,7 +54,7 @@ class AppForm:
 
     def settings(self) -> AppSettings:
         values: dict[str, Any] = {
-            name: [line for value in self.shown[name] for line in parse_redirect_uris_text(value)]
+            name: [line for value in self.shown[name] for line in stripped(value.splitlines())]
             if _KINDS[name] is msgspec.inspect.ListType
             else self.shown[name]
             for name in SETTINGS_FIELDS
