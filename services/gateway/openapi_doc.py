@@ -1,8 +1,10 @@
 """The OpenAPI 3.1 document of the gateway's HTTP API, served at ``/api/openapi.json``.
 
 The OAuth endpoints (RFC 6749, 7009, 7662, 8414, 9207), health, and the apps JSON API. HTML pages are
-described only as ``text/html`` answers. ``tests/e2e/test_openapi_contract.py`` runs schemathesis on
-it against a live gateway: no 5xx, and every response must match what is written here.
+described only as ``text/html`` answers. An app's settings (the request body, the app object) are
+generated from ``shared.apps.settings.AppSettings``, their one definition.
+``tests/e2e/test_openapi_contract.py`` runs schemathesis on it against a live gateway: no 5xx, and
+every response must match what is written here.
 """
 
 from __future__ import annotations
