@@ -65,8 +65,8 @@ def raise_if_error(data: bytes, headers: dict[str, str] | None) -> None:
     except msgspec.DecodeError:
         env = ErrorEnvelope(error=headers.get(ERROR_HEADER, "server_error"))
     cls = error_class(env.error, env.kind)
-    if cls is ValidationFailed:
-        raise ValidationFailed(env.fields or {})
+    if issubclass(cls, ValidationFailed):
+        raise cls(env.fields or {})
     raise cls(env.error_description)
 
 

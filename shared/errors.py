@@ -183,6 +183,11 @@ class ValidationFailed(OAuthError):
         self.fields = dict(fields)
 
 
+class FieldConflict(Conflict, ValidationFailed):
+    """Not an RFC code: input that clashes with existing state (409), with per-field messages (an app
+    name the owner already uses)."""
+
+
 # ---- not RFC codes: the gateway's own refusals of web requests ----------------------------------
 
 

@@ -19,6 +19,7 @@ parameters below are checked for repeats; unknown ones are ignored.
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 import msgspec
 
@@ -38,6 +39,7 @@ __all__ = [
     "AUTHORIZE_PARAMETERS",
     "MAX_STATE_LENGTH",
     "AuthorizationRequest",
+    "CheckedApp",
     "RegisteredApp",
     "check_no_repeats",
     "check_pkce",
@@ -73,6 +75,15 @@ _CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 _S256_CHALLENGE = re.compile(r"[A-Za-z0-9\-_]{43}")
 
 
+class CheckedApp(RegisteredApp, Protocol):
+    """What ``check_request`` reads of an app: its redirect URIs and scopes, and its PKCE setting."""
+
+    @property
+    def require_pkce(self) -> bool:
+        """Whether every authorization request must carry a ``code_challenge``."""
+        ...
+
+
 class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     """A checked authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3); scopes in catalog order."""
 
@@ -86,7 +97,7 @@ class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def check_request(
-    app: RegisteredApp, redirect_uri: str, query: Query, *, catalog: ScopeCatalog
+    app: CheckedApp, redirect_uri: str, query: Query, *, catalog: ScopeCatalog
 ) -> AuthorizationRequest:
     """Run every redirectable check in order; ``redirect_uri`` comes from ``resolve_redirect_uri``."""
     params = check_no_repeats(query)

@@ -31,7 +31,7 @@ import msgspec
 
 from services.authorize.checks import (
     AuthorizationRequest,
-    RegisteredApp,
+    CheckedApp,
     check_plan,
     check_request,
     code_redirect,
@@ -61,7 +61,7 @@ class IssuedCode(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def precheck(
-    app: RegisteredApp, query: Query, *, catalog: ScopeCatalog, redirect_errors: bool = True
+    app: CheckedApp, query: Query, *, catalog: ScopeCatalog, redirect_errors: bool = True
 ) -> AuthorizationRequest | RedirectTo:
     """The checks that need no user (RFC 6749 §4.1.2.1 order): redirect URI first, then the rest.
 

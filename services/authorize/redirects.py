@@ -30,11 +30,6 @@ class RegisteredApp(Protocol):
         """The scopes approved at registration."""
         ...
 
-    @property
-    def require_pkce(self) -> bool:
-        """Whether every authorization request must carry a ``code_challenge``."""
-        ...
-
 
 def query_values(query: Query, name: str) -> list[str]:
     """Every non-empty value of ``name``; a parameter without a value counts as omitted (RFC 6749 §3.1)."""

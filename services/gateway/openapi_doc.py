@@ -1,13 +1,19 @@
 """The OpenAPI 3.1 document of the gateway's HTTP API, served at ``/api/openapi.json``.
 
 The OAuth endpoints (RFC 6749, 7009, 7662, 8414, 9207), health, and the apps JSON API. HTML pages are
-described only as ``text/html`` answers. ``tests/e2e/test_openapi_contract.py`` runs schemathesis on
-it against a live gateway: no 5xx, and every response must match what is written here.
+described only as ``text/html`` answers. An app's settings (the request body, the app object) are
+generated from ``shared.apps.settings.AppSettings``, their one definition.
+``tests/e2e/test_openapi_contract.py`` runs schemathesis on it against a live gateway: no 5xx, and
+every response must match what is written here.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
+
+import msgspec
+
+from shared.apps.settings import AppSettings
 
 PATH: Final = "/api/openapi.json"
 
@@ -237,14 +243,19 @@ _OAUTH_PATHS: Final = {
 }
 
 _STR_LIST: Final = {"type": "array", "items": _S}
+
+
+def _settings_properties() -> dict[str, Any]:
+    """Each of an app's settings (``AppSettings``) with its JSON type and limits, from the Struct."""
+    _, components = msgspec.json.schema_components([AppSettings])
+    properties = components[AppSettings.__name__]["properties"]
+    return {name: {k: v for k, v in schema.items() if k != "default"} for name, schema in properties.items()}
+
+
+_SETTINGS: Final = _settings_properties()
 _APP_PROPERTIES: Final = {
     "client_id": _S,
-    "name": _S,
-    "description": _S,
-    "homepage_url": _S,
-    "redirect_uris": _STR_LIST,
-    "scopes": _STR_LIST,
-    "require_pkce": {"type": "boolean"},
+    **_SETTINGS,
     "has_logo": {"type": "boolean"},
     "created_at": {"type": "integer"},
     "updated_at": {"type": "integer"},
@@ -252,7 +263,7 @@ _APP_PROPERTIES: Final = {
 }
 _APP: Final = {
     "type": "object",
-    "required": ["client_id", "name", "redirect_uris", "scopes"],
+    "required": ["client_id", *_SETTINGS],  # the API answers every setting
     "properties": _APP_PROPERTIES,
 }
 
@@ -341,18 +352,7 @@ SCHEMAS: Final[dict[str, Any]] = {
         "required": [*_APP["required"], "client_secret"],
         "properties": {**_APP_PROPERTIES, "client_secret": _S},
     },
-    "AppBody": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "name": _S,
-            "description": _S,
-            "homepage_url": _S,
-            "redirect_uris": _STR_LIST,
-            "scopes": _STR_LIST,
-            "require_pkce": {"type": "boolean"},
-        },
-    },
+    "AppBody": {"type": "object", "additionalProperties": False, "properties": _SETTINGS},
     "SecretBody": {
         "type": "object",
         "additionalProperties": False,

@@ -13,7 +13,7 @@ import time
 import msgspec
 
 from shared.apps.records import AppRecord
-from shared.apps.validation import AppInput
+from shared.apps.settings import SETTINGS_FIELDS, AppSettings, patched, settings_of
 from shared.errors import NotFound
 from shared.messages.registry import UpdateAppRequest
 
@@ -27,16 +27,9 @@ def owned(record: AppRecord | None, user_id: str) -> AppRecord:
     return record
 
 
-def merged_input(record: AppRecord, req: UpdateAppRequest) -> AppInput:
-    """The app's input after a (partial) update; fields left ``None`` keep their value."""
-    return AppInput(
-        name=record.name if req.name is None else req.name,
-        description=record.description if req.description is None else req.description,
-        homepage_url=record.homepage_url if req.homepage_url is None else req.homepage_url,
-        redirect_uris=list(record.redirect_uris if req.redirect_uris is None else req.redirect_uris),
-        scopes=list(record.scopes if req.scopes is None else req.scopes),
-        require_pkce=record.require_pkce if req.require_pkce is None else req.require_pkce,
-    )
+def merged_input(record: AppRecord, req: UpdateAppRequest) -> AppSettings:
+    """The app's settings after a (partial) update; fields left ``None`` keep their value."""
+    return patched(settings_of(record), req.changes)
 
 
 def name_taken(name: str, others: list[AppRecord], *, except_id: str = "") -> bool:
@@ -48,7 +41,7 @@ def name_taken(name: str, others: list[AppRecord], *, except_id: str = "") -> bo
 def new_record(
     *,
     client_id: str,
-    data: AppInput,
+    data: AppSettings,
     owner_id: str,
     owner_name: str,
     has_logo: bool,
@@ -56,13 +49,8 @@ def new_record(
     now: int,
 ) -> AppRecord:
     return AppRecord(
+        **msgspec.structs.asdict(data),
         client_id=client_id,
-        name=data.name,
-        description=data.description,
-        homepage_url=data.homepage_url,
-        redirect_uris=data.redirect_uris,
-        scopes=data.scopes,
-        require_pkce=data.require_pkce,
         owner_id=owner_id,
         owner_name=owner_name,
         has_logo=has_logo,
@@ -72,18 +60,8 @@ def new_record(
     )
 
 
-def updated(record: AppRecord, data: AppInput, *, has_logo: bool, now: int) -> AppRecord:
-    return msgspec.structs.replace(
-        record,
-        name=data.name,
-        description=data.description,
-        homepage_url=data.homepage_url,
-        redirect_uris=data.redirect_uris,
-        scopes=data.scopes,
-        require_pkce=data.require_pkce,
-        has_logo=has_logo,
-        updated_at=now,
-    )
+def updated(record: AppRecord, data: AppSettings, *, has_logo: bool, now: int) -> AppRecord:
+    return msgspec.structs.replace(record, **msgspec.structs.asdict(data), has_logo=has_logo, updated_at=now)
 
 
 def stats_days(today: dt.date, days: int = STATS_DAYS) -> list[dt.date]:
@@ -95,7 +73,7 @@ def utc_today(now: float | None = None) -> dt.date:
     return dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC).date()
 
 
-AUDITED_FIELDS = ("name", "description", "homepage_url", "redirect_uris", "scopes", "require_pkce")
+AUDITED_FIELDS = SETTINGS_FIELDS
 
 
 def changed_fields(before: AppRecord, after: AppRecord, *, logo_uploaded: bool) -> list[str]:

@@ -16,9 +16,9 @@ from services.registry import client_secrets, domain
 from shared.accounts.store import AccountStore
 from shared.apps.logo import LogoError, normalise_logo
 from shared.apps.records import AppRecord
+from shared.apps.settings import AppSettings, settings_of, validate_app
 from shared.apps.store import AppStore
-from shared.apps.validation import AppInput, validate_app
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import FieldConflict, NotFound, ValidationFailed
 from shared.messages.commands import Command, RevokeApp
 from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
@@ -109,9 +109,12 @@ class OwnerOps:
     async def _owned(self, user_id: str, client_id: str) -> AppRecord:
         return domain.owned(await self.apps.get(client_id), user_id)
 
-    async def _checked(self, raw: AppInput, logo: bytes | None) -> tuple[AppInput, bytes | None]:
-        """Validate the fields and the logo together, so every problem is reported at once."""
-        errors: dict[str, str] = {}
+    async def _checked(
+        self, raw: AppSettings, logo: bytes | None, logo_problem: str
+    ) -> tuple[AppSettings, bytes | None]:
+        """Validate the fields and the logo together, so every problem is reported at once (with the
+        gateway's ``logo_problem`` when it could not read the upload)."""
+        errors: dict[str, str] = {"logo": logo_problem} if logo_problem else {}
         data = raw
         try:
             data = validate_app(raw, catalog=self.catalog, production=self.production)
@@ -131,17 +134,9 @@ class OwnerOps:
         owner = await self.accounts.get(req.user_id)
         if owner is None:
             raise NotFound("no such account")
-        raw = AppInput(
-            name=req.name,
-            description=req.description,
-            homepage_url=req.homepage_url,
-            redirect_uris=req.redirect_uris,
-            scopes=req.scopes,
-            require_pkce=req.require_pkce,
-        )
-        data, png = await self._checked(raw, req.logo)
+        data, png = await self._checked(settings_of(req), req.logo, req.logo_problem)
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
-            raise Conflict(NAME_TAKEN)
+            raise FieldConflict({"name": NAME_TAKEN})
         secret, signature = client_secrets.issue_secret(self.signer)
         now = int(time.time())
         while True:
@@ -166,10 +161,10 @@ class OwnerOps:
 
     async def update(self, req: UpdateAppRequest) -> AppView:
         record = await self._owned(req.user_id, req.client_id)
-        data, png = await self._checked(domain.merged_input(record, req), req.logo)
+        data, png = await self._checked(domain.merged_input(record, req), req.logo, req.logo_problem)
         others = await self.apps.owned_by(req.user_id)
         if domain.name_taken(data.name, others, except_id=record.client_id):
-            raise Conflict(NAME_TAKEN)
+            raise FieldConflict({"name": NAME_TAKEN})
         drop = req.remove_logo and png is None
         has_logo = png is not None or (record.has_logo and not drop)
         new = domain.updated(record, data, has_logo=has_logo, now=int(time.time()))

@@ -3,22 +3,15 @@ Within a version only additive changes (new fields get defaults; types never cha
 
 from __future__ import annotations
 
-import msgspec
-
-from shared.apps.validation import AppInput
+from shared.apps.settings import AppSettings
 from shared.messages.registry import AppView
 
 
-class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """Stored as JSON at ``keys.app(client_id)``; secret hashes only, never a secret."""
+class AppRecord(AppSettings, frozen=True, kw_only=True):
+    """Stored as JSON at ``keys.app(client_id)``: the app's settings (flat, as always) and what the
+    registry keeps beside them; secret hashes only, never a secret."""
 
     client_id: str
-    name: str
-    description: str = ""
-    homepage_url: str
-    redirect_uris: list[str]
-    scopes: list[str]
-    require_pkce: bool = False
     owner_id: str
     owner_name: str = ""
     has_logo: bool = False
@@ -29,27 +22,4 @@ class AppRecord(msgspec.Struct, frozen=True, kw_only=True):
     previous_secret_until: int = 0  # epoch seconds; the previous secret is valid before this
 
     def view(self) -> AppView:
-        return AppView(
-            client_id=self.client_id,
-            name=self.name,
-            description=self.description,
-            homepage_url=self.homepage_url,
-            redirect_uris=list(self.redirect_uris),
-            scopes=list(self.scopes),
-            require_pkce=self.require_pkce,
-            owner_id=self.owner_id,
-            owner_name=self.owner_name,
-            has_logo=self.has_logo,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-        )
-
-    def input(self) -> AppInput:
-        return AppInput(
-            name=self.name,
-            description=self.description,
-            homepage_url=self.homepage_url,
-            redirect_uris=list(self.redirect_uris),
-            scopes=list(self.scopes),
-            require_pkce=self.require_pkce,
-        )
+        return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})

@@ -1,7 +1,7 @@
-"""Validate and normalise an OAuth app registration (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3).
+"""The rules of an app's settings, one per field (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3).
 
-Pure functions: no I/O. ``validate_app`` collects every failing field at once and raises
-``ValidationFailed`` with one human message per field.
+Pure functions: no I/O. Each ``*_error`` returns one human message, or ``None`` when the value is
+fine; ``shared.apps.settings.validate_app`` runs them all and reports every failing field at once.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ import unicodedata
 from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
 
-import msgspec
-
-from shared.errors import ValidationFailed
 from shared.scopes import ScopeCatalog
 from shared.text import has_bidi_control
 
@@ -25,52 +22,9 @@ _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _SHOWN_URI_LENGTH = 80
 
 
-class AppInput(msgspec.Struct, frozen=True, kw_only=True):
-    """What a developer submits when registering or editing an app."""
-
-    name: str
-    description: str = ""
-    homepage_url: str
-    redirect_uris: list[str]
-    scopes: list[str]
-    require_pkce: bool = False  # the authorization endpoint refuses requests without code_challenge
-
-
-def validate_app(raw: AppInput, *, catalog: ScopeCatalog, production: bool) -> AppInput:
-    """Return ``raw`` normalised, or raise ``ValidationFailed`` naming every failing field.
-
-    Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
-    URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
-    order. Redirect URIs are numbered in messages by their position among the non-blank entries.
-    """
-    name = raw.name.strip()
-    description = raw.description.strip()
-    homepage_url = raw.homepage_url.strip()
-    entries = _stripped(raw.redirect_uris)
-    scopes = _dedup(_stripped(raw.scopes))
-    problems = {
-        "name": _name_error(name),
-        "description": _description_error(description),
-        "homepage_url": _homepage_error(homepage_url),
-        "redirect_uris": _redirect_uris_error(entries, production=production),
-        "scopes": _scopes_error(scopes, catalog),
-    }
-    errors = {field: message for field, message in problems.items() if message is not None}
-    if errors:
-        raise ValidationFailed(errors)
-    return AppInput(
-        name=name,
-        description=description,
-        homepage_url=homepage_url,
-        redirect_uris=_dedup(entries),
-        scopes=catalog.ordered(scopes),
-        require_pkce=raw.require_pkce,
-    )
-
-
 def parse_redirect_uris_text(text: str) -> list[str]:
     """Split a "one per line" textarea into redirect URIs: lines stripped, blank lines dropped."""
-    return _stripped(text.splitlines())
+    return stripped(text.splitlines())
 
 
 def is_loopback_redirect(uri: str) -> bool:
@@ -85,11 +39,11 @@ def is_loopback_redirect(uri: str) -> bool:
     return parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
 
 
-def _stripped(values: Iterable[str]) -> list[str]:
+def stripped(values: Iterable[str]) -> list[str]:
     return [v.strip() for v in values if v.strip()]
 
 
-def _dedup(values: list[str]) -> list[str]:
+def dedup(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
@@ -113,7 +67,7 @@ def _shown(value: str) -> str:
     return value[: _SHOWN_URI_LENGTH - 3] + "..."
 
 
-def _name_error(name: str) -> str | None:
+def name_error(name: str) -> str | None:
     if not name:
         return "Name is required"
     if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name) or has_bidi_control(name):
@@ -123,7 +77,7 @@ def _name_error(name: str) -> str | None:
     return None
 
 
-def _description_error(description: str) -> str | None:
+def description_error(description: str) -> str | None:
     if has_bidi_control(description):
         return "Description must not contain bidirectional control characters"
     if len(description) > MAX_DESCRIPTION_LENGTH:
@@ -131,7 +85,7 @@ def _description_error(description: str) -> str | None:
     return None
 
 
-def _homepage_error(url: str) -> str | None:
+def homepage_error(url: str) -> str | None:
     if not url:
         return "Homepage URL is required"
     problem = _web_url_problem(url)
@@ -178,8 +132,8 @@ def _redirect_uri_problem(uri: str, *, production: bool) -> str | None:
     return None
 
 
-def _redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
-    unique = _dedup(entries)
+def redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
+    unique = dedup(entries)
     if not unique:
         return "Add at least one redirect URI"
     if len(unique) > MAX_REDIRECT_URIS:
@@ -196,7 +150,7 @@ def _redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
     return "; ".join(problems) or None
 
 
-def _scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:
+def scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:
     if not scopes:
         return "Choose at least one scope"
     unknown = [_shown(s) for s in scopes if s not in catalog]

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.apps.settings import AppSettings, AppSettingsPatch
 from shared.messages.revocation import PlanChangedReply
 
 
-class AppView(msgspec.Struct, frozen=True, kw_only=True):
-    """An app's public view: what authorize, token and the gateway may know. No secret material."""
+class AppView(AppSettings, frozen=True, kw_only=True):
+    """An app's public view (its settings and who owns it): what authorize, token and the gateway may
+    know. No secret material."""
 
     client_id: str
-    name: str
-    description: str = ""
-    homepage_url: str
-    redirect_uris: list[str]
-    scopes: list[str]  # approved at registration, catalog order
-    require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
     owner_id: str
     owner_name: str = ""
     has_logo: bool = False
@@ -79,14 +75,13 @@ class _OwnerOp(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
     user_id: str  # the acting (signed-in) user
 
 
-class CreateAppRequest(_OwnerOp, tag="create", frozen=True, kw_only=True):
-    name: str
-    description: str = ""
-    homepage_url: str
-    redirect_uris: list[str]
-    scopes: list[str]
+class CreateAppRequest(AppSettings, tag_field="op", tag="create", frozen=True, kw_only=True):
+    """The new app's settings (flat, beside ``op``) and its logo. An owner operation like the others;
+    its base is ``AppSettings``, so it names the acting user itself."""
+
+    user_id: str  # the acting (signed-in) user
     logo: bytes | None = None  # already an image upload; the registry re-normalises it
-    require_pkce: bool = False
+    logo_problem: str = ""  # the gateway could not read the upload: reported with the fields' problems
 
 
 class ListAppsRequest(_OwnerOp, tag="list", frozen=True, kw_only=True):
@@ -98,17 +93,13 @@ class GetOwnedAppRequest(_OwnerOp, tag="get", frozen=True, kw_only=True):
 
 
 class UpdateAppRequest(_OwnerOp, tag="update", frozen=True, kw_only=True):
-    """Fields left ``None`` keep their value; the merged app is validated as a whole."""
+    """Settings left ``None`` in ``changes`` keep their value; the merged app is validated as a whole."""
 
     client_id: str
-    name: str | None = None
-    description: str | None = None
-    homepage_url: str | None = None
-    redirect_uris: list[str] | None = None
-    scopes: list[str] | None = None
+    changes: AppSettingsPatch = msgspec.field(default_factory=AppSettingsPatch)
     logo: bytes | None = None
     remove_logo: bool = False
-    require_pkce: bool | None = None
+    logo_problem: str = ""  # the gateway could not read the upload: reported with the fields' problems
 
 
 class DeleteAppRequest(_OwnerOp, tag="delete", frozen=True, kw_only=True):

@@ -136,6 +136,20 @@ async def test_every_failing_field_is_reported_at_once(
     assert set(body["fields"]) == {"name", "homepage_url", "redirect_uris", "scopes", "description"}
 
 
+async def test_every_member_of_the_wrong_type_is_named_at_once(
+    api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+) -> None:
+    """Each member is converted to its field's type on its own, so the field names are data, not
+    text found in a decoder's message; the registry is not asked."""
+    http, account = dev
+    bad = {**GOOD, "scopes": ["users:read", 2], "require_pkce": "yes", "owner_id": "usr_other"}
+    status, body = await call(http, api_system, "POST", API, bad)
+    assert status == 400 and body["error"] == "validation_failed"
+    assert set(body["fields"]) == {"scopes", "require_pkce", "owner_id"}
+    assert "scopes[1]" in body["fields"]["scopes"]
+    assert await RegistryClient(api_system.bus).list_apps(account.id) == []
+
+
 async def test_malformed_json_is_a_400(
     api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:

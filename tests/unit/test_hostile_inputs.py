@@ -17,7 +17,7 @@ from services.authorize.redirect_match import redirect_uri_matches, resolve_redi
 from services.gateway.routes.token import MAX_FORM_FIELDS, parse_form_body
 from services.gateway.web_helpers import safe_next
 from shared import tokens
-from shared.apps.validation import AppInput, validate_app
+from shared.apps.settings import AppSettings, validate_app
 from shared.client_auth import extract_client_credentials
 from shared.errors import (
     BadRedirectUri,
@@ -197,7 +197,7 @@ def test_any_redirect_uri_parameter_is_resolved_or_refused_without_redirecting(r
 @settings(max_examples=150)
 @given(st.one_of(any_text, st.sampled_from(HOSTILE_VARIANTS), ascii_printable.map(lambda s: "https://" + s)))
 def test_a_registered_redirect_uri_is_ascii_absolute_and_unambiguous(uri: str) -> None:
-    raw = AppInput(
+    raw = AppSettings(
         name="App", homepage_url="https://app.example", redirect_uris=[uri], scopes=["meetings:read"]
     )
     try:
@@ -214,7 +214,7 @@ def test_a_registered_redirect_uri_is_ascii_absolute_and_unambiguous(uri: str) -
 
 @given(st.text(max_size=120), st.text(max_size=600))
 def test_any_name_and_description_are_accepted_or_refused_by_field(name: str, description: str) -> None:
-    raw = AppInput(
+    raw = AppSettings(
         name=name,
         description=description,
         homepage_url="https://a.example",

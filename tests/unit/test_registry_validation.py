@@ -7,12 +7,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from shared.apps.validation import (
-    AppInput,
-    is_loopback_redirect,
-    parse_redirect_uris_text,
-    validate_app,
-)
+from shared.apps.settings import AppSettings, validate_app
+from shared.apps.validation import is_loopback_redirect, parse_redirect_uris_text
 from shared.errors import OAuthError, ValidationFailed
 from shared.scopes import ScopeCatalog
 from shared.text import BIDI_CONTROLS
@@ -21,7 +17,7 @@ CATALOG = ScopeCatalog.load()
 HTTPS_REQUIRED = "must use https (http is only allowed for 127.0.0.1, [::1] and localhost)"
 
 
-def _app(**overrides: Any) -> AppInput:
+def _app(**overrides: Any) -> AppSettings:
     fields: dict[str, Any] = {
         "name": "Mavio Notes",
         "description": "Syncs meeting notes",
@@ -30,10 +26,10 @@ def _app(**overrides: Any) -> AppInput:
         "scopes": ["meetings:read"],
     }
     fields.update(overrides)
-    return AppInput(**fields)
+    return AppSettings(**fields)
 
 
-def _fields(app: AppInput, *, production: bool = True) -> dict[str, str]:
+def _fields(app: AppSettings, *, production: bool = True) -> dict[str, str]:
     """The field errors of ``app``; an empty dict when it validates."""
     try:
         validate_app(app, catalog=CATALOG, production=production)
@@ -70,7 +66,7 @@ def _field(field: str, value: Any, message: str | None, *, production: bool = Tr
 )
 def test_valid_input_is_normalised(overrides: dict[str, Any], expected: dict[str, Any]) -> None:
     result = validate_app(_app(**overrides), catalog=CATALOG, production=True)
-    assert isinstance(result, AppInput)
+    assert isinstance(result, AppSettings)
     assert {k: getattr(result, k) for k in expected} == expected
 
 
@@ -82,7 +78,7 @@ def test_description_defaults_to_empty() -> None:
     app = msgspec.json.decode(
         b'{"name":"N","homepage_url":"https://n.example","redirect_uris":["https://n.example/cb"],'
         b'"scopes":["users:read"]}',
-        type=AppInput,
+        type=AppSettings,
     )
     assert validate_app(app, catalog=CATALOG, production=True).description == ""
 
@@ -292,7 +288,7 @@ def test_scopes(scopes: list[str], message: str | None) -> None:
 
 
 def test_every_failing_field_is_reported_at_once() -> None:
-    app = AppInput(
+    app = AppSettings(
         name="",
         description="d" * 501,
         homepage_url="notes",
@@ -374,7 +370,7 @@ def test_bidi_controls_are_refused_in_every_shown_field(field: str, char: str) -
         "homepage_url": "https://app.example/" + char + "gpj.exe",
         "redirect_uris": ["https://app.example/cb" + char],
     }
-    good = AppInput(
+    good = AppSettings(
         name="Notes Sync",
         description="Syncs notes",
         homepage_url="https://app.example",

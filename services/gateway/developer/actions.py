@@ -8,13 +8,7 @@ import datetime as dt
 
 from aiohttp import web
 
-from services.gateway.developer.common import (
-    APPS_PATH,
-    TOKENS_NOT_REVOKED,
-    app_path,
-    checked_form,
-    revoke_app_tokens,
-)
+from services.gateway.developer.common import APPS_PATH, app_path, checked_form, revoke_app_tokens
 from services.gateway.developer.credentials import finish_view, reveal, show_once
 from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
@@ -133,7 +127,4 @@ async def delete(request: web.Request) -> web.Response:
     )
     if deleted.pending:  # queued: carried out when the revocation service is back
         return _confirm(request, "revocation_pending.html", reply, deleted=True, status=202)
-    if not deleted.tokens_revoked:
-        ctx = {"unavailable": TOKENS_NOT_REVOKED, "deleted": True}
-        return _confirm(request, "action_failed.html", reply, **ctx, status=503)
     return see_other(APPS_PATH + "?notice=deleted")

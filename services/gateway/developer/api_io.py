@@ -4,7 +4,6 @@ every state-changing request."""
 
 from __future__ import annotations
 
-import re
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,24 +14,17 @@ from aiohttp.http_exceptions import HttpProcessingError
 from services.gateway.keys import SETTINGS
 from services.gateway.sessions import Session, get_session
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
+from shared.apps.settings import AppSettings, optional_fields
 from shared.errors import CrossOriginRefused, SignInRequired, UnsupportedMediaType, ValidationFailed
 from shared.messages.registry import AppView
 
 B = TypeVar("B", bound=msgspec.Struct)
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/octet-stream"})
-_FIELD_AT = re.compile(r"at `\$\.(\w+)|unknown field `(\w+)`")
 
-
-class AppBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Create: missing fields are empty (and validation says so); update: missing fields keep."""
-
-    name: str | None = None
-    description: str | None = None
-    homepage_url: str | None = None
-    redirect_uris: list[str] | None = None
-    scopes: list[str] | None = None
-    require_pkce: bool | None = None
+AppBody = optional_fields(AppSettings, "AppBody")
+AppBody.__doc__ = """The app's settings, each optional (``null`` is the same as left out). Create: missing
+fields are empty (and the registry's validation says so); update: missing fields keep their value."""
 
 
 class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -72,22 +64,32 @@ def require_json_if_body(request: web.Request) -> None:
 
 
 async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: bool = False) -> B:
-    """The JSON body as ``body_type``; ``ValidationFailed`` naming the field when it does not fit."""
+    """The JSON object body as ``body_type``, each member converted to its field's type; when one does
+    not fit (or is not a field), ``ValidationFailed`` naming every such member."""
     require_json(request)
     raw = await request.read()
     if not raw.strip() and allow_empty:
         return body_type()
     try:
-        return msgspec.json.decode(raw, type=body_type)
-    except msgspec.ValidationError as exc:
-        found = _FIELD_AT.search(str(exc))
-        field = (found.group(1) or found.group(2)) if found else "body"
-        message = str(exc).split(" - at ")[0].replace("`", "")
-        raise ValidationFailed({field: message}) from None
-    except msgspec.DecodeError:
+        members = msgspec.json.decode(raw, type=dict[str, Any])
+    except (msgspec.DecodeError, msgspec.ValidationError):
         raise ValidationFailed({"body": "The request body must be a JSON object"}) from None
     except UnicodeDecodeError:  # a string that is not UTF-8 (RFC 8259 §8.1)
         raise ValidationFailed({"body": "The request body must be UTF-8 JSON"}) from None
+    types = {f.name: f.type for f in msgspec.structs.fields(body_type)}
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, value in members.items():
+        if name not in types:
+            errors[name] = f"Object contains unknown field {name}"
+            continue
+        try:
+            values[name] = msgspec.convert(value, type=types[name])
+        except msgspec.ValidationError as exc:
+            errors[name] = str(exc).replace("`", "").replace("$", name)
+    if errors:
+        raise ValidationFailed(errors)
+    return body_type(**values)
 
 
 async def logo_upload(request: web.Request) -> bytes:

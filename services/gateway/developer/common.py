@@ -1,14 +1,13 @@
-"""What the developer pages and the JSON API share: the owner's session, CSRF-checked forms,
-registry errors as page errors, and the call that revokes every token of an app."""
+"""What the developer pages and the JSON API share: the owner's session, CSRF-checked forms, and the
+call that revokes every token of an app."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.developer.forms import FieldConflict, FormData, text
+from services.gateway.developer.forms import FormData, text
 from services.gateway.sessions import Session, check_csrf, require_session
 from services.gateway.web_helpers import registry, request_id
-from shared.errors import Conflict
 from shared.messages.registry import RevokeAppTokensReply
 
 APPS_PATH = "/settings/developer/oauth-apps"
@@ -24,16 +23,6 @@ async def checked_form(request: web.Request) -> tuple[Session, FormData]:
     form = await request.post()
     check_csrf(session, text(form.get("csrf_token")))
     return session, form
-
-
-def conflict_fields(exc: Conflict) -> FieldConflict:
-    """The registry's only conflict is an app name the owner already uses."""
-    return FieldConflict({"name": exc.description})
-
-
-TOKENS_NOT_REVOKED = (
-    "the app was deleted, but its tokens were not revoked: the revocation service did not answer in time"
-)
 
 
 async def revoke_app_tokens(request: web.Request, client_id: str, *, actor: str) -> RevokeAppTokensReply:

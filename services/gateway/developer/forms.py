@@ -1,5 +1,6 @@
-"""The app registration / edit form: parsing a submission, the logo upload, and what the form
-template needs to show entered values and inline errors."""
+"""The app registration / edit form: parsing a submission into ``AppSettings`` (each field by its
+type: text, a checkbox, or a list of lines and checkboxes), the logo upload, and what the form template
+needs to show entered values and inline errors. Validation is the registry's."""
 
 from __future__ import annotations
 
@@ -7,50 +8,71 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from services.gateway.keys import CATALOG, LOGO_DECODES, SETTINGS
+from services.gateway.keys import CATALOG, LOGO_DECODES
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
-from shared.apps.validation import AppInput, parse_redirect_uris_text, validate_app
-from shared.errors import ValidationFailed
+from shared.apps.settings import SETTINGS_FIELDS, AppSettings
+from shared.apps.validation import stripped
 
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
+_CHECKED = ("on", "1", "true")
 
 
-class FieldConflict(ValidationFailed):
-    """Not an RFC code: the input clashes with existing state (409), with per-field messages."""
+def _kinds() -> dict[str, type[msgspec.inspect.Type]]:
+    """Each setting's form kind: its ``msgspec.inspect`` type (str, bool or list), constraints aside."""
+    kinds: dict[str, type[msgspec.inspect.Type]] = {}
+    info = msgspec.inspect.type_info(AppSettings)
+    assert isinstance(info, msgspec.inspect.StructType)
+    for f in info.fields:
+        kind = f.type.type if isinstance(f.type, msgspec.inspect.Metadata) else f.type
+        kinds[f.name] = type(kind)
+    return kinds
 
-    error = "conflict"
-    status = 409
+
+_KINDS = _kinds()
 
 
 @dataclass
 class AppForm:
-    """What the developer typed, kept as typed so a refused form shows it again."""
+    """What the developer typed, kept as typed so a refused form shows it again: per setting, the text
+    of a text control, whether a checkbox is ticked, or every value of a list's controls (the lines of
+    a textarea, the ticked checkboxes). The template reads them as ``form.<setting>``."""
 
-    name: str = ""
-    description: str = ""
-    homepage_url: str = ""
-    redirect_uris_text: str = ""
-    scopes: list[str] = field(default_factory=list)
-    require_pkce: bool = False
+    shown: dict[str, Any] = field(default_factory=dict)
     remove_logo: bool = False
     logo_upload: bytes | None = None
 
-    def input(self) -> AppInput:
-        return AppInput(
-            name=self.name,
-            description=self.description,
-            homepage_url=self.homepage_url,
-            redirect_uris=parse_redirect_uris_text(self.redirect_uris_text),
-            scopes=self.scopes,
-            require_pkce=self.require_pkce,
-        )
+    @classmethod
+    def of(cls, settings: AppSettings) -> AppForm:
+        return cls(shown=msgspec.structs.asdict(settings))
+
+    def __getitem__(self, name: str) -> Any:
+        return self.shown[name]
+
+    def settings(self) -> AppSettings:
+        values: dict[str, Any] = {
+            name: [line for value in self.shown[name] for line in stripped(value.splitlines())]
+            if _KINDS[name] is msgspec.inspect.ListType
+            else self.shown[name]
+            for name in SETTINGS_FIELDS
+        }
+        return AppSettings(**values)
 
 
 def text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _shown(form: FormData, name: str) -> Any:
+    kind = _KINDS[name]
+    if kind is msgspec.inspect.BoolType:
+        return text(form.get(name)) in _CHECKED
+    if kind is msgspec.inspect.ListType:
+        return [value for value in form.getall(name, []) if isinstance(value, str)]
+    return text(form.get(name))
 
 
 def parse_form(form: FormData) -> AppForm:
@@ -60,13 +82,8 @@ def parse_form(form: FormData) -> AppForm:
         data = upload.file.read(MAX_LOGO_BYTES + 1)
         logo = data if data else None  # an empty file input means "no new logo"
     return AppForm(
-        name=text(form.get("name")),
-        description=text(form.get("description")),
-        homepage_url=text(form.get("homepage_url")),
-        redirect_uris_text=text(form.get("redirect_uris")),
-        scopes=[s for s in form.getall("scopes", []) if isinstance(s, str)],
-        require_pkce=text(form.get("require_pkce")) in ("on", "1", "true"),
-        remove_logo=text(form.get("remove_logo")) in ("on", "1", "true"),
+        shown={name: _shown(form, name) for name in SETTINGS_FIELDS},
+        remove_logo=text(form.get("remove_logo")) in _CHECKED,
         logo_upload=logo,
     )
 
@@ -85,23 +102,15 @@ async def prepare_logo(request: web.Request, data: bytes) -> bytes:
         return await asyncio.to_thread(normalise_logo, data)
 
 
-async def checked_logo(request: web.Request, form: AppForm) -> bytes | None:
-    """The normalised logo of ``form`` (None when none was uploaded).
-
-    A bad logo is reported together with every other field's problem, and nothing is sent.
-    """
+async def checked_logo(request: web.Request, form: AppForm) -> tuple[bytes | None, str]:
+    """The normalised logo of ``form`` (None when none was uploaded), or why it could not be read: the
+    registry reports that with every other field's problem, and saves nothing."""
     if form.logo_upload is None:
-        return None
+        return None, ""
     try:
-        return await prepare_logo(request, form.logo_upload)
+        return await prepare_logo(request, form.logo_upload), ""
     except LogoError as exc:
-        errors = {"logo": str(exc)}
-        settings = request.app[SETTINGS]
-        try:
-            validate_app(form.input(), catalog=request.app[CATALOG], production=settings.production)
-        except ValidationFailed as more:
-            errors.update(more.fields)
-        raise ValidationFailed(errors) from None
+        return None, str(exc)
 
 
 def form_context(request: web.Request, form: AppForm, errors: dict[str, str] | None = None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Session-cookie auth. A state-changing request must be ``Content-Type: application/json`` (the
 logo upload: an image or multipart; a DELETE may have no body at all) and, when it sends ``Origin``,
 come from MAVIO_PUBLIC_URL's origin; a cross-site form can do neither. Errors: ``{"error",
-"error_description", "fields"}`` with 400 (validation), 404 (unknown or not yours), 409 (name already used).
+"error_description", "fields"}`` with 400 (validation), 404 (unknown or not yours), 409 (name already used),
+rendered by the gateway's one error middleware; the field messages are the registry's.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from services.gateway.developer.api_io import (
     require_json,
     require_json_if_body,
 )
-from services.gateway.developer.common import TOKENS_NOT_REVOKED, conflict_fields, revoke_app_tokens
+from services.gateway.developer.common import revoke_app_tokens
 from services.gateway.developer.forms import prepare_logo
 from services.gateway.rendering import json_response
 from services.gateway.web_helpers import registry, request_id
 from shared.apps.logo import LogoError
-from shared.errors import Conflict, TemporarilyUnavailable, ValidationFailed
+from shared.apps.settings import given, patch_of
+from shared.errors import ValidationFailed
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
 
 routes = web.RouteTableDef()
@@ -52,19 +54,8 @@ async def list_apps(request: web.Request) -> web.Response:
 async def create_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
     body = await decode_body(request, AppBody)
-    req = CreateAppRequest(
-        user_id=session.user_id,
-        name=body.name or "",
-        description=body.description or "",
-        homepage_url=body.homepage_url or "",
-        redirect_uris=body.redirect_uris or [],
-        scopes=body.scopes or [],
-        require_pkce=bool(body.require_pkce),
-    )
-    try:
-        reply = await registry(request).create_app(req, request_id=request_id(request))
-    except Conflict as exc:
-        raise conflict_fields(exc) from None
+    req = CreateAppRequest(**given(body), user_id=session.user_id)
+    reply = await registry(request).create_app(req, request_id=request_id(request))
     data = {**app_json(reply.app), "client_secret": reply.client_secret}
     return json_response(data, status=201, headers=NO_STORE)
 
@@ -83,20 +74,15 @@ async def get_app(request: web.Request) -> web.Response:
 async def update_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
     body = await decode_body(request, AppBody)
-    req = UpdateAppRequest(
-        user_id=session.user_id, client_id=_client_id(request), **msgspec.structs.asdict(body)
-    )
-    try:
-        view = await registry(request).update_app(req, request_id=request_id(request))
-    except Conflict as exc:
-        raise conflict_fields(exc) from None
+    req = UpdateAppRequest(user_id=session.user_id, client_id=_client_id(request), changes=patch_of(body))
+    view = await registry(request).update_app(req, request_id=request_id(request))
     return json_response(app_json(view), headers=NO_STORE)
 
 
 @routes.delete(BASE + "/{client_id}")
 async def delete_app(request: web.Request) -> web.Response:
-    """Deletes the app (the registry has its tokens revoked); 503 (with ``deleted: true``) when the
-    revocation service did not confirm."""
+    """Deletes the app (the registry has its tokens revoked); 202 (with ``deleted: true``) when the
+    revocation is pending: queued, done when the revocation service is back."""
     session = await require_api_session(request)
     require_json_if_body(request)
     reply = await registry(request).delete_app(
@@ -109,10 +95,6 @@ async def delete_app(request: web.Request) -> web.Response:
     }
     if reply.pending:  # queued: carried out when the revocation service is back
         return json_response({**result, "revocation": "pending"}, status=202, headers=NO_STORE)
-    if not reply.tokens_revoked:
-        exc = TemporarilyUnavailable(TOKENS_NOT_REVOKED)
-        body = {"error": exc.error, "error_description": exc.description, **result}
-        return json_response(body, status=exc.status, headers=NO_STORE)
     result["families_revoked"] = reply.families_revoked
     return json_response(result, headers=NO_STORE)
 

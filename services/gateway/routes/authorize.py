@@ -1,8 +1,9 @@
 """``GET`` and ``POST /oauth/authorize``: the authorization endpoint and its consent page (RFC 6749 §4.1).
 
 The authorize service decides (over the bus); this module only renders. A bus error from the service
-is one of the two errors that must never be redirected (RFC 6749 §4.1.2.1): ``invalid_client`` (the
-client_id) or ``invalid_request`` (the redirect_uri); both get the HTML error page with status 400.
+is never redirected (RFC 6749 §4.1.2.1, RFC 9700 §4.11.2): an ``UnknownClient`` (the client_id), a
+``BadRedirectUri`` (the redirect_uri) or an anonymous request's error gets the HTML error page with
+status 400, which names the parameter by the error's type (it survives the bus as itself).
 The decision's redirect is a 303 so the browser follows it with a GET (RFC 9700 §4.12).
 """
 
@@ -20,6 +21,7 @@ from services.gateway.rendering import render
 from services.gateway.sessions import Session, get_session
 from shared import subjects
 from shared.errors import (
+    BadRedirectUri,
     CsrfFailed,
     InvalidClient,
     InvalidRequest,
@@ -107,12 +109,10 @@ async def _ask(
 ) -> Outcome | web.Response:
     try:
         reply = await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
-    except (InvalidClient, InvalidRequest) as exc:
+    except (TemporarilyUnavailable, ServerError):
+        raise  # the error middleware's 503 / 500
+    except OAuthError as exc:  # the client_id, the redirect_uri, or an anonymous request: never redirected
         return error_page(request, exc)
-    except OAuthError as exc:
-        if isinstance(exc, TemporarilyUnavailable | ServerError):
-            raise
-        return error_page(request, exc)  # an anonymous request's error: never redirected
     return reply.outcome
 
 
@@ -143,7 +143,7 @@ def error_page(request: web.Request, exc: OAuthError) -> web.Response:
     not verified (client_id, redirect_uri) or not trusted yet (any error before sign-in)."""
     if isinstance(exc, InvalidClient):
         parameter = "client_id"
-    elif isinstance(exc, InvalidRequest) and "redirect" in exc.description.lower():  # BadRedirectUri
+    elif isinstance(exc, BadRedirectUri):  # it survives the bus as itself
         parameter = "redirect_uri"
     else:
         parameter = "request"

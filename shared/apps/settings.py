@@ -1,0 +1,104 @@
+"""An app's settings, defined once: every field a developer may edit, with its constraints and its
+validation (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3; RFC 7636 for ``require_pkce``).
+
+The stored record (``shared.apps.records.AppRecord``), the bus's ``AppView`` and ``CreateAppRequest``
+extend ``AppSettings``; an edit carries an ``AppSettingsPatch`` (every field optional, generated from
+``AppSettings``); the gateway's form, JSON API and OpenAPI document are built from its fields. Adding a
+field is this Struct (with its rule in ``validate_app``), its form control and the code that uses it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+
+from shared.apps import validation
+from shared.errors import ValidationFailed
+from shared.scopes import ScopeCatalog
+
+
+def _most(count: int, unit: str) -> msgspec.Meta:
+    """A limit the OpenAPI document states; ``validate_app`` enforces it, with a message per field."""
+    return msgspec.Meta(extra_json_schema={f"max{unit}": count})
+
+
+class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a developer registers and edits. A missing field is empty (and ``validate_app`` says so)."""
+
+    name: Annotated[str, _most(validation.MAX_NAME_LENGTH, "Length")] = ""
+    description: Annotated[str, _most(validation.MAX_DESCRIPTION_LENGTH, "Length")] = ""
+    homepage_url: str = ""
+    redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
+    scopes: list[str] = []  # approved at registration, catalog order
+    require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
+
+
+SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
+
+
+def optional_fields(struct: type[msgspec.Struct], name: str) -> Any:
+    """A Struct named ``name`` with every field of ``struct``, each optional (``None``: not given) and
+    unknown fields refused."""
+    fields = [(f.name, f.type | None, None) for f in msgspec.structs.fields(struct)]
+    return msgspec.defstruct(name, fields, frozen=True, kw_only=True, forbid_unknown_fields=True)
+
+
+if TYPE_CHECKING:
+    AppSettingsPatch = msgspec.Struct
+else:
+    AppSettingsPatch = optional_fields(AppSettings, "AppSettingsPatch")
+    AppSettingsPatch.__doc__ = "Some of an app's settings: a field left ``None`` keeps its value."
+
+
+def settings_of(struct: msgspec.Struct) -> AppSettings:
+    """The settings part of a record, view or request that extends ``AppSettings``."""
+    return AppSettings(**{name: getattr(struct, name) for name in SETTINGS_FIELDS})
+
+
+def patch_of(values: msgspec.Struct) -> AppSettingsPatch:
+    """An ``AppSettingsPatch`` setting every non-None field of ``values`` (settings, or a patch)."""
+    return AppSettingsPatch(**given(values))
+
+
+def given(patch: msgspec.Struct) -> dict[str, Any]:
+    """The fields ``patch`` sets (its non-None settings fields)."""
+    values = {name: getattr(patch, name, None) for name in SETTINGS_FIELDS}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def patched(settings: AppSettings, patch: msgspec.Struct) -> AppSettings:
+    """``settings`` with the fields ``patch`` sets replaced."""
+    return msgspec.structs.replace(settings, **given(patch))
+
+
+def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -> AppSettings:
+    """Return ``raw`` normalised, or raise ``ValidationFailed`` naming every failing field.
+
+    Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
+    URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
+    order. Redirect URIs are numbered in messages by their position among the non-blank entries.
+    """
+    name = raw.name.strip()
+    description = raw.description.strip()
+    homepage_url = raw.homepage_url.strip()
+    entries = validation.stripped(raw.redirect_uris)
+    scopes = validation.dedup(validation.stripped(raw.scopes))
+    problems = {
+        "name": validation.name_error(name),
+        "description": validation.description_error(description),
+        "homepage_url": validation.homepage_error(homepage_url),
+        "redirect_uris": validation.redirect_uris_error(entries, production=production),
+        "scopes": validation.scopes_error(scopes, catalog),
+    }
+    errors = {field: message for field, message in problems.items() if message is not None}
+    if errors:
+        raise ValidationFailed(errors)
+    return msgspec.structs.replace(
+        raw,
+        name=name,
+        description=description,
+        homepage_url=homepage_url,
+        redirect_uris=validation.dedup(entries),
+        scopes=catalog.ordered(scopes),
+    )
