@@ -10,68 +10,19 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from examples import meetings_api, your_app
-from services.stack.embedded import free_port
 from shared.messages.registry import AccountView
 from tests.browser.audit import Audit
-from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
+from tests.browser.example_servers import ExampleServers, example_servers
+from tests.support.factories import DEFAULT_PASSWORD
 from tests.support.polling import eventually
 from tests.support.system import System, running_system
 from tests.support.token_flow import bus_verify
 
 pytestmark = pytest.mark.browser
-
-
-@dataclass
-class Example:
-    url: str
-    app: your_app.YourApp
-    user: AccountView
-
-    def visitor(self) -> your_app.Visitor:
-        [visitor] = [v for v in self.app.visitors.values() if v.token is not None]
-        return visitor
-
-
-@asynccontextmanager
-async def example(system: System) -> AsyncIterator[Example]:
-    """Meetings API and Your App on loopback ports; Your App registered by its developer."""
-    api_port, app_port = free_port(), free_port()
-    developer = await create_account(system, name="Your App Inc.")
-    registered, secret = await create_app(
-        system, developer, name="Your App", redirect_uris=[f"http://127.0.0.1:{app_port}/callback"],
-        scopes=["meetings:read", "transcripts:read", "users:read"],
-    )  # fmt: skip
-    config = your_app.Config(
-        mavio_url=system.url(""),
-        client_id=registered.client_id,
-        client_secret=secret,
-        redirect_uri=registered.redirect_uris[0],
-        api_url=f"http://127.0.0.1:{api_port}",
-    )
-    runners = []
-    for application, port in (
-        (meetings_api.create_app(system.nc), api_port),
-        (your_app.create_app(config), app_port),
-    ):
-        runner = web.AppRunner(application, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-    try:
-        user = await create_account(system, name="Meeting Host")
-        yield Example(f"http://127.0.0.1:{app_port}", runners[1].app[your_app.APP], user)
-    finally:
-        for runner in runners:
-            await runner.cleanup()
 
 
 async def sign_in(page: Any, user: AccountView) -> None:
@@ -81,7 +32,7 @@ async def sign_in(page: Any, user: AccountView) -> None:
     await page.get_by_role("button", name="Sign in").click()
 
 
-async def authorize(page: Any, ex: Example) -> None:
+async def authorize(page: Any, ex: ExampleServers) -> None:
     await page.get_by_role("heading", name="Authorize Your App").wait_for()
     await page.get_by_role("button", name="Authorize").click()
     await page.wait_for_url(ex.url + "/meetings")
@@ -95,7 +46,7 @@ async def expired_for_your_app(visitor: Any) -> bool:
 
 async def test_connect_deny_authorize_revoke_and_reconnect(system: System, chromium: Any) -> None:
     audit = Audit()
-    async with example(system) as ex:
+    async with example_servers(system) as ex:
         context = await chromium.new_context()
         page = await context.new_page()
         page.set_default_timeout(15_000)
@@ -136,7 +87,7 @@ async def test_connect_deny_authorize_revoke_and_reconnect(system: System, chrom
 
 
 async def test_a_short_lived_access_token_is_refreshed_by_itself(chromium: Any) -> None:
-    async with running_system({"MAVIO_ACCESS_TOKEN_TTL": "2"}) as system, example(system) as ex:
+    async with running_system({"MAVIO_ACCESS_TOKEN_TTL": "2"}) as system, example_servers(system) as ex:
         context = await chromium.new_context()
         page = await context.new_page()
         page.set_default_timeout(15_000)

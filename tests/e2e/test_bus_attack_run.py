@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import nats
@@ -32,13 +30,6 @@ REPLIES = (
     subjects.EVENT_APP_DELETED,
     subjects.EVENT_SECRET_REGENERATED,
 )
-
-
-async def until(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await probe():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def as_resource(system: System, stolen: list[Msg]) -> NATS:

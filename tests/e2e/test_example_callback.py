@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from tests.browser.test_example_integration import example
+from tests.browser.example_servers import example_servers
 from tests.support.system import System
 
 
@@ -21,7 +21,7 @@ async def start(http: aiohttp.ClientSession, url: str) -> dict[str, str]:
 
 async def test_the_callback_checks_state_and_iss(system: System) -> None:
     async with (
-        example(system) as ex,
+        example_servers(system) as ex,
         aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
     ):
         sent = await start(http, ex.url)

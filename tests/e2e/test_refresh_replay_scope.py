@@ -12,8 +12,9 @@ import pytest
 from shared.events import read_audit
 from shared.messages.events import RefreshReplayed
 from shared.tokens import parse
+from tests.support.polling import eventually
 from tests.support.system import System, running_system
-from tests.support.token_flow import bus_verify, eventually, new_party, refresh, tokens_for
+from tests.support.token_flow import bus_verify, new_party, refresh, tokens_for
 
 SCOPE = "meetings:read users:read"
 

@@ -25,7 +25,7 @@ from shared.messages.registry import (
     RevokeAppTokensRequest,
 )
 from shared.messages.revocation import RevokeAppRequest
-from tests.integration.test_bus_commands import connect_as
+from tests.support.bus_users import connect_as
 from tests.support.factories import RevocationStandIn, create_app, csrf_of, signed_in_client
 from tests.support.system import System, start_system
 

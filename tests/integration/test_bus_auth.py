@@ -26,6 +26,7 @@ from shared.messages.events import ScopesNarrowed
 from shared.messages.registry import ListAppsRequest
 from shared.messages.token import Introspection, VerifyTokenRequest
 from shared.verify_client import TokenVerifier
+from tests.support.bus_users import connect_as
 from tests.support.factories import create_account, create_app
 from tests.support.polling import eventually
 from tests.support.system import System, running_system
@@ -42,21 +43,6 @@ RESOURCE_USERS = ("resource", "meetings")
 async def sut() -> AsyncIterator[System]:
     async with running_system({"MAVIO_RESOURCE_BUS_USERS": ",".join(RESOURCE_USERS)}) as system:
         yield system
-
-
-async def connect_as(system: System, user: str, errors: list[str]) -> NATS:
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
-
-    env = system.servers.env(user)
-    return await nats.connect(
-        system.servers.nats.url,
-        user=env["MAVIO_NATS_USER"],
-        password=env["MAVIO_NATS_PASSWORD"],
-        inbox_prefix=bus_auth.inbox_prefix(user),
-        error_cb=on_error,
-        allow_reconnect=False,
-    )
 
 
 async def list_apps_as(nc: NATS, user_id: str) -> bytes:

@@ -8,22 +8,22 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats
 import nats.errors
 import nats.js.errors
 import pytest
-from nats.aio.client import Client as NATS
 from nats.js import api
 
-from shared import bus_auth, subjects
+from shared import subjects
 from shared.commands import pending_commands
 from shared.events import AUDIT_STREAM, audit_subject, ensure_audit_stream, read_audit
 from shared.registry_client import RegistryClient
+from tests.support.bus_users import connect_as
 from tests.support.factories import create_account, create_app, new_http, sign_in
+from tests.support.polling import until
 from tests.support.system import System, running_system
 from tests.support.token_flow import Party, bus_verify, consent_code, exchange
 
@@ -35,28 +35,6 @@ ALL = "meetings:read meetings:write webhooks:write"
 async def sut() -> AsyncIterator[System]:
     async with running_system({"MAVIO_BUS_TIMEOUT": "2"}) as system:
         yield system
-
-
-async def connect_as(system: System, user: str, errors: list[str]) -> NATS:
-    async def on_error(exc: Exception) -> None:
-        errors.append(str(exc))
-
-    env = system.servers.env(user)
-    return await nats.connect(
-        system.servers.nats_url,
-        user=env["MAVIO_NATS_USER"],
-        password=env["MAVIO_NATS_PASSWORD"],
-        inbox_prefix=bus_auth.inbox_prefix(user),
-        error_cb=on_error,
-        allow_reconnect=False,
-    )
-
-
-async def until(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await probe():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        await asyncio.sleep(0.1)
 
 
 async def party_with_tokens(
@@ -178,8 +156,8 @@ async def test_an_app_deleted_while_revocation_is_down_is_revoked_once_it_is_bac
     async def revoked() -> bool:
         return (await bus_verify(sut, access))["active"] is False
 
-    await until("the deleted app's token is revoked", revoked)
-    await until("the queue is empty", lambda: _empty(sut))
+    await until("the deleted app's token is revoked", revoked, timeout=60)
+    await until("the queue is empty", lambda: _empty(sut), timeout=60)
 
 
 async def test_a_plan_change_while_revocation_is_down_is_pending_and_applied_later(sut: System) -> None:
@@ -195,7 +173,7 @@ async def test_a_plan_change_while_revocation_is_down_is_pending_and_applied_lat
         info = await bus_verify(sut, access)
         return info["active"] is False or info.get("scope") == "meetings:read"
 
-    await until("the downgrade narrowed the token", narrowed)
+    await until("the downgrade narrowed the token", narrowed, timeout=60)
     assert changed.pending is True  # and the reply said so
 
 

@@ -5,21 +5,19 @@ would let the service publish there with its own rights, so this filter is what 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
-import nats
 import pytest
-from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.cli.status import gather
-from shared import bus_auth, subjects
+from shared import subjects
 from shared.events import AUDIT_STREAM, audit_subject, read_audit
+from tests.support.bus_users import connect_as
 from tests.support.factories import create_account, create_app
+from tests.support.polling import until
 from tests.support.system import System, running_system
 
 REFUSED = "mavio_bus_replies_refused_total"
@@ -29,24 +27,6 @@ REFUSED = "mavio_bus_replies_refused_total"
 async def sut() -> AsyncIterator[System]:
     async with running_system() as system:
         yield system
-
-
-async def connect_as(system: System, user: str) -> NATS:
-    env = system.servers.env(user)
-    return await nats.connect(
-        system.servers.nats_url,
-        user=env["MAVIO_NATS_USER"],
-        password=env["MAVIO_NATS_PASSWORD"],
-        inbox_prefix=bus_auth.inbox_prefix(user),
-        allow_reconnect=False,
-    )
-
-
-async def until(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await probe():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        await asyncio.sleep(0.05)
 
 
 async def refused(system: System) -> dict[str, float]:
@@ -107,7 +87,7 @@ async def test_a_resource_server_cannot_have_a_service_answer_outside_an_inbox(s
         async def all_dropped() -> bool:
             return (await refused(sut)).get("token", 0.0) - start >= 2 * len(attacks)
 
-        await until("the token service dropped every attack", all_dropped)
+        await until("the token service dropped every attack", all_dropped, timeout=20)
         await sut.nc.flush()
         assert observer.seen == []
         assert await trail_size(sut, app.client_id) == before  # neither purged, deleted nor junk added
@@ -137,7 +117,7 @@ async def test_discovery_answers_go_only_to_an_inbox(sut: System) -> None:
             now = await refused(sut)
             return all(now.get(s, 0.0) - start.get(s, 0.0) >= 3 for s in subjects.SERVICES)
 
-        await until("every service dropped the discovery requests", every_service_dropped)
+        await until("every service dropped the discovery requests", every_service_dropped, timeout=20)
         assert await trail_size(sut, app.client_id) == before
         answers = await gather(cli, 0.5)  # discovery to the operator's own inbox still works
         assert {r.service for r in answers.replicas} >= set(subjects.SERVICES)

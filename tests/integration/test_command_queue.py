@@ -4,9 +4,7 @@ that is not a command is dropped instead of blocking the queue."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import nats
@@ -21,6 +19,7 @@ from shared.errors import TemporarilyUnavailable
 from shared.messages.commands import Command, RevokeApp
 from shared.messages.revocation import RevokeAppReply
 from tests.integration.test_audit_stream_start import start_plain_nats
+from tests.support.polling import until
 from tests.support.system import unused_port
 
 
@@ -36,13 +35,6 @@ async def bus(tmp_path: Path) -> AsyncIterator[NATS]:
         await nc.close()
         server.terminate()
         server.wait(10)
-
-
-async def until_true(what: str, probe: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await probe():
-        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_failing_command_is_retried_until_done_and_the_sender_told_pending(bus: NATS) -> None:
@@ -65,14 +57,14 @@ async def test_a_failing_command_is_retried_until_done_and_the_sender_told_pendi
         async def done() -> bool:
             return len(tries) == 3 and await pending_commands(bus) == 0
 
-        await until_true("the third try succeeded and the command left the queue", done)
+        await until("the third try succeeded and the command left the queue", done, timeout=20)
         assert tries == [command] * 3
         assert await sender.send(command, RevokeAppReply) == RevokeAppReply(families_revoked=4)  # in time
 
         async def measured() -> bool:
             return gauge._value.get() == 0
 
-        await until_true("the gauge shows the empty queue", measured)
+        await until("the gauge shows the empty queue", measured, timeout=20)
     finally:
         await worker.close()
 

@@ -46,3 +46,11 @@ def eventually_sync(
             assert accept(value), value
             return value
         time.sleep(pause)
+
+
+async def until(what: str, probe: Callable[[], Awaitable[bool]], *, timeout: float = DEADLINE) -> None:
+    """Poll ``probe`` until it is true; fail naming ``what`` did not happen within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await probe():
+        assert time.monotonic() < deadline, f"not within {timeout:.0f}s: {what}"
+        await asyncio.sleep(PAUSE * 5)
