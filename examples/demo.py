@@ -40,7 +40,6 @@ from services.stack.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
 from services.stack.embedded import die_with_parent, free_port
 from services.stack.supervisor import child_env, wait_ready
 from shared import stack_file
-from shared.apps.settings import AppSettingsPatch
 from shared.bus import Bus
 from shared.bus_auth import connect_options
 from shared.config import load_settings
@@ -116,7 +115,7 @@ async def register_your_app(registry: RegistryClient, user_id: str, redirect_uri
             UpdateAppRequest(
                 user_id=user_id,
                 client_id=app.client_id,
-                changes=AppSettingsPatch(redirect_uris=[redirect_uri]),
+                redirect_uris=[redirect_uri],
             )
         )
     regenerated = await registry.regenerate_secret(user_id, app.client_id)

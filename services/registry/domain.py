@@ -29,7 +29,7 @@ def owned(record: AppRecord | None, user_id: str) -> AppRecord:
 
 def merged_input(record: AppRecord, req: UpdateAppRequest) -> AppSettings:
     """The app's settings after a (partial) update; fields left ``None`` keep their value."""
-    return patched(settings_of(record), req.changes)
+    return patched(settings_of(record), req)
 
 
 def name_taken(name: str, others: list[AppRecord], *, except_id: str = "") -> bool:

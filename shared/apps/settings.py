@@ -2,14 +2,15 @@
 validation (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3; RFC 7636 for ``require_pkce``).
 
 The stored record (``shared.apps.records.AppRecord``), the bus's ``AppView`` and ``CreateAppRequest``
-extend ``AppSettings``; an edit carries an ``AppSettingsPatch`` (every field optional, generated from
-``AppSettings``); the gateway's form, JSON API and OpenAPI document are built from its fields. Adding a
-field is this Struct (with its rule in ``validate_app``), its form control and the code that uses it.
+extend ``AppSettings``; an edit (``UpdateAppRequest``) extends ``AppSettingsPatch`` (every field
+optional); the gateway's form, JSON API and OpenAPI document are built from its fields. Adding a field
+is this module (the field in both Structs, its rule in ``validate_app``), its form control and the code
+that uses it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -44,21 +45,22 @@ def optional_fields(struct: type[msgspec.Struct], name: str) -> Any:
     return msgspec.defstruct(name, fields, frozen=True, kw_only=True, forbid_unknown_fields=True)
 
 
-if TYPE_CHECKING:
-    AppSettingsPatch = msgspec.Struct
-else:
-    AppSettingsPatch = optional_fields(AppSettings, "AppSettingsPatch")
-    AppSettingsPatch.__doc__ = "Some of an app's settings: a field left ``None`` keeps its value."
+class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
+    """Some of an app's settings: a field left ``None`` keeps its value. Written out (not generated like
+    the API's ``AppBody``) so the type checker knows its fields; ``tests/unit/test_app_settings.py``
+    holds that it has every field of ``AppSettings``, and the bus's ``UpdateAppRequest`` extends it."""
+
+    name: str | None = None
+    description: str | None = None
+    homepage_url: str | None = None
+    redirect_uris: list[str] | None = None
+    scopes: list[str] | None = None
+    require_pkce: bool | None = None
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
     """The settings part of a record, view or request that extends ``AppSettings``."""
     return AppSettings(**{name: getattr(struct, name) for name in SETTINGS_FIELDS})
-
-
-def patch_of(values: msgspec.Struct) -> AppSettingsPatch:
-    """An ``AppSettingsPatch`` setting every non-None field of ``values`` (settings, or a patch)."""
-    return AppSettingsPatch(**given(values))
 
 
 def given(patch: msgspec.Struct) -> dict[str, Any]:

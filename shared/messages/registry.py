@@ -92,11 +92,13 @@ class GetOwnedAppRequest(_OwnerOp, tag="get", frozen=True, kw_only=True):
     client_id: str
 
 
-class UpdateAppRequest(_OwnerOp, tag="update", frozen=True, kw_only=True):
-    """Settings left ``None`` in ``changes`` keep their value; the merged app is validated as a whole."""
+class UpdateAppRequest(AppSettingsPatch, tag_field="op", tag="update", frozen=True, kw_only=True):
+    """The settings to change, flat beside ``op`` as every owner operation's fields are (the v1 wire
+    shape): a setting left ``None`` keeps its value; the merged app is validated as a whole. Its base is
+    ``AppSettingsPatch``, so it names the acting user itself."""
 
+    user_id: str  # the acting (signed-in) user
     client_id: str
-    changes: AppSettingsPatch = msgspec.field(default_factory=AppSettingsPatch)
     logo: bytes | None = None
     remove_logo: bool = False
     logo_problem: str = ""  # the gateway could not read the upload: reported with the fields' problems

@@ -12,7 +12,6 @@ import msgspec
 import pytest
 
 from shared import keys
-from shared.apps.settings import AppSettingsPatch
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
 from shared.messages.registry import UpdateAppRequest
@@ -334,9 +333,7 @@ async def test_an_app_deleted_while_the_page_was_open_gets_the_error_page(f: Flo
 
 async def test_a_scope_withdrawn_while_the_page_was_open_is_refused(f: Flow) -> None:
     page = await f.consent()
-    update = UpdateAppRequest(
-        user_id=f.owner.id, client_id=f.client_id, changes=AppSettingsPatch(scopes=["meetings:read"])
-    )
+    update = UpdateAppRequest(user_id=f.owner.id, client_id=f.client_id, scopes=["meetings:read"])
     await RegistryClient(f.system.bus).update_app(update)
     answer = await f.decide(page)
     assert answer.status == 303 and answer.redirect_params()["error"] == "invalid_scope"
@@ -345,9 +342,7 @@ async def test_a_scope_withdrawn_while_the_page_was_open_is_refused(f: Flow) -> 
 
 async def test_a_redirect_uri_removed_while_the_page_was_open_gets_the_error_page(f: Flow) -> None:
     page = await f.consent()
-    update = UpdateAppRequest(
-        user_id=f.owner.id, client_id=f.client_id, changes=AppSettingsPatch(redirect_uris=[OTHER_CB])
-    )
+    update = UpdateAppRequest(user_id=f.owner.id, client_id=f.client_id, redirect_uris=[OTHER_CB])
     await RegistryClient(f.system.bus).update_app(update)
     answer = await f.decide(page)
     assert answer.status == 400 and "<code>redirect_uri</code> of this request is wrong" in answer.text

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from shared.apps.client_auth_cache import CachedClientVerifier
-from shared.apps.settings import AppSettingsPatch
 from shared.apps.store import RedisAppStore
 from shared.errors import InvalidClient
 from shared.messages.registry import AppView, UpdateAppRequest
@@ -68,9 +67,7 @@ async def test_kept_old_secret_stays_valid_and_an_edit_is_seen(system: System) -
     await clients.verify_client(app.client_id, old)
     await clients.verify_client(app.client_id, new)
     await registry.update_app(
-        UpdateAppRequest(
-            user_id=owner_id, client_id=app.client_id, changes=AppSettingsPatch(description="changed")
-        )
+        UpdateAppRequest(user_id=owner_id, client_id=app.client_id, description="changed")
     )
     assert (await clients.verify_client(app.client_id, new)).description == "changed"
 

@@ -8,7 +8,6 @@ import pytest
 from nats.aio.msg import Msg
 
 from shared import subjects
-from shared.apps.settings import AppSettingsPatch
 from shared.errors import Conflict, InvalidClient, InvalidGrant, NotFound, ValidationFailed
 from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
@@ -91,11 +90,7 @@ async def test_owner_operations_answer_not_found_to_anyone_else(
     app, _ = await create_app(system, owner)
     attempts = [
         registry.owned_app(intruder.id, app.client_id),
-        registry.update_app(
-            UpdateAppRequest(
-                user_id=intruder.id, client_id=app.client_id, changes=AppSettingsPatch(name="Mine now")
-            )
-        ),
+        registry.update_app(UpdateAppRequest(user_id=intruder.id, client_id=app.client_id, name="Mine now")),
         registry.regenerate_secret(intruder.id, app.client_id),
         registry.put_logo(intruder.id, app.client_id, b"\x89PNG\r\n\x1a\n"),
         registry.remove_logo(intruder.id, app.client_id),
@@ -205,11 +200,7 @@ async def test_changes_publish_events_and_delete_rejects_the_client_everywhere(
     ]
     owner = await create_account(system)
     app, secret = await create_app(system, owner)
-    await registry.update_app(
-        UpdateAppRequest(
-            user_id=owner.id, client_id=app.client_id, changes=AppSettingsPatch(description="new")
-        )
-    )
+    await registry.update_app(UpdateAppRequest(user_id=owner.id, client_id=app.client_id, description="new"))
     await registry.regenerate_secret(owner.id, app.client_id, keep_old_seconds=3600)
     deleted = await registry.delete_app(owner.id, app.client_id)
     assert deleted.users_affected == 0
@@ -240,9 +231,7 @@ async def test_cached_views_are_dropped_on_app_events(system: System) -> None:
     assert (await cached.get_app(app.client_id)).description == ""
     assert len(cached.cache) == 1
     await RegistryClient(system.bus).update_app(
-        UpdateAppRequest(
-            user_id=owner.id, client_id=app.client_id, changes=AppSettingsPatch(description="changed")
-        )
+        UpdateAppRequest(user_id=owner.id, client_id=app.client_id, description="changed")
     )
 
     async def dropped() -> bool:

@@ -19,7 +19,6 @@ from shared.apps.settings import (
     SETTINGS_FIELDS,
     AppSettings,
     AppSettingsPatch,
-    patch_of,
     patched,
     settings_of,
 )
@@ -56,14 +55,17 @@ def test_a_patch_changes_only_what_it_sets() -> None:
         SETTINGS, description=""
     )
     assert patched(SETTINGS, AppSettingsPatch()) == SETTINGS
-    assert patched(AppSettings(), patch_of(SETTINGS)) == SETTINGS
 
 
-def test_an_update_carries_its_patch_over_the_bus() -> None:
-    update = UpdateAppRequest(user_id="u", client_id="c", changes=AppSettingsPatch(require_pkce=False))
+def test_an_update_carries_its_settings_flat_on_the_wire() -> None:
+    """The v1 shape: the changed settings beside ``op``, as before the settings Struct (a gateway and a
+    registry of either side of that change understand each other during a rolling deploy)."""
+    update = UpdateAppRequest(user_id="u", client_id="c", require_pkce=False)
+    wire = msgspec.json.decode(msgspec.json.encode(update))
+    assert wire["op"] == "update" and wire["require_pkce"] is False and "changes" not in wire
     decoded = msgspec.json.decode(msgspec.json.encode(update), type=OwnerRequest)
-    assert isinstance(decoded, UpdateAppRequest) and decoded.changes == update.changes
-    assert patched(SETTINGS, decoded.changes).require_pkce is False
+    assert isinstance(decoded, UpdateAppRequest) and decoded == update
+    assert patched(SETTINGS, decoded).require_pkce is False
 
 
 def test_the_create_request_keeps_its_settings_flat_on_the_wire() -> None:

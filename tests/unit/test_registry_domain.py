@@ -9,7 +9,7 @@ import pytest
 
 from services.registry import client_secrets, domain
 from shared.apps.secrets import secret_matches
-from shared.apps.settings import AppSettings, AppSettingsPatch
+from shared.apps.settings import AppSettings
 from shared.errors import NotFound
 from shared.messages.registry import UpdateAppRequest
 from shared.tokens import Signer, check_client_secret_format
@@ -84,9 +84,7 @@ def test_rotation_refuses_other_periods() -> None:
 
 def test_merged_input_keeps_fields_left_out() -> None:
     app = record(description="old")
-    merged = domain.merged_input(
-        app, UpdateAppRequest(user_id="u", client_id=app.client_id, changes=AppSettingsPatch(name="New"))
-    )
+    merged = domain.merged_input(app, UpdateAppRequest(user_id="u", client_id=app.client_id, name="New"))
     assert merged == AppSettings(
         name="New",
         description="old",

@@ -11,7 +11,7 @@ from services.gateway.developer.credentials import show_once
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
 from services.gateway.sessions import Session, require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
-from shared.apps.settings import AppSettings, patch_of, settings_of
+from shared.apps.settings import AppSettings, given, settings_of
 from shared.errors import NotFound, ValidationFailed
 from shared.messages.registry import AppView, CreateAppRequest, GetOwnedAppReply, UpdateAppRequest
 
@@ -105,7 +105,7 @@ async def save_edit(request: web.Request) -> web.Response:
     req = UpdateAppRequest(
         user_id=session.user_id,
         client_id=app.client_id,
-        changes=patch_of(form.settings()),
+        **given(form.settings()),
         logo=logo,
         remove_logo=form.remove_logo,
         logo_problem=logo_problem,

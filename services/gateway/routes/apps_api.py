@@ -29,7 +29,7 @@ from services.gateway.developer.forms import prepare_logo
 from services.gateway.rendering import json_response
 from services.gateway.web_helpers import registry, request_id
 from shared.apps.logo import LogoError
-from shared.apps.settings import given, patch_of
+from shared.apps.settings import given
 from shared.errors import ValidationFailed
 from shared.messages.registry import CreateAppRequest, UpdateAppRequest
 
@@ -74,7 +74,7 @@ async def get_app(request: web.Request) -> web.Response:
 async def update_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
     body = await decode_body(request, AppBody)
-    req = UpdateAppRequest(user_id=session.user_id, client_id=_client_id(request), changes=patch_of(body))
+    req = UpdateAppRequest(user_id=session.user_id, client_id=_client_id(request), **given(body))
     view = await registry(request).update_app(req, request_id=request_id(request))
     return json_response(app_json(view), headers=NO_STORE)
 
