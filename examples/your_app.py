@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,9 +28,15 @@ import jinja2
 from aiohttp import web
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError as AuthlibError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from examples.your_app_pages import PAGES
+
+with warnings.catch_warnings():
+    # Authlib 1.9 prefers the httpx2 package and, finding the httpx pinned here, warns at import that
+    # its fallback is deprecated. The warning is about Authlib's plans, not this app, and it came
+    # before every line `make demo` prints, its one-line errors included.
+    warnings.filterwarnings("ignore", "The httpx module is deprecated", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 SCOPE = "meetings:read users:read"
 COOKIE = "yourapp_session"
