@@ -141,6 +141,12 @@ async def home(request: web.Request) -> web.StreamResponse:
     return with_cookie(page("home.html", connected=visitor.token is not None, disconnected=disconnected), sid)
 
 
+@routes.get("/favicon.ico")
+async def favicon(_: web.Request) -> web.Response:
+    """Browsers ask every site for it: no icon (204), rather than a 404 in the console."""
+    return web.Response(status=204)
+
+
 @routes.post("/connect")
 async def connect(request: web.Request) -> web.StreamResponse:
     """Start the flow: a fresh state and PKCE verifier, kept server-side; then off to Mavio."""

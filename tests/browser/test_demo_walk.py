@@ -4,7 +4,8 @@ Your App and the Meetings API of ``make demo`` (``examples/``) in front of a who
 Connect (signed out: sign in, consent, Authorize) -> meetings with dates for people -> Disconnect
 (Your App revokes its refresh token, RFC 7009) -> Your App is gone from the user's Connected apps and
 its tokens are dead -> Reconnect asks for consent again -> meetings, and Connected apps lists it again.
-Any Content Security Policy violation in the console, or an uncaught page error, fails the test."""
+Any Content Security Policy violation in the console, an uncaught page error, or a request the browser
+made that failed (Chromium's console logs each 4xx or 5xx, a missing favicon's too) fails the test."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from tests.support.token_flow import bus_verify
 pytestmark = pytest.mark.browser
 
 CONNECTED_APPS = "/settings/connected-apps"
+FAILED_LOAD = "Failed to load resource"  # Chromium's console line for a request answered 4xx or 5xx
+
+
+def failed_loads(msg: Any, failed: list[str]) -> None:
+    if FAILED_LOAD in msg.text:
+        failed.append(f"{msg.text}: {msg.location['url']}")
 
 
 async def authorize_on_consent_page(page: Any, ex: ExampleServers) -> None:
@@ -42,6 +49,8 @@ async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> No
         context = await console.new_context(chromium)
         page = await context.new_page()
         page.set_default_timeout(15_000)
+        failed: list[str] = []
+        page.on("console", lambda msg: failed_loads(msg, failed))
         try:
             # Connect, signed out: sign in on Mavio, then the consent page
             await page.goto(ex.url)
@@ -73,3 +82,4 @@ async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> No
         finally:
             await context.close()
     console.assert_clean()
+    assert failed == [], failed
