@@ -20,7 +20,8 @@ The bus requires authentication: connect ``nc`` as your resource service's own b
 ``nats.connect(url, user="resource", password=..., inbox_prefix="_INBOX.resource")``; it may request
 token verification, report cached calls and receive the events of ``subjects.VERIFIER_EVENTS``, nothing
 else. ``bus_options()`` gives those arguments from ``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``,
-``MAVIO_NATS_PASSWORD``) or, when it is unset, from the running ``make run`` stack's ``resource.env``:
+``MAVIO_NATS_PASSWORD``) or, when it is unset, from the running ``make run`` stack's ``resource.env``,
+with callbacks that log a lost or regained bus in one line (not a traceback per reconnect attempt):
 ``nats.connect(**bus_options())``.
 
 One job per module, every public name importable from here: the cached verifier (``verifier``), the

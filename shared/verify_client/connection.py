@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
@@ -14,8 +14,29 @@ from shared import bus_auth, stack_file
 log = structlog.get_logger("mavio.verify_client")
 
 
+async def _on_error(exc: Exception) -> None:
+    log.warning("bus error", debug=repr(exc))
+
+
+async def _on_disconnect() -> None:
+    log.warning("bus disconnected: reconnecting")
+
+
+async def _on_reconnect() -> None:
+    log.info("bus reconnected")
+
+
+# One log line per bus event, instead of nats-py's default: a traceback per failed reconnect attempt.
+QUIET_CALLBACKS: Final[dict[str, Any]] = {
+    "error_cb": _on_error,
+    "disconnected_cb": _on_disconnect,
+    "reconnected_cb": _on_reconnect,
+}
+
+
 def bus_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """``nats.connect`` keyword arguments for a resource server: ``servers`` and its bus identity.
+    """``nats.connect`` keyword arguments for a resource server: ``servers``, its bus identity and
+    callbacks that log each bus event in one line (``QUIET_CALLBACKS``).
 
     From ``MAVIO_NATS_URL`` with ``MAVIO_NATS_USER`` (default ``resource``) and ``MAVIO_NATS_PASSWORD``
     when it is set; otherwise from the running local stack's ``resource.env`` (``shared.stack_file``;
@@ -39,7 +60,7 @@ def bus_options(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     url = env["MAVIO_NATS_URL"]
     password = env.get("MAVIO_NATS_PASSWORD", "")
     user = env.get("MAVIO_NATS_USER") or ("resource" if password else "")
-    options: dict[str, Any] = {"servers": url.split(",")}
+    options: dict[str, Any] = {"servers": url.split(","), **QUIET_CALLBACKS}
     if user:
         options.update(user=user, password=password, inbox_prefix=bus_auth.inbox_prefix(user))
     return options

@@ -12,6 +12,7 @@ import pytest
 
 from shared import stack_file
 from shared.verify_client import bus_options
+from shared.verify_client.connection import QUIET_CALLBACKS
 
 
 def sleeper(*args: str) -> subprocess.Popen[bytes]:
@@ -124,6 +125,7 @@ def test_bus_options_for_a_resource_server(tmp_path: Path, launcher_pid: int) ->
         "user": "resource",
         "password": "resource-secret",
         "inbox_prefix": "_INBOX.resource",
+        **QUIET_CALLBACKS,
     }
     given = {"MAVIO_NATS_URL": "nats://a:4222,nats://b:4222", "MAVIO_NATS_PASSWORD": "pw"}
     assert bus_options(given) == {
@@ -131,8 +133,10 @@ def test_bus_options_for_a_resource_server(tmp_path: Path, launcher_pid: int) ->
         "user": "resource",
         "password": "pw",
         "inbox_prefix": "_INBOX.resource",
+        **QUIET_CALLBACKS,
     }
-    assert bus_options({"MAVIO_NATS_URL": "nats://a:4222"}) == {"servers": ["nats://a:4222"]}
+    anonymous = bus_options({"MAVIO_NATS_URL": "nats://a:4222"})
+    assert anonymous == {"servers": ["nats://a:4222"], **QUIET_CALLBACKS}
     with pytest.raises(stack_file.StackNotRunning, match="MAVIO_NATS_URL is unset"):
         bus_options({"MAVIO_RUN_DIR": str(tmp_path / "nothing")})
 
