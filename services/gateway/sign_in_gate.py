@@ -6,8 +6,11 @@ from one address. A sign-in that finds no slot waits, up to ``wait`` seconds (MA
 in its address's own queue; a freed slot goes to the waiting address served least recently, so a few
 addresses keeping their checks in flight cannot starve everyone else: a sign-in from another address
 gets the next free slot. Each address may queue ``queue_per_address`` sign-ins (``"address"`` beyond
-that, 429); a sign-in still waiting after ``wait`` seconds, or finding ``max_waiting`` others already
-waiting, gets ``"busy"`` (503). With ``wait`` 0 nothing queues: no slot is an immediate refusal.
+that, 429); a sign-in still waiting after ``wait`` seconds gets ``"busy"`` (503). When ``max_waiting``
+sign-ins already wait, one from an address with fewer waiting than the longest queue takes the place
+of that queue's newest waiter (answered ``"busy"``); otherwise it is ``"busy"`` at once. So many
+addresses filling the queue together cannot keep another address out of it. With ``wait`` 0 nothing
+queues: no slot is an immediate refusal.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ class SignInGate:
     wait: float = 0.0  # seconds a sign-in may wait for a slot
     queue_per_address: int = QUEUE_PER_ADDRESS
     max_waiting: int = MAX_WAITING
-    waiting: dict[str, deque[asyncio.Future[None]]] = field(default_factory=dict)
+    # each waiter's future: True when it was granted a slot, False when it made room for another address
+    waiting: dict[str, deque[asyncio.Future[bool]]] = field(default_factory=dict)
     _served: dict[str, int] = field(default_factory=dict)  # address -> when it last got a slot
     _turns: itertools.count[int] = field(default_factory=itertools.count)
 
@@ -70,25 +74,39 @@ class SignInGate:
             return "address" if self.busy[address] >= self.per_address else "busy"
         if len(self.waiting.get(address, ())) >= self.queue_per_address:
             return "address"
-        if self.queued >= self.max_waiting:
+        if self.queued >= self.max_waiting and not self._make_room(address):
             return "busy"
         return "wait"
 
+    def _make_room(self, address: str) -> bool:
+        """The queue is full: the newest waiter of the longest queue leaves (``"busy"``) when that queue
+        is longer than ``address``'s; False when none is."""
+        mine = len(self.waiting.get(address, ()))
+        longest = max(self.waiting, key=lambda a: len(self.waiting[a]))
+        if len(self.waiting[longest]) <= mine:
+            return False
+        self.waiting[longest].pop().set_result(False)
+        if not self.waiting[longest]:
+            del self.waiting[longest]
+        if longest not in self.busy and longest not in self.waiting:
+            self._served.pop(longest, None)
+        return True
+
     async def _queue(self, address: str) -> str:
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(address, deque()).append(turn)
         try:
             await asyncio.wait({turn}, timeout=self.wait)
         except asyncio.CancelledError:  # the client is gone: a slot granted meanwhile is handed on
-            if turn.done():
-                self._release(address)
-            else:
+            if not turn.done():
                 self._forget(address, turn)
+            elif turn.result():
+                self._release(address)
             raise
         if not turn.done():
             self._forget(address, turn)
             return "busy"
-        return ""
+        return "" if turn.result() else "busy"
 
     def _grant(self, address: str) -> None:
         self.busy[address] += 1
@@ -113,9 +131,9 @@ class SignInGate:
             if not self.waiting[address]:
                 del self.waiting[address]
             self._grant(address)
-            turn.set_result(None)
+            turn.set_result(True)
 
-    def _forget(self, address: str, turn: asyncio.Future[None]) -> None:
+    def _forget(self, address: str, turn: asyncio.Future[bool]) -> None:
         turn.cancel()
         queue = self.waiting.get(address)
         if queue is not None and turn in queue:
