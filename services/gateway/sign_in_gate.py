@@ -3,7 +3,8 @@ with a fair queue in front of it.
 
 At most ``capacity`` checks run at once (MAVIO_LOGIN_CONCURRENCY), at most ``per_address`` of them
 from one address. A sign-in that finds no slot waits, up to ``wait`` seconds (MAVIO_LOGIN_QUEUE_WAIT),
-in its address's own queue; a freed slot goes to the waiting address served least recently, so a few
+in its address's own queue; a freed slot goes to the waiting address served least recently (an idle
+address is remembered, up to ``REMEMBERED`` of them, so a returning one never passes for new), so a few
 addresses keeping their checks in flight cannot starve everyone else: a sign-in from another address
 gets the next free slot. Each address may queue ``queue_per_address`` sign-ins (``"address"`` beyond
 that, 429); a sign-in still waiting after ``wait`` seconds gets ``"busy"`` (503). When ``max_waiting``
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 PER_ADDRESS = 2  # password checks in flight from one address, per gateway process
 QUEUE_PER_ADDRESS = 4  # sign-ins from one address waiting for a slot
 MAX_WAITING = 512  # sign-ins waiting in this process, all addresses together
+REMEMBERED = 4096  # addresses whose last slot is remembered (the least recently served forgotten first)
 
 
 @dataclass
@@ -40,7 +42,10 @@ class SignInGate:
     max_waiting: int = MAX_WAITING
     # each waiter's future: True when it was granted a slot, False when it made room for another address
     waiting: dict[str, deque[asyncio.Future[bool]]] = field(default_factory=dict)
-    _served: dict[str, int] = field(default_factory=dict)  # address -> when it last got a slot
+    # address -> when it last got a slot, kept while it is idle (an address of a flood that is idle now
+    # and then must not pass for never served), oldest first, at most ``remembered``
+    _served: dict[str, int] = field(default_factory=dict)
+    remembered: int = REMEMBERED
     _turns: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
@@ -88,8 +93,6 @@ class SignInGate:
         self.waiting[longest].pop().set_result(False)
         if not self.waiting[longest]:
             del self.waiting[longest]
-        if longest not in self.busy and longest not in self.waiting:
-            self._served.pop(longest, None)
         return True
 
     async def _queue(self, address: str) -> str:
@@ -110,15 +113,16 @@ class SignInGate:
 
     def _grant(self, address: str) -> None:
         self.busy[address] += 1
+        self._served.pop(address, None)  # to the end: the dict stays ordered by turn
         self._served[address] = next(self._turns)
+        if len(self._served) > self.remembered:
+            del self._served[next(iter(self._served))]
 
     def _release(self, address: str) -> None:
         self.busy[address] -= 1
         if self.busy[address] <= 0:
             del self.busy[address]
         self._hand_on()
-        if address not in self.busy and address not in self.waiting:
-            self._served.pop(address, None)
 
     def _hand_on(self) -> None:
         """Free slots to the waiting addresses that may take one, least recently served first."""
@@ -140,5 +144,3 @@ class SignInGate:
             queue.remove(turn)
             if not queue:
                 del self.waiting[address]
-        if address not in self.busy and address not in self.waiting:
-            self._served.pop(address, None)

@@ -164,3 +164,26 @@ async def test_addresses_filling_the_queue_cannot_keep_another_address_out() -> 
     h.release(held)
     await h.close()
     assert ("d", "") in h.got and gate.in_flight == 0 and not gate.waiting
+
+
+async def test_an_address_served_before_waits_behind_one_never_served() -> None:
+    """An address that was served and went idle is still remembered as served when it comes back: a
+    flood from many addresses, each idle now and then, must not look "never served" and go ahead of a
+    sign-in from a new address (on a live gateway the victim then waited out its 5 s and got 503)."""
+    gate = SignInGate(capacity=1, per_address=1, wait=30)
+    h = Holder(gate)
+    first = h.ask("a")
+    await until(lambda: gate.in_flight == 1)
+    h.release(first)
+    await until(lambda: gate.in_flight == 0)
+    held = h.ask("b")
+    await until(lambda: gate.in_flight == 1)
+    h.ask("a")
+    await until(lambda: gate.queued == 1)
+    h.ask("c")
+    await until(lambda: gate.queued == 2)
+    h.release(held)
+    await until(lambda: len(h.got) == 3)
+    assert h.got[-1] == ("c", "")
+    await h.close()
+    assert gate.in_flight == 0 and not gate.waiting
