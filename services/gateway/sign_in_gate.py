@@ -3,11 +3,15 @@ with a fair queue in front of it.
 
 At most ``capacity`` checks run at once (MAVIO_LOGIN_CONCURRENCY), at most ``per_address`` of them
 from one address. A sign-in that finds no slot waits, up to ``wait`` seconds (MAVIO_LOGIN_QUEUE_WAIT),
-in its address's own queue; a freed slot goes to the waiting address served least recently, so a few
+in its address's own queue; a freed slot goes to the waiting address served least recently (an idle
+address is remembered, up to ``REMEMBERED`` of them, so a returning one never passes for new), so a few
 addresses keeping their checks in flight cannot starve everyone else: a sign-in from another address
 gets the next free slot. Each address may queue ``queue_per_address`` sign-ins (``"address"`` beyond
-that, 429); a sign-in still waiting after ``wait`` seconds, or finding ``max_waiting`` others already
-waiting, gets ``"busy"`` (503). With ``wait`` 0 nothing queues: no slot is an immediate refusal.
+that, 429); a sign-in still waiting after ``wait`` seconds gets ``"busy"`` (503). When ``max_waiting``
+sign-ins already wait, one from an address with fewer waiting than the longest queue takes the place
+of that queue's newest waiter (answered ``"busy"``); otherwise it is ``"busy"`` at once. So many
+addresses filling the queue together cannot keep another address out of it. With ``wait`` 0 nothing
+queues: no slot is an immediate refusal.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass, field
 PER_ADDRESS = 2  # password checks in flight from one address, per gateway process
 QUEUE_PER_ADDRESS = 4  # sign-ins from one address waiting for a slot
 MAX_WAITING = 512  # sign-ins waiting in this process, all addresses together
+REMEMBERED = 4096  # addresses whose last slot is remembered (the least recently served forgotten first)
 
 
 @dataclass
@@ -35,8 +40,12 @@ class SignInGate:
     wait: float = 0.0  # seconds a sign-in may wait for a slot
     queue_per_address: int = QUEUE_PER_ADDRESS
     max_waiting: int = MAX_WAITING
-    waiting: dict[str, deque[asyncio.Future[None]]] = field(default_factory=dict)
-    _served: dict[str, int] = field(default_factory=dict)  # address -> when it last got a slot
+    # each waiter's future: True when it was granted a slot, False when it made room for another address
+    waiting: dict[str, deque[asyncio.Future[bool]]] = field(default_factory=dict)
+    # address -> when it last got a slot, kept while it is idle (an address of a flood that is idle now
+    # and then must not pass for never served), oldest first, at most ``remembered``
+    _served: dict[str, int] = field(default_factory=dict)
+    remembered: int = REMEMBERED
     _turns: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
@@ -70,37 +79,50 @@ class SignInGate:
             return "address" if self.busy[address] >= self.per_address else "busy"
         if len(self.waiting.get(address, ())) >= self.queue_per_address:
             return "address"
-        if self.queued >= self.max_waiting:
+        if self.queued >= self.max_waiting and not self._make_room(address):
             return "busy"
         return "wait"
 
+    def _make_room(self, address: str) -> bool:
+        """The queue is full: the newest waiter of the longest queue leaves (``"busy"``) when that queue
+        is longer than ``address``'s; False when none is."""
+        mine = len(self.waiting.get(address, ()))
+        longest = max(self.waiting, key=lambda a: len(self.waiting[a]))
+        if len(self.waiting[longest]) <= mine:
+            return False
+        self.waiting[longest].pop().set_result(False)
+        if not self.waiting[longest]:
+            del self.waiting[longest]
+        return True
+
     async def _queue(self, address: str) -> str:
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        turn: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(address, deque()).append(turn)
         try:
             await asyncio.wait({turn}, timeout=self.wait)
         except asyncio.CancelledError:  # the client is gone: a slot granted meanwhile is handed on
-            if turn.done():
-                self._release(address)
-            else:
+            if not turn.done():
                 self._forget(address, turn)
+            elif turn.result():
+                self._release(address)
             raise
         if not turn.done():
             self._forget(address, turn)
             return "busy"
-        return ""
+        return "" if turn.result() else "busy"
 
     def _grant(self, address: str) -> None:
         self.busy[address] += 1
+        self._served.pop(address, None)  # to the end: the dict stays ordered by turn
         self._served[address] = next(self._turns)
+        if len(self._served) > self.remembered:
+            del self._served[next(iter(self._served))]
 
     def _release(self, address: str) -> None:
         self.busy[address] -= 1
         if self.busy[address] <= 0:
             del self.busy[address]
         self._hand_on()
-        if address not in self.busy and address not in self.waiting:
-            self._served.pop(address, None)
 
     def _hand_on(self) -> None:
         """Free slots to the waiting addresses that may take one, least recently served first."""
@@ -113,14 +135,12 @@ class SignInGate:
             if not self.waiting[address]:
                 del self.waiting[address]
             self._grant(address)
-            turn.set_result(None)
+            turn.set_result(True)
 
-    def _forget(self, address: str, turn: asyncio.Future[None]) -> None:
+    def _forget(self, address: str, turn: asyncio.Future[bool]) -> None:
         turn.cancel()
         queue = self.waiting.get(address)
         if queue is not None and turn in queue:
             queue.remove(turn)
             if not queue:
                 del self.waiting[address]
-        if address not in self.busy and address not in self.waiting:
-            self._served.pop(address, None)

@@ -4,7 +4,8 @@ A rotated refresh token presented again within ``MAVIO_REFRESH_REPLAY_WINDOW`` g
 back only when it asks for the scope the rotation issued; a replay asking for another scope gets
 ``invalid_grant`` and revokes nothing. Both are published as ``RefreshReplayed`` (live, and to the app's
 audit trail through ``shared.events.publish_event``): ``suspicious`` for the refused one. Never a
-token: the family id, the client and the scopes.
+token: the family id, the client and the scopes; the requested scope cut at ``AUDITED_SCOPE_MAX``
+characters (the client chooses it).
 
 The event is published in the background, never before the answer: a replay is how a client recovers
 an answer lost in a bus fault, and in that very fault the audit stream may take seconds to acknowledge
@@ -27,6 +28,18 @@ from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.token")
 
+# The longest ``requested`` scope a record keeps (the whole catalog, written out, is about 110
+# characters); a longer one is cut and ends with ``CUT``. The audit stream is shared by every app and
+# drops its oldest records when full: a client must not be able to write 4 KB records (the form allows
+# a 4 KB scope of made-up names) at will.
+AUDITED_SCOPE_MAX = 256
+CUT = "..."
+
+
+def audited_scope(requested: str) -> str:
+    """``requested`` as recorded: at most ``AUDITED_SCOPE_MAX`` characters, then ``CUT`` if cut."""
+    return requested if len(requested) <= AUDITED_SCOPE_MAX else requested[:AUDITED_SCOPE_MAX] + CUT
+
 
 class ReplayAuditor:
     def __init__(self, publish: Publish, metrics: TokenMetrics | None = None) -> None:
@@ -39,7 +52,7 @@ class ReplayAuditor:
         """Publish one replay of ``rotation``'s presented token: ``issued`` the scope the rotation
         issued, ``rotation.scope`` the replay's own ("" = the token's scope); ``suspicious`` when the
         two differ and the replay was refused."""
-        family, requested = rotation.family, rotation.scope
+        family, requested = rotation.family, audited_scope(rotation.scope)
         if suspicious:
             self._refused.inc()
             log.warning("refresh replay asked for another scope: refused", family=family, requested=requested)

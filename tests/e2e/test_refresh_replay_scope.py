@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from shared.events import read_audit
+from services.token.replay_audit import AUDITED_SCOPE_MAX, CUT
+from shared.events import AUDIT_STREAM, audit_subject, read_audit
 from shared.messages.events import RefreshReplayed
 from shared.tokens import parse
 from tests.support.polling import eventually
@@ -74,3 +75,22 @@ async def test_a_replay_of_a_narrowed_rotation_must_ask_the_same_narrowing(windo
     status, _, again = await refresh(windowed, party, first["refresh_token"], scope="users:read")
     assert status == 200 and again == second
     assert [e.suspicious for e in await replays_audited(windowed, party.client_id, 2)] == [True, False]
+
+
+async def test_a_replay_cannot_write_a_long_scope_into_the_audit_trail(windowed: System) -> None:
+    """The audit stream is shared by every app and drops its oldest records when full: a client's
+    suspicious replays, each asking for a 4 KB scope of made-up names (what the form allows), must not
+    write 4 KB records (some 250,000 such replays would push every app's older records out of 1 GiB).
+    The recorded ``requested`` scope is cut at ``AUDITED_SCOPE_MAX`` characters, marked as cut."""
+    party = await new_party(windowed)
+    first = await tokens_for(windowed, party, scope=SCOPE)
+    status, _, _ = await refresh(windowed, party, first["refresh_token"])
+    assert status == 200
+    asked = " ".join(f"s{i}" for i in range(900))[:4000].strip()
+    status, _, body = await refresh(windowed, party, first["refresh_token"], scope=asked)
+    assert (status, body.get("error")) == (400, "invalid_grant")
+    [event] = await replays_audited(windowed, party.client_id, 1)
+    assert event.suspicious and len(event.requested) <= AUDITED_SCOPE_MAX + len(CUT)
+    assert event.requested.endswith(CUT) and asked.startswith(event.requested.removesuffix(CUT))
+    record = await windowed.nc.jetstream().get_last_msg(AUDIT_STREAM, audit_subject(party.client_id))
+    assert len(record.data or b"") < 1024, record.data

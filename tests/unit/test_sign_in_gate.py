@@ -141,3 +141,49 @@ async def test_a_waiter_whose_client_went_away_hands_its_slot_on() -> None:
     h.tasks.pop(gone)
     await h.close()
     assert gate.in_flight == 0 and not gate.waiting
+
+
+async def test_addresses_filling_the_queue_cannot_keep_another_address_out() -> None:
+    """Many addresses together filling the process's queue (``max_waiting``: 140 addresses did it on a
+    live gateway, and every other sign-in was answered 503 at once): a sign-in from an address with
+    fewer waiting than the longest queue takes the place of that queue's newest waiter (busy)."""
+    gate = SignInGate(capacity=1, per_address=1, wait=30, queue_per_address=4, max_waiting=4)
+    h = Holder(gate)
+    held = h.ask("a")
+    await until(lambda: gate.in_flight == 1)
+    for address in ("a", "a", "b", "c"):
+        h.ask(address)
+    await until(lambda: gate.queued == 4)
+    h.ask("d")
+    await until(lambda: len(h.got) == 2)
+    assert h.got[-1] == ("a", "busy")  # the newest waiter of the longest queue made room
+    assert gate.queued == 4 and len(gate.waiting["d"]) == 1
+    h.ask("d")  # every queue as long as d's: no one makes room for d's second sign-in
+    await until(lambda: len(h.got) == 3)
+    assert h.got[-1] == ("d", "busy")
+    h.release(held)
+    await h.close()
+    assert ("d", "") in h.got and gate.in_flight == 0 and not gate.waiting
+
+
+async def test_an_address_served_before_waits_behind_one_never_served() -> None:
+    """An address that was served and went idle is still remembered as served when it comes back: a
+    flood from many addresses, each idle now and then, must not look "never served" and go ahead of a
+    sign-in from a new address (on a live gateway the victim then waited out its 5 s and got 503)."""
+    gate = SignInGate(capacity=1, per_address=1, wait=30)
+    h = Holder(gate)
+    first = h.ask("a")
+    await until(lambda: gate.in_flight == 1)
+    h.release(first)
+    await until(lambda: gate.in_flight == 0)
+    held = h.ask("b")
+    await until(lambda: gate.in_flight == 1)
+    h.ask("a")
+    await until(lambda: gate.queued == 1)
+    h.ask("c")
+    await until(lambda: gate.queued == 2)
+    h.release(held)
+    await until(lambda: len(h.got) == 3)
+    assert h.got[-1] == ("c", "")
+    await h.close()
+    assert gate.in_flight == 0 and not gate.waiting
