@@ -17,7 +17,7 @@ from services.authorize.pages import ConsentRecord
 from shared import keys
 from shared.messages.authorize import CheckedRequest
 from shared.tokens import Signer
-from tests.support.system import System, start_system
+from tests.support.system import DEPLOYMENTS, System, on_deployment
 
 SIGNER = Signer(b"p" * 32)
 APP = "mavio_client_PageStoreTest00001"
@@ -25,14 +25,10 @@ OTHER_APP = "mavio_client_PageStoreTest00002"
 CAP = 5
 
 
-@pytest.fixture(scope="module", params=["single-redis", "redis-cluster"])
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
 async def deployment(request: pytest.FixtureRequest, system: System) -> AsyncIterator[System]:
-    if request.param == "single-redis":
-        yield system
-        return
-    sut = await start_system(redis_cluster=True, services=(), gateway=False)
-    yield sut
-    await sut.close()
+    async with on_deployment(request.param, system) as sut:
+        yield sut
 
 
 def page(client_id: str = APP, *, state: str = "st", ttl: int = 60) -> tuple[str, ConsentRecord]:

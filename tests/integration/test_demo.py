@@ -52,12 +52,8 @@ async def _line_matching(stream: asyncio.StreamReader, pattern: str, seen: list[
             return
 
 
-async def test_make_demo_starts_everything_and_says_what_to_open(tmp_path: Path) -> None:
-    ports = {"MAVIO_HTTP_PORT": free_port(), "DEMO_APP_PORT": free_port(), "DEMO_API_PORT": free_port()}
-    env = {**os.environ, **{k: str(v) for k, v in ports.items()}, "MAVIO_RUN_DIR": str(tmp_path),
-           "MAVIO_LOG_LEVEL": "warning", "PYTHONUNBUFFERED": "1"}  # fmt: skip
-    env.pop("MAVIO_NATS_URL", None)
-    env.pop("MAVIO_REDIS_URL", None)
+async def _start_demo(env: dict[str, str]) -> tuple[asyncio.subprocess.Process, str]:
+    """``make demo``'s process, once it says it is ready, and everything it printed until then."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "examples.demo", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -66,7 +62,17 @@ async def test_make_demo_starts_everything_and_says_what_to_open(tmp_path: Path)
     seen: list[str] = []
     try:
         await asyncio.wait_for(_line_matching(proc.stdout, r"demo: Ctrl-C stops everything", seen), 100)
-        printed = "".join(seen)
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc, "".join(seen)
+
+
+async def test_make_demo_starts_everything_and_says_what_to_open(tmp_path: Path) -> None:
+    ports = {"MAVIO_HTTP_PORT": free_port(), "DEMO_APP_PORT": free_port(), "DEMO_API_PORT": free_port()}
+    proc, printed = await _start_demo(_demo_env(tmp_path, **ports))
+    try:
         app_url = f"http://127.0.0.1:{ports['DEMO_APP_PORT']}/"
         assert app_url in printed and "demo@mavio.example" in printed
         async with aiohttp.ClientSession() as http:
@@ -96,15 +102,8 @@ def _demo_env(tmp_path: Path, **ports: int) -> dict[str, str]:
 async def test_by_default_free_ports_every_url_printed_and_servers_that_want_passwords(
     tmp_path: Path,
 ) -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "examples.demo", cwd=ROOT, env=_demo_env(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    seen: list[str] = []
+    proc, printed = await _start_demo(_demo_env(tmp_path))
     try:
-        await asyncio.wait_for(_line_matching(proc.stdout, r"demo: Ctrl-C stops everything", seen), 100)
-        printed = "".join(seen)
         urls = dict(re.findall(r"^  (Your App|Mavio|Meetings API|Connected apps) +(\S+)", printed, re.M))
         assert set(urls) == {"Your App", "Mavio", "Meetings API", "Connected apps"}, printed
         found = re.search(r"^demo: NATS (nats://\S+), Redis (redis://\S+): passwords required", printed, re.M)

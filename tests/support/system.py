@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -277,3 +277,20 @@ def _credentials(env: dict[str, str]) -> dict[str, str]:
     found = {field: env[var] for var, field in names.items()}
     found["nats_audit_password"] = env.get("MAVIO_NATS_AUDIT_PASSWORD", "")  # token, registry, revocation
     return found
+
+
+DEPLOYMENTS = ("single-redis", "redis-cluster")  # every Redis deployment the product supports
+
+
+@contextlib.asynccontextmanager
+async def on_deployment(kind: str, system: System) -> AsyncIterator[System]:
+    """``system`` itself for ``single-redis``; for ``redis-cluster``, a system of its own on a real
+    three-node Redis Cluster (no services, no gateway: for store-level suites), closed afterwards."""
+    if kind == "single-redis":
+        yield system
+        return
+    sut = await start_system(redis_cluster=True, services=(), gateway=False)
+    try:
+        yield sut
+    finally:
+        await sut.close()

@@ -8,14 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.support.system import System, start_system
+from tests.support.system import DEPLOYMENTS, System, on_deployment
 
 
-@pytest.fixture(scope="module", params=["single-redis", "redis-cluster"])
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
 async def system(request: pytest.FixtureRequest, system: System) -> AsyncIterator[System]:
-    if request.param == "single-redis":
-        yield system
-        return
-    sut = await start_system(redis_cluster=True, services=(), gateway=False)
-    yield sut
-    await sut.close()
+    async with on_deployment(request.param, system) as sut:
+        yield sut
