@@ -14,6 +14,7 @@ from services.gateway.rendering import json_response, render, wants_json
 from services.gateway.sessions import get_session
 from shared.errors import (
     InvalidClient,
+    NotFound,
     OAuthError,
     ServerError,
     TemporarilyUnavailable,
@@ -104,7 +105,7 @@ def _http_error(exc: web.HTTPException) -> OAuthError:
 async def not_found(request: web.Request) -> web.Response:
     """404: JSON for API callers; the HTML page keeps a signed-in user's navigation."""
     if wants_json(request):
-        return json_response({"error": "not_found", "error_description": "no such resource"}, status=404)
+        return oauth_error_response(request, NotFound("no such resource"))
     try:
         await get_session(request)
     except Exception:  # the page must render even when the session store is unreachable
