@@ -11,7 +11,7 @@ own inbox (``reply_to``) when revocation answers within its wait; otherwise the 
 
 from __future__ import annotations
 
-import asyncio
+import functools
 from typing import TypeVar
 
 import msgspec
@@ -24,6 +24,7 @@ from nats.js import api
 from shared import subjects
 from shared.bus import raise_if_error
 from shared.errors import TemporarilyUnavailable
+from shared.jetstream import publish_acknowledged
 from shared.messages.commands import Command, CommandEnvelope, NarrowToPlan, RevokeApp
 
 log = structlog.get_logger("mavio.commands")
@@ -83,27 +84,12 @@ async def pending_commands(nc: NATS) -> int | None:
 
 async def enqueue(writer: NATS, envelope: CommandEnvelope) -> None:
     """Store the command (acknowledged by JetStream, a few tries); ``TemporarilyUnavailable`` if not."""
-    js = writer.jetstream()
     data = _encoder.encode(envelope)
     subject = _SUBJECT_OF[type(envelope.command)]
-    for attempt in range(5):
-        try:
-            await js.publish(subject, data, timeout=2, stream=COMMAND_STREAM)
-            return
-        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
-            await _ensure_quietly(writer)
-        except (nats.errors.Error, nats.js.errors.Error, TimeoutError) as exc:
-            log.warning("command not stored yet; retrying", attempt=attempt, debug=repr(exc))
-            await asyncio.sleep(0.1 * (attempt + 1))
-    log.error("command not stored", kind=type(envelope.command).__name__)
-    raise TemporarilyUnavailable("the command queue is not reachable")
-
-
-async def _ensure_quietly(writer: NATS) -> None:
-    try:
-        await ensure_command_queue(writer)
-    except Exception as exc:
-        log.warning("command queue not available", debug=repr(exc))
+    ensure = functools.partial(ensure_command_queue, writer)
+    if not await publish_acknowledged(writer, subject, data, ensure=ensure, stream=COMMAND_STREAM):
+        log.error("command not stored", kind=type(envelope.command).__name__)
+        raise TemporarilyUnavailable("the command queue is not reachable")
 
 
 class CommandSender:

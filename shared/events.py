@@ -13,6 +13,7 @@ connection that answers requests. A record the reader cannot decode is skipped a
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from nats.aio.client import Client as NATS
 from nats.js import api
 
 from shared import subjects
+from shared.jetstream import publish_acknowledged
 from shared.messages import events as ev
 
 log = structlog.get_logger("mavio.events")
@@ -113,13 +115,6 @@ async def when_jetstream_ready(what: str, step: Callable[[], Awaitable[R]], time
             delay = min(delay * 2, 2.0)
 
 
-async def _ensure_quietly(nc: NATS) -> None:
-    try:
-        await ensure_audit_stream(nc, update=False)  # the services that own it set its replicas
-    except Exception as exc:  # JetStream not ready yet: the caller retries
-        log.warning("audit stream not available", debug=repr(exc))
-
-
 # Kinds that are only announced live: expiry is routine (one event per expired family, which would
 # swamp both the trail and the sweeper with acknowledged writes) and a plan change has no app.
 LIVE_ONLY: tuple[type[ev._Event], ...] = (ev.GrantExpired, ev.PlanChanged)
@@ -141,16 +136,9 @@ async def _audit(nc: NATS, event: ev.Event, data: bytes, audit: bool | None) -> 
         audit = not isinstance(event, LIVE_ONLY)
     if not audit or not event.client_id:  # the audit trail is per app
         return
-    js = nc.jetstream()
-    for attempt in range(5):
-        try:
-            await js.publish(audit_subject(event.client_id), data, timeout=2)
-            return
-        except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
-            await _ensure_quietly(nc)
-        except (nats.errors.TimeoutError, nats.js.errors.Error) as exc:
-            log.warning("audit publish retry", attempt=attempt, debug=repr(exc))
-            await asyncio.sleep(0.1 * (attempt + 1))
+    ensure = functools.partial(ensure_audit_stream, nc, update=False)  # its owners set its replicas
+    if await publish_acknowledged(nc, audit_subject(event.client_id), data, ensure=ensure):
+        return
     log.error("audit event not stored", kind=type(event).__name__, client_id=event.client_id)
 
 
