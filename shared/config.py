@@ -20,6 +20,8 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 # Development-only HMAC key: production must set MAVIO_TOKEN_HMAC_KEY.
 DEV_HMAC_KEY = "mavio-development-only-hmac-key-not-for-production-use"
+# Development-only key-encryption key: production must set MAVIO_KEY_ENCRYPTION_KEY.
+DEV_KEY_ENCRYPTION_KEY = "mavio-development-only-key-encryption-key-not-for-production"
 
 
 class ConfigError(Exception):
@@ -57,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: LogLevel = "info"
     log_json: bool = False
     token_hmac_key: str = DEV_HMAC_KEY
+    # Seals what must stay usable at rest (signing keys, webhook secrets): ``shared.sealing``.
+    key_encryption_key: str = DEV_KEY_ENCRYPTION_KEY
     metrics_port: int = 0  # each service's /metrics: a base port (replicas take the next free), 0 = free
     metrics_host: str = "127.0.0.1"
     login_max_failures: int = 10
@@ -80,6 +84,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def hmac_key(self) -> bytes:
         return self.token_hmac_key.encode()
+
+    @property
+    def encryption_key(self) -> bytes:
+        return self.key_encryption_key.encode()
 
 
 def _int(lo: int, hi: int) -> Callable[[str], int]:
@@ -207,6 +215,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_LOG_LEVEL": ("log_level", _choice("debug", "info", "warning", "error")),
     "MAVIO_LOG_JSON": ("log_json", _bool),
     "MAVIO_TOKEN_HMAC_KEY": ("token_hmac_key", _hmac_key),
+    "MAVIO_KEY_ENCRYPTION_KEY": ("key_encryption_key", _hmac_key),
     "MAVIO_METRICS_PORT": ("metrics_port", _int(0, 65535)),
     "MAVIO_METRICS_HOST": ("metrics_host", _ip_address),
     "MAVIO_LOGIN_MAX_FAILURES": ("login_max_failures", _int(1, 10_000)),
@@ -222,6 +231,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
 }
 
+# Secrets: an empty value is an error (too short), never "unset".
+_SECRET_FIELDS = ("token_hmac_key", "key_encryption_key")
+
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.
 REPLICA_VARIABLES = {
     f"MAVIO_{name.upper()}_REPLICAS": name
@@ -235,7 +247,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, Any] = {}
     for var, (field, parse) in _PARSERS.items():
         raw = env.get(var)
-        if raw is None or (raw.strip() == "" and field != "token_hmac_key"):
+        if raw is None or (raw.strip() == "" and field not in _SECRET_FIELDS):
             continue
         try:
             values[field] = parse(raw)
@@ -247,8 +259,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 _int(0, 64)(env[var])
             except ValueError as exc:
                 raise ConfigError(f"{var}: {exc}") from None
-    if values.get("env") == "production" and "token_hmac_key" not in values:
-        raise ConfigError("MAVIO_TOKEN_HMAC_KEY: required when MAVIO_ENV=production")
+    if values.get("env") == "production":
+        for field in _SECRET_FIELDS:
+            if field not in values:
+                var = next(v for v, (f, _) in _PARSERS.items() if f == field)
+                raise ConfigError(f"{var}: required when MAVIO_ENV=production")
     if "public_url" not in values and "http_port" in values:
         values["public_url"] = f"http://127.0.0.1:{values['http_port']}"
     return Settings(**values)

@@ -48,6 +48,7 @@ _SUBJECT_OF: dict[type[ev._Event], str] = {
     ev.GrantExpired: subjects.EVENT_GRANT_EXPIRED,
     ev.ScopesNarrowed: subjects.event("scopes", "narrowed"),
     ev.PlanChanged: subjects.EVENT_PLAN_CHANGED,
+    ev.CredentialLeaked: subjects.EVENT_CREDENTIAL_LEAKED,
 }
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ev.Event)

@@ -67,6 +67,7 @@ EVENT_APP_DELETED = event("app", "deleted")
 EVENT_GRANT_EXPIRED = event("grant", "expired")
 EVENT_PLAN_CHANGED = event("plan", "changed")
 EVENT_SCOPES_NARROWED = event("scopes", "narrowed")
+EVENT_CREDENTIAL_LEAKED = event("credential", "leaked")
 
 # What a resource server's verification cache (``shared.verify_client``) listens to: the events that
 # end or narrow a token. Its bus users may subscribe to these and no other event.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # .containers/stack.env: the stack's secrets (a password per bus user, the Redis ACL user's, the
-# token HMAC key), made once with a CSPRNG and kept (mode 0600, never committed) so a re-run keeps
+# token HMAC key, the key-encryption key), made once with a CSPRNG and kept (mode 0600, never committed) so a re-run keeps
 # the data in the volumes usable. Delete the file (and the volumes) to rotate everything.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -26,6 +26,7 @@ users = bus_auth.all_users(load_settings(names).resource_bus_users)
 values = {bus_auth.password_variable(user): environment_password() for user in users}
 values["MAVIO_REDIS_PASSWORD"] = environment_password()
 values["MAVIO_TOKEN_HMAC_KEY"] = secrets.token_urlsafe(48)
+values["MAVIO_KEY_ENCRYPTION_KEY"] = secrets.token_urlsafe(48)
 with open(sys.argv[1], "w") as out:
     out.write("# Mavio OAuth compose secrets (scripts/containers/env.sh); never commit this file.\n")
     out.writelines(f"{key}={value}\n" for key, value in values.items())

@@ -27,6 +27,11 @@ class CodeRecord(msgspec.Struct, frozen=True, kw_only=True):
     # False when the authorize request omitted redirect_uri (one registered URI): the token request may
     # then omit it too (RFC 6749 §4.1.3). True (the default) makes it required at the token endpoint.
     redirect_uri_given: bool = True
+    # OpenID Connect (Core 1.0 §3.1.2.1, §2): what the ID token issued for this code carries.
+    nonce: str = ""  # the authorization request's nonce, exactly as sent ("" = none sent)
+    auth_time: int = 0  # epoch seconds of the user's last actual sign-in (the session's)
+    sid: str = ""  # the sign-in session's id as the ID token's ``sid`` (never the session cookie)
+    claims: str = ""  # the request's ``claims`` parameter (JSON, validated), "" = none
 
 
 class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -30,6 +30,8 @@ class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
     families: list[str]
     user_id: str = ""
     reason: str  # rfc7009 | app_revoke_all | app_deleted | user_revoked | code_reused | refresh_reused | plan
+    # | leaked (a secret-scanning report or the owner's leak report named a token of these families)
+    url: str = ""  # leaked: where the credential was found
 
 
 class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
@@ -60,6 +62,19 @@ class CodeReused(_Event, tag="code.reused", kw_only=True, frozen=True):
 
 class SecretRegenerated(_Event, tag="secret.regenerated", kw_only=True, frozen=True):
     keep_old_until: int = 0
+
+
+class CredentialLeaked(_Event, tag="credential.leaked", kw_only=True, frozen=True):
+    """A credential of this app was reported found in public (secret scanning or its owner) and acted on.
+
+    ``credential_type``: ``access_token`` | ``refresh_token`` | ``client_secret``; ``token_hash`` is the
+    SHA-256 (hex) of the raw string, never the string. A leaked token's grant revocation is a separate
+    ``TokensRevoked`` (reason ``leaked``); a leaked client secret is invalidated at once."""
+
+    credential_type: str
+    token_hash: str
+    url: str = ""
+    source: str = ""
 
 
 class AppCreated(_Event, tag="app.created", kw_only=True, frozen=True):
@@ -100,6 +115,7 @@ class PlanChanged(_Event, tag="plan.changed", kw_only=True, frozen=True):
 
 Event = (
     AppCreated
+    | CredentialLeaked
     | TokensRevoked
     | RefreshReused
     | RefreshReplayed

@@ -26,7 +26,11 @@ APPS = "/settings/developer/oauth-apps"
 @pytest.fixture(scope="module")
 async def production() -> AsyncIterator[System]:
     sut = await start_system(
-        {"MAVIO_ENV": "production", "MAVIO_TOKEN_HMAC_KEY": "production-test-key-" + "x" * 32},
+        {
+            "MAVIO_ENV": "production",
+            "MAVIO_TOKEN_HMAC_KEY": "production-test-key-" + "x" * 32,
+            "MAVIO_KEY_ENCRYPTION_KEY": "production-test-kek-" + "y" * 32,
+        },
         services=("registry",),
     )
     yield sut

@@ -177,7 +177,13 @@ async def test_make_run_demo_account_is_created_once_and_printed(
     account = await RegistryClient(system.bus).authenticate(DEMO_EMAIL, DEMO_PASSWORD)
     assert account.plan == "business"
     await asyncio.to_thread(
-        ensure_demo_account, {**env, "MAVIO_ENV": "production", "MAVIO_TOKEN_HMAC_KEY": "k" * 40}
+        ensure_demo_account,
+        {
+            **env,
+            "MAVIO_ENV": "production",
+            "MAVIO_TOKEN_HMAC_KEY": "k" * 40,
+            "MAVIO_KEY_ENCRYPTION_KEY": "e" * 40,
+        },
     )
     assert capsys.readouterr().out == ""  # never in production
 

@@ -18,6 +18,7 @@ def sample(kind: type) -> ev.Event:
     values = {"at": 1.0, "client_id": "mavio_client_abcdefghijklmnop", "families": ["f"], "family": "f"}
     values |= {"user_id": "usr_x", "reason": "rfc7009", "scope": "meetings:read"}
     values |= {"plan": "pro", "previous_plan": "free", "keep_old_until": 0}
+    values |= {"credential_type": "access_token", "token_hash": "0" * 64}
     fields = {f for f in kind.__struct_fields__}
     return kind(**{k: v for k, v in values.items() if k in fields})  # type: ignore[no-any-return]
 

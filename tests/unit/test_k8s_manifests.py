@@ -21,6 +21,7 @@ IMAGE = "localhost/mavio-oauth:latest"
 SECRET_KEYS = {f"MAVIO_NATS_{user.upper()}_PASSWORD" for user in bus_auth.all_users()} | {
     "MAVIO_REDIS_PASSWORD",
     "MAVIO_TOKEN_HMAC_KEY",
+    "MAVIO_KEY_ENCRYPTION_KEY",
 }
 
 
