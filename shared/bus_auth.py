@@ -85,7 +85,7 @@ USERS: dict[str, Permissions] = {
     ),
     "token": Permissions(
         publish=(f"{P}.registry.>", f"{P}.events.>", *_probe("token")),
-        subscribe=(*_own("token"), *_APP_EVENTS),
+        subscribe=(*_own("token"), *_APP_EVENTS, subjects.EVENT_SIGNING_KEYS_ROTATED),
         responses=True,
         queue="token",
     ),
@@ -116,9 +116,16 @@ USERS: dict[str, Permissions] = {
         subscribe=(*_APP_EVENTS, *_SERVE),
         responses=True,
     ),
-    # The operator CLI (``mavio-oauth``): accounts, plans, the audit trail and ``status``.
+    # The operator CLI (``mavio-oauth``): accounts, plans, signing keys, the audit trail and ``status``.
     "cli": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.revocation.>", *_JS_READ, *_DISCOVER),
+        publish=(
+            f"{P}.registry.>",
+            f"{P}.revocation.>",
+            subjects.TOKEN_KEYS_LIST,
+            subjects.TOKEN_KEYS_ROTATE,
+            *_JS_READ,
+            *_DISCOVER,
+        ),
         subscribe=(),
         responses=True,  # JetStream flow control asks the ordered consumer to answer
     ),
