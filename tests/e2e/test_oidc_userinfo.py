@@ -27,7 +27,8 @@ async def test_get_post_header_and_post_body_answer_the_same_sub_as_the_id_token
     party = await oidc_party(system)
     token = await oidc_tokens(system, party, "openid profile email")
     sub = (await validated(system, party, token))["sub"]  # type: ignore[arg-type]
-    expected = {"sub": sub, "name": party.user.display_name, "email": party.user.email, "email_verified": False}
+    user = party.user
+    expected = {"sub": sub, "name": user.display_name, "email": user.email, "email_verified": False}
     access = token["access_token"]
     before = await api_calls(system, party.client_id)
     answers = [
