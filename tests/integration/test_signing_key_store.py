@@ -1,0 +1,51 @@
+"""The signing key set's one writer on a real Redis: replicas starting together agree on one set (SET
+NX), concurrent rotations each take effect without losing a key (compare-and-set), and a key set made
+under another key-encryption key does not open."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from shared.sealing import Sealer, SealError
+from shared.signing.keyset import ALGS, current, open_private
+from shared.signing.store import SigningKeyStore
+from tests.support.system import System, running_system
+
+SEALER = Sealer(b"s" * 32)
+
+
+@pytest.fixture(scope="module")
+async def bare() -> AsyncIterator[System]:
+    async with running_system(services=(), gateway=False) as system:  # an empty Redis of its own
+        yield system
+
+
+async def test_replicas_starting_together_agree_on_one_key_set(bare: System) -> None:
+    stores = [SigningKeyStore(bare.redis) for _ in range(4)]
+    sets = await asyncio.gather(*(s.ensure(now=1000, sealer=SEALER) for s in stores))
+    assert all(s == sets[0] for s in sets)
+    assert sorted((r.alg, r.state) for r in sets[0].keys) == sorted(
+        (alg, state) for alg in ALGS for state in ("current", "next")
+    )
+    assert await stores[0].load() == sets[0]
+
+
+async def test_concurrent_rotations_each_take_effect_and_lose_no_key(bare: System) -> None:
+    store = SigningKeyStore(bare.redis)
+    start = await store.ensure(now=1000, sealer=SEALER)
+    await asyncio.gather(*(store.rotate(now=2000, id_token_ttl=3600, sealer=SEALER) for _ in range(3)))
+    after = await store.load()
+    assert after is not None
+    by_kid = {r.kid: r for r in after.keys}
+    for record in start.keys:  # three rotations: each first current and next key now retired
+        assert by_kid[record.kid].state == "retired"
+    for alg in ALGS:
+        states = sorted(r.state for r in after.keys if r.alg == alg)
+        assert states == ["current", "next", "retired", "retired", "retired"]
+        key = current(after, alg)
+        assert key is not None and open_private(key, SEALER)
+        with pytest.raises(SealError):
+            open_private(key, Sealer(b"t" * 32))
