@@ -34,7 +34,9 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     scopes: list[str] = []  # approved at registration, catalog order
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
     # OpenID Connect Dynamic Client Registration 1.0 §2: the ID token's JWS algorithm, RS256 or ES256
-    id_token_signed_response_alg: str = "RS256"
+    id_token_signed_response_alg: Annotated[
+        str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
+    ] = "RS256"
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
