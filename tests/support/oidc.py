@@ -4,7 +4,6 @@ way a relying party does: Authlib's ``CodeIDToken`` against the JWKS fetched fro
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from authlib.oidc.core import CodeIDToken
@@ -12,11 +11,10 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
-from shared.grants.records import CodeRecord
 from shared.grants.store import grant_store
-from shared.tokens import Signer, mint, new_family_id
+from shared.tokens import Signer
 from tests.support.system import System
-from tests.support.token_flow import Party, new_party
+from tests.support.token_flow import Party, new_code, new_party
 
 OIDC_SCOPES = ("openid", "profile", "email", "meetings:read")
 
@@ -72,21 +70,7 @@ async def save_oidc_code(
 ) -> str:
     """A code with an OIDC session, saved through the grant store (``CodeStore.save_code``) as the
     authorize service saves one."""
-    family, now = new_family_id(), int(time.time())
-    code = mint("code", family)
-    record = CodeRecord(
-        family=family,
-        client_id=party.client_id,
-        user_id=party.user.id,
-        redirect_uri=party.redirect_uri,
-        scope=scope,
-        issued_at=now,
-        expires_at=now + 600,
-        nonce=nonce,
-        auth_time=auth_time,
-        sid=sid,
-        claims=claims,
-    )
+    code, record = new_code(party, scope=scope, nonce=nonce, auth_time=auth_time, sid=sid, claims=claims)
     store = grant_store(system.redis, system.settings)
     await store.save_code(Signer(system.settings.hmac_key).sign(code), record, 600)
     return code
