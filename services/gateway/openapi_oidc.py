@@ -9,7 +9,8 @@ from services.gateway.oidc_metadata import JWKS_PATH, USERINFO_PATH
 
 _S: Final = {"type": "string"}
 _ERROR: Final = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-_BEARER: Final[list[dict[str, list[str]]]] = [{"bearer": []}, {}]  # the Bearer header, or (POST) the access_token form field
+# the Bearer header, or (POST) the access_token form field
+_BEARER: Final[list[dict[str, list[str]]]] = [{"bearer": []}, {}]
 
 
 def _ok(ref: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -17,11 +17,14 @@ from typing import Any
 import msgspec
 
 from services.token.keyring import Keyring
+from services.token.verify import active_access_record
 from shared import oidc_claims as oidc
 from shared.accounts.store import AccountStore
 from shared.grants.records import OidcSession
+from shared.grants.storage import AccessTokenStore, OidcSessions
 from shared.messages.token import ExchangeTokenReply
 from shared.signing.keyset import ALGS, Alg
+from shared.tokens import Signer
 
 AlgOf = Callable[[str], Awaitable[str]]  # client id -> the app's id_token_signed_response_alg
 
@@ -68,6 +71,28 @@ class IdTokens:
         alg = await self._alg_of(client_id)
         signed = self._keyring.sign(claims, _alg(alg))
         return msgspec.structs.replace(reply, id_token=signed)
+
+    async def attach_for_grant(
+        self,
+        reply: ExchangeTokenReply,
+        *,
+        tokens: AccessTokenStore,
+        sessions: OidcSessions,
+        signer: Signer,
+        now: int,
+    ) -> ExchangeTokenReply:
+        """The common path's safety net (``TokenEndpoint``): a reply with ``openid`` that its grant did
+        not give an ID token (a grant added later, e.g. the device grant) gets one, for the user and
+        the OIDC session its access token's family holds."""
+        if not oidc.has_openid(reply.scope) or reply.id_token is not msgspec.UNSET:
+            return reply
+        record = await active_access_record(tokens, signer, reply.access_token)
+        if record is None:
+            return reply
+        session = await sessions.oidc_session(record.family)
+        return await self.attach(
+            reply, client_id=record.client_id, user_id=record.user_id, session=session, now=now
+        )
 
     async def _user_claims(self, user_id: str, scope: str, claims_request: str) -> dict[str, Any]:
         asked = oidc.requested(claims_request, "id_token")

@@ -22,7 +22,7 @@ from nats.aio.subscription import Subscription
 
 from shared import subjects
 from shared.messages.token import SigningKeyInfo, SigningKeysReply, SigningKeysRotated
-from shared.sealing import Sealer
+from shared.sealing import Sealer, SealError
 from shared.signing.keyset import ALGS, Alg, KeySet, SigningKey, current, open_private, still_valid
 from shared.signing.store import SigningKeyStore
 from shared.tasks import cancel_and_wait
@@ -105,7 +105,13 @@ class Keyring:
                 continue
             held = self._signing.get(alg)
             if held is None or held[0] != record.kid:
-                self._signing[alg] = (record.kid, open_private(record, self._sealer))
+                try:
+                    self._signing[alg] = (record.kid, open_private(record, self._sealer))
+                except SealError:
+                    raise RuntimeError(
+                        f"signing key {record.kid} does not open: sealed under another "
+                        "MAVIO_KEY_ENCRYPTION_KEY (docs/operations.md: Signing keys and rotation)"
+                    ) from None
                 log.info("signing key in use", alg=alg, kid=record.kid)
 
     async def _reload_forever(self) -> None:
