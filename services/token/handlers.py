@@ -7,19 +7,16 @@ the verification route is ``quiet`` (no per-request log line: it is the hot path
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import msgspec
 import structlog
 
 from services.token.calls import CallCounter, check_report
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
-from services.token.id_tokens import IdTokens
 from services.token.introspect import Introspector
-from services.token.keyring import Keyring
 from services.token.metrics import TokenMetrics
+from services.token.oidc_wiring import id_token_issuer, signing_key_routes, start_keyring
 from services.token.refresh import RefreshGrant
 from services.token.replay_audit import ReplayAuditor
 from services.token.reuse import ReuseResponder
@@ -40,15 +37,10 @@ from shared.messages.token import (
     Introspection,
     IntrospectTokenRequest,
     ReportCallsRequest,
-    SigningKeysReply,
-    SigningKeysRequest,
-    SigningKeysRotated,
     UserInfoRequest,
     VerifyTokenRequest,
 )
-from shared.sealing import Sealer
 from shared.service import Meta, Route
-from shared.signing.store import SigningKeyStore
 from shared.tokens import Signer
 
 log = structlog.get_logger("mavio.token")
@@ -75,17 +67,9 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         except Exception as exc:  # the revocation is done; a lost event must not fail the request
             log.error("event not published", kind=type(event).__name__, debug=repr(exc))
 
-    keyring = Keyring(SigningKeyStore(ctx.redis), Sealer(s.encryption_key), id_token_ttl=s.id_token_lifetime)
-    await keyring.start()
-    ctx.stack.push_async_callback(keyring.close)
-    await keyring.watch(ctx.nc)
+    keyring = await start_keyring(ctx)
     accounts = RedisAccountStore(ctx.redis)
-
-    async def alg_of(client_id: str) -> str:
-        app = await clients.app(client_id)
-        return app.id_token_signed_response_alg if app is not None else "RS256"
-
-    id_tokens = IdTokens(keyring, accounts, alg_of, issuer=s.public_url, ttl=s.id_token_lifetime)
+    id_tokens = id_token_issuer(ctx, keyring, clients, accounts)
     reuse = ReuseResponder(store, publish, metrics)
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
     code = CodeGrant(
@@ -129,23 +113,11 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
             calls.add(client_id, n)  # counted only for an app that exists (``GrantStats.add_calls``)
         return ACK
 
-    async def list_keys(_req: SigningKeysRequest, _meta: Meta) -> SigningKeysReply:
-        return await keyring.listing()
-
-    async def rotate_keys(_req: SigningKeysRequest, _meta: Meta) -> SigningKeysReply:
-        await keyring.rotate()  # this replica uses the new keys now; the others on the event
-        announced = SigningKeysRotated(at=time.time(), current=keyring.kids())
-        await ctx.nc.publish(subjects.EVENT_SIGNING_KEYS_ROTATED, msgspec.json.encode(announced))
-        await ctx.nc.flush()
-        log.info("signing keys rotated", kids=keyring.kids())
-        return await keyring.listing()
-
     return [
         Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),
         Route("userinfo", subjects.TOKEN_USERINFO, UserInfoRequest, userinfo.userinfo),
-        Route("keys_list", subjects.TOKEN_KEYS_LIST, SigningKeysRequest, list_keys),
-        Route("keys_rotate", subjects.TOKEN_KEYS_ROTATE, SigningKeysRequest, rotate_keys),
+        *signing_key_routes(ctx, keyring),
     ]
