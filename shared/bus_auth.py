@@ -104,10 +104,19 @@ USERS: dict[str, Permissions] = {
     ),
     # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
     # Of revocation it asks only what a user or an app asks for itself: an app's commands ("revoke all
-    # tokens", deletion) are the registry's, which has revocation do them.
+    # tokens", deletion) are the registry's, which has revocation do them. Of token, only what HTTP
+    # asks: never ``token.keys.*`` (the signing keys are the operator's: ``mavio-oauth keys``).
     "gateway": Permissions(
         publish=(
-            *(f"{P}.{service}.>" for service in subjects.SERVICES if service != subjects.REVOCATION),
+            *(
+                f"{P}.{service}.>"
+                for service in subjects.SERVICES
+                if service not in (subjects.REVOCATION, subjects.TOKEN)
+            ),
+            subjects.TOKEN_EXCHANGE,
+            subjects.TOKEN_INTROSPECT,
+            subjects.TOKEN_USERINFO,
+            subjects.op(subjects.TOKEN, "health"),  # ``/readyz``
             subjects.REVOCATION_REVOKE,
             subjects.REVOCATION_REVOKE_GRANT,
             subjects.REVOCATION_CONNECTED_APPS,
