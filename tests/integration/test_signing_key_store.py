@@ -5,10 +5,15 @@ under another key-encryption key does not open."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
+from joserfc import jwt
+from joserfc.jwk import ECKey
 
+from shared.id_token_check import verify_ignoring_expiry
 from shared.sealing import Sealer, SealError
 from shared.signing.keyset import ALGS, current, open_private
 from shared.signing.store import SigningKeyStore
@@ -49,3 +54,21 @@ async def test_concurrent_rotations_each_take_effect_and_lose_no_key(bare: Syste
         assert key is not None and open_private(key, SEALER)
         with pytest.raises(SealError):
             open_private(key, Sealer(b"t" * 32))
+
+
+async def test_the_authorize_sides_seam_checks_hints_against_the_stored_keys(bare: System) -> None:
+    """``shared.id_token_check.verify_ignoring_expiry`` (the gateway's ``id_token_hint`` check) reads the
+    key set from Redis: a hint signed by a published key verifies even long expired; another issuer's,
+    or one signed by a key Mavio does not have, names nobody."""
+    settings = bare.settings
+    keyset = await SigningKeyStore(bare.redis).ensure(now=int(time.time()), sealer=SEALER)
+    record = current(keyset, "ES256")
+    assert record is not None
+    claims = {"iss": settings.public_url, "sub": "usr_2", "aud": "app", "exp": 1, "iat": 0}
+    token = jwt.encode({"alg": "ES256", "kid": record.kid}, claims, open_private(record, SEALER))
+    assert await verify_ignoring_expiry(bare.redis, settings, token) == claims
+    other = msgspec.structs.replace(settings, public_url="https://elsewhere.example")
+    assert await verify_ignoring_expiry(bare.redis, other, token) is None
+    stranger = ECKey.generate_key("P-256", parameters={"kid": record.kid}, private=True)
+    forged = jwt.encode({"alg": "ES256", "kid": record.kid}, claims, stranger)
+    assert await verify_ignoring_expiry(bare.redis, settings, forged) is None
