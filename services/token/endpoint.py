@@ -37,6 +37,7 @@ class TokenEndpoint:
         clients: ClientVerifier,
         code: CodeGrant,
         refresh: RefreshGrant,
+        *,
         id_tokens: IdTokenNet | None = None,
     ) -> None:
         self._clients = clients

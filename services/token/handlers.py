@@ -94,7 +94,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     async def id_token_net(reply: ExchangeTokenReply, now: int) -> ExchangeTokenReply:
         return await id_tokens.attach_for_grant(reply, tokens=store, sessions=store, signer=signer, now=now)
 
-    endpoint = TokenEndpoint(clients, code, refresh, id_token_net)
+    endpoint = TokenEndpoint(clients, code, refresh, id_tokens=id_token_net)
     introspector = Introspector(clients, store, store, signer)
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()

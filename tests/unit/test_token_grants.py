@@ -175,7 +175,7 @@ async def test_every_grants_reply_goes_through_the_common_id_token_path() -> Non
         seen.append(now)
         return msgspec.structs.replace(reply, id_token="signed")
 
-    endpoint = TokenEndpoint(FakeClients(), OpenIdGrant(), Unreachable(), net)  # type: ignore[arg-type]
+    endpoint = TokenEndpoint(FakeClients(), OpenIdGrant(), Unreachable(), id_tokens=net)  # type: ignore[arg-type]
     reply = await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
     assert reply.id_token == "signed" and len(seen) == 1
 
