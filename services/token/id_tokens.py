@@ -69,7 +69,7 @@ class IdTokens:
             claims["nonce"] = nonce
         claims |= await self._user_claims(user_id, reply.scope, known.claims)
         alg = await self._alg_of(client_id)
-        signed = await self._keyring.sign(claims, _alg(alg))
+        signed = self._keyring.sign(claims, _alg(alg))
         return msgspec.structs.replace(reply, id_token=signed)
 
     async def attach_for_grant(

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any, Final
 
 import msgspec
@@ -31,9 +29,6 @@ from shared.tasks import cancel_and_wait
 
 log = structlog.get_logger("mavio.token")
 RELOAD_EVERY: Final = 60.0
-# An RSA signature costs ~0.4 ms of CPU, inside OpenSSL with the GIL released: signing on these threads
-# keeps the event loop serving (verification is the hot path) and lets a signature use another core.
-SIGNING_THREADS: Final = 2
 
 
 class Keyring:
@@ -43,7 +38,6 @@ class Keyring:
         self._ttl = id_token_ttl
         self._signing: dict[Alg, tuple[str, SigningKey]] = {}
         self._task: asyncio.Task[None] | None = None
-        self._pool = ThreadPoolExecutor(SIGNING_THREADS, thread_name_prefix="id-token-signing")
 
     def __repr__(self) -> str:  # never show key material
         return f"Keyring(kids={self.kids()})"
@@ -58,15 +52,11 @@ class Keyring:
     async def close(self) -> None:
         if self._task is not None:
             await cancel_and_wait(self._task)
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
-    async def sign(self, claims: dict[str, Any], alg: Alg) -> str:
-        """A JWS (compact) of ``claims`` by the current ``alg`` key, header ``alg``, ``kid``, ``typ``;
-        signed on the signing threads (joserfc on ``cryptography``)."""
+    def sign(self, claims: dict[str, Any], alg: Alg) -> str:
+        """A JWS (compact) of ``claims`` by the current ``alg`` key, header ``alg``, ``kid``, ``typ``."""
         kid, key = self._signing[alg]
-        header = {"alg": alg, "kid": kid, "typ": "JWT"}
-        encode = partial(jwt.encode, header, claims, key, algorithms=[alg])
-        return await asyncio.get_running_loop().run_in_executor(self._pool, encode)
+        return jwt.encode({"alg": alg, "kid": kid, "typ": "JWT"}, claims, key, algorithms=[alg])
 
     async def reload(self) -> None:
         keyset = await self._store.load()
