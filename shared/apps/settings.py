@@ -33,6 +33,10 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
     scopes: list[str] = []  # approved at registration, catalog order
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
+    # OpenID Connect Dynamic Client Registration 1.0 §2: the ID token's JWS algorithm, RS256 or ES256
+    id_token_signed_response_alg: Annotated[
+        str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
+    ] = "RS256"
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -56,6 +60,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
     require_pkce: bool | None = None
+    id_token_signed_response_alg: str | None = None
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
@@ -79,19 +84,22 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
 
     Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
     URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
-    order. Redirect URIs are numbered in messages by their position among the non-blank entries.
+    order; an unset ID token algorithm is RS256. Redirect URIs are numbered in messages by their
+    position among the non-blank entries.
     """
     name = raw.name.strip()
     description = raw.description.strip()
     homepage_url = raw.homepage_url.strip()
     entries = validation.stripped(raw.redirect_uris)
     scopes = validation.dedup(validation.stripped(raw.scopes))
+    alg = raw.id_token_signed_response_alg.strip() or validation.ID_TOKEN_ALGS[0]  # unset: RS256
     problems = {
         "name": validation.name_error(name),
         "description": validation.description_error(description),
         "homepage_url": validation.homepage_error(homepage_url),
         "redirect_uris": validation.redirect_uris_error(entries, production=production),
         "scopes": validation.scopes_error(scopes, catalog),
+        "id_token_signed_response_alg": validation.id_token_alg_error(alg),  # OIDC Registration §2
     }
     errors = {field: message for field, message in problems.items() if message is not None}
     if errors:
@@ -103,4 +111,5 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         homepage_url=homepage_url,
         redirect_uris=validation.dedup(entries),
         scopes=catalog.ordered(scopes),
+        id_token_signed_response_alg=alg,
     )
