@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest
 from shared.messages.registry import AppView
 
-AuthMethod = Literal["client_secret_basic", "client_secret_post"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
 
 class ClientCredentials(NamedTuple):
@@ -29,7 +29,9 @@ class ClientVerifier(Protocol):
     async def verify_client(
         self, client_id: str, client_secret: str, *, request_id: str | None = None
     ) -> AppView:
-        """The app when ``client_secret`` is one of its live secrets; else ``InvalidClient``."""
+        """The app when it authenticates as at the token endpoint (``shared.apps.secrets.
+        client_authenticated``): a confidential app with one of its live secrets, a public app with
+        ``client_secret`` ``""`` (method ``none``); else ``InvalidClient``."""
         ...
 
 
@@ -41,6 +43,8 @@ def extract_client_credentials(
     Raises ``InvalidRequest`` for a repeated parameter (§3.2) or for two methods at once (§2.3);
     ``InvalidClientBasic`` for malformed Basic credentials; ``InvalidClient`` when none were sent.
     A ``client_id`` in the body beside Basic must name the same client. Empty values count as absent.
+    A ``client_id`` alone is method ``none`` (§2.1, §3.2.1: a public client), with secret ``""``: the
+    verifier accepts it for a public app only.
     """
     form_id = _single(form, "client_id")
     form_secret = _single(form, "client_secret")
@@ -56,6 +60,8 @@ def extract_client_credentials(
         return ClientCredentials(client_id, client_secret, "client_secret_basic")
     if form_id and form_secret:
         return ClientCredentials(form_id, form_secret, "client_secret_post")
+    if form_id:
+        return ClientCredentials(form_id, "", "none")
     raise InvalidClient("client authentication is required")
 
 

@@ -71,8 +71,10 @@ async def create_app(
     homepage_url: str = "https://app.example",
     logo: bytes | None = None,
     require_pkce: bool = False,
+    client_type: str = "confidential",
 ) -> tuple[AppView, str]:
-    """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret).
+    """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret;
+    ``""`` for a public app).
 
     App names are unique per owner, so a repeated default name gets a numeric suffix.
     """
@@ -91,6 +93,7 @@ async def create_app(
             scopes=list(scopes),
             logo=logo,
             require_pkce=require_pkce,
+            client_type=client_type,
         )
     )
     return reply.app, reply.client_secret
