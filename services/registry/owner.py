@@ -57,7 +57,9 @@ class Announce(Protocol):
 
 
 NAME_TAKEN = "You already have an app with this name"
-PUBLIC_HAS_NO_SECRET = "A public app has no client secret to regenerate: it authenticates with its client ID alone"
+PUBLIC_HAS_NO_SECRET = (
+    "A public app has no client secret to regenerate: it authenticates with its client ID alone"
+)
 APP_DELETED = "app_deleted"  # revocation reasons (``services.revocation.cascade.APP_REASONS``)
 APP_REVOKE_ALL = "app_revoke_all"
 

@@ -1,10 +1,10 @@
 """Token introspection for the client that owns the token (RFC 7662 §2).
 
 The calling client authenticates like at the token endpoint, and must be confidential: a public app
-(``client_id`` alone) is ``invalid_client`` (§2.1: the endpoint requires authentication); a token of any other client, or anything
-unknown, expired, revoked or malformed, is ``{"active": false}`` (§2.2: no oracle). Access tokens and
-current (not yet rotated) refresh tokens are introspectable; ``token_type_hint`` is accepted and not
-needed (the prefix names the kind).
+(``client_id`` alone) is ``invalid_client`` (§2.1: the endpoint requires authentication); a token
+of any other client, or anything unknown, expired, revoked or malformed, is ``{"active": false}``
+(§2.2: no oracle). Access tokens and current (not yet rotated) refresh tokens are introspectable;
+``token_type_hint`` is accepted and not needed (the prefix names the kind).
 Introspection is not an API call: it does not count in the app's statistics.
 """
 

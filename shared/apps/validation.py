@@ -25,6 +25,7 @@ _SHOWN_URI_LENGTH = 80
 # CSP form-action source (services/gateway/form_action.py) and the exact match see the same scheme.
 _PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9+\-]*(\.[a-z0-9][a-z0-9+\-]*)+")
 _PRIVATE_USE_EXAMPLE = "like com.example.app:/callback"
+_PRIVATE_USE = f"a private-use scheme in reverse-domain form ({_PRIVATE_USE_EXAMPLE})"
 
 
 def parse_redirect_uris_text(text: str) -> list[str]:
@@ -154,7 +155,7 @@ def _public_redirect_uri_problem(uri: str) -> str | None:
     if problem is not None:
         return problem
     if urlsplit(uri).scheme != "https" and not is_loopback_redirect(uri):
-        return "must use https, a loopback address (http://127.0.0.1, [::1] or localhost) or a private-use scheme"
+        return f"must use https, a loopback address (http://127.0.0.1, [::1] or localhost) or {_PRIVATE_USE}"
     return None
 
 
@@ -163,7 +164,7 @@ def _private_use_problem(uri: str, scheme: str, rest: str) -> str | None:
         return "must be ASCII without spaces, control characters or backslashes"
     if not _PRIVATE_USE_SCHEME.fullmatch(scheme):
         shown = f"the {_shown(scheme)}: scheme is not allowed" if scheme else "has no scheme"
-        return f"{shown}: use https, loopback http or a private-use scheme in reverse-domain form ({_PRIVATE_USE_EXAMPLE})"
+        return f"{shown}: use https, loopback http or {_PRIVATE_USE}"
     if not rest.strip("/"):
         return f"must have a path after the scheme ({_PRIVATE_USE_EXAMPLE})"
     return None

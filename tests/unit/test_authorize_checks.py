@@ -631,9 +631,13 @@ def test_a_public_app_always_needs_an_s256_challenge() -> None:
     public = app(client_type="public")
     for missing in (None, ""):
         with pytest.raises(InvalidRequest, match="public client must use PKCE"):
-            check_request(public, CB, query(code_challenge=missing, code_challenge_method=missing), catalog=CATALOG)
+            check_request(
+                public, CB, query(code_challenge=missing, code_challenge_method=missing), catalog=CATALOG
+            )
     with pytest.raises(InvalidRequest):
-        check_request(public, CB, query(code_challenge=CHALLENGE, code_challenge_method="plain"), catalog=CATALOG)
+        check_request(
+            public, CB, query(code_challenge=CHALLENGE, code_challenge_method="plain"), catalog=CATALOG
+        )
     checked = check_request(
         public, CB, query(code_challenge=CHALLENGE, code_challenge_method="S256"), catalog=CATALOG
     )

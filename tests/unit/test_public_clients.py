@@ -126,7 +126,9 @@ def test_a_public_app_authenticates_with_its_client_id_alone() -> None:
     assert client_authenticated(public, "", SIGNER, now=NOW)
     assert not client_authenticated(public, "anything", SIGNER, now=NOW)
     secret, signature = client_secrets.issue_secret(SIGNER)
-    assert not client_authenticated(_record(client_type="public", secret_hash=signature), secret, SIGNER, now=NOW)
+    assert not client_authenticated(
+        _record(client_type="public", secret_hash=signature), secret, SIGNER, now=NOW
+    )
 
 
 def test_a_confidential_app_needs_its_secret() -> None:

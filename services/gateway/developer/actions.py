@@ -76,7 +76,13 @@ async def credentials(request: web.Request) -> web.Response:
     if app.client_type == PUBLIC:
         return page(request, "app_credentials.html", {"app": app, "public": True})
     shown = await reveal(request, session, app.client_id)
-    ctx: dict[str, object] = {"app": app, "client_secret": "", "created": False, "old_secret_valid_until": 0}
+    ctx: dict[str, object] = {
+        "app": app,
+        "public": False,
+        "client_secret": "",
+        "created": False,
+        "old_secret_valid_until": 0,
+    }
     if shown is not None:
         ctx |= {
             "client_secret": shown.client_secret,

@@ -28,11 +28,10 @@ fields are empty (and the registry's validation says so); update: missing fields
 
 
 CreateAppBody = optional_fields(AppRegistration, "CreateAppBody")
-CreateAppBody.__doc__ = """A new app: its settings and ``client_type`` (``confidential``, the default, or ``public``),
-chosen at registration only."""
-FIXED_AT_REGISTRATION = {
-    "client_type": "Client type is chosen at registration and cannot be changed: register a new app instead"
-}
+CreateAppBody.__doc__ = """A new app: its settings and ``client_type`` (``confidential``, the default, or
+``public``), chosen at registration only."""
+CLIENT_TYPE_FIXED = "Client type is chosen at registration and cannot be changed: register a new app instead"
+FIXED_AT_REGISTRATION = {"client_type": CLIENT_TYPE_FIXED}
 
 
 class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -72,7 +71,11 @@ def require_json_if_body(request: web.Request) -> None:
 
 
 async def decode_body(
-    request: web.Request, body_type: type[B], *, allow_empty: bool = False, fixed: dict[str, str] | None = None
+    request: web.Request,
+    body_type: type[B],
+    *,
+    allow_empty: bool = False,
+    fixed: dict[str, str] | None = None,
 ) -> B:
     """The JSON object body as ``body_type``, each member converted to its field's type; when one does
     not fit (or is not a field), ``ValidationFailed`` naming every such member. A member named in
