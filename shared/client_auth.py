@@ -4,6 +4,14 @@ Extracts the credentials; a ``ClientVerifier`` checks them against the app recor
 (``shared.apps.secrets``): the token service reads the records from Redis itself
 (``shared.apps.client_auth_cache.CachedClientVerifier``, no bus hop), the revocation service asks the
 registry (``shared.registry_client.RegistryClient.verify_client``).
+
+A public app (``client_type`` ``public``, RFC 6749 §2.1) sends its ``client_id`` alone (method ``none``);
+the rule of who may authenticate how is ``shared.apps.secrets.client_authenticated``. Any endpoint that
+authenticates clients "as at the token endpoint" (RFC 8628 §3.1's device authorization endpoint) does
+what ``/oauth/token`` does: at the gateway, ``client_credentials(request, form)`` then
+``ask_token_service(...)`` (``services/gateway/routes/token.py``: the failure rate limit and
+``WWW-Authenticate: Basic``); in the service, ``ClientVerifier.verify_client(client_id, client_secret)``
+(the token service's ``CachedClientVerifier``), which answers the app or raises ``InvalidClient``.
 """
 
 from __future__ import annotations
