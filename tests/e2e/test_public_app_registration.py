@@ -4,7 +4,6 @@ the RFC 8252 §7 redirect URI rules with their field errors."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -15,9 +14,11 @@ from shared.errors import InvalidClient
 from shared.messages.registry import AccountView
 from shared.registry_client import RegistryClient
 from tests.e2e.test_apps_api import call
-from tests.e2e.test_developer_apps import APPS, app_form, page, register, submit
-from tests.support.factories import code_by_id, csrf_of, field_errors, signed_in_client
+from tests.e2e.test_developer_apps import APPS, app_form, dev, page, register, submit
+from tests.support.factories import code_by_id, csrf_of, field_errors
 from tests.support.system import System
+
+__all__ = ["dev"]  # the signed-in developer fixture, shared with the developer-pages tests
 
 API = "/api/v1/oauth-apps"
 NATIVE: dict[str, Any] = {
@@ -26,13 +27,6 @@ NATIVE: dict[str, Any] = {
     "redirect_uris": "http://127.0.0.1/callback\ncom.example.meetings:/oauth/callback",
     "scopes": ["meetings:read"],
 }
-
-
-@pytest.fixture
-async def dev(system: System) -> AsyncIterator[tuple[aiohttp.ClientSession, AccountView]]:
-    http, account = await signed_in_client(system)
-    yield http, account
-    await http.close()
 
 
 async def test_the_form_offers_the_client_type_with_confidential_by_default(
