@@ -26,6 +26,7 @@ class Side:
     mint: Mint  # fresh refresh-token chains
     codes: Codes  # fresh (code, code_verifier) pairs
     oidc_codes: Codes | None = None  # fresh pairs whose scope holds openid (the exchange signs an ID token)
+    refresh_only: bool = False  # measured in the refresh rounds only (Mavio's public client)
 
 
 def turns(sides: list[Side], rounds: int) -> list[list[Side]]:
@@ -39,12 +40,14 @@ async def interleaved(sides: list[Side], a: argparse.Namespace) -> dict[str, Win
     ``openid`` (``a.exchange_windows`` rounds of ``a.codes_per_window`` codes each), each server's windows
     in turns with the others'. The ``openid`` rounds run when every side can make such codes."""
     results: dict[str, Window] = {}
+    exchanging = [side for side in sides if not side.refresh_only]
     scenarios = [("refresh", a.repeats), ("exchange", a.exchange_windows)]
-    if all(side.oidc_codes is not None for side in sides):
+    if all(side.oidc_codes is not None for side in exchanging):
         scenarios.append(("exchange-oidc", a.exchange_windows))
     for scenario, rounds in scenarios:
-        windows: dict[str, list[Window]] = {side.name: [] for side in sides}
-        for r, order in enumerate(turns(sides, rounds)):
+        taking = sides if scenario == "refresh" else exchanging
+        windows: dict[str, list[Window]] = {side.name: [] for side in taking}
+        for r, order in enumerate(turns(taking, rounds)):
             for side in order:
                 if scenario == "refresh":
                     w = await wrk_refresh_window(

@@ -15,6 +15,7 @@ from typing import Final
 
 from services.token.exchange_code import CodeGrant
 from services.token.refresh import RefreshGrant
+from shared.apps.settings import PUBLIC
 from shared.client_auth import ClientVerifier
 from shared.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
@@ -56,7 +57,7 @@ class TokenEndpoint:
             raise UnauthorizedClient(f"this client may not use the {grant} grant")
         now = int(time.time())
         if grant == AUTHORIZATION_CODE:
-            reply = await self._code.exchange(app.client_id, req, now=now)
+            reply = await self._code.exchange(app.client_id, req, now=now, public=app.client_type == PUBLIC)
         else:
             reply = await self._refresh.refresh(app.client_id, req, now=now)
         # Every grant whose tokens hold openid answers with an ID token (OpenID Connect Core 1.0

@@ -275,7 +275,12 @@ async def test_metadata_rfc8414(system: System) -> None:
     assert "meetings:read" in meta["scopes_supported"]
     assert meta["response_types_supported"] == ["code"]
     assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
-    assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    # "none": a public app authenticates with its client_id alone (issue 25; RFC 6749 §2.1)
+    assert meta["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
     assert meta["code_challenge_methods_supported"] == ["S256"]
 
 
