@@ -78,6 +78,17 @@ class Cascades:
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
         await self.revoke_families(client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id)
+        if not owners:  # no token was live, but the grant ended: the trail (and the app's webhook) says so
+            await self._publish(
+                ev.TokensRevoked(
+                    at=self._clock(),
+                    client_id=client_id,
+                    actor=actor or user_id,
+                    families=[],
+                    user_id=user_id,
+                    reason=reason,
+                )
+            )
         await self._store.drop_grants(client_id, [user_id])
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
@@ -130,6 +141,7 @@ class Cascades:
                 families=list(batch),
                 user_id=user_id,
                 reason=reason,
+                users=[] if user_id else unique(u for u, _ in pairs if u),
             )
         )
         return revoked

@@ -24,6 +24,7 @@ from services.revocation.domain import parse_pending_member
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
 from shared.errors import InvalidRequest
+from shared.grants.records import GrantRecord
 from shared.messages import events as ev
 from shared.messages.revocation import PlanChangedReply
 from shared.scopes import PLANS, ScopeCatalog
@@ -107,6 +108,7 @@ class PlanNarrower:
                         user_id=user_id,
                         families=by_app[client_id],
                         scope=scope or scopes.get(client_id, ""),
+                        removed_scopes=_removed(grants.get(client_id), scope or scopes.get(client_id, "")),
                     )
                 )
         return narrowed_grants, revoked_grants
@@ -131,6 +133,12 @@ class PlanNarrower:
             await self._cascades.revoke_families(
                 client_id, owners, reason=REASON, user_id=user_id, actor=actor
             )
+
+
+def _removed(before: GrantRecord | None, scope: str) -> list[str]:
+    """The scopes the grant had before the change and has no longer."""
+    had = before.scope.split() if before is not None else []
+    return sorted(set(had) - set(scope.split()))
 
 
 def _outside(scope: str | None, allowed: frozenset[str]) -> bool:
