@@ -35,6 +35,8 @@ _REVOKED: dict[str, tuple[str, str]] = {
     "code_reused": (TOKENS_REVOKED, "code_reuse"),
     "leaked": (TOKENS_REVOKED, "leaked"),
 }
+# Reasons that end the grant: only the event that says so (``grant_ended``, one per grant) is sent.
+_GRANT_ENDS = frozenset(r for r, (kind, _) in _REVOKED.items() if kind == AUTHORIZATION_REVOKED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ def _grant(client_id: str, sub: str, reason: str) -> dict[str, Any]:
 def webhook_events(event: ev.Event) -> list[WebhookEvent]:
     """The webhook events one audit event makes: one per grant it changed (none for most kinds)."""
     match event:
+        case ev.TokensRevoked(reason=reason, grant_ended=False) if reason in _GRANT_ENDS:
+            return []  # not the grant's end: a later batch of it, or a plan's cut of pending codes only
         case ev.TokensRevoked(reason=reason) if reason in _REVOKED:
             kind, why = _REVOKED[reason]
             users = [event.user_id] if event.user_id else list(dict.fromkeys(event.users))

@@ -35,6 +35,9 @@ class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
     # The users whose families these are, when ``user_id`` is empty (an app's "revoke all tokens"): each
     # user's grant gets its own webhook (``services.webhooks``). Empty from older publishers.
     users: list[str] = []
+    # The user's grant to the app ended with these families (a user's, an operator's or a plan's
+    # revocation of the grant), not only some of its tokens (a plan's cut of pending codes).
+    grant_ended: bool = False
 
 
 class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
