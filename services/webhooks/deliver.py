@@ -16,7 +16,7 @@ from nats.aio.msg import Msg
 
 from services.webhooks import domain
 from services.webhooks.metrics import WebhookMetrics
-from services.webhooks.sender import Sender, signature_header
+from services.webhooks.sender import Outcome, Sender, signature_header
 from services.webhooks.store import StoredDelivery, WebhookStore, WebhookTarget
 from shared.messages.webhooks import DELIVERED, FAILED, PENDING, Delivery, DeliveryJob
 from shared.sealing import Sealer, SealError
@@ -82,15 +82,15 @@ class Deliverer:
             await msg.nak(delay=DEFER)
             return
         try:
-            ok, status = await self._attempt(job, target)
+            outcome = await self._attempt(job, target)
         finally:
             await self.store.release_slot(job.client_id, attempt)
-        await self._after(msg, job, stored, ok, status)
+        await self._after(msg, job, stored, outcome)
 
-    async def _attempt(self, job: DeliveryJob, target: WebhookTarget) -> tuple[bool, str]:
+    async def _attempt(self, job: DeliveryJob, target: WebhookTarget) -> Outcome:
         secrets = self._secrets(target)
         if not secrets:
-            return False, "no signing secret"
+            return Outcome(False, "no signing secret")
         timestamp = int(self.clock())
         headers = {
             "content-type": "application/json",
@@ -103,8 +103,8 @@ class Deliverer:
         outcome = await self.sender.send(target.webhook_url, headers, job.body)
         self.metrics.latency.observe(time.perf_counter() - started)
         self.metrics.attempt(outcome.ok, outcome.status)
-        log.info("webhook attempt", ok=outcome.ok, status=outcome.status, response=outcome.body[:200] or None)
-        return outcome.ok, outcome.status
+        log.info("webhook attempt", ok=outcome.ok, status=outcome.status)
+        return outcome
 
     def _secrets(self, target: WebhookTarget) -> list[str]:
         """The current signing secret, and the previous one while it overlaps."""
@@ -120,10 +120,10 @@ class Deliverer:
                 log.error("webhook secret does not open (key-encryption key changed?)")
         return out
 
-    async def _after(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, ok: bool, status: str) -> None:
-        now = self.clock()
-        stored = _counted(stored, status, now)
-        if ok:
+    async def _after(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, outcome: Outcome) -> None:
+        now, status = self.clock(), outcome.status
+        stored = _counted(stored, outcome, now)
+        if outcome.ok:
             await self.store.attempt_succeeded(job.client_id)
             await self._finish(msg, job, stored, DELIVERED, status)
             return
@@ -150,11 +150,12 @@ class Deliverer:
             self.metrics.finished.labels(status=status).inc()
 
 
-def _counted(stored: StoredDelivery, status: str, now: float) -> StoredDelivery:
+def _counted(stored: StoredDelivery, outcome: Outcome, now: float) -> StoredDelivery:
     delivery = msgspec.structs.replace(
         stored.delivery,
         attempts=stored.delivery.attempts + 1,
-        last_status=status,
+        last_status=outcome.status,
+        last_response=outcome.body,
         updated_at=int(now),
         status=PENDING,
     )

@@ -23,6 +23,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
     last_status: str = ""
     created_at: int  # epoch seconds
     updated_at: int = 0
+    last_response: str = ""  # the start (at most 1 KiB) of the last attempt's response body
 
 
 class EndpointState(msgspec.Struct, frozen=True, kw_only=True):

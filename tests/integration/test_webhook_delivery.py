@@ -1,29 +1,44 @@
-"""Developer webhooks (issue 26), the delivery side, on real nats-server and redis-server: events from
-the audit stream and the test event reach a local receiver that verifies them with the
-``standardwebhooks`` library; retries keep the ``webhook-id``; the log; Redeliver."""
+"""Developer webhooks (issue 26), the delivery side, on real nats-server and redis-server: the test event
+and audit events reach a local receiver that verifies them with the ``standardwebhooks`` library;
+retries keep the ``webhook-id``; failed deliveries, Redeliver, redirects, the in-flight limit per app,
+the 5-day disabling (injected clock) and Enable; the signing secret never in Redis, a log or an event."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
-from shared.events import publish_event
+from shared.events import publish_event, read_audit
+from shared.logging import configure_logging
 from shared.messages.events import TokensRevoked
+from shared.messages.webhooks import ListDeliveriesReply
 from shared.webhooks.client import WebhooksClient
 from tests.support.factories import create_account, create_app
 from tests.support.polling import eventually, until
 from tests.support.system import System, start_system
-from tests.support.webhooks import Receiver, attach_webhook
+from tests.support.token_flow import redis_dump
+from tests.support.webhooks import FakeClock, Receiver, attach_webhook, start_webhooks
 
-ENV = {"MAVIO_WEBHOOK_RETRY_SCHEDULE": "100ms,100ms", "MAVIO_WEBHOOK_TIMEOUT": "1"}
+ENV = {"MAVIO_WEBHOOK_RETRY_SCHEDULE": "100ms,100ms", "MAVIO_WEBHOOK_TIMEOUT": "0.5"}
+FIVE_DAYS = 5 * 86_400
 
 
 @pytest.fixture(scope="module")
 async def hooks_system() -> AsyncIterator[System]:
-    sut = await start_system(ENV, services=("registry", "webhooks"))
+    sut = await start_system(ENV, services=("registry",), gateway=False)
     yield sut
     await sut.close()
+
+
+@pytest.fixture
+async def sut(hooks_system: System) -> AsyncIterator[System]:
+    """The module's system; each test starts the webhooks service it needs, stopped afterwards."""
+    yield hooks_system
+    await hooks_system.stop_service("webhooks")
 
 
 @pytest.fixture
@@ -40,36 +55,177 @@ async def _app(system: System, receiver: Receiver) -> str:
     return app.client_id
 
 
-async def test_test_event_is_signed_and_logged(hooks_system: System, receiver: Receiver) -> None:
-    client_id = await _app(hooks_system, receiver)
-    client = WebhooksClient(hooks_system.bus)
-    sent = await client.send_test(client_id)
-    await until("the test event arrives", lambda: _count(receiver, 1))
+async def _settled(system: System, client_id: str, status: str, n: int = 1) -> ListDeliveriesReply:
+    """The log once its newest ``n`` deliveries have ``status``."""
+
+    def done(reply: ListDeliveriesReply) -> bool:
+        return len(reply.deliveries) >= n and all(d.status == status for d in reply.deliveries[:n])
+
+    return await eventually(lambda: WebhooksClient(system.bus).deliveries(client_id), done)
+
+
+async def test_test_event_is_signed_and_logged(sut: System, receiver: Receiver) -> None:
+    await start_webhooks(sut)
+    client_id = await _app(sut, receiver)
+    sent = await WebhooksClient(sut.bus).send_test(client_id)
+    assert sent.delivery.status == "pending" and sent.delivery.type == "webhook.test"
+    log = await _settled(sut, client_id, "delivered")
     [got] = receiver.received
     assert got.payload is not None and got.payload["type"] == "webhook.test"
-    assert got.id == sent.delivery.id
-    log = await eventually(
-        lambda: client.deliveries(client_id), lambda r: r.deliveries[0].status == "delivered"
-    )
-    assert log.deliveries[0].attempts == 1 and log.deliveries[0].last_status == "200"
+    assert got.payload["data"] == {"client_id": client_id}
+    assert got.id == sent.delivery.id and got.id.startswith("msg_")
+    assert (log.deliveries[0].attempts, log.deliveries[0].last_status) == (1, "200")
+    assert log.endpoint.enabled and log.endpoint.failing_since == 0
 
 
-async def test_retries_keep_the_id(hooks_system: System, receiver: Receiver) -> None:
+async def test_retries_keep_the_id_and_sign_each_attempt_anew(sut: System, receiver: Receiver) -> None:
+    await start_webhooks(sut)
     receiver.answers = [500, 500]
-    client_id = await _app(hooks_system, receiver)
-    client = WebhooksClient(hooks_system.bus)
-    event = TokensRevoked(at=1.0, client_id=client_id, families=["f1"], user_id="u1", reason="user_revoked")
-    await publish_event(hooks_system.nc, event)
-    log = await eventually(
-        lambda: client.deliveries(client_id),
-        lambda r: bool(r.deliveries) and r.deliveries[0].status == "delivered",
+    client_id = await _app(sut, receiver)
+    event = TokensRevoked(
+        at=1.0, client_id=client_id, families=["f1"], user_id="u1", reason="user_revoked", grant_ended=True
     )
-    assert log.deliveries[0].attempts == 3
-    assert len(set(receiver.ids())) == 1 and len(receiver.ids()) == 3
-    assert all(r.payload is not None for r in receiver.received)
+    await publish_event(sut.nc, event)
+    log = await _settled(sut, client_id, "delivered")
+    assert log.deliveries[0].attempts == 3 and log.deliveries[0].type == "authorization.revoked"
+    assert len(receiver.ids()) == 3 and len(set(receiver.ids())) == 1
+    assert all(r.payload is not None for r in receiver.received)  # every attempt verifies
+    signatures = {r.headers["webhook-signature"] for r in receiver.received}
+    assert len(signatures) >= 2 or len({r.headers["webhook-timestamp"] for r in receiver.received}) == 1
     data = receiver.received[-1].payload["data"]  # type: ignore[index]
     assert data == {"grant": f"{client_id}:u1", "sub": "u1", "client_id": client_id, "reason": "user"}
 
 
-async def _count(receiver: Receiver, n: int) -> bool:
-    return len(receiver.received) >= n
+async def test_a_receiver_that_never_answers_ends_failed_and_redeliver_sends_it_again(
+    sut: System, receiver: Receiver
+) -> None:
+    await start_webhooks(sut)
+    receiver.hang = True
+    client_id = await _app(sut, receiver)
+    client = WebhooksClient(sut.bus)
+    sent = await client.send_test(client_id)
+    log = await _settled(sut, client_id, "failed")
+    assert (log.deliveries[0].attempts, log.deliveries[0].last_status) == (3, "timeout")
+    assert receiver.ids() == [sent.delivery.id] * 3
+    receiver.hang = False
+    again = await client.redeliver(client_id, sent.delivery.id)
+    assert again.delivery.id == sent.delivery.id and again.delivery.status == "pending"
+    log = await _settled(sut, client_id, "delivered")
+    assert log.deliveries[0].attempts == 4 and len(log.deliveries) == 1
+    assert receiver.ids() == [sent.delivery.id] * 4 and receiver.received[-1].payload is not None
+
+
+async def test_redeliver_is_refused_for_an_unknown_or_unfinished_delivery(
+    sut: System, receiver: Receiver
+) -> None:
+    from shared.errors import InvalidRequest, NotFound
+
+    await start_webhooks(sut)
+    receiver.gate = asyncio.Event()
+    client_id = await _app(sut, receiver)
+    client = WebhooksClient(sut.bus)
+    with pytest.raises(NotFound):
+        await client.redeliver(client_id, "msg_unknown")
+    sent = await client.send_test(client_id)
+    with pytest.raises(InvalidRequest):
+        await client.redeliver(client_id, sent.delivery.id)  # still pending
+    receiver.gate.set()
+    await _settled(sut, client_id, "delivered")
+
+
+async def test_redirects_are_not_followed_and_only_a_kib_of_the_body_is_kept(
+    sut: System, receiver: Receiver
+) -> None:
+    await start_webhooks(sut)
+    receiver.answers = [307, 307, 307]
+    receiver.location = receiver.url  # followed, it would arrive here again
+    client_id = await _app(sut, receiver)
+    await WebhooksClient(sut.bus).send_test(client_id)
+    log = await _settled(sut, client_id, "failed")
+    assert log.deliveries[0].last_status == "307" and len(receiver.received) == 3
+    kept = log.deliveries[0].last_response
+    assert kept.startswith("nope ") and len(kept.encode()) <= 1024  # the receiver sent 2,500 bytes
+
+
+async def test_one_slow_receiver_holds_at_most_the_in_flight_limit(sut: System, receiver: Receiver) -> None:
+    await start_webhooks(sut, webhook_max_in_flight=2)
+    receiver.gate = asyncio.Event()
+    client_id = await _app(sut, receiver)
+    client = WebhooksClient(sut.bus)
+    for _ in range(5):
+        await client.send_test(client_id)
+    await until("two deliveries in flight", lambda: _is(lambda: receiver.in_flight == 2))
+    other = await Receiver().start()  # another app's endpoint is not held up meanwhile
+    try:
+        other_id = await _app(sut, other)
+        await client.send_test(other_id)
+        await _settled(sut, other_id, "delivered")
+    finally:
+        await other.close()
+    assert len(receiver.received) == 2
+    receiver.gate.set()
+    await _settled(sut, client_id, "delivered", n=5)
+    assert receiver.most_in_flight == 2 and len(set(receiver.ids())) == 5
+
+
+async def test_an_endpoint_failing_for_five_days_is_disabled_until_enabled(
+    sut: System, receiver: Receiver
+) -> None:
+    clock = FakeClock()
+    await start_webhooks(sut, clock=clock)
+    receiver.status = 500
+    client_id = await _app(sut, receiver)
+    client = WebhooksClient(sut.bus)
+    await client.send_test(client_id)
+    log = await _settled(sut, client_id, "failed")
+    assert log.endpoint.enabled and log.endpoint.failing_since == int(clock.now)
+    clock.advance(FIVE_DAYS - 60)  # not yet five days: still enabled after three more failures
+    await client.send_test(client_id)
+    log = await _settled(sut, client_id, "failed", n=2)
+    assert log.endpoint.enabled and len(receiver.received) == 6
+    clock.advance(60)  # five days of failures: this attempt disables the endpoint
+    await client.send_test(client_id)
+    log = await _settled(sut, client_id, "failed", n=3)
+    assert not log.endpoint.enabled and log.endpoint.disabled_at == int(clock.now)
+    assert log.deliveries[0].last_status == "endpoint disabled" and log.deliveries[0].attempts == 1
+    assert len(receiver.received) == 7
+    last = await client.send_test(client_id)  # while disabled: logged as failed, never sent
+    log = await _settled(sut, client_id, "failed", n=4)
+    assert log.deliveries[0].id == last.delivery.id and log.deliveries[0].attempts == 0
+    assert len(receiver.received) == 7
+    enabled = await client.enable(client_id)
+    assert enabled.endpoint.enabled and enabled.endpoint.disabled_at == 0
+    receiver.status = 200
+    await client.redeliver(client_id, last.delivery.id)
+    log = await _settled(sut, client_id, "delivered")
+    assert log.deliveries[0].id == last.delivery.id and log.endpoint.failing_since == 0
+    assert receiver.ids()[-1] == last.delivery.id
+
+
+async def test_the_signing_secret_is_never_in_redis_a_log_or_an_event(
+    sut: System, receiver: Receiver
+) -> None:
+    await start_webhooks(sut)
+    receiver.answers = [500]
+    client_id = await _app(sut, receiver)
+    buffer = io.StringIO()
+    configure_logging(json=True, level="debug", stream=buffer, cache=False)
+    try:
+        await WebhooksClient(sut.bus).send_test(client_id)
+        event = TokensRevoked(at=1.0, client_id=client_id, families=[], reason="app_revoke_all", users=["u2"])
+        await publish_event(sut.nc, event)
+        await _settled(sut, client_id, "delivered", n=2)
+    finally:
+        configure_logging(json=False, level="warning", cache=False)
+    assert all(r.payload is not None for r in receiver.received)
+    assert '"webhook attempt"' in buffer.getvalue()  # the attempts were logged
+    raw_key = receiver.secret.removeprefix("whsec_")
+    for needle in (receiver.secret, raw_key):
+        assert needle.encode() not in await redis_dump(sut)
+        assert needle not in buffer.getvalue()
+        trail = [msgspec.json.encode(e) async for _, e in read_audit(sut.nc, client_id)]
+        assert trail and all(needle.encode() not in t for t in trail)
+
+
+async def _is(check: object) -> bool:
+    return bool(check())  # type: ignore[operator]

@@ -4,9 +4,11 @@ app a webhook URL and a sealed signing secret in its record (as the registry sto
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +31,15 @@ class Received:
 @dataclass
 class Receiver:
     secret: str = ""
-    answers: list[int] = field(default_factory=list)  # statuses to answer in turn; then 200
+    answers: list[int] = field(default_factory=list)  # statuses to answer in turn; then ``status``
+    status: int = 200
     hang: bool = False  # never answer
+    gate: asyncio.Event | None = None  # when set: hold each request until the event is set
+    location: str = ""  # a 3xx answer's Location
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    in_flight: int = 0
+    most_in_flight: int = 0
     _runner: web.AppRunner | None = None
 
     async def start(self, path: str = "/hooks") -> Receiver:
@@ -57,22 +64,24 @@ class Receiver:
         except WebhookVerificationError:
             payload = None
         self.received.append(Received(request.headers.get("webhook-id", ""), payload, headers))
-        if self.hang:
-            await _forever()
-        status = self.answers.pop(0) if self.answers else 200
-        return web.Response(status=status, text="ok" if status < 300 else "nope " * 500)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.hang:
+                await asyncio.Event().wait()
+            if self.gate is not None:
+                await self.gate.wait()
+        finally:
+            self.in_flight -= 1
+        status = self.answers.pop(0) if self.answers else self.status
+        extra = {"Location": self.location} if self.location else {}
+        return web.Response(status=status, text="ok" if status < 300 else "nope " * 500, headers=extra)
 
     def ids(self) -> list[str]:
         return [r.id for r in self.received]
 
     def of_type(self, kind: str) -> list[Received]:
         return [r for r in self.received if r.payload is not None and r.payload["type"] == kind]
-
-
-async def _forever() -> None:
-    import asyncio
-
-    await asyncio.Event().wait()
 
 
 def new_secret() -> str:
@@ -90,4 +99,31 @@ async def attach_webhook(system: System, client_id: str, url: str, secret: str |
     return secret
 
 
-Predicate = Callable[[Received], bool]
+class FakeClock:
+    """An injected clock (epoch seconds) that tests move forward by hand."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def start_webhooks(
+    system: System, *, clock: Callable[[], float] = time.time, resolve: Resolve | None = None, **settings: Any
+) -> None:
+    """The webhooks service in this test's loop with an injected clock and resolver (and ``settings``
+    replaced), stopped with the system or by ``system.stop_service("webhooks")``."""
+    from services.webhooks.__main__ import serve
+
+    stop = asyncio.Event()
+    config = msgspec.structs.replace(system.settings_of("webhooks"), **settings)
+    task = asyncio.create_task(serve(config, stop, clock=clock, resolve=resolve))
+    system._stops.setdefault("webhooks", []).append((stop, task))
+    await system.wait_service("webhooks")
