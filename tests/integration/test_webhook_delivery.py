@@ -229,3 +229,44 @@ async def test_the_signing_secret_is_never_in_redis_a_log_or_an_event(
 
 async def _is(check: object) -> bool:
     return bool(check())  # type: ignore[operator]
+
+
+REFUSED_HOSTS = [
+    ("127.0.0.1", "loopback"),
+    ("localhost", "loopback"),
+    ("10.1.2.3", "private"),
+    ("169.254.169.254", "cloud metadata"),
+    ("[::1]", "loopback"),
+    ("[::ffff:127.0.0.1]", "loopback (IPv4 inside IPv6)"),
+    ("loopback.example", "loopback"),  # a name the resolver maps to 127.0.0.1
+    ("rebound.example", "private"),  # a public address and a private one: refused
+]
+
+
+async def _resolve(host: str, port: int) -> list[str]:
+    """The injected DNS: there is no public DNS here."""
+    table = {
+        "loopback.example": ["127.0.0.1"],
+        "rebound.example": ["93.184.215.14", "192.168.1.10"],
+        "localhost": ["127.0.0.1", "::1"],
+    }
+    return table.get(host, [])
+
+
+async def test_in_production_only_public_addresses_are_connected_to(sut: System, receiver: Receiver) -> None:
+    """The SSRF rule at delivery time, on the addresses the connection would use: every URL points at the
+    receiver's port, which would answer 200 if the connection were made."""
+    await start_webhooks(sut, resolve=_resolve, env="production")
+    port = receiver.url.split(":")[2].split("/")[0]
+    client = WebhooksClient(sut.bus)
+    apps = {}
+    for host, why in REFUSED_HOSTS:
+        client_id = await _app(sut, receiver)
+        await attach_webhook(sut, client_id, f"http://{host}:{port}/hooks", receiver.secret)
+        await client.send_test(client_id)
+        apps[client_id] = (host, why)
+    for client_id, (host, why) in apps.items():
+        log = await _settled(sut, client_id, "failed")
+        last = log.deliveries[0].last_status
+        assert last.startswith("address refused") and f"a {why} address" in last, (host, last)
+    assert receiver.received == []
