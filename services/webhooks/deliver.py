@@ -18,7 +18,7 @@ from services.webhooks import domain
 from services.webhooks.metrics import WebhookMetrics
 from services.webhooks.sender import Outcome, Sender, signature_header
 from services.webhooks.store import StoredDelivery, WebhookStore, WebhookTarget
-from shared.messages.webhooks import DELIVERED, FAILED, PENDING, Delivery, DeliveryJob
+from shared.messages.webhooks import DELIVERED, FAILED, PENDING, Delivery, DeliveryJob, Status
 from shared.sealing import Sealer, SealError
 from shared.webhooks.queue import job_decoder
 
@@ -139,7 +139,7 @@ class Deliverer:
         await msg.nak(delay=delay)
 
     async def _finish(
-        self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, status: str, last: str
+        self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, status: Status, last: str
     ) -> None:
         delivery = msgspec.structs.replace(
             stored.delivery, status=status, last_status=last, updated_at=int(self.clock())

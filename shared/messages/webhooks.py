@@ -4,12 +4,15 @@ queues for itself (``shared.webhooks.queue``). The gateway checks that the signe
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
+Status = Literal["delivered", "pending", "failed"]
 # A delivery's status in the log.
-DELIVERED = "delivered"
-PENDING = "pending"
-FAILED = "failed"
+DELIVERED: Status = "delivered"
+PENDING: Status = "pending"
+FAILED: Status = "failed"
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):
@@ -18,7 +21,7 @@ class Delivery(msgspec.Struct, frozen=True, kw_only=True):
 
     id: str
     type: str
-    status: str  # delivered | pending | failed
+    status: Status
     attempts: int = 0
     last_status: str = ""
     created_at: int  # epoch seconds
