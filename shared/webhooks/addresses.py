@@ -33,11 +33,11 @@ _V4_RANGES: tuple[tuple[str, str], ...] = (
 _V6_RANGES: tuple[tuple[str, str], ...] = (
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
+    ("fd00:ec2::254/128", "cloud metadata"),  # before the private range that holds it
     ("fc00::/7", "private"),
     ("fe80::/10", "link-local"),
     ("fec0::/10", "site-local"),
     ("ff00::/8", "multicast"),
-    ("fd00:ec2::254/128", "cloud metadata"),
     ("100::/64", "discard"),
     ("2001:db8::/32", "documentation"),
 )
