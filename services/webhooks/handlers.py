@@ -122,7 +122,7 @@ async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, delive
             f"{subjects.WEBHOOK_QUEUE}.>",
             durable=queue.CONSUMER,
             stream=queue.QUEUE_STREAM,
-            config=queue.queue_consumer(),
+            config=queue.queue_consumer(ctx.settings.webhook_timeout),
         )
 
     for name, subscribe, handle, concurrency in (

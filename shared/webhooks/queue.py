@@ -25,7 +25,7 @@ from shared.messages.webhooks import DeliveryJob
 
 QUEUE_STREAM = "MAVIO_WEBHOOKS"
 CONSUMER = "webhooks"  # the durable name of both consumers (the queue's and the audit stream's)
-ACK_WAIT = 90.0  # seconds without an answer from the replica holding a job before it is handed out again
+ACK_MARGIN = 20.0  # seconds past an attempt's timeout before a job held by a silent replica goes to another
 
 _encoder = msgspec.json.Encoder()
 job_decoder = msgspec.json.Decoder(DeliveryJob)
@@ -47,11 +47,13 @@ def stream_config(replicas: int = 1) -> api.StreamConfig:
     )
 
 
-def queue_consumer() -> api.ConsumerConfig:
+def queue_consumer(attempt_timeout: float) -> api.ConsumerConfig:
+    """A job is answered (acknowledged, or handed back with a delay) within one attempt; a replica that
+    dies holding one leaves it to another after ``attempt_timeout`` + ``ACK_MARGIN``."""
     return api.ConsumerConfig(
         durable_name=CONSUMER,
         ack_policy=api.AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT,
+        ack_wait=attempt_timeout + ACK_MARGIN,
         max_deliver=-1,  # the schedule decides when a delivery has failed
         max_ack_pending=10_000,
         filter_subject=f"{subjects.WEBHOOK_QUEUE}.>",
