@@ -163,10 +163,10 @@ async def run(stack: Stack, events: int = 1000, apps: int = 4) -> list[Measure]:
     receiver = Receiver(secret)
     await receiver.start()
     nc = await connect(stack.settings)
+    clients = [BENCH_CLIENT, *(f"mavio_client_BenchHooks{i:05d}" for i in range(1, apps))]
     try:
         await wait_instances(nc, "revocation", 1)
         await wait_instances(nc, "webhooks", 1)
-        clients = [BENCH_CLIENT, *(f"mavio_client_BenchHooks{i:05d}" for i in range(1, apps))]
         for client_id in clients:
             await attach(
                 stack.settings, client_id, f"http://127.0.0.1:{receiver.port}/hooks/{client_id}", secret
@@ -189,6 +189,16 @@ async def run(stack: Stack, events: int = 1000, apps: int = 4) -> list[Measure]:
     finally:
         await nc.drain()
         await receiver.close()
+        await _forget(stack.settings, clients)
+
+
+async def _forget(settings: Settings, clients: list[str]) -> None:
+    """Remove the app records again: the scenarios after this one run without app records."""
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await redis.delete(*(keys.app(c) for c in clients))
+    finally:
+        await redis.aclose()
 
 
 def main(argv: list[str]) -> int:
