@@ -18,6 +18,7 @@ from services.webhooks import domain
 from services.webhooks.metrics import WebhookMetrics
 from services.webhooks.store import StoredDelivery, WebhookStore
 from shared.events import decode_event
+from shared.messages.events import AppDeleted
 from shared.messages.webhooks import PENDING, Delivery, DeliveryJob
 from shared.webhooks.queue import enqueue
 
@@ -67,6 +68,8 @@ class AuditFeed:
         except (msgspec.DecodeError, msgspec.ValidationError):
             await msg.ack()  # not an event (the audit reader skips it too)
             return
+        if isinstance(event, AppDeleted):  # no webhook: its log and endpoint state go with the app
+            await self.store.forget(event.client_id)
         hooks = domain.webhook_events(event)
         if hooks:
             target = await self.store.target(event.client_id)

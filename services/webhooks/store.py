@@ -101,6 +101,15 @@ class WebhookStore:
     async def enable(self, client_id: str) -> None:
         await self.redis.hdel(keys.webhook_endpoint(client_id), "disabled_at", "failing_since")
 
+    async def forget(self, client_id: str) -> None:
+        """Everything of a deleted app: its log, endpoint state and slots (one slot, one command)."""
+        await self.redis.delete(
+            keys.webhook_log(client_id),
+            keys.webhook_deliveries(client_id),
+            keys.webhook_endpoint(client_id),
+            keys.webhook_in_flight(client_id),
+        )
+
     async def take_slot(self, client_id: str, attempt: str, *, now_ms: int, hold_ms: int, limit: int) -> bool:
         args = [now_ms, now_ms + hold_ms, attempt, limit]
         return bool(await self._scripts.run(_TAKE, [keys.webhook_in_flight(client_id)], args))

@@ -270,3 +270,15 @@ async def test_in_production_only_public_addresses_are_connected_to(sut: System,
         last = log.deliveries[0].last_status
         assert last.startswith("address refused") and f"a {why} address" in last, (host, last)
     assert receiver.received == []
+
+
+async def test_an_app_deleted_takes_its_delivery_log_along(sut: System, receiver: Receiver) -> None:
+    from shared.messages.events import AppDeleted
+
+    await start_webhooks(sut)
+    client_id = await _app(sut, receiver)
+    await WebhooksClient(sut.bus).send_test(client_id)
+    await _settled(sut, client_id, "delivered")
+    await publish_event(sut.nc, AppDeleted(at=1.0, client_id=client_id))
+    await eventually(lambda: WebhooksClient(sut.bus).deliveries(client_id), lambda r: r.deliveries == [])
+    assert [k async for k in sut.redis.scan_iter(match=f"mavio:{{w:{client_id}}}:*")] == []
