@@ -62,6 +62,8 @@ def webhook_events(event: ev.Event) -> list[WebhookEvent]:
             users = [event.user_id] if event.user_id else list(dict.fromkeys(event.users))
             extra = {"url": event.url} if reason == "leaked" and event.url else {}
             return [WebhookEvent(kind, event.at, _grant(event.client_id, u, why) | extra) for u in users if u]
+        case ev.ScopesNarrowed(removed_scopes=[]):
+            return []  # the grant kept its scopes (only tokens broader than it were narrowed)
         case ev.ScopesNarrowed():
             data = _grant(event.client_id, event.user_id, "plan")
             data |= {"removed_scopes": list(event.removed_scopes), "scope": event.scope}

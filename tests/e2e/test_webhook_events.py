@@ -144,3 +144,15 @@ async def test_reuse_sends_tokens_revoked_and_rfc7009_sends_nothing(
 
 async def _count(receiver: Receiver, kind: str, n: int) -> bool:
     return len(receiver.of_type(kind)) >= n
+
+
+async def test_a_downgrade_of_a_grant_with_no_live_token_still_says_narrowed(
+    hooks_system: System, receiver: Receiver
+) -> None:
+    party = await _party(hooks_system, receiver, plan="business")
+    await consent_code(hooks_system, party, scope=ALL)  # consented, never exchanged
+    await RegistryClient(hooks_system.bus).set_plan(party.user.id, "pro", actor="operator")
+    narrowed = await _one(receiver, "authorization.narrowed")
+    assert narrowed["data"]["removed_scopes"] == ["webhooks:write"]
+    log = await WebhooksClient(hooks_system.bus).deliveries(party.client_id)
+    assert [d.type for d in log.deliveries] == ["authorization.narrowed"]  # the dead code: no revoked
