@@ -156,3 +156,17 @@ async def test_a_downgrade_of_a_grant_with_no_live_token_still_says_narrowed(
     assert narrowed["data"]["removed_scopes"] == ["webhooks:write"]
     log = await WebhooksClient(hooks_system.bus).deliveries(party.client_id)
     assert [d.type for d in log.deliveries] == ["authorization.narrowed"]  # the dead code: no revoked
+
+
+async def test_revoking_a_grant_with_no_live_token_still_says_revoked(
+    hooks_system: System, receiver: Receiver
+) -> None:
+    party = await _party(hooks_system, receiver)
+    pair = await _tokens(hooks_system, party)
+    form = {"token": pair["refresh_token"], **party.post_auth()}
+    assert (await token_request(hooks_system, form, path="/oauth/revoke"))[0] == 200  # the app's own
+    request = RevokeGrantRequest(user_id=party.user.id, client_id=party.client_id)
+    reply = await hooks_system.bus.request(subjects.REVOCATION_REVOKE_GRANT, request, RevokeGrantReply)
+    assert reply.families_revoked == 0  # the grant (consent) alone ended
+    payload = await _one(receiver, "authorization.revoked")
+    assert payload["data"]["sub"] == party.user.id and payload["data"]["reason"] == "user"
