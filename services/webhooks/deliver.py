@@ -2,7 +2,8 @@
 in-flight limit, one signed attempt, then the log updated and the job acknowledged (delivered or
 failed) or handed back to JetStream with the schedule's next delay (``nak(delay=...)``).
 
-``clock`` is injected (epoch seconds): the 5-day disabling is tested without waiting for it."""
+``clock`` is injected (epoch seconds): the 5-day disabling is tested without waiting for it. The
+``webhook-timestamp`` is always the wall clock: receivers check it against theirs."""
 
 from __future__ import annotations
 
@@ -69,8 +70,7 @@ class Deliverer:
             await self._finish(msg, job, stored, FAILED, "no webhook URL")
             return
         if not (await self.store.endpoint(job.client_id)).enabled:
-            await self._finish(msg, job, stored, FAILED, "endpoint disabled")
-            self.metrics.finished.labels(status="disabled").inc()
+            await self._finish(msg, job, stored, FAILED, "endpoint disabled", counted_as="disabled")
             return
         attempt = uuid.uuid4().hex
         hold_ms = int((self.sender.timeout + 30) * 1000)
@@ -91,7 +91,7 @@ class Deliverer:
         secrets = self._secrets(target)
         if not secrets:
             return Outcome(False, "no signing secret")
-        timestamp = int(self.clock())
+        timestamp = int(time.time())
         headers = {
             "content-type": "application/json",
             "webhook-id": job.id,
@@ -139,15 +139,21 @@ class Deliverer:
         await msg.nak(delay=delay)
 
     async def _finish(
-        self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, status: Status, last: str
+        self,
+        msg: Msg,
+        job: DeliveryJob,
+        stored: StoredDelivery,
+        status: Status,
+        last: str,
+        *,
+        counted_as: str = "",
     ) -> None:
         delivery = msgspec.structs.replace(
             stored.delivery, status=status, last_status=last, updated_at=int(self.clock())
         )
         await self.store.update(job.client_id, msgspec.structs.replace(stored, delivery=delivery))
         await msg.ack()
-        if status != FAILED or last != "endpoint disabled":
-            self.metrics.finished.labels(status=status).inc()
+        self.metrics.finished.labels(status=counted_as or status).inc()
 
 
 def _counted(stored: StoredDelivery, outcome: Outcome, now: float) -> StoredDelivery:

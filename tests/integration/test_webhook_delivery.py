@@ -200,6 +200,7 @@ async def test_an_endpoint_failing_for_five_days_is_disabled_until_enabled(
     log = await _settled(sut, client_id, "delivered")
     assert log.deliveries[0].id == last.delivery.id and log.endpoint.failing_since == 0
     assert receiver.ids()[-1] == last.delivery.id
+    assert all(r.payload is not None for r in receiver.received)  # signed at the wall clock's time
 
 
 async def test_the_signing_secret_is_never_in_redis_a_log_or_an_event(
