@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -281,3 +282,35 @@ async def test_an_app_deleted_takes_its_delivery_log_along(sut: System, receiver
     await publish_event(sut.nc, AppDeleted(at=1.0, client_id=client_id))
     await eventually(lambda: WebhooksClient(sut.bus).deliveries(client_id), lambda r: r.deliveries == [])
     assert [k async for k in sut.redis.scan_iter(match=f"mavio:{{w:{client_id}}}:*")] == []
+
+
+async def test_a_regenerated_secret_signs_beside_the_previous_one_while_it_overlaps(
+    sut: System, receiver: Receiver
+) -> None:
+    from shared import keys
+    from shared.sealing import Sealer
+
+    await start_webhooks(sut)
+    client_id = await _app(sut, receiver)
+    old = receiver.secret
+    new = await attach_webhook(sut, client_id, receiver.url)  # the current secret
+    record = msgspec.json.decode(await sut.redis.get(keys.app(client_id)))
+    sealed_old = Sealer(sut.settings.encryption_key).seal(old.encode(), purpose=f"webhook:{client_id}")
+    record |= {
+        "webhook_previous_secret": sealed_old,
+        "webhook_previous_secret_until": int(time.time()) + 3600,
+    }
+    await sut.redis.set(keys.app(client_id), msgspec.json.encode(record))
+    client = WebhooksClient(sut.bus)
+    await client.send_test(client_id)
+    await _settled(sut, client_id, "delivered")
+    [first] = receiver.received
+    assert first.payload is not None  # the receiver still holds the old secret
+    assert len(first.headers["webhook-signature"].split(" ")) == 2
+    record["webhook_previous_secret_until"] = int(time.time()) - 1  # the overlap is over
+    await sut.redis.set(keys.app(client_id), msgspec.json.encode(record))
+    await client.send_test(client_id)
+    await _settled(sut, client_id, "delivered", n=2)
+    second = receiver.received[-1]  # the old secret no longer verifies it
+    assert second.payload is None and len(second.headers["webhook-signature"].split(" ")) == 1
+    assert new != old
