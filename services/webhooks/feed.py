@@ -17,9 +17,10 @@ from nats.aio.msg import Msg
 from services.webhooks import domain
 from services.webhooks.metrics import WebhookMetrics
 from services.webhooks.store import StoredDelivery, WebhookStore
+from shared.errors import TemporarilyUnavailable
 from shared.events import decode_event
 from shared.messages.events import AppDeleted
-from shared.messages.webhooks import PENDING, Delivery, DeliveryJob
+from shared.messages.webhooks import FAILED, PENDING, Delivery, DeliveryJob
 from shared.webhooks.queue import enqueue
 
 log = structlog.get_logger("mavio.webhooks.feed")
@@ -36,10 +37,9 @@ class Queuer:
     async def queue_new(self, client_id: str, delivery_id: str, event: domain.WebhookEvent) -> Delivery:
         body = domain.payload(event)
         delivery = Delivery(id=delivery_id, type=event.type, status=PENDING, created_at=int(self.clock()))
-        await self.store.add(client_id, StoredDelivery(delivery=delivery, body=body))
-        await enqueue(
-            self.writer, DeliveryJob(client_id=client_id, id=delivery_id, type=event.type, body=body)
-        )
+        stored = StoredDelivery(delivery=delivery, body=body)
+        await self.store.add(client_id, stored)
+        await self._enqueue(client_id, stored)
         return delivery
 
     async def queue_again(self, client_id: str, stored: StoredDelivery) -> Delivery:
@@ -49,11 +49,20 @@ class Queuer:
             delivery=delivery, body=stored.body, round=stored.round + 1, round_start=delivery.attempts
         )
         await self.store.update(client_id, again)
-        job = DeliveryJob(
-            client_id=client_id, id=delivery.id, type=delivery.type, body=stored.body, round=again.round
-        )
-        await enqueue(self.writer, job)
+        await self._enqueue(client_id, again)
         return delivery
+
+    async def _enqueue(self, client_id: str, stored: StoredDelivery) -> None:
+        """Queue the delivery's job; when JetStream does not take it, the log says *failed* (so it can be
+        redelivered) and ``TemporarilyUnavailable`` goes to the caller (the feed tries again)."""
+        d = stored.delivery
+        job = DeliveryJob(client_id=client_id, id=d.id, type=d.type, body=stored.body, round=stored.round)
+        try:
+            await enqueue(self.writer, job)
+        except TemporarilyUnavailable:
+            failed = msgspec.structs.replace(d, status=FAILED, last_status="not queued: the bus is away")
+            await self.store.update(client_id, msgspec.structs.replace(stored, delivery=failed))
+            raise
 
 
 class AuditFeed:
