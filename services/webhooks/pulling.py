@@ -16,6 +16,7 @@ from nats.aio.msg import Msg
 log = structlog.get_logger("mavio.webhooks.pulling")
 
 IDLE_WAIT = 1.0  # seconds a fetch waits for work
+BATCH = 64  # messages one fetch asks for (taken in order, each once a slot is free)
 
 
 class PullLoop:
@@ -45,9 +46,8 @@ class PullLoop:
     async def _run(self, sub: Any) -> None:
         delay = 0.2
         while not self._stopping:
-            free = max(1, self._concurrency - len(self._tasks))
             try:
-                msgs = await sub.fetch(min(free, 64), timeout=IDLE_WAIT)
+                msgs = await sub.fetch(BATCH, timeout=IDLE_WAIT)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             except asyncio.CancelledError:
@@ -59,6 +59,8 @@ class PullLoop:
                 continue
             delay = 0.2
             for msg in msgs:
+                if self._stopping:
+                    break  # not acknowledged: handed out again, to another replica
                 await self._slots.acquire()
                 task = asyncio.create_task(self._one(msg))
                 self._tasks.add(task)
