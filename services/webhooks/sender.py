@@ -85,7 +85,8 @@ class Sender:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             resolver = PublicOnlyResolver(self._resolve) if self.production else None
-            connector = aiohttp.TCPConnector(resolver=resolver, limit=0, ttl_dns_cache=None)
+            # Resolved (and checked) at every attempt: no DNS cache.
+            connector = aiohttp.TCPConnector(resolver=resolver, limit=0, use_dns_cache=False)
             self._session = aiohttp.ClientSession(connector=connector, trust_env=False)
         return self._session
 
@@ -111,5 +112,5 @@ class Sender:
             return Outcome(False, f"connection failed: {exc.os_error.strerror or exc.os_error}")
         except TimeoutError:
             return Outcome(False, "timeout")
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ClientError, ValueError, OSError) as exc:  # a malformed URL, a reset, ...
             return Outcome(False, f"request failed: {type(exc).__name__}")

@@ -314,3 +314,14 @@ async def test_a_regenerated_secret_signs_beside_the_previous_one_while_it_overl
     second = receiver.received[-1]  # the old secret no longer verifies it
     assert second.payload is None and len(second.headers["webhook-signature"].split(" ")) == 1
     assert new != old
+
+
+@pytest.mark.parametrize("url", ["not a url", "ftp://files.example/hooks", "http://127.0.0.1:1/closed"])
+async def test_an_unusable_url_ends_failed_with_its_reason(sut: System, receiver: Receiver, url: str) -> None:
+    await start_webhooks(sut)
+    client_id = await _app(sut, receiver)
+    await attach_webhook(sut, client_id, url, receiver.secret)
+    await WebhooksClient(sut.bus).send_test(client_id)
+    log = await _settled(sut, client_id, "failed")
+    assert log.deliveries[0].attempts == 3
+    assert log.deliveries[0].last_status.startswith(("request failed", "connection failed")), log
