@@ -31,6 +31,7 @@ class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
     user_id: str = ""
     reason: str  # rfc7009 | app_revoke_all | app_deleted | user_revoked | code_reused | refresh_reused | plan
     # | leaked (a secret-scanning report or the owner's leak report named a token of these families)
+    # | operator (an operator ended the user's access to the app: revoke_grant with this reason)
     url: str = ""  # leaked: where the credential was found
     # The users whose families these are, when ``user_id`` is empty (an app's "revoke all tokens"): each
     # user's grant gets its own webhook (``services.webhooks``). Empty from older publishers.
