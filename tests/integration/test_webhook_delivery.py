@@ -15,7 +15,7 @@ import pytest
 
 from shared.events import publish_event, read_audit
 from shared.logging import configure_logging
-from shared.messages.events import TokensRevoked
+from shared.messages.events import AppDeleted, TokensRevoked
 from shared.messages.webhooks import ListDeliveriesReply
 from shared.webhooks.client import WebhooksClient
 from tests.support.factories import create_account, create_app
@@ -273,8 +273,6 @@ async def test_in_production_only_public_addresses_are_connected_to(sut: System,
 
 
 async def test_an_app_deleted_takes_its_delivery_log_along(sut: System, receiver: Receiver) -> None:
-    from shared.messages.events import AppDeleted
-
     await start_webhooks(sut)
     client_id = await _app(sut, receiver)
     await WebhooksClient(sut.bus).send_test(client_id)
@@ -325,3 +323,21 @@ async def test_an_unusable_url_ends_failed_with_its_reason(sut: System, receiver
     log = await _settled(sut, client_id, "failed")
     assert log.deliveries[0].attempts == 3
     assert log.deliveries[0].last_status.startswith(("request failed", "connection failed")), log
+
+
+async def test_the_delivery_log_and_slots_work_on_a_redis_cluster(receiver: Receiver) -> None:
+    """Every key of an app's webhooks shares its slot (``{w:<client_id>}``): the scripts run on a Cluster."""
+    cluster = await start_system(ENV, services=("registry",), gateway=False, redis_cluster=True)
+    try:
+        await start_webhooks(cluster, webhook_max_in_flight=1)
+        receiver.answers = [500]
+        client_id = await _app(cluster, receiver)
+        client = WebhooksClient(cluster.bus)
+        for _ in range(3):
+            await client.send_test(client_id)
+        log = await _settled(cluster, client_id, "delivered", n=3)
+        assert sorted(d.attempts for d in log.deliveries) == [1, 1, 2] and receiver.most_in_flight == 1
+        await publish_event(cluster.nc, AppDeleted(at=1.0, client_id=client_id))
+        await eventually(lambda: client.deliveries(client_id), lambda r: r.deliveries == [])
+    finally:
+        await cluster.close()
