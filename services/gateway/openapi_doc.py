@@ -19,6 +19,7 @@ from services.gateway.openapi_oidc import (
     OIDC_PATHS,
     OIDC_SCHEMAS,
 )
+from services.gateway.openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
 from shared.apps.settings import CLIENT_TYPES, CONFIDENTIAL, AppSettings
 
 PATH: Final = "/api/openapi.json"
@@ -409,9 +410,9 @@ def document(public_url: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Mavio OAuth", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": {**_OAUTH_PATHS, **OIDC_PATHS, **_APP_PATHS},
+        "paths": {**_OAUTH_PATHS, **OIDC_PATHS, **_APP_PATHS, **webhook_paths(_API_ERRORS)},
         "components": {
-            "schemas": {**SCHEMAS, **OIDC_SCHEMAS},
+            "schemas": {**SCHEMAS, **OIDC_SCHEMAS, **WEBHOOK_SCHEMAS},
             "securitySchemes": {
                 "clientBasic": {"type": "http", "scheme": "basic"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "mavio_session"},
