@@ -13,7 +13,8 @@ Decisions: ``scope`` is required (RFC 6749 §3.3 lets the server fail instead of
 define no default scope); ``plain`` PKCE is refused and a challenge without a method is refused, since
 RFC 7636 §4.3 defaults the method to plain; PKCE is optional unless the app requires it (its
 ``require_pkce`` setting): then a request without ``code_challenge`` is ``invalid_request``. Only the
-parameters below are checked for repeats; unknown ones are ignored.
+parameters below (and OpenID Connect's, ``oidc.check_oidc``) are checked for repeats; unknown ones are
+ignored.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Protocol
 
 import msgspec
 
+from services.authorize.oidc import OidcRequest, check_oidc
 from services.authorize.redirect_match import resolve_redirect_uri
 from services.authorize.redirects import (
     Query,
@@ -94,6 +96,7 @@ class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     code_challenge: str | None
     code_challenge_method: str | None
     redirect_uri_given: bool = True  # False when omitted (one registered URI): RFC 6749 §4.1.3
+    oidc: OidcRequest = msgspec.field(default_factory=OidcRequest)  # OpenID Connect Core §3.1.2.1
 
 
 def check_request(
@@ -107,6 +110,7 @@ def check_request(
         raise InvalidRequest(PKCE_REQUIRED)
     scopes = check_scope(app, params.get("scope"), catalog=catalog)
     state = check_state(params.get("state"))
+    oidc = check_oidc(query)
     return AuthorizationRequest(
         client_id=app.client_id,
         redirect_uri=redirect_uri,
@@ -115,6 +119,7 @@ def check_request(
         code_challenge=challenge,
         code_challenge_method=method,
         redirect_uri_given="redirect_uri" in params,
+        oidc=oidc,
     )
 
 

@@ -351,7 +351,7 @@ SCOPE_REFUSED = [
     pytest.param('meetings:read "x"', ALL_SCOPES, "malformed", id="quote"),
     pytest.param("meetings:read caf\u00e9", ALL_SCOPES, "malformed", id="non-ascii"),
     pytest.param("meetings:read x", ALL_SCOPES, "scope that does not exist", id="unknown"),
-    pytest.param("openid", ALL_SCOPES, "scope that does not exist", id="openid-unknown"),
+    pytest.param("address", ALL_SCOPES, "scope that does not exist", id="address-unknown"),
     pytest.param("Meetings:read", ALL_SCOPES, "scope that does not exist", id="case-matters"),
     pytest.param("meetings:read,users:read", ALL_SCOPES, "scope that does not exist", id="comma-separated"),
     pytest.param(

@@ -24,7 +24,7 @@ def test_the_scopes_table_is_generated_from_the_catalog() -> None:
 
 def test_the_table_follows_the_catalog_order_and_plans() -> None:
     table = markdown_table(ScopeCatalog.load()).splitlines()
-    assert table[2] == "| `meetings:read` | View your meetings and their details | free, pro, business |"
+    assert table[2] == "| `openid` | Sign you in to the app | free, pro, business |"
     assert table[-1].startswith("| `webhooks:write` |") and table[-1].endswith("| business |")
 
 

@@ -278,7 +278,7 @@ def test_redirect_uri_list(uris: list[str], message: str | None) -> None:
         ([], "Choose at least one scope"),
         (["", "  "], "Choose at least one scope"),
         (["meetings:delete"], "Unknown scope: meetings:delete"),
-        (["meetings:read", "admin", "admin", "openid"], "Unknown scopes: admin, openid"),
+        (["meetings:read", "admin", "admin", "address"], "Unknown scopes: admin, address"),
         (["meetings:read users:read"], "Unknown scope: meetings:read users:read"),
         (["Meetings:Read"], "Unknown scope: Meetings:Read"),
     ],
