@@ -36,6 +36,7 @@ from services.gateway.routes import (
     authorize,
     developer,
     health,
+    logout,
     revocation,
     settings,
     token,
@@ -49,7 +50,18 @@ from shared.scopes import ScopeCatalog
 from shared.shutdown import close_nats
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, assets, accounts, settings, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (
+    health,
+    assets,
+    accounts,
+    settings,
+    developer,
+    apps_api,
+    authorize,
+    logout,
+    token,
+    revocation,
+)
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
 # only for a route whose limit differs, or when a trusted proxy names the client's address).
