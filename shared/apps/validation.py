@@ -135,18 +135,20 @@ def _redirect_uri_problem(uri: str, *, production: bool) -> str | None:
 def redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
     if not entries:
         return "Add at least one redirect URI"
-    return _uri_list_error(entries, production=production, label="Redirect URI")
+    return _uri_list_error(entries, production=production, label="Redirect URI", plural="redirect URIs")
 
 
 def post_logout_redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
     """OpenID Connect RP-Initiated Logout 1.0 §3: optional; each one checked like a redirect URI."""
-    return _uri_list_error(entries, production=production, label="Post-logout redirect URI")
+    return _uri_list_error(
+        entries, production=production, label="Post-logout redirect URI", plural="post-logout redirect URIs"
+    )
 
 
-def _uri_list_error(entries: list[str], *, production: bool, label: str) -> str | None:
+def _uri_list_error(entries: list[str], *, production: bool, label: str, plural: str) -> str | None:
     unique = dedup(entries)
     if len(unique) > MAX_REDIRECT_URIS:
-        return f"At most {MAX_REDIRECT_URIS} {label.lower()}s are allowed (there are {len(unique)})"
+        return f"At most {MAX_REDIRECT_URIS} {plural} are allowed (there are {len(unique)})"
     seen: set[str] = set()
     problems = []  # every bad URI, so one correction round fixes them all
     for number, uri in enumerate(entries, start=1):
