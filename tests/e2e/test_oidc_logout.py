@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.support.authorize_flow import Answer, Flow, fetch, flow, post_form
+from tests.support.factories import csrf_of, signed_in_client
 from tests.support.oidc_flow import OIDC_SCOPES
 from tests.support.system import System
 
@@ -105,3 +106,49 @@ async def test_an_unregistered_uri_is_never_redirected_to(f: Flow, params: dict[
     assert answer.status == 400 and not answer.location
     assert "invalid_request" in answer.text
     assert await signed_in(f)
+
+
+# ---- the app field: JSON API and form -------------------------------------------------------
+
+
+async def test_post_logout_redirect_uris_through_the_json_api(system: System) -> None:
+    http, _ = await signed_in_client(system)
+    api = system.url("/api/v1/oauth-apps")
+    body = {"name": "Logout App", "homepage_url": "https://a.example", "redirect_uris": ["https://a.example/cb"]}
+    body |= {"scopes": ["openid"], "post_logout_redirect_uris": ["https://a.example/bye", "ftp://a.example/x"]}
+    async with http:
+        async with http.post(api, json=body) as resp:
+            refused = await resp.json()
+        assert resp.status == 400, refused
+        assert refused["fields"] == {
+            "post_logout_redirect_uris": "Post-logout redirect URI 2 (ftp://a.example/x) must start with "
+            "https:// or http:// (the ftp: scheme is not allowed)"
+        }
+        body["post_logout_redirect_uris"] = ["https://a.example/bye", "https://a.example/bye"]
+        async with http.post(api, json=body) as resp:
+            created = await resp.json()
+        assert resp.status == 201 and created["post_logout_redirect_uris"] == ["https://a.example/bye"]
+        patch = {"post_logout_redirect_uris": []}
+        async with http.patch(f"{api}/{created['client_id']}", json=patch) as resp:
+            assert resp.status == 200 and (await resp.json())["post_logout_redirect_uris"] == []
+
+
+async def test_post_logout_redirect_uris_on_the_app_form(system: System) -> None:
+    http, _ = await signed_in_client(system)
+    apps = system.url("/settings/developer/oauth-apps")
+    async with http:
+        async with http.get(apps + "/new") as resp:
+            page = await resp.text()
+        assert '<label for="post_logout_redirect_uris">Post-logout redirect URIs</label>' in page
+        form = {"csrf_token": csrf_of(page), "name": "Form Logout App", "homepage_url": "https://f.example"}
+        form |= {"redirect_uris": "https://f.example/cb", "scopes": "openid"}
+        form |= {"post_logout_redirect_uris": "https://f.example/bye\nhttps://f.example/later\n"}
+        async with http.post(apps, data=form, allow_redirects=True) as resp:
+            credentials = await resp.text()
+        found = re.search(r"mavio_client_\w+", credentials)
+        assert resp.status == 200 and found, credentials
+        async with http.get(f"{apps}/{found.group(0)}") as resp:
+            shown = await resp.text()
+        listed = re.search(r'id="post-logout-redirect-uris">(.*?)</ul>', shown, re.S)
+        assert listed, shown
+        assert re.sub("<[^>]+>", "", listed.group(1)) == "https://f.example/byehttps://f.example/later"
