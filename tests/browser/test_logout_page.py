@@ -31,7 +31,9 @@ async def signed_out_page() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
 
     async def handle(request: web.Request) -> web.Response:
         received.append(dict(request.query))
-        return web.Response(text="<!doctype html><title>App</title><h1>Signed out</h1>", content_type="text/html")
+        return web.Response(
+            text="<!doctype html><title>App</title><h1>Signed out</h1>", content_type="text/html"
+        )
 
     app = web.Application()
     app.router.add_get("/signed-out", handle)
@@ -57,7 +59,10 @@ async def test_the_logout_page_signs_out_and_returns_to_the_app(
     owner = await create_account(system, name="Olga Owner")
     app, _ = await create_app(system, owner, name="Sign-in Notes", post_logout_redirect_uris=[bye])
     user = await create_account(system)
-    url = system.url("/oauth/logout?" + urlencode({"client_id": app.client_id, "post_logout_redirect_uri": bye, "state": "bye 1"}))
+    url = system.url(
+        "/oauth/logout?"
+        + urlencode({"client_id": app.client_id, "post_logout_redirect_uri": bye, "state": "bye 1"})
+    )
 
     # axe-core is injected as a script: a context of its own that bypasses the CSP
     audit = Audit()

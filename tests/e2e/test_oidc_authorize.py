@@ -70,10 +70,14 @@ async def test_prompt_none_signed_out_answers_login_required_with_state_and_iss(
 async def test_prompt_none_signed_out_redirects_only_to_an_exact_registered_uri(f: Flow) -> None:
     # A loopback URI with another port matches for a signed-in request (RFC 8252 §7.3), but is not
     # the exact registered string: a signed-out visitor gets the error page, never a redirect.
-    answer = await f.get(signed_in=False, scope=SCOPE, prompt="none", redirect_uri="http://127.0.0.1:4567/loopback")
+    answer = await f.get(
+        signed_in=False, scope=SCOPE, prompt="none", redirect_uri="http://127.0.0.1:4567/loopback"
+    )
     assert answer.status == 400 and not answer.location
     assert "login_required" in answer.text
-    assert LOOPBACK in (await f.get(signed_in=False, scope=SCOPE, prompt="none", redirect_uri=LOOPBACK)).location
+    assert (
+        LOOPBACK in (await f.get(signed_in=False, scope=SCOPE, prompt="none", redirect_uri=LOOPBACK)).location
+    )
 
 
 async def test_prompt_none_signed_in_without_remembered_consent_answers_consent_required(f: Flow) -> None:
@@ -142,7 +146,10 @@ async def test_nonce_and_claims_reach_the_code_record_exactly(f: Flow) -> None:
     claims = {"userinfo": {"email": {"essential": True}, "picture": None}, "id_token": {"name": None}}
     record = await authorized(f, nonce=nonce, claims=json.dumps(claims))
     assert record.nonce == nonce
-    assert json.loads(record.claims) == {"userinfo": {"email": {"essential": True}}, "id_token": {"name": None}}
+    assert json.loads(record.claims) == {
+        "userinfo": {"email": {"essential": True}},
+        "id_token": {"name": None},
+    }
     assert record.auth_time == (await session_of(f.system, f.http)).auth_time > 0
     assert record.sid == (await session_of(f.system, f.http)).sid
 
@@ -171,7 +178,9 @@ async def test_request_objects_are_refused(f: Flow, parameter: str, error: str) 
 
 async def test_openid_cannot_be_unticked(f: Flow) -> None:
     page = await f.consent(scope=SCOPE)
-    assert re.search(r'<input type="checkbox" name="granted" value="openid" checked disabled>', page.answer.text)
+    assert re.search(
+        r'<input type="checkbox" name="granted" value="openid" checked disabled>', page.answer.text
+    )
     assert 'value="profile" checked>' in page.answer.text  # profile and email can be unticked
     code = code_in(await f.decide(page, granted=["email"]), status=303)  # the browser never posts openid
     record = await record_of(f, code)

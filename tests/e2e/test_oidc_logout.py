@@ -45,7 +45,9 @@ async def signed_in(f: Flow) -> bool:
 
 
 async def test_sign_out_ends_the_session_and_returns_to_the_registered_uri_with_state(f: Flow) -> None:
-    answer = await fetch(f.http, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE, state="s-1"))
+    answer = await fetch(
+        f.http, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE, state="s-1")
+    )
     fields = confirmation(answer)
     assert "Meeting Notes" in answer.text
     assert "form-action 'self' https://client.example;" in answer.headers["Content-Security-Policy"]
@@ -62,7 +64,9 @@ async def test_the_app_may_post_the_logout_request(f: Flow) -> None:
 
 
 async def test_cancel_keeps_the_session(f: Flow) -> None:
-    fields = confirmation(await fetch(f.http, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE)))
+    fields = confirmation(
+        await fetch(f.http, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE))
+    )
     done = await post_form(f.http, logout_url(f), [*fields, ("decision", "cancel")])
     assert done.status == 303 and done.location == "/"
     assert await signed_in(f)
@@ -76,7 +80,9 @@ async def test_signing_out_needs_the_session_csrf_token(f: Flow) -> None:
 
 
 async def test_a_signed_out_user_goes_to_the_registered_uri_at_once(f: Flow) -> None:
-    answer = await fetch(f.anonymous, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE, state="s"))
+    answer = await fetch(
+        f.anonymous, logout_url(f, client_id=f.client_id, post_logout_redirect_uri=BYE, state="s")
+    )
     assert answer.status == 303 and answer.location == BYE + "&state=s"
 
 
@@ -114,8 +120,15 @@ async def test_an_unregistered_uri_is_never_redirected_to(f: Flow, params: dict[
 async def test_post_logout_redirect_uris_through_the_json_api(system: System) -> None:
     http, _ = await signed_in_client(system)
     api = system.url("/api/v1/oauth-apps")
-    body = {"name": "Logout App", "homepage_url": "https://a.example", "redirect_uris": ["https://a.example/cb"]}
-    body |= {"scopes": ["openid"], "post_logout_redirect_uris": ["https://a.example/bye", "ftp://a.example/x"]}
+    body = {
+        "name": "Logout App",
+        "homepage_url": "https://a.example",
+        "redirect_uris": ["https://a.example/cb"],
+    }
+    body |= {
+        "scopes": ["openid"],
+        "post_logout_redirect_uris": ["https://a.example/bye", "ftp://a.example/x"],
+    }
     async with http:
         async with http.post(api, json=body) as resp:
             refused = await resp.json()
