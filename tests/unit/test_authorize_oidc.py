@@ -48,7 +48,7 @@ def request(given: bool = True, uri: str = CB, **oidc: object) -> AuthorizationR
         ([("prompt", "none login")], InvalidRequest),
         ([("prompt", "sometimes")], InvalidRequest),
         ([("max_age", "-1")], InvalidRequest),
-        ([("max_age", "١")], InvalidRequest),  # an Arabic-Indic digit is no ASCII integer
+        ([("max_age", "\u0661")], InvalidRequest),  # an Arabic-Indic digit is no ASCII integer
         ([("nonce", "a"), ("nonce", "b")], InvalidRequest),
         ([("nonce", "n" * 513)], InvalidRequest),
         ([("claims", "{")], InvalidRequest),

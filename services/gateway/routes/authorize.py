@@ -40,9 +40,9 @@ from shared.messages.authorize import (
     DecisionRefused,
     Outcome,
     RedirectTo,
-    SignIn,
     ShowConsent,
     ShowSignIn,
+    SignIn,
 )
 
 routes = web.RouteTableDef()
