@@ -117,4 +117,3 @@ def _requested(member: Any, name: str) -> dict[str, Any]:
         if claim in SUPPORTED_CLAIMS:
             kept[claim] = request
     return kept
-
