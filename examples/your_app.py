@@ -89,14 +89,20 @@ class YourApp:
     jwks: dict[str, Any] = field(default_factory=dict)  # Mavio's public keys (fetched again on a new kid)
 
     def client(self, visitor: Visitor) -> AsyncOAuth2Client:
+        return self.oauth_client(visitor.token)
+
+    def oauth_client(
+        self, token: dict[str, Any] | None, *, scope: str = SCOPE, redirect_uri: str = ""
+    ) -> AsyncOAuth2Client:
+        """Authlib's client for this app (Connect's scope and callback unless told otherwise)."""
         return AsyncOAuth2Client(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret,
-            scope=SCOPE,
-            redirect_uri=self.config.redirect_uri,
+            scope=scope,
+            redirect_uri=redirect_uri or self.config.redirect_uri,
             token_endpoint_auth_method="client_secret_basic",
             code_challenge_method="S256",
-            token=visitor.token,
+            token=token,
         )
 
     async def endpoints(self) -> dict[str, Any]:

@@ -17,8 +17,7 @@
 from __future__ import annotations
 
 import secrets
-import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
@@ -40,8 +39,7 @@ from examples.your_app import (
     with_cookie,
 )
 
-with warnings.catch_warnings():  # as in examples.your_app: Authlib's notice about httpx, not ours
-    warnings.filterwarnings("ignore", "The httpx module is deprecated", DeprecationWarning)
+if TYPE_CHECKING:
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 SIGN_IN_SCOPE = "openid profile email"
@@ -64,15 +62,7 @@ async def discovery(app: YourApp) -> dict[str, Any]:
 
 
 def sign_in_client(app: YourApp, token: dict[str, Any] | None = None) -> AsyncOAuth2Client:
-    return AsyncOAuth2Client(
-        client_id=app.config.client_id,
-        client_secret=app.config.client_secret,
-        scope=SIGN_IN_SCOPE,
-        redirect_uri=app.config.sign_in_redirect_uri,
-        token_endpoint_auth_method="client_secret_basic",
-        code_challenge_method="S256",
-        token=token,
-    )
+    return app.oauth_client(token, scope=SIGN_IN_SCOPE, redirect_uri=app.config.sign_in_redirect_uri)
 
 
 @routes.post("/sign-in")

@@ -33,6 +33,7 @@ from services.authorize.redirects import (
     code_redirect,
     error_redirect,
     query_values,
+    single_values,
 )
 from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
 from shared.scopes import ScopeCatalog, parse_scope
@@ -125,14 +126,7 @@ def check_request(
 
 def check_no_repeats(query: Query) -> dict[str, str]:
     """RFC 6749 §3.1: parameters MUST NOT be included more than once; empty ones count as omitted."""
-    params: dict[str, str] = {}
-    for name in AUTHORIZE_PARAMETERS:
-        values = query_values(query, name)
-        if len(values) > 1:
-            raise InvalidRequest(f"{name} must not be repeated")
-        if values:
-            params[name] = values[0]
-    return params
+    return single_values(query, AUTHORIZE_PARAMETERS)
 
 
 def check_response_type(response_type: str | None) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import msgspec
 
-from services.authorize.redirects import Query, query_values
+from services.authorize.redirects import Query, query_values, single_values
 from shared.errors import InvalidRequest, RequestNotSupported, RequestUriNotSupported
 
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
@@ -51,13 +51,7 @@ def check_oidc(query: Query) -> OidcRequest:
         raise RequestNotSupported("the request parameter is not supported: send the parameters themselves")
     if query_values(query, "request_uri"):
         raise RequestUriNotSupported("the request_uri parameter is not supported")
-    params: dict[str, str] = {}
-    for name in OIDC_PARAMETERS:
-        values = query_values(query, name)
-        if len(values) > 1:
-            raise InvalidRequest(f"{name} must not be repeated")
-        if values:
-            params[name] = values[0]
+    params = single_values(query, OIDC_PARAMETERS)
     nonce = params.get("nonce", "")
     if len(nonce) > MAX_NONCE_LENGTH:
         raise InvalidRequest(f"nonce must be at most {MAX_NONCE_LENGTH} characters")

@@ -7,41 +7,18 @@ ends the session and lands on the app's registered post-logout URI with ``state`
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from aiohttp import web
 
-from services.stack.embedded import free_port
 from tests.browser.audit import Audit
+from tests.browser.client_site import ClientSite, client_site
 from tests.browser.console_watch import ConsoleWatch
 from tests.support.factories import DEFAULT_PASSWORD, create_account, create_app
 from tests.support.system import System
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def signed_out_page() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
-    """The app's post-logout page on a loopback port: its URL and the queries it received."""
-    port = free_port()
-    received: list[dict[str, str]] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        received.append(dict(request.query))
-        return web.Response(
-            text="<!doctype html><title>App</title><h1>Signed out</h1>", content_type="text/html"
-        )
-
-    app = web.Application()
-    app.router.add_get("/signed-out", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}/signed-out", received
-    await runner.cleanup()
 
 
 async def sign_in(system: System, page: Any, email: str) -> None:
@@ -52,10 +29,13 @@ async def sign_in(system: System, page: Any, email: str) -> None:
     await page.wait_for_url(system.url("/"))
 
 
-async def test_the_logout_page_signs_out_and_returns_to_the_app(
-    system: System, chromium: Any, signed_out_page: tuple[str, list[dict[str, str]]]
-) -> None:
-    bye, received = signed_out_page
+async def test_the_logout_page_signs_out_and_returns_to_the_app(system: System, chromium: Any) -> None:
+    async with client_site() as site:  # the app's post-logout page
+        await walk(system, chromium, site)
+
+
+async def walk(system: System, chromium: Any, site: ClientSite) -> None:
+    bye, received = site.url, site.received
     owner = await create_account(system, name="Olga Owner")
     app, _ = await create_app(system, owner, name="Sign-in Notes", post_logout_redirect_uris=[bye])
     user = await create_account(system)
