@@ -144,8 +144,9 @@ async def test_idpyoidc_signs_in(system: System) -> None:
         },
     }
     rp = RPHandler(base_url="http://127.0.0.1", client_configs={"mavio": config}, verify_ssl=False)
-    begun = await asyncio.to_thread(rp.begin, "mavio")
-    callback = await approve(system, p, begun["url"])
+    # discovery, then the authorization URL (with a nonce, PKCE S256 and a state of its own)
+    url = await asyncio.to_thread(rp.begin, "mavio", req_args={"scope": SCOPE.split()})
+    callback = await approve(system, p, url)
     response = dict(parse_qsl(urlsplit(callback).query))
     result = await asyncio.to_thread(rp.finalize, system.base_url, response)
     assert "error" not in result, result
