@@ -5,16 +5,21 @@ hint names the app (its ``aud``), must agree with ``client_id``, and is accepted
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import aiohttp
 import pytest
+from joserfc import jwt
 
-from tests.support.authorize_flow import Answer, fetch, post_form
+from shared.sealing import Sealer
+from shared.signing.keyset import current, open_private
+from shared.signing.store import SigningKeyStore
+from tests.support.authorize_flow import Answer, Flow, fetch, post_form
 from tests.support.factories import create_account, create_app, new_http, sign_in
-from tests.support.oidc_flow import OIDC_SCOPES
+from tests.support.oidc_flow import OIDC_SCOPES, sign_in_again
 from tests.support.system import System
 from tests.support.token_flow import Party, approve, exchange
 
@@ -115,3 +120,38 @@ async def test_logout_refuses_a_client_id_that_is_not_the_hint_audience(h: Hinte
         logout_url(h.system, id_token_hint=hint, client_id=other.client_id, post_logout_redirect_uri=BYE),
     )
     assert answer.status == 400 and not answer.location and "not the audience of id_token_hint" in answer.text
+
+
+async def expired_id_token(h: Hinted) -> str:
+    """An ID token for Alice that expired an hour ago, signed with Mavio's current RS256 key (as the
+    token service signed it then)."""
+    keyset = await SigningKeyStore(h.system.redis).load()
+    assert keyset is not None
+    record = current(keyset, "RS256")
+    assert record is not None
+    key = open_private(record, Sealer(h.system.settings.encryption_key))
+    now = int(time.time())
+    claims = {"iss": h.system.settings.public_url, "sub": h.alice.user.id, "aud": h.alice.client_id}
+    claims |= {"iat": now - 7200, "exp": now - 3600, "auth_time": now - 7200}
+    return jwt.encode({"alg": "RS256", "kid": record.kid}, claims, key)
+
+
+async def test_logout_accepts_an_expired_hint(h: Hinted) -> None:
+    hint = await expired_id_token(h)
+    page = await fetch(h.http, logout_url(h.system, id_token_hint=hint, post_logout_redirect_uri=BYE))
+    assert page.status == 200 and f'name="client_id" value="{h.alice.client_id}"' in page.text
+    async with new_http() as anonymous:  # signed out: straight to the app
+        answer = await fetch(
+            anonymous, logout_url(h.system, id_token_hint=hint, post_logout_redirect_uri=BYE, state="q")
+        )
+    assert answer.status == 303 and answer.location == BYE + "?state=q"
+
+
+async def test_a_hint_naming_another_user_asks_to_sign_in_then_goes_on(h: Hinted) -> None:
+    hint = await h.id_token(h.bob)
+    answer = await fetch(h.http, h.authorize_url(id_token_hint=hint))
+    assert answer.status == 302 and answer.location.startswith("/login?next="), answer.location
+    assert "reauth=1" in answer.location and "id_token_hint" not in unquote(answer.location)
+    flow = Flow(h.system, h.alice.owner, h.alice.app, h.alice.user, h.http, h.http)
+    got = redirected(await sign_in_again(flow, answer.location))  # Alice again: no loop
+    assert got["code"].startswith("mavio_code_")

@@ -138,6 +138,7 @@ def test_signed_in(oidc: dict[str, object], hinted: str | None, auth_time: int, 
         ("/oauth/authorize?prompt=login%20consent&max_age=0&x=1", "/oauth/authorize?prompt=consent&x=1"),
         ("/oauth/authorize?prompt=select_account&state=a%2Bb", "/oauth/authorize?state=a%2Bb"),
         ("/oauth/authorize?client_id=c&state=s", "/oauth/authorize?client_id=c&state=s"),
+        ("/oauth/authorize?id_token_hint=e.y.j&client_id=c", "/oauth/authorize?client_id=c"),
     ],
 )
 def test_the_sign_in_continues_without_what_asked_for_it(back_to: str, expected: str) -> None:
