@@ -3,7 +3,8 @@
 1. token verification over the bus with 1 and 2 token-service replicas, and the same through
    ``shared.verify_client``'s event-evicted cache;
 2. the bus and store ceilings of this machine (``../shared/peers/limits``);
-3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE), Mavio beside
+3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE, code exchange with
+   ``openid``: an RS256 ID token signed, with the cost of one signature), Mavio beside
    node-oidc-provider (``../shared/peers/oidc-provider``).
 Prints each window and the medians; writes ``bench/results/<date>.json`` and ``<date>.md``."""
 
@@ -178,9 +179,11 @@ def main(argv: list[str]) -> int:
         if not a.no_ceilings:
             results |= run_ceilings(stack, a)
         if not a.no_peer:
+            from bench.id_token_signing import signing_cost
             from bench.peer import run_peer_comparison
 
             results |= run_peer_comparison(stack, a)
+            measures.append(signing_cost())
     finally:
         stack.stop()
     report.write(

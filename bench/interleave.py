@@ -25,6 +25,7 @@ class Side:
     endpoint: TokenEndpoint
     mint: Mint  # fresh refresh-token chains
     codes: Codes  # fresh (code, code_verifier) pairs
+    oidc_codes: Codes | None = None  # fresh pairs whose scope holds openid (the exchange signs an ID token)
 
 
 def turns(sides: list[Side], rounds: int) -> list[list[Side]]:
@@ -34,10 +35,14 @@ def turns(sides: list[Side], rounds: int) -> list[list[Side]]:
 
 
 async def interleaved(sides: list[Side], a: argparse.Namespace) -> dict[str, Window]:
-    """Refresh (``a.repeats`` rounds of ``a.duration`` s) then code exchange (``a.exchange_windows``
-    rounds of ``a.codes_per_window`` codes), each server's windows in turns with the others'."""
+    """Refresh (``a.repeats`` rounds of ``a.duration`` s) then code exchange and code exchange with
+    ``openid`` (``a.exchange_windows`` rounds of ``a.codes_per_window`` codes each), each server's windows
+    in turns with the others'. The ``openid`` rounds run when every side can make such codes."""
     results: dict[str, Window] = {}
-    for scenario, rounds in (("refresh", a.repeats), ("exchange", a.exchange_windows)):
+    scenarios = [("refresh", a.repeats), ("exchange", a.exchange_windows)]
+    if all(side.oidc_codes is not None for side in sides):
+        scenarios.append(("exchange-oidc", a.exchange_windows))
+    for scenario, rounds in scenarios:
         windows: dict[str, list[Window]] = {side.name: [] for side in sides}
         for r, order in enumerate(turns(sides, rounds)):
             for side in order:
@@ -45,6 +50,8 @@ async def interleaved(sides: list[Side], a: argparse.Namespace) -> dict[str, Win
                     w = await wrk_refresh_window(
                         side.endpoint, side.mint, a, a.warmup if r == 0 else a.duration
                     )
+                elif scenario == "exchange-oidc" and side.oidc_codes is not None:
+                    w = await wrk_exchange_window(side.endpoint, side.oidc_codes, a, expect='"id_token"')
                 else:
                     w = await wrk_exchange_window(side.endpoint, side.codes, a)
                 if r:

@@ -48,6 +48,7 @@ from shared.registry_client import RegistryClient
 from shared.tokens import Signer, mint, new_family_id
 
 REDIRECT = "http://127.0.0.1:9/cb"
+OIDC_SCOPE = "openid meetings:read"  # the ID token signed RS256 (the app's default algorithm)
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ async def _mavio_app(stack: Stack) -> MavioApp:
                 name="Bench",
                 homepage_url="https://bench.example",
                 redirect_uris=[REDIRECT],
-                scopes=["meetings:read"],
+                scopes=["openid", "meetings:read"],
             )
         )
     finally:
@@ -83,9 +84,13 @@ async def _mavio_app(stack: Stack) -> MavioApp:
     return MavioApp(reply.app.client_id, reply.client_secret, owner.id)
 
 
-async def mavio_codes(stack: Stack, app: MavioApp, count: int) -> list[tuple[str, str]]:
+async def mavio_codes(
+    stack: Stack, app: MavioApp, count: int, *, scope: str = "meetings:read"
+) -> list[tuple[str, str]]:
     """``count`` authorization codes with S256 challenges, stored as the authorize service stores them
-    (each its own family): (code, code_verifier) pairs."""
+    (each its own family): (code, code_verifier) pairs. A scope with ``openid`` gets what an OpenID
+    Connect sign-in records (nonce, auth_time, sid), so the exchange signs a full ID token."""
+    oidc = "openid" in scope.split()
     signer, now, out = Signer(stack.settings.hmac_key), int(time.time()), []
     redis = aioredis.Redis.from_url(stack.settings.redis_url)
     try:
@@ -98,11 +103,14 @@ async def mavio_codes(stack: Stack, app: MavioApp, count: int) -> list[tuple[str
                     client_id=app.client_id,
                     user_id=app.owner_id,
                     redirect_uri=REDIRECT,
-                    scope="meetings:read",
+                    scope=scope,
                     code_challenge=s256_challenge(verifier),
                     code_challenge_method="S256",
                     issued_at=now,
                     expires_at=now + 600,
+                    nonce=secrets.token_urlsafe(16) if oidc else "",
+                    auth_time=now if oidc else 0,
+                    sid=secrets.token_urlsafe(12) if oidc else "",
                 )
                 key = grant_keys.code(family, signer.sign(code))
                 pipe.set(key, msgspec.json.encode(record), ex=600)
@@ -197,10 +205,14 @@ def _mavio_side(stack: Stack, a: argparse.Namespace, tmp: Path) -> tuple[Side, l
     async def codes(n: int) -> list[tuple[str, str]]:
         return await mavio_codes(stack, target.app, n)
 
+    async def oidc_codes(n: int) -> list[tuple[str, str]]:
+        return await mavio_codes(stack, target.app, n, scope=OIDC_SCOPE)
+
     async def mint(n: int) -> list[str]:
         return await _mavio_tokens(stack, target.url.removesuffix("/oauth/token"), target.app, n)
 
-    return Side("mavio", target.endpoint(), mint, codes), target.rt_file.read_text().split()
+    side = Side("mavio", target.endpoint(), mint, codes, oidc_codes)
+    return side, target.rt_file.read_text().split()
 
 
 @contextlib.contextmanager
@@ -231,13 +243,16 @@ def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tu
         async def codes(n: int) -> list[tuple[str, str]]:
             return await peer_codes(base, n)
 
+        async def oidc_codes(n: int) -> list[tuple[str, str]]:  # it signs an RS256 ID token for openid
+            return await peer_codes(base, n, scope="openid offline_access api")
+
         async def mint(n: int) -> list[str]:
             out = tmp / "peer_rt_wrk.txt"
             cmd = [*mint_cmd[:2], "-n", str(n), "-o", str(out), "--base", base]
             await asyncio.to_thread(subprocess.run, cmd, check=True, capture_output=True, timeout=300)
             return out.read_text().split()
 
-        yield Side("oidc-provider", endpoint, mint, codes), rt_file.read_text().split()
+        yield Side("oidc-provider", endpoint, mint, codes, oidc_codes), rt_file.read_text().split()
     finally:
         node.terminate()
         node.wait(20)
@@ -245,11 +260,14 @@ def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tu
 
 async def _python_load(side: Side, tokens: list[str], a: argparse.Namespace) -> dict[str, Window]:
     """``--python-load``: one server's windows with the aiohttp load generator, one server after the other."""
-    refresh, exchange = f"refresh {side.name}", f"exchange {side.name}"
-    return {
+    refresh, exchange, oidc = f"refresh {side.name}", f"exchange {side.name}", f"exchange-oidc {side.name}"
+    out = {
         refresh: await refresh_load(side.endpoint, tokens, a, label=refresh),
         exchange: await exchange_load(side.endpoint, side.codes, a, label=exchange),
     }
+    if side.oidc_codes is not None:
+        out[oidc] = await exchange_load(side.endpoint, side.oidc_codes, a, label=oidc)
+    return out
 
 
 def use_wrk(a: argparse.Namespace) -> bool:

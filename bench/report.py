@@ -41,6 +41,13 @@ GOALS = (
         1.5,
         1.0,
     ),
+    Goal(
+        "code exchange with openid (RS256, ID token signed; HTTP) vs node-oidc-provider",
+        "exchange-oidc mavio",
+        "exchange-oidc oidc-provider",
+        1.5,
+        1.0,
+    ),
     Goal("bus verify, 1 token replica vs nats echo ceiling", "verify x1", "nats echo", 0.8, 0.8),
     Goal("bus verify, 2 token replicas vs nats echo ceiling", "verify x2", "nats echo", 0.8, 0.8),
     Goal("cached verify (shared.verify_client) vs bus verify x1", "cached verify", "verify x1", 20.0, 20.0),

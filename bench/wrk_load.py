@@ -62,14 +62,20 @@ async def wrk_refresh_window(
         return _run(_wrk(), "refresh.lua", target, env, a.http_concurrency, max(1.0, seconds))
 
 
-async def wrk_exchange_window(target: TokenEndpoint, codes: Codes, a: argparse.Namespace) -> Window:
+async def wrk_exchange_window(
+    target: TokenEndpoint, codes: Codes, a: argparse.Namespace, *, expect: str = '"refresh_token"'
+) -> Window:
     """One count-based window: ``a.codes_per_window`` codes prepared (+1, see exchange.lua), each
-    exchanged once, ``a.http_concurrency`` at a time."""
+    exchanged once, ``a.http_concurrency`` at a time; an answer counts when its body holds ``expect``."""
     with tempfile.TemporaryDirectory(prefix="mavio-wrk-") as tmp:
         pairs = Path(tmp) / "codes.txt"
         prepared = await codes(a.codes_per_window + 1)
         pairs.write_text("".join(f"{code} {verifier}\n" for code, verifier in prepared))
-        env = {"MAVIO_WRK_CODES": str(pairs), "MAVIO_WRK_REDIRECT": target.redirect_uri}
+        env = {
+            "MAVIO_WRK_CODES": str(pairs),
+            "MAVIO_WRK_REDIRECT": target.redirect_uri,
+            "MAVIO_WRK_EXPECT": expect,
+        }
         return _run(_wrk(), "exchange.lua", target, env, a.http_concurrency, EXCHANGE_LIMIT_S, until=DONE)
 
 

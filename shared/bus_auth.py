@@ -85,7 +85,7 @@ USERS: dict[str, Permissions] = {
     ),
     "token": Permissions(
         publish=(f"{P}.registry.>", f"{P}.events.>", *_probe("token")),
-        subscribe=(*_own("token"), *_APP_EVENTS),
+        subscribe=(*_own("token"), *_APP_EVENTS, subjects.EVENT_SIGNING_KEYS_ROTATED),
         responses=True,
         queue="token",
     ),
@@ -104,10 +104,19 @@ USERS: dict[str, Permissions] = {
     ),
     # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
     # Of revocation it asks only what a user or an app asks for itself: an app's commands ("revoke all
-    # tokens", deletion) are the registry's, which has revocation do them.
+    # tokens", deletion) are the registry's, which has revocation do them. Of token, only what HTTP
+    # asks: never ``token.keys.*`` (the signing keys are the operator's: ``mavio-oauth keys``).
     "gateway": Permissions(
         publish=(
-            *(f"{P}.{service}.>" for service in subjects.SERVICES if service != subjects.REVOCATION),
+            *(
+                f"{P}.{service}.>"
+                for service in subjects.SERVICES
+                if service not in (subjects.REVOCATION, subjects.TOKEN)
+            ),
+            subjects.TOKEN_EXCHANGE,
+            subjects.TOKEN_INTROSPECT,
+            subjects.TOKEN_USERINFO,
+            subjects.op(subjects.TOKEN, "health"),  # ``/readyz``
             subjects.REVOCATION_REVOKE,
             subjects.REVOCATION_REVOKE_GRANT,
             subjects.REVOCATION_CONNECTED_APPS,
@@ -116,9 +125,16 @@ USERS: dict[str, Permissions] = {
         subscribe=(*_APP_EVENTS, *_SERVE),
         responses=True,
     ),
-    # The operator CLI (``mavio-oauth``): accounts, plans, the audit trail and ``status``.
+    # The operator CLI (``mavio-oauth``): accounts, plans, signing keys, the audit trail and ``status``.
     "cli": Permissions(
-        publish=(f"{P}.registry.>", f"{P}.revocation.>", *_JS_READ, *_DISCOVER),
+        publish=(
+            f"{P}.registry.>",
+            f"{P}.revocation.>",
+            subjects.TOKEN_KEYS_LIST,
+            subjects.TOKEN_KEYS_ROTATE,
+            *_JS_READ,
+            *_DISCOVER,
+        ),
         subscribe=(),
         responses=True,  # JetStream flow control asks the ordered consumer to answer
     ),

@@ -45,6 +45,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_password: str = ""
     access_token_ttl: int = 3600
     refresh_token_ttl: int = 2_592_000
+    id_token_ttl: int = 0  # OpenID Connect ID tokens; 0 = the access token's (``id_token_lifetime``)
     code_ttl: int = 600
     consent_ttl: int = 900
     consent_pages_max: int = 20  # open consent pages per user; a new page over the cap drops the oldest
@@ -88,6 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def encryption_key(self) -> bytes:
         return self.key_encryption_key.encode()
+
+    @property
+    def id_token_lifetime(self) -> int:
+        """Seconds an ID token is valid: ``MAVIO_ID_TOKEN_TTL``, by default the access token's."""
+        return self.id_token_ttl or self.access_token_ttl
 
 
 def _int(lo: int, hi: int) -> Callable[[str], int]:
@@ -201,6 +207,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_REDIS_PASSWORD": ("redis_password", str),
     "MAVIO_ACCESS_TOKEN_TTL": ("access_token_ttl", _int(1, 30 * _DAY)),
     "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
+    "MAVIO_ID_TOKEN_TTL": ("id_token_ttl", _int(1, _DAY)),
     "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),
     "MAVIO_CONSENT_TTL": ("consent_ttl", _int(1, _DAY)),
     "MAVIO_CONSENT_PAGES_MAX": ("consent_pages_max", _int(1, 1000)),

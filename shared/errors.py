@@ -144,6 +144,14 @@ class InsufficientScope(OAuthError):
     status = 403
 
 
+class BearerTokenRequired(OAuthError):
+    """RFC 6750 §3.1: the request lacks any authentication information; answered 401 with a bare
+    ``WWW-Authenticate: Bearer`` challenge (no error code in it)."""
+
+    error = "invalid_request"
+    status = 401
+
+
 class ServerError(OAuthError):
     """The authorization server encountered an unexpected condition."""
 

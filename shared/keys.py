@@ -97,3 +97,13 @@ def credentials_view(view_id: str) -> str:
 
 
 CREDENTIALS_VIEW_TTL = 600
+
+
+# ---- OpenID Connect signing keys (``shared.signing.store``) -------------------------------------
+
+
+def signing_keys() -> str:
+    """string: the signing key set, JSON ``shared.signing.keyset.KeySet``: every key's public JWK and
+    state (current, next, retired), private keys only sealed (``shared.sealing``, purpose ``jwk:<kid>``).
+    Created once with SET NX; replaced only by compare-and-set (``lua/signing_keys_swap.lua``)."""
+    return f"{P}:signing-keys"

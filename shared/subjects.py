@@ -27,6 +27,9 @@ TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
 TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
 TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
 TOKEN_CALLS = op(TOKEN, "calls")  # verifications a resource server answered from its cache (stats)
+TOKEN_USERINFO = op(TOKEN, "userinfo")  # GET/POST /oauth/userinfo (OpenID Connect Core 1.0 §5.3)
+TOKEN_KEYS_LIST = op(TOKEN, "keys.list")  # ``mavio-oauth keys list``
+TOKEN_KEYS_ROTATE = op(TOKEN, "keys.rotate")  # ``mavio-oauth keys rotate``
 
 # registry
 REGISTRY_GET_APP = op(REGISTRY, "app.get")
@@ -68,6 +71,8 @@ EVENT_GRANT_EXPIRED = event("grant", "expired")
 EVENT_PLAN_CHANGED = event("plan", "changed")
 EVENT_SCOPES_NARROWED = event("scopes", "narrowed")
 EVENT_CREDENTIAL_LEAKED = event("credential", "leaked")
+# Live only, not an app's event: every token replica loads the new current signing keys at once.
+EVENT_SIGNING_KEYS_ROTATED = event("signing_keys", "rotated")
 
 # What a resource server's verification cache (``shared.verify_client``) listens to: the events that
 # end or narrow a token. Its bus users may subscribe to these and no other event.

@@ -3,7 +3,8 @@
 -- stops and prints "WRK exchange done" (bench.wrk_load then ends wrk with SIGINT, which cuts its sleep
 -- short). A connection that finds no pair left sends nothing and waits for the stop.
 -- Env: MAVIO_WRK_CODES (a file, "code verifier" a line), MAVIO_WRK_AUTH (the Authorization header),
--- MAVIO_WRK_REDIRECT (the redirect_uri the codes were issued for).
+-- MAVIO_WRK_REDIRECT (the redirect_uri the codes were issued for), MAVIO_WRK_EXPECT (what a successful
+-- answer's body holds: '"refresh_token"' unless set; '"id_token"' for the exchange with openid).
 local ffi = require("ffi")
 ffi.cdef [[
   typedef struct { long tv_sec; long tv_nsec; } mavio_timespec;
@@ -20,6 +21,7 @@ for line in io.lines(os.getenv("MAVIO_WRK_CODES")) do
   local code, verifier = line:match("^(%S+)%s+(%S+)$")
   if code then loaded = loaded + 1; pairs_[loaded] = { code, verifier } end
 end
+local expect = os.getenv("MAVIO_WRK_EXPECT") or '"refresh_token"'
 local redirect = os.getenv("MAVIO_WRK_REDIRECT"):gsub("[^%w%-%._~]", function(c)
   return string.format("%%%02X", string.byte(c))
 end)
@@ -45,7 +47,7 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 and body:find('"refresh_token"', 1, true) then ok = ok + 1 else failed = failed + 1 end
+  if status == 200 and body:find(expect, 1, true) then ok = ok + 1 else failed = failed + 1 end
   if ok + failed == expected then
     finished = now()
     io.write("WRK exchange done\n")

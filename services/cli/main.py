@@ -6,13 +6,16 @@
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
     mavio-oauth status [--wait SECONDS]
+    mavio-oauth keys list | rotate
 
 Talks to Redis directly (MAVIO_REDIS_URL; with neither it nor MAVIO_NATS_URL set, the running ``make run``
 stack's ``stack.env``: ``services.cli.environment``) through the account and app stores (``shared.accounts``,
 ``shared.apps``), so it works while the services are down. ``users set-plan`` asks the registry,
 which owns plan changes: it records the plan and has the user's grants narrowed to it; with the
 revocation service away, the narrowing is queued (durably) and the command says it is pending (exit
-0: it will be done when revocation is back). ``status`` asks the bus only (``services.cli.status``).
+0: it will be done when revocation is back). ``status`` asks the bus only (``services.cli.status``),
+and so do ``keys list`` and ``keys rotate`` (the token service, the signing keys' one writer:
+``services.cli.keys``).
 With the bus or
 the registry down the plan is recorded here and the command says the grants were NOT narrowed and
 exits 1 (running it again once the services are up is safe). Errors are one line on stderr; exit
@@ -58,7 +61,7 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavio-oauth", description="Operate a Mavio OAuth deployment.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,status}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,keys,status}")
     users = groups.add_parser("users", help="Mavio accounts").add_subparsers(dest="command", required=True)
     add = users.add_parser("add", help="create an account")
     add.add_argument("email")
@@ -73,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     apps.add_parser("list", help="list every registered app")
     audit = apps.add_parser("audit", help="an app's audit trail, oldest first (from the bus)")
     audit.add_argument("client_id")
+    keys = groups.add_parser("keys", help="OpenID Connect signing keys").add_subparsers(
+        dest="command", required=True
+    )
+    keys.add_parser("list", help="the signing keys: current, next, retired (key ids only)")
+    keys.add_parser("rotate", help="make each next key current on every token replica; make new next keys")
     status = groups.add_parser("status", help="the services and replicas answering on the bus")
     status.add_argument(
         "--wait", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS", help="collection window (1)"
@@ -167,6 +175,10 @@ async def _status(settings: Settings, wait: float) -> str:
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
     if args.group == "status":
         return await _status(settings, args.wait)
+    if args.group == "keys":
+        from services.cli.keys import signing_keys
+
+        return await signing_keys(settings, args.command, _table)
     if (args.group, args.command) == ("apps", "audit"):
         from services.cli.audit import audit_trail
 

@@ -37,6 +37,7 @@ from services.gateway.routes import (
     developer,
     health,
     logout,
+    oidc,
     revocation,
     settings,
     token,
@@ -60,6 +61,7 @@ ROUTE_MODULES = (
     authorize,
     logout,
     token,
+    oidc,
     revocation,
 )
 STATIC = Path(__file__).parent / "static"

@@ -13,7 +13,10 @@ from services.gateway.keys import METRICS, REQUEST_ID, REQUEST_IDS
 from services.gateway.rendering import json_response, render, wants_json
 from services.gateway.sessions import get_session
 from shared.errors import (
+    BearerTokenRequired,
+    InsufficientScope,
     InvalidClient,
+    InvalidToken,
     NotFound,
     OAuthError,
     ServerError,
@@ -34,6 +37,9 @@ def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
     headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     if isinstance(exc, InvalidClient) and getattr(exc, "basic", False):
         headers["WWW-Authenticate"] = 'Basic realm="mavio", charset="UTF-8"'
+    challenge = bearer_challenge(exc)
+    if challenge:
+        headers["WWW-Authenticate"] = challenge
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, UnsupportedEncoding) and exc.content_coding:
@@ -48,6 +54,16 @@ def oauth_error_response(request: web.Request, exc: OAuthError) -> web.Response:
     resp = render(request, "error.html", {"error": exc}, status=exc.status)
     resp.headers.update(headers)
     return resp
+
+
+def bearer_challenge(exc: OAuthError) -> str:
+    """RFC 6750 §3: a protected resource's (UserInfo's) challenge; bare when no token was sent."""
+    if isinstance(exc, BearerTokenRequired):
+        return "Bearer"
+    if isinstance(exc, InvalidToken | InsufficientScope):
+        description = exc.description.replace('"', "'")
+        return f'Bearer error="{exc.error}", error_description="{description}"'
+    return ""
 
 
 @web.middleware

@@ -13,6 +13,12 @@ from typing import Any, Final
 
 import msgspec
 
+from services.gateway.openapi_oidc import (
+    METADATA_OIDC_PROPERTIES,
+    METADATA_OIDC_REQUIRED,
+    OIDC_PATHS,
+    OIDC_SCHEMAS,
+)
 from shared.apps.settings import AppSettings
 
 PATH: Final = "/api/openapi.json"
@@ -326,12 +332,14 @@ SCHEMAS: Final[dict[str, Any]] = {
             "authorization_endpoint",
             "token_endpoint",
             "authorization_response_iss_parameter_supported",
+            *METADATA_OIDC_REQUIRED,
         ],
         "properties": {
             "issuer": _S,
             "authorization_endpoint": _S,
             "token_endpoint": _S,
             "authorization_response_iss_parameter_supported": {"const": True},
+            **METADATA_OIDC_PROPERTIES,
         },
     },
     "TokenResponse": {
@@ -343,6 +351,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "expires_in": {"type": "integer"},
             "refresh_token": _S,
             "scope": _S,
+            "id_token": _S,  # when the scope holds openid (OpenID Connect Core 1.0 §3.1.3.3)
         },
     },
     "Introspection": {
@@ -419,12 +428,13 @@ def document(public_url: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Mavio OAuth", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": {**_OAUTH_PATHS, **_APP_PATHS},
+        "paths": {**_OAUTH_PATHS, **OIDC_PATHS, **_APP_PATHS},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **OIDC_SCHEMAS},
             "securitySchemes": {
                 "clientBasic": {"type": "http", "scheme": "basic"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "mavio_session"},
+                "bearer": {"type": "http", "scheme": "bearer"},  # UserInfo
             },
         },
     }

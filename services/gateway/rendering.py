@@ -51,10 +51,19 @@ def render(
     return resp
 
 
+_JSON_PATHS = (
+    "/api/",
+    "/oauth/token",
+    "/oauth/introspect",
+    "/oauth/revoke",
+    "/oauth/userinfo",
+    "/oauth/jwks",
+    "/.well-known/",
+)
+
+
 def wants_json(request: web.Request) -> bool:
-    if request.path.startswith(
-        ("/api/", "/oauth/token", "/oauth/introspect", "/oauth/revoke", "/.well-known/")
-    ):
+    if request.path.startswith(_JSON_PATHS):
         return True
     accept = request.headers.get("Accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -10,6 +10,7 @@ credentials against its app record, read from Redis (``invalid_client``;
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from services.token.exchange_code import CodeGrant
@@ -17,6 +18,9 @@ from services.token.refresh import RefreshGrant
 from shared.client_auth import ClientVerifier
 from shared.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+
+# A reply's ID token added when its grant did not add one (``IdTokens.attach_for_grant``), for ``now``.
+IdTokenNet = Callable[[ExchangeTokenReply, int], Awaitable[ExchangeTokenReply]]
 
 AUTHORIZATION_CODE: Final = "authorization_code"
 REFRESH_TOKEN: Final = "refresh_token"
@@ -28,10 +32,18 @@ NOT_FOR_APPS: Final = frozenset({"client_credentials"})
 
 
 class TokenEndpoint:
-    def __init__(self, clients: ClientVerifier, code: CodeGrant, refresh: RefreshGrant) -> None:
+    def __init__(
+        self,
+        clients: ClientVerifier,
+        code: CodeGrant,
+        refresh: RefreshGrant,
+        *,
+        id_tokens: IdTokenNet | None = None,
+    ) -> None:
         self._clients = clients
         self._code = code
         self._refresh = refresh
+        self._id_tokens = id_tokens
 
     async def exchange(self, req: ExchangeTokenRequest, *, request_id: str) -> ExchangeTokenReply:
         grant = req.grant_type
@@ -44,5 +56,9 @@ class TokenEndpoint:
             raise UnauthorizedClient(f"this client may not use the {grant} grant")
         now = int(time.time())
         if grant == AUTHORIZATION_CODE:
-            return await self._code.exchange(app.client_id, req, now=now)
-        return await self._refresh.refresh(app.client_id, req, now=now)
+            reply = await self._code.exchange(app.client_id, req, now=now)
+        else:
+            reply = await self._refresh.refresh(app.client_id, req, now=now)
+        # Every grant whose tokens hold openid answers with an ID token (OpenID Connect Core 1.0
+        # §3.1.3.3): the grants add theirs (with the code's nonce); any other gets one here.
+        return reply if self._id_tokens is None else await self._id_tokens(reply, now)

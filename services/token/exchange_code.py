@@ -19,11 +19,12 @@ from __future__ import annotations
 import msgspec
 import structlog
 
+from services.token.id_tokens import IdTokens
 from services.token.issuance import MintedPair, first_records, mint_pair, token_reply
 from services.token.metrics import TokenMetrics
 from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest
-from shared.grants.records import CodeRecord
+from shared.grants.records import CodeRecord, oidc_session
 from shared.grants.storage import (
     CodeStore,
     CodeTaken,
@@ -35,6 +36,7 @@ from shared.grants.storage import (
     Reused,
 )
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+from shared.oidc_claims import has_openid
 from shared.pkce import is_verifier, s256_challenge, verify_s256
 from shared.tokens import Signer, parse
 
@@ -101,6 +103,7 @@ def first_pair(
         access_record=access,
         refresh_sig=pair.refresh_sig,
         refresh_record=refresh,
+        oidc=msgspec.json.encode(oidc_session(record)) if has_openid(record.scope) else b"",
     )
 
 
@@ -115,7 +118,9 @@ class CodeGrant:
         access_ttl: int,
         refresh_ttl: int,
         metrics: TokenMetrics | None = None,
+        id_tokens: IdTokens | None = None,
     ) -> None:
+        self._id_tokens = id_tokens
         self._issued = (metrics if metrics is not None else TokenMetrics()).issued_by_code
         self._codes = codes
         self._families = families
@@ -140,7 +145,8 @@ class CodeGrant:
             outcome = await self._codes.redeem(parsed.family, signature, redemption, now=now)
         if isinstance(outcome, Issued):
             self._issued.inc()
-            return token_reply(pair, scope=outcome.scope, expires_in=self._access_ttl)
+            reply = token_reply(pair, scope=outcome.scope, expires_in=self._access_ttl)
+            return await self._with_id_token(reply, outcome.record, now=now)
         if isinstance(outcome, Reused):
             await self._reuse.revoked_by_reuse(outcome.revoked, kind="code", presenting_client=client_id)
             raise InvalidGrant("the authorization code was already used; tokens issued from it are revoked")
@@ -164,4 +170,21 @@ class CodeGrant:
         if not await self._families.issue_first_counted(first, now=now):
             raise InvalidGrant(INVALID_CODE, debug="family revoked before issuance")
         self._issued.inc()
-        return token_reply(pair, scope=record.scope, expires_in=self._access_ttl)
+        reply = token_reply(pair, scope=record.scope, expires_in=self._access_ttl)
+        return await self._with_id_token(reply, record, now=now)
+
+    async def _with_id_token(
+        self, reply: ExchangeTokenReply, record: CodeRecord | bytes, *, now: int
+    ) -> ExchangeTokenReply:
+        """The reply with an ID token (OpenID Connect Core 1.0 §3.1.3.3) when the scope holds openid."""
+        if self._id_tokens is None or not has_openid(reply.scope) or not record:
+            return reply
+        code = _decode_code(record) if isinstance(record, bytes) else record
+        return await self._id_tokens.attach(
+            reply,
+            client_id=code.client_id,
+            user_id=code.user_id,
+            session=oidc_session(code),
+            nonce=code.nonce,
+            now=now,
+        )

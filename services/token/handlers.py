@@ -16,11 +16,14 @@ from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
 from services.token.metrics import TokenMetrics
+from services.token.oidc_wiring import id_token_issuer, signing_key_routes, start_keyring
 from services.token.refresh import RefreshGrant
 from services.token.replay_audit import ReplayAuditor
 from services.token.reuse import ReuseResponder
+from services.token.userinfo import UserInfo
 from services.token.verify import Verifier
 from shared import subjects
+from shared.accounts.store import RedisAccountStore
 from shared.apps.client_auth_cache import CachedClientVerifier
 from shared.apps.store import RedisAppStore
 from shared.events import ensure_audit_stream_at_start, publish_event
@@ -34,6 +37,7 @@ from shared.messages.token import (
     Introspection,
     IntrospectTokenRequest,
     ReportCallsRequest,
+    UserInfoRequest,
     VerifyTokenRequest,
 )
 from shared.service import Meta, Route
@@ -63,9 +67,14 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         except Exception as exc:  # the revocation is done; a lost event must not fail the request
             log.error("event not published", kind=type(event).__name__, debug=repr(exc))
 
+    keyring = await start_keyring(ctx)
+    accounts = RedisAccountStore(ctx.redis)
+    id_tokens = id_token_issuer(ctx, keyring, clients, accounts)
     reuse = ReuseResponder(store, publish, metrics)
     ttls = {"access_ttl": s.access_token_ttl, "refresh_ttl": s.refresh_token_ttl}
-    code = CodeGrant(codes=store, families=store, reuse=reuse, signer=signer, metrics=metrics, **ttls)
+    code = CodeGrant(
+        codes=store, families=store, reuse=reuse, signer=signer, metrics=metrics, id_tokens=id_tokens, **ttls
+    )
     window = s.refresh_replay_window
     replays = ReplayAuditor(publish, metrics)
     ctx.stack.push_async_callback(replays.drain)
@@ -77,14 +86,21 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         signer=signer,
         replay_window=window,
         metrics=metrics,
+        id_tokens=id_tokens,
+        sessions=store,
         **ttls,
     )
-    endpoint = TokenEndpoint(clients, code, refresh)
+
+    async def id_token_net(reply: ExchangeTokenReply, now: int) -> ExchangeTokenReply:
+        return await id_tokens.attach_for_grant(reply, tokens=store, sessions=store, signer=signer, now=now)
+
+    endpoint = TokenEndpoint(clients, code, refresh, id_tokens=id_token_net)
     introspector = Introspector(clients, store, store, signer)
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
     ctx.stack.push_async_callback(calls.close)
     verifier = Verifier(store, signer, calls)
+    userinfo = UserInfo(store, signer, calls, accounts)
 
     async def exchange(req: ExchangeTokenRequest, meta: Meta) -> ExchangeTokenReply:
         return await endpoint.exchange(req, request_id=meta.request_id)
@@ -102,4 +118,6 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),
+        Route("userinfo", subjects.TOKEN_USERINFO, UserInfoRequest, userinfo.userinfo),
+        *signing_key_routes(ctx, keyring),
     ]

@@ -10,6 +10,7 @@ The successor refresh token lives ``MAVIO_REFRESH_TOKEN_TTL`` from now (sliding 
 
 from __future__ import annotations
 
+from services.token.id_tokens import IdTokens
 from services.token.issuance import mint_pair, open_successor, seal_successor, token_reply
 from services.token.metrics import TokenMetrics
 from services.token.replay_audit import ReplayAuditor
@@ -17,6 +18,7 @@ from services.token.reuse import ReuseResponder
 from shared.errors import InvalidGrant, InvalidRequest, InvalidScope
 from shared.grants.storage import (
     IndexStore,
+    OidcSessions,
     RefreshTokenStore,
     Replayed,
     ReplayRefused,
@@ -25,6 +27,7 @@ from shared.grants.storage import (
     Rotation,
 )
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
+from shared.oidc_claims import has_openid
 from shared.scopes import join_scope, parse_scope
 from shared.tokens import Signer, parse
 
@@ -52,7 +55,11 @@ class RefreshGrant:
         refresh_ttl: int,
         replay_window: int,
         metrics: TokenMetrics | None = None,
+        id_tokens: IdTokens | None = None,
+        sessions: OidcSessions | None = None,
     ) -> None:
+        self._id_tokens = id_tokens
+        self._sessions = sessions
         self._metrics = metrics if metrics is not None else TokenMetrics()
         self._tokens = tokens
         self._indexes = indexes
@@ -94,14 +101,16 @@ class RefreshGrant:
                     )
                 self._metrics.rotated.inc()
                 self._metrics.issued_by_refresh.inc()
-                return token_reply(pair, scope=granted, expires_in=self._access_ttl)
+                reply = token_reply(pair, scope=granted, expires_in=self._access_ttl)
+                return await self._with_id_token(reply, client_id, user_id, parsed.family, now)
             case Replayed(sealed=sealed, scope=granted, user_id=user_id):
                 successor = open_successor(presented, presented_sig, sealed)
                 if successor is None:  # cannot happen unless the store was tampered with
                     raise InvalidGrant(INVALID_REFRESH, debug="sealed successor did not open")
                 self._metrics.replayed.inc()
                 await self._replays.replayed(rotation, user_id=user_id, issued=granted, suspicious=False)
-                return token_reply(successor, scope=granted, expires_in=successor.expires_at - now)
+                reply = token_reply(successor, scope=granted, expires_in=successor.expires_at - now)
+                return await self._with_id_token(reply, client_id, user_id, parsed.family, now)
             case ReplayRefused(scope=issued, user_id=user_id):
                 await self._replays.replayed(rotation, user_id=user_id, issued=issued, suspicious=True)
                 raise InvalidGrant(INVALID_REFRESH, debug="replay asked for another scope than the rotation")
@@ -111,3 +120,15 @@ class RefreshGrant:
         if outcome.reason == "invalid_scope":
             raise InvalidScope("the requested scope exceeds the scope granted")
         raise InvalidGrant(INVALID_REFRESH, debug=f"refresh token {outcome.reason}")
+
+    async def _with_id_token(
+        self, reply: ExchangeTokenReply, client_id: str, user_id: str, family: str, now: int
+    ) -> ExchangeTokenReply:
+        """A fresh ID token (OpenID Connect Core 1.0 §12.2) when the scope holds openid: the same sub,
+        auth_time and sid as the family's first, no nonce; fresh iat, exp and at_hash."""
+        if self._id_tokens is None or self._sessions is None or not has_openid(reply.scope):
+            return reply
+        session = await self._sessions.oidc_session(family)
+        return await self._id_tokens.attach(
+            reply, client_id=client_id, user_id=user_id, session=session, now=now
+        )

@@ -48,6 +48,11 @@ class CachedClientVerifier:
         assert record is not None
         return record.view()
 
+    async def app(self, client_id: str) -> AppRecord | None:
+        """The app's record (cached), without authenticating anyone: for what a request already
+        authenticated needs of it (its ID token algorithm)."""
+        return await self._record(client_id)
+
     async def _record(self, client_id: str) -> AppRecord | None:
         cached = self.cache.get(client_id)
         counters = self._counters

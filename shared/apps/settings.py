@@ -36,6 +36,10 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
     # OpenID Connect RP-Initiated Logout 1.0 §3: where /oauth/logout may send the browser afterwards
     post_logout_redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
+    # OpenID Connect Dynamic Client Registration 1.0 §2: the ID token's JWS algorithm, RS256 or ES256
+    id_token_signed_response_alg: Annotated[
+        str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
+    ] = "RS256"
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -60,6 +64,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     scopes: list[str] | None = None
     require_pkce: bool | None = None
     post_logout_redirect_uris: list[str] | None = None
+    id_token_signed_response_alg: str | None = None
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
@@ -83,7 +88,8 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
 
     Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
     URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
-    order. Redirect URIs are numbered in messages by their position among the non-blank entries.
+    order; an unset ID token algorithm is RS256. Redirect URIs are numbered in messages by their
+    position among the non-blank entries.
     """
     name = raw.name.strip()
     description = raw.description.strip()
@@ -91,6 +97,7 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
     entries = validation.stripped(raw.redirect_uris)
     logout_entries = validation.stripped(raw.post_logout_redirect_uris)
     scopes = validation.dedup(validation.stripped(raw.scopes))
+    alg = raw.id_token_signed_response_alg.strip() or validation.ID_TOKEN_ALGS[0]  # unset: RS256
     problems = {
         "name": validation.name_error(name),
         "description": validation.description_error(description),
@@ -100,6 +107,7 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         "post_logout_redirect_uris": validation.post_logout_redirect_uris_error(
             logout_entries, production=production
         ),
+        "id_token_signed_response_alg": validation.id_token_alg_error(alg),  # OIDC Registration §2
     }
     errors = {field: message for field, message in problems.items() if message is not None}
     if errors:
@@ -112,4 +120,5 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         redirect_uris=validation.dedup(entries),
         scopes=catalog.ordered(scopes),
         post_logout_redirect_uris=validation.dedup(logout_entries),
+        id_token_signed_response_alg=alg,
     )

@@ -170,3 +170,12 @@ def scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:
     if unknown:
         return f"Unknown scopes: {', '.join(unknown)}"
     return None
+
+
+ID_TOKEN_ALGS = ("RS256", "ES256")  # the ID token algorithms an app may choose (``shared.signing``)
+
+
+def id_token_alg_error(alg: str) -> str | None:
+    if alg not in ID_TOKEN_ALGS:
+        return f"ID token algorithm must be one of {', '.join(ID_TOKEN_ALGS)}"
+    return None

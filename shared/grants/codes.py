@@ -16,6 +16,7 @@ from shared.grants.scripts import script
 from shared.grants.storage import REFUSALS, CodeTaken, Issued, Redemption, Refused, Reused
 
 _CODE_EXCHANGE = script("code_exchange")
+_decode_code = msgspec.json.Decoder(CodeRecord).decode
 _CODE_SINGLE_USE = script("code_single_use")
 
 _USER_KEYS = (*keys.around_user(keys.user_families), *keys.around_user(keys.user_grants))
@@ -73,7 +74,8 @@ class RedisCodes(GrantStoreBase):
         ]
         out = await self._run(_CODE_EXCHANGE, script_keys, args)
         if isinstance(out, bytes) and out.startswith(_ISSUED):
-            return Issued(out[len(_ISSUED) :].decode())
+            record = out[len(_ISSUED) :]
+            return Issued(_decode_code(record).scope, record)
         return _taken(family, out)
 
     async def pending(self, client_id: str) -> list[str]:

@@ -34,6 +34,21 @@ class CodeRecord(msgspec.Struct, frozen=True, kw_only=True):
     claims: str = ""  # the request's ``claims`` parameter (JSON, validated), "" = none
 
 
+class OidcSession(msgspec.Struct, frozen=True, kw_only=True):
+    """What every ID token of a family repeats (OpenID Connect Core 1.0 §12.2: on refresh the same
+    ``auth_time``; ``sid``; the ``claims`` request), kept in the family record (field ``oidc``) from
+    its code exchange when the scope holds ``openid``. The nonce is not kept: only the first ID token
+    carries it."""
+
+    auth_time: int = 0
+    sid: str = ""
+    claims: str = ""
+
+
+def oidc_session(record: CodeRecord) -> OidcSession:
+    return OidcSession(auth_time=record.auth_time, sid=record.sid, claims=record.claims)
+
+
 class GrantRecord(msgspec.Struct, frozen=True, kw_only=True):
     """What a user granted an app (user x app), for stats and the connected-apps page.
 

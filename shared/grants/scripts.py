@@ -47,7 +47,7 @@ SEQUENCES: Final[dict[str, tuple[tuple[str, int, int], ...]]] = {
         ("app_add_family", 2, 3),
         ("user_touch_family", 2, 5),
         ("work_list_add", 1, 2),
-        ("issue_first_pair", 5, 8),
+        ("issue_first_pair", 5, 9),
     ),
 }
 

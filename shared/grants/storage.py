@@ -10,10 +10,10 @@ service types what it holds by the contracts it uses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from shared.grants.records import CodeRecord, GrantRecord
+from shared.grants.records import CodeRecord, GrantRecord, OidcSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ class Issued:
     """The code was consumed and the family's first pair issued (counted in every index)."""
 
     scope: str
+    record: bytes = field(default=b"", compare=False)  # the code's CodeRecord JSON (what the ID token needs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,7 @@ class FirstPair:
     access_record: bytes
     refresh_sig: str
     refresh_record: bytes
+    oidc: bytes = b""  # the family's ``OidcSession`` JSON when its scope holds ``openid``, else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,12 @@ class RefreshTokenStore(Protocol):
         asked for (the requested scope narrowed from the presented token's is the one the rotation
         issued), else ``ReplayRefused``, revoking nothing; after the window, revoke the family
         (reuse). A rotated record is kept until its own expiry so late reuse is still caught."""
+        ...
+
+
+class OidcSessions(Protocol):
+    async def oidc_session(self, family: str) -> OidcSession | None:
+        """The ``OidcSession`` kept with the family at its code exchange (None: none, or gone)."""
         ...
 
 

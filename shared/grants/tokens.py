@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from shared.grants import keys
 from shared.grants.base import GrantStoreBase, text
 from shared.grants.family import family_keys, revoked_of
+from shared.grants.records import OidcSession
 from shared.grants.scripts import script
 from shared.grants.storage import (
     REFUSALS,
@@ -33,6 +36,9 @@ _REVOKE_ACCESS_TOKEN = script("revoke_access_token")
 _REVOKE_GRANT_FAMILY = script("revoke_grant_family")
 
 
+_decode_session = msgspec.json.Decoder(OidcSession).decode
+
+
 class RedisTokens(GrantStoreBase):
     async def get_access(self, family: str, signature: str) -> bytes | None:
         return await self._reader.get(keys.access_token(family, signature))
@@ -40,6 +46,10 @@ class RedisTokens(GrantStoreBase):
     async def get_refresh(self, family: str, signature: str) -> bytes | None:
         raw: bytes | None = await self._redis.get(keys.refresh_token(family, signature))
         return raw
+
+    async def oidc_session(self, family: str) -> OidcSession | None:
+        raw = await self._redis.hget(keys.family(family), "oidc")
+        return None if raw is None else _decode_session(raw)
 
     async def revoke_access(self, family: str, signature: str) -> bool:
         script_keys = [keys.access_token(family, signature), keys.family_members(family)]
@@ -106,6 +116,7 @@ class RedisTokens(GrantStoreBase):
             pair.client_id,
             pair.user_id,
             pair.scope,
+            pair.oidc,
         ]
 
     async def revoke(self, family: str, *, now: int) -> Revoked:

@@ -31,6 +31,8 @@ class ExchangeTokenReply(msgspec.Struct, frozen=True, kw_only=True):
     token_type: str = "Bearer"
     expires_in: int
     scope: str
+    # OpenID Connect Core 1.0 §3.1.3.3: present only when the scope holds ``openid``
+    id_token: str | msgspec.UnsetType = msgspec.UNSET
 
 
 class VerifyTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,3 +74,36 @@ class ReportCallsRequest(msgspec.Struct, frozen=True, kw_only=True):
     more) are ignored."""
 
     calls: dict[str, int]
+
+
+class UserInfoRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET``/``POST /oauth/userinfo`` (OpenID Connect Core 1.0 §5.3): the bearer access token."""
+
+    token: str
+
+
+class SigningKeysRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``mavio.oauth.v1.token.keys.list`` and ``...keys.rotate`` (``mavio-oauth keys``): no fields."""
+
+
+class SigningKeyInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One signing key as the operator sees it: never any key material."""
+
+    kid: str
+    alg: str
+    state: str  # current | next | retired
+    created_at: int
+    retired_at: int = 0
+    published: bool = True  # still in the JWKS (a retired key leaves once its ID tokens have expired)
+
+
+class SigningKeysReply(msgspec.Struct, frozen=True, kw_only=True):
+    keys: list[SigningKeyInfo]
+
+
+class SigningKeysRotated(msgspec.Struct, frozen=True, kw_only=True):
+    """``mavio.oauth.v1.events.signing_keys.rotated``: every token replica loads the new current keys.
+    Live only (not an app's event, not audited); it carries key ids, never key material."""
+
+    at: float
+    current: list[str]  # the kids now current

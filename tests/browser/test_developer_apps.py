@@ -77,14 +77,14 @@ async def test_developer_manages_an_app_from_registration_to_deletion(
         await page.get_by_role("link", name="Edit").click()
         await page.get_by_label("App name").fill("Browser App Renamed")
         await page.get_by_label("transcripts:read").check()
+        await page.get_by_label("ID token signing algorithm").select_option("ES256")
         await page.get_by_role("button", name="Save changes").click()
         await page.get_by_text("Your changes were saved.").wait_for()
         assert await page.get_by_role("heading", name="Browser App Renamed").count() == 1
-        assert (await registry.get_app(client_id)).scopes == [
-            "meetings:read",
-            "transcripts:read",
-            "users:read",
-        ]
+        edited = await registry.get_app(client_id)
+        assert edited.scopes == ["meetings:read", "transcripts:read", "users:read"]
+        assert edited.id_token_signed_response_alg == "ES256"
+        assert (await page.locator("#app-id-token-alg").inner_text()).strip() == "ES256"
 
         # regenerate the secret (old one invalid at once, the default)
         await page.get_by_role("link", name="Regenerate client secret").click()

@@ -104,7 +104,9 @@ async def developer_pages(system: System, page: Any, audit: Audit) -> None:
     await audit.page(page, "app-new")
 
     # errors: the summary takes focus and links to each field
-    await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill("http://x/#a\nhttps://*.example/cb")
+    await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
+        "http://x/#a\nhttps://*.example/cb"
+    )
     await page.get_by_role("button", name="Register app").click()
     await page.locator("#error-summary").wait_for()
     assert await page.evaluate("() => document.activeElement.id") == "error-summary"

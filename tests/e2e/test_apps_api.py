@@ -114,6 +114,8 @@ async def test_create_returns_the_secret_once(
         ({"redirect_uris": "https://a.example/cb"}, "redirect_uris"),  # not a list
         ({"scopes": [1, 2]}, "scopes"),
         ({"client_secret": "mine"}, "client_secret"),  # unknown field
+        ({"id_token_signed_response_alg": "HS256"}, "id_token_signed_response_alg"),
+        ({"id_token_signed_response_alg": "none"}, "id_token_signed_response_alg"),
     ],
 )
 async def test_validation_errors_name_the_field_and_save_nothing(
@@ -240,6 +242,19 @@ async def test_patch_changes_only_the_given_fields(
     status, body = await call(http, api_system, "PATCH", f"{API}/{app.client_id}", {"redirect_uris": ["x"]})
     assert status == 400 and set(body["fields"]) == {"redirect_uris"}
     assert (await RegistryClient(api_system.bus).get_app(app.client_id)).redirect_uris == app.redirect_uris
+
+
+async def test_the_id_token_algorithm_is_rs256_unless_the_app_chooses_es256(
+    api_system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+) -> None:
+    http, _ = dev
+    status, created = await call(http, api_system, "POST", API, {**GOOD, "name": "OIDC App"})
+    assert status == 201 and created["id_token_signed_response_alg"] == "RS256"
+    path = f"{API}/{created['client_id']}"
+    status, body = await call(http, api_system, "PATCH", path, {"id_token_signed_response_alg": "ES256"})
+    assert status == 200 and body["id_token_signed_response_alg"] == "ES256"
+    app = await RegistryClient(api_system.bus).get_app(created["client_id"])
+    assert app.id_token_signed_response_alg == "ES256"
 
 
 async def test_other_users_get_404_everywhere(

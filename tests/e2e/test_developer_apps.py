@@ -252,6 +252,27 @@ async def test_edit_saves_changes_and_can_remove_the_logo(
         assert resp.status == 404
 
 
+async def test_the_form_chooses_the_id_token_algorithm(
+    system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+) -> None:
+    http, account = dev
+    app, _ = await create_app(system, account)
+    edit = f"{APPS}/{app.client_id}/edit"
+    status, html = await page(http, system, edit)
+    assert status == 200 and '<option value="RS256" selected>' in html
+    values = {**GOOD, "id_token_signed_response_alg": "ES256"}
+    status, _, _ = await submit(http, system, edit, app_form(csrf_of(html), values))
+    assert status == 303
+    assert (await RegistryClient(system.bus).get_app(app.client_id)).id_token_signed_response_alg == "ES256"
+    status, html = await page(http, system, f"{APPS}/{app.client_id}")
+    assert '<dd id="app-id-token-alg">ES256</dd>' in html
+    _, html = await page(http, system, edit)
+    status, body, _ = await submit(
+        http, system, edit, app_form(csrf_of(html), {**GOOD, "id_token_signed_response_alg": "HS256"})
+    )
+    assert status == 400 and "ID token algorithm must be one of RS256, ES256" in body
+
+
 async def test_edit_errors_are_inline_and_nothing_changes(
     system: System, dev: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:

@@ -13,10 +13,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import aiohttp
 import pytest
 from joserfc import jwt
-from shared.signing.keyset import current, open_private
-from shared.signing.store import SigningKeyStore
 
 from shared.sealing import Sealer
+from shared.signing.keyset import current, open_private
+from shared.signing.store import SigningKeyStore
 from tests.support.authorize_flow import Answer, Flow, fetch, post_form
 from tests.support.factories import create_account, create_app, new_http, sign_in
 from tests.support.oidc_flow import OIDC_SCOPES, sign_in_again

@@ -19,6 +19,7 @@ from shared.messages.revocation import (
 from shared.tokens import SECRET_PATTERN
 from tests.e2e.test_full_flow import authlib_flow
 from tests.support.factories import create_account, create_app
+from tests.support.oidc import oidc_party, save_oidc_code, validated
 from tests.support.polling import eventually
 from tests.support.system import System, start_system
 from tests.support.token_flow import (
@@ -125,3 +126,19 @@ async def test_the_sweeper_uncounts_expired_grants_on_a_cluster(cluster_system: 
     )
     assert remaining == 0
     assert await sut.redis.zcard(grant_keys.app_families(party.client_id)) == 0
+
+
+async def test_id_tokens_on_a_cluster_keep_the_sign_in_through_a_refresh(cluster_system: System) -> None:
+    """On a cluster a code is consumed and its pair issued in two steps: the family keeps its OpenID
+    Connect session there too, and the signing key set works on a cluster's single key."""
+    sut = cluster_system
+    party = await oidc_party(sut, alg="ES256")
+    code = await save_oidc_code(sut, party, nonce="cluster-nonce", auth_time=1_700_000_000, sid="sid-c")
+    status, _, token = await exchange(sut, party, code)
+    assert status == 200, token
+    first = await validated(sut, party, token, nonce="cluster-nonce")
+    assert (first["auth_time"], first["sid"]) == (1_700_000_000, "sid-c")
+    status, _, renewed = await refresh(sut, party, token["refresh_token"])
+    assert status == 200, renewed
+    second = await validated(sut, party, renewed)
+    assert (second["auth_time"], second["sid"], "nonce" in second) == (1_700_000_000, "sid-c", False)

@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 import redis.exceptions
 from nats.aio.client import Client as NATS
 
-from shared import bus_auth, redis_acl, subjects
+from shared import bus_auth, keys, redis_acl, subjects
 from shared.bus import Bus
 from shared.events import publish_event
 from shared.messages.events import ScopesNarrowed
@@ -91,6 +91,27 @@ async def test_a_resource_server_verifies_tokens_and_can_do_nothing_else(sut: Sy
         assert any("permissions violation for publish" in e.lower() for e in errors), errors
     finally:
         await nc.close()
+
+
+async def test_the_gateway_cannot_rotate_the_signing_keys(sut: System) -> None:
+    """Only the operator (bus user ``cli``) may ask ``token.keys.rotate``: a gateway's request is refused
+    by the server and the key set stays as it was."""
+    before = await sut.redis.get(keys.signing_keys())
+    errors: list[str] = []
+    nc = await connect_as(sut, "gateway", errors)
+    try:
+        with pytest.raises(nats.errors.Error):
+            await nc.request(subjects.TOKEN_KEYS_ROTATE, b"{}", timeout=1)
+
+        async def reported() -> list[str]:
+            return errors
+
+        await eventually(
+            reported, lambda found: any("permissions violation for publish" in e.lower() for e in found)
+        )
+    finally:
+        await nc.close()
+    assert before is not None and await sut.redis.get(keys.signing_keys()) == before
 
 
 async def test_shared_verify_client_works_as_the_resource_user(sut: System) -> None:

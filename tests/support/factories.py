@@ -70,6 +70,7 @@ async def create_app(
     description: str = "",
     homepage_url: str = "https://app.example",
     logo: bytes | None = None,
+    id_token_signed_response_alg: str = "RS256",
     require_pkce: bool = False,
     post_logout_redirect_uris: tuple[str, ...] | list[str] = (),
 ) -> tuple[AppView, str]:
@@ -91,6 +92,7 @@ async def create_app(
             redirect_uris=list(redirect_uris),
             scopes=list(scopes),
             logo=logo,
+            id_token_signed_response_alg=id_token_signed_response_alg,
             require_pkce=require_pkce,
             post_logout_redirect_uris=list(post_logout_redirect_uris),
         )

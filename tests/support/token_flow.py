@@ -73,18 +73,17 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
-async def seed_code(
-    system: System,
+def new_code(
     party: Party,
     *,
-    scope: str = "meetings:read users:read",
+    scope: str,
     challenge: str | None = None,
     ttl: int = 600,
     redirect_uri: str | None = None,
-) -> str:
-    """A code written exactly as the authorize service's contract says (``shared.records.CodeRecord``)."""
+    **oidc: Any,
+) -> tuple[str, CodeRecord]:
+    """A fresh code of its own family and its record (``oidc``: nonce, auth_time, sid, claims)."""
     family, now = new_family_id(), int(time.time())
-    code = mint("code", family)
     record = CodeRecord(
         family=family,
         client_id=party.client_id,
@@ -95,7 +94,23 @@ async def seed_code(
         code_challenge_method="S256" if challenge else None,
         issued_at=now,
         expires_at=now + ttl,
+        **oidc,
     )
+    return mint("code", family), record
+
+
+async def seed_code(
+    system: System,
+    party: Party,
+    *,
+    scope: str = "meetings:read users:read",
+    challenge: str | None = None,
+    ttl: int = 600,
+    redirect_uri: str | None = None,
+) -> str:
+    """A code written exactly as the authorize service's contract says (``shared.records.CodeRecord``)."""
+    code, record = new_code(party, scope=scope, challenge=challenge, ttl=ttl, redirect_uri=redirect_uri)
+    family = record.family
     signature = Signer(system.settings.hmac_key).sign(code)
     await system.redis.set(grant_keys.code(family, signature), msgspec.json.encode(record), ex=ttl)
     return code

@@ -18,7 +18,7 @@ from services.token.refresh import requested_scope
 from shared.errors import InvalidClient, InvalidGrant, InvalidRequest, OAuthError
 from shared.grants.records import AccessTokenRecord, CodeRecord, RefreshTokenRecord
 from shared.messages.registry import AppView
-from shared.messages.token import ExchangeTokenRequest
+from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.token_flow import one_char_off, pkce_pair
 
@@ -159,6 +159,25 @@ async def test_client_authentication_precedes_the_grant() -> None:
     endpoint = TokenEndpoint(FakeClients(refuse=True), Unreachable(), Unreachable())  # type: ignore[arg-type]
     with pytest.raises(InvalidClient):
         await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
+
+
+class OpenIdGrant:
+    """A grant that issues tokens holding openid and adds no ID token itself (as a later grant may)."""
+
+    async def exchange(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
+        return ExchangeTokenReply(access_token="a", refresh_token="r", expires_in=60, scope="openid")
+
+
+async def test_every_grants_reply_goes_through_the_common_id_token_path() -> None:
+    seen: list[int] = []
+
+    async def net(reply: ExchangeTokenReply, now: int) -> ExchangeTokenReply:
+        seen.append(now)
+        return msgspec.structs.replace(reply, id_token="signed")
+
+    endpoint = TokenEndpoint(FakeClients(), OpenIdGrant(), Unreachable(), id_tokens=net)  # type: ignore[arg-type]
+    reply = await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
+    assert reply.id_token == "signed" and len(seen) == 1
 
 
 def test_minted_pair_shares_the_family_and_records_hold_signatures_only() -> None:

@@ -33,6 +33,7 @@ def _kinds() -> dict[str, type[msgspec.inspect.Type]]:
 
 
 _KINDS = _kinds()
+_DEFAULTS = msgspec.structs.asdict(AppSettings())
 
 
 @dataclass
@@ -72,7 +73,7 @@ def _shown(form: FormData, name: str) -> Any:
         return text(form.get(name)) in _CHECKED
     if kind is msgspec.inspect.ListType:
         return [value for value in form.getall(name, []) if isinstance(value, str)]
-    return text(form.get(name))
+    return text(form.get(name, _DEFAULTS[name]))  # a control the form lacks keeps its default
 
 
 def parse_form(form: FormData) -> AppForm:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from services.gateway import limits, ratelimit
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
+from services.gateway.oidc_metadata import oidc_metadata
 from services.gateway.rendering import json_response
 from shared import subjects
 from shared.client_auth import ClientCredentials, extract_client_credentials
@@ -188,4 +189,5 @@ async def metadata(request: web.Request) -> web.Response:
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
     }
+    body |= oidc_metadata(base)  # OpenID Connect Discovery 1.0 §3: one document for both
     return json_response(body, headers={"Cache-Control": "public, max-age=300"})

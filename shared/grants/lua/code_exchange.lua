@@ -12,7 +12,8 @@
 -- ARGV: now, hold_ttl, tombstone_min_ttl, client_id, redirect_uri, challenge ('' = no verifier),
 --       access ttl, refresh ttl, the user's families key before and after the user id, the user's grants
 --       key before and after it, the work list member before the user id.
--- Returns 'issued\n' .. scope | the CodeRecord JSON (not bound) | code_single_use's other replies.
+-- Returns 'issued\n' .. the CodeRecord JSON | the CodeRecord JSON (not bound) | code_single_use's other
+-- replies. A scope holding openid keeps the record's OpenID Connect session with the family ('oidc').
 local now = tonumber(ARGV[1])
 local taken = code_single_use({KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]},
   {ARGV[1], ARGV[2], ARGV[3], ARGV[4]})
@@ -38,7 +39,11 @@ local access = cjson.encode({family = family, client_id = client, user_id = user
   issued_at = now, expires_at = now + at_ttl})
 local refresh = cjson.encode({family = family, client_id = client, user_id = user, scope = scope,
   issued_at = now, rotated_at = 0, expires_at = expires_at})
+local oidc = ''
+if string.find(' ' .. scope .. ' ', ' openid ', 1, true) then
+  oidc = cjson.encode({auth_time = tonumber(rec.auth_time) or 0, sid = rec.sid or '', claims = rec.claims or ''})
+end
 -- issue_first_pair refuses only a tombstoned family, which code_single_use has already ruled out
 issue_first_pair({KEYS[2], KEYS[3], KEYS[4], KEYS[9], KEYS[10]},
-  {now, access, at_ttl, refresh, rt_ttl, client, user, scope})
-return 'issued\n' .. scope
+  {now, access, at_ttl, refresh, rt_ttl, client, user, scope, oidc})
+return 'issued\n' .. taken
