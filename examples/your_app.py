@@ -108,12 +108,16 @@ class YourApp:
     async def endpoints(self) -> dict[str, Any]:
         """RFC 8414 metadata (fetched once)."""
         if not self.metadata:
-            url = self.config.mavio_url.rstrip("/") + "/.well-known/oauth-authorization-server"
-            async with httpx.AsyncClient() as http:
-                resp = await http.get(url)
-                resp.raise_for_status()
-                self.metadata = resp.json()
+            self.metadata = await self.well_known("oauth-authorization-server")
         return self.metadata
+
+    async def well_known(self, name: str) -> dict[str, Any]:
+        """Mavio's ``/.well-known/<name>`` document (RFC 8615)."""
+        async with httpx.AsyncClient() as http:
+            resp = await http.get(self.config.mavio_url.rstrip("/") + "/.well-known/" + name)
+        resp.raise_for_status()
+        document: dict[str, Any] = resp.json()
+        return document
 
 
 APP = web.AppKey("your_app", YourApp)

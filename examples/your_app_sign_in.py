@@ -53,11 +53,7 @@ class SignInFailed(Exception):
 async def discovery(app: YourApp) -> dict[str, Any]:
     """OpenID Connect Discovery 1.0 §4 (fetched once)."""
     if not app.oidc:
-        url = app.config.mavio_url.rstrip("/") + "/.well-known/openid-configuration"
-        async with httpx.AsyncClient() as http:
-            resp = await http.get(url)
-            resp.raise_for_status()
-            app.oidc = resp.json()
+        app.oidc = await app.well_known("openid-configuration")
     return app.oidc
 
 
