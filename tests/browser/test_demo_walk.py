@@ -49,6 +49,15 @@ async def walking(chromium: Any) -> AsyncIterator[Any]:
     assert failed == [], failed
 
 
+async def start_signed_out(page: Any, ex: ExampleServers, button: str) -> None:
+    """On Your App's home page press ``button``, then sign in on Mavio's sign-in page."""
+    await page.goto(ex.url)
+    await page.get_by_role("button", name=button).click()
+    await page.get_by_label("Email").fill(ex.user.email)
+    await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
 async def authorize_on_consent_page(page: Any, ex: ExampleServers) -> None:
     await page.get_by_role("heading", name="Authorize Your App").wait_for()
     await page.get_by_role("button", name="Authorize").click()
@@ -65,11 +74,7 @@ async def connected_apps_lists_your_app(system: System, page: Any) -> bool:
 async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> None:
     async with example_servers(system, developer="Demo Developer") as ex, walking(chromium) as page:
         # Connect, signed out: sign in on Mavio, then the consent page
-        await page.goto(ex.url)
-        await page.get_by_role("button", name="Connect Mavio").click()
-        await page.get_by_label("Email").fill(ex.user.email)
-        await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
+        await start_signed_out(page, ex, "Connect Mavio")
         await authorize_on_consent_page(page, ex)
         meetings = await page.locator("#meetings").inner_text()
         assert "Tue 1 Dec 2026, 09:00 UTC" in meetings and "2026-12-01T" not in meetings
@@ -98,11 +103,7 @@ async def test_sign_in_with_mavio_then_sign_out(system: System, chromium: Any) -
     locked, back on Your App with the name and email from UserInfo; then Sign out: Mavio asks "Sign
     out of Mavio?", ends its session and sends the browser back to Your App's home page."""
     async with example_servers(system, developer="Demo Developer") as ex, walking(chromium) as page:
-        await page.goto(ex.url)
-        await page.get_by_role("button", name="Sign in with Mavio").click()
-        await page.get_by_label("Email").fill(ex.user.email)
-        await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        await page.get_by_role("button", name="Sign in").click()
+        await start_signed_out(page, ex, "Sign in with Mavio")
         await page.get_by_role("heading", name="Authorize Your App").wait_for()
         assert await page.is_disabled("input[name=granted][value=openid]")
         await page.get_by_role("button", name="Authorize").click()
