@@ -48,7 +48,7 @@ from shared.registry_client import RegistryClient
 from shared.verify_client import bus_options
 
 APP_NAME = "Your App"
-SCOPES = ["meetings:read", "transcripts:read", "users:read"]
+SCOPES = ["openid", "profile", "email", "meetings:read", "transcripts:read", "users:read"]
 PORT_VARIABLES = {"MAVIO_HTTP_PORT": "Mavio", "DEMO_APP_PORT": "Your App", "DEMO_API_PORT": "Meetings API"}
 READY_TIMEOUT = 90.0
 
@@ -95,7 +95,12 @@ def choose_ports(env: Mapping[str, str]) -> Ports:
 
 
 async def register_your_app(registry: RegistryClient, user_id: str, redirect_uri: str) -> tuple[str, str]:
-    """Your App's client ID and a fresh secret: registered on the first run, re-keyed afterwards."""
+    """Your App's client ID and a fresh secret: registered on the first run, re-keyed afterwards.
+
+    Its redirect URIs are the Connect callback and Sign in with Mavio's; its home page is its
+    post-logout redirect URI (``examples.your_app.Config``)."""
+    home = redirect_uri.rsplit("/", 1)[0] + "/"
+    redirect_uris, post_logout = [redirect_uri, home + "signed-in"], [home]
     existing = [a for a in await registry.list_apps(user_id) if a.name == APP_NAME]
     if not existing:
         reply = await registry.create_app(
@@ -103,21 +108,23 @@ async def register_your_app(registry: RegistryClient, user_id: str, redirect_uri
                 user_id=user_id,
                 name=APP_NAME,
                 description="The example integration from Mavio's integration guide.",
-                homepage_url=redirect_uri.rsplit("/", 1)[0] + "/",
-                redirect_uris=[redirect_uri],
+                homepage_url=home,
+                redirect_uris=redirect_uris,
                 scopes=SCOPES,
+                post_logout_redirect_uris=post_logout,
             )
         )
         return reply.app.client_id, reply.client_secret
     app = existing[0]
-    if redirect_uri not in app.redirect_uris:
-        await registry.update_app(
-            UpdateAppRequest(
-                user_id=user_id,
-                client_id=app.client_id,
-                redirect_uris=[redirect_uri],
-            )
+    if (app.redirect_uris, app.scopes, app.post_logout_redirect_uris) != (redirect_uris, SCOPES, post_logout):
+        change = UpdateAppRequest(
+            user_id=user_id,
+            client_id=app.client_id,
+            redirect_uris=redirect_uris,
+            scopes=SCOPES,
+            post_logout_redirect_uris=post_logout,
         )
+        await registry.update_app(change)
     regenerated = await registry.regenerate_secret(user_id, app.client_id)
     return app.client_id, regenerated.client_secret
 

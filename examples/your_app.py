@@ -11,6 +11,8 @@ says (``docs/integration-guide.md``); ``make demo`` starts it.
 - **Disconnect** revokes the refresh token at Mavio (RFC 7009, the metadata's ``revocation_endpoint``),
   which ends the whole grant (every token of it), so Your App leaves the user's Connected apps; only then
   are the tokens forgotten. If Mavio cannot be reached, nothing is forgotten and the user may try again.
+- **Sign in with Mavio** (OpenID Connect: discovery, nonce, the ID token checked against the JWKS,
+  UserInfo, and Sign out through Mavio's logout) is ``examples.your_app_sign_in``.
 - Dates are shown for people ("Tue 1 Dec 2026, 09:00 UTC"), not as ISO strings.
 """
 
@@ -51,6 +53,16 @@ class Config:
     api_url: str  # the Meetings API, e.g. http://127.0.0.1:8091
     refresh_leeway: int = 30  # refresh this many seconds before the access token expires
 
+    @property
+    def home_url(self) -> str:
+        """This app's home page: also its registered post-logout redirect URI (Sign out)."""
+        return self.redirect_uri.rsplit("/", 1)[0] + "/"
+
+    @property
+    def sign_in_redirect_uri(self) -> str:
+        """Sign in with Mavio's callback (``examples.your_app_sign_in``), registered too."""
+        return self.home_url + "signed-in"
+
 
 @dataclass
 class Visitor:
@@ -61,6 +73,11 @@ class Visitor:
     token: dict[str, Any] | None = None
     refreshes: int = 0
     refreshes_after_401: int = 0
+    # Sign in with Mavio (``examples.your_app_sign_in``): the pending request, then who signed in
+    sign_in_state: str = ""
+    sign_in_verifier: str = ""
+    nonce: str = ""
+    person: dict[str, Any] | None = None
 
 
 @dataclass
@@ -68,27 +85,39 @@ class YourApp:
     config: Config
     visitors: dict[str, Visitor] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+    oidc: dict[str, Any] = field(default_factory=dict)  # OpenID Connect discovery
+    jwks: dict[str, Any] = field(default_factory=dict)  # Mavio's public keys (fetched again on a new kid)
 
     def client(self, visitor: Visitor) -> AsyncOAuth2Client:
+        return self.oauth_client(visitor.token)
+
+    def oauth_client(
+        self, token: dict[str, Any] | None, *, scope: str = SCOPE, redirect_uri: str = ""
+    ) -> AsyncOAuth2Client:
+        """Authlib's client for this app (Connect's scope and callback unless told otherwise)."""
         return AsyncOAuth2Client(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret,
-            scope=SCOPE,
-            redirect_uri=self.config.redirect_uri,
+            scope=scope,
+            redirect_uri=redirect_uri or self.config.redirect_uri,
             token_endpoint_auth_method="client_secret_basic",
             code_challenge_method="S256",
-            token=visitor.token,
+            token=token,
         )
 
     async def endpoints(self) -> dict[str, Any]:
         """RFC 8414 metadata (fetched once)."""
         if not self.metadata:
-            url = self.config.mavio_url.rstrip("/") + "/.well-known/oauth-authorization-server"
-            async with httpx.AsyncClient() as http:
-                resp = await http.get(url)
-                resp.raise_for_status()
-                self.metadata = resp.json()
+            self.metadata = await self.well_known("oauth-authorization-server")
         return self.metadata
+
+    async def well_known(self, name: str) -> dict[str, Any]:
+        """Mavio's ``/.well-known/<name>`` document (RFC 8615)."""
+        async with httpx.AsyncClient() as http:
+            resp = await http.get(self.config.mavio_url.rstrip("/") + "/.well-known/" + name)
+        resp.raise_for_status()
+        document: dict[str, Any] = resp.json()
+        return document
 
 
 APP = web.AppKey("your_app", YourApp)
@@ -138,7 +167,10 @@ def with_cookie(resp: web.StreamResponse, sid: str) -> web.StreamResponse:
 async def home(request: web.Request) -> web.StreamResponse:
     sid, visitor = visitor_of(request)
     disconnected = visitor.token is None and request.query.get("disconnected") == "1"
-    return with_cookie(page("home.html", connected=visitor.token is not None, disconnected=disconnected), sid)
+    shown = page(
+        "home.html", connected=visitor.token is not None, disconnected=disconnected, person=visitor.person
+    )
+    return with_cookie(shown, sid)
 
 
 @routes.get("/favicon.ico")
@@ -277,7 +309,10 @@ async def disconnect(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(config: Config) -> web.Application:
+    from examples import your_app_sign_in  # it builds on this module
+
     app = web.Application()
     app[APP] = YourApp(config)
     app.router.add_routes(routes)
+    app.router.add_routes(your_app_sign_in.routes)
     return app

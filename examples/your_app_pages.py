@@ -35,6 +35,10 @@ PAGES = {
     "home.html": _page(
         "Home",
         """<h1>Your App</h1>
+{% if person %}<p id="signed-in-as">Signed in as <strong>{{ person.name }}</strong> ({{ person.email }})
+with your Mavio account.</p>
+<form method="post" action="/sign-out"><button type="submit" class="secondary">Sign out</button></form>
+{% else %}<form method="post" action="/sign-in"><button type="submit">Sign in with Mavio</button></form>{% endif %}
 <p>See your Mavio meetings here. Your App asks Mavio for permission; it never sees your Mavio password.</p>
 {% if disconnected %}<p id="disconnected">Disconnected: Your App's access to your Mavio account has ended.</p>{% endif %}
 {% if connected %}<p><a href="/meetings">Your meetings</a></p>

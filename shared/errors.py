@@ -167,6 +167,35 @@ class TemporarilyUnavailable(OAuthError):
     status = 503
 
 
+# ---- OpenID Connect Core 1.0 §3.1.2.6: authentication error codes (sent to the redirect URI) -------
+
+
+class LoginRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: the authorization server requires end-user authentication (the
+    request said ``prompt=none``, and nobody, or another user, is signed in)."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: the authorization server requires end-user consent (the request
+    said ``prompt=none`` and the user's remembered consent does not cover it)."""
+
+    error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the OP does not support the ``request`` parameter."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6, §6: the OP does not support the ``request_uri`` parameter."""
+
+    error = "request_uri_not_supported"
+
+
 class NotFound(OAuthError):
     """Not an RFC code: the addressed resource does not exist or is not visible to the caller."""
 

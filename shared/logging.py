@@ -37,6 +37,8 @@ SECRET_FIELDS = frozenset(
         "csrf",
         "csrf_token",
         "consent_token",
+        "id_token",  # OpenID Connect: a signed statement about the user, and a hint that names them
+        "id_token_hint",
         "mavio_session",
         "mavio_login_csrf",
     }

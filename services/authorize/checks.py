@@ -13,8 +13,8 @@ Decisions: ``scope`` is required (RFC 6749 §3.3 lets the server fail instead of
 define no default scope); ``plain`` PKCE is refused and a challenge without a method is refused, since
 RFC 7636 §4.3 defaults the method to plain; PKCE is optional unless the app requires it (its
 ``require_pkce`` setting) or is public (RFC 9700 §2.1.1: always, for an app without a secret): then a
-request without ``code_challenge`` is ``invalid_request``. Only the
-parameters below are checked for repeats; unknown ones are ignored.
+request without ``code_challenge`` is ``invalid_request``. Only the parameters below (and OpenID
+Connect's, ``oidc.check_oidc``) are checked for repeats; unknown ones are ignored.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Protocol
 
 import msgspec
 
+from services.authorize.oidc import OidcRequest, check_oidc
 from services.authorize.redirect_match import resolve_redirect_uri
 from services.authorize.redirects import (
     Query,
@@ -32,6 +33,7 @@ from services.authorize.redirects import (
     code_redirect,
     error_redirect,
     query_values,
+    single_values,
 )
 from shared.apps.settings import PUBLIC
 from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
@@ -102,6 +104,7 @@ class AuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     code_challenge: str | None
     code_challenge_method: str | None
     redirect_uri_given: bool = True  # False when omitted (one registered URI): RFC 6749 §4.1.3
+    oidc: OidcRequest = msgspec.field(default_factory=OidcRequest)  # OpenID Connect Core §3.1.2.1
 
 
 def check_request(
@@ -117,6 +120,7 @@ def check_request(
         raise InvalidRequest(PKCE_REQUIRED)
     scopes = check_scope(app, params.get("scope"), catalog=catalog)
     state = check_state(params.get("state"))
+    oidc = check_oidc(query)
     return AuthorizationRequest(
         client_id=app.client_id,
         redirect_uri=redirect_uri,
@@ -125,19 +129,13 @@ def check_request(
         code_challenge=challenge,
         code_challenge_method=method,
         redirect_uri_given="redirect_uri" in params,
+        oidc=oidc,
     )
 
 
 def check_no_repeats(query: Query) -> dict[str, str]:
     """RFC 6749 §3.1: parameters MUST NOT be included more than once; empty ones count as omitted."""
-    params: dict[str, str] = {}
-    for name in AUTHORIZE_PARAMETERS:
-        values = query_values(query, name)
-        if len(values) > 1:
-            raise InvalidRequest(f"{name} must not be repeated")
-        if values:
-            params[name] = values[0]
-    return params
+    return single_values(query, AUTHORIZE_PARAMETERS)
 
 
 def check_response_type(response_type: str | None) -> None:

@@ -43,11 +43,12 @@ from services.authorize.pages import checked_request
 from services.authorize.redirects import Query, query_values
 from shared.errors import AccessDenied, InvalidScope, NothingGranted, OAuthError
 from shared.grants.records import CodeRecord, GrantRecord
-from shared.messages.authorize import RedirectTo, ShowConsent
+from shared.messages.authorize import RedirectTo, ShowConsent, SignIn
 from shared.messages.registry import AppView
 from shared.scopes import ScopeCatalog, join_scope
 from shared.tokens import Signer, mint, new_family_id
 
+LOCKED_SCOPE = "openid"  # shown checked and disabled on the consent page
 NOTHING_GRANTED = "Tick at least one permission to authorize the app, or choose Deny."
 DENIED = "The user denied the authorization request"
 
@@ -102,11 +103,16 @@ def denied(request: AuthorizationRequest) -> RedirectTo:
 def granted_scopes(
     request: AuthorizationRequest, granted: Sequence[str], *, catalog: ScopeCatalog
 ) -> tuple[str, ...]:
-    """The scopes left ticked, in catalog order: a non-empty subset of the requested ones."""
+    """The scopes left ticked, in catalog order: a non-empty subset of the requested ones.
+
+    ``openid`` cannot be unticked (OpenID Connect: it is the sign-in itself; the page shows it checked
+    and disabled): when requested it is restored here, whatever the form sent."""
     requested = set(request.scopes)
     for name in granted:
         if name not in requested:
             raise InvalidScope("a granted scope was not requested")
+    if LOCKED_SCOPE in requested:
+        granted = [*granted, LOCKED_SCOPE]
     if not granted:
         raise NothingGranted(NOTHING_GRANTED)
     return tuple(catalog.ordered(set(granted)))
@@ -120,8 +126,12 @@ def new_code(
     signer: Signer,
     now: int,
     ttl: int,
+    sign_in: SignIn | None = None,
 ) -> IssuedCode:
-    """A single-use code bound to client, redirect URI, user, granted scopes and PKCE (RFC 6749 §4.1.2)."""
+    """A single-use code bound to client, redirect URI, user, granted scopes and PKCE (RFC 6749 §4.1.2),
+    with what its ID token carries (OpenID Connect Core §3.1.2.1): the request's ``nonce`` and ``claims``,
+    the session's ``auth_time`` and ``sid``."""
+    session = sign_in or SignIn()
     family = new_family_id()
     code = mint("code", family)
     record = CodeRecord(
@@ -135,6 +145,10 @@ def new_code(
         issued_at=now,
         expires_at=now + ttl,
         redirect_uri_given=request.redirect_uri_given,
+        nonce=request.oidc.nonce,
+        auth_time=session.auth_time,
+        sid=session.sid,
+        claims=request.oidc.claims,
     )
     return IssuedCode(code=code, signature=signer.sign(code), record=record)
 

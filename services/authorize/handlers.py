@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 import structlog
 
-from services.authorize import domain, pages
+from services.authorize import domain, pages, sign_in
 from services.authorize.checks import AuthorizationRequest, client_id_from
 from services.authorize.page_store import PageStore, RedisPageStore
 from services.authorize.redirects import Query, with_issuer
 from shared import subjects
-from shared.errors import InvalidScope, NotFound, NothingGranted, UnknownClient
+from shared.errors import ConsentRequired, InvalidScope, NotFound, NothingGranted, UnknownClient
 from shared.grants.records import GrantRecord
 from shared.grants.storage import CodeStore, ConsentStore
 from shared.grants.store import grant_store
@@ -36,6 +36,7 @@ from shared.messages.authorize import (
     RedirectTo,
     ShowConsent,
     ShowSignIn,
+    SignIn,
 )
 from shared.messages.registry import AccountView, AppView
 from shared.registry_client import RegistryClient
@@ -46,6 +47,7 @@ from shared.tokens import Signer
 log = structlog.get_logger("mavio.authorize")
 
 Checked = tuple[AppView, AuthorizationRequest]
+CONSENT_NEEDED = "the user has not granted every requested scope to this app"
 
 
 class AuthorizeStore(CodeStore, ConsentStore, Protocol):
@@ -94,6 +96,15 @@ class Authorizer:
 
     async def check(self, req: CheckAuthorizationRequest, meta: Meta) -> CheckAuthorizationReply:
         result = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=False)
+        if isinstance(result, tuple):  # signed in: does the session satisfy the request (OIDC)?
+            again = sign_in.signed_in(
+                result[1],
+                user_id=req.user_id,
+                session=req.sign_in,
+                hinted_user=req.hinted_user,
+                now=int(self.clock()),
+            )
+            result = result if again is None else again
         return CheckAuthorizationReply(outcome=self._signed(await self._remembered(req, meta, result)))
 
     async def _remembered(
@@ -107,13 +118,15 @@ class Authorizer:
         live = frozenset() if domain.prompts_for_consent(req.query) else await self._live(req.user_id, app)
         known = domain.remembered(request, live)
         if len(known) < len(request.scopes):
+            if "none" in request.oidc.prompt:  # OpenID Connect Core §3.1.2.6: no page may be shown
+                return domain.refused(request, ConsentRequired(CONSENT_NEEDED))
             return await self._show(app, request, req.user_id, req.session, remembered=known)
         # Every scope is remembered: decide without a prompt, against the registry's current view.
         fresh = await self._evaluate(req.query, req.user_id, meta.request_id, fresh=True)
         if not isinstance(fresh, tuple):
             return fresh
         log.info("consent remembered")
-        code = await self._issue(fresh[1], req.user_id, fresh[1].scopes)
+        code = await self._issue(fresh[1], req.user_id, fresh[1].scopes, req.sign_in)
         return domain.code_location(fresh[1], code)
 
     async def decide(self, req: DecideAuthorizationRequest, meta: Meta) -> DecideAuthorizationReply:
@@ -152,7 +165,7 @@ class Authorizer:
             return await self._show(app, request, req.user_id, req.session, notice=str(exc))
         except InvalidScope as exc:
             return domain.refused(request, exc)
-        code = await self._issue(request, req.user_id, scopes)
+        code = await self._issue(request, req.user_id, scopes, req.sign_in)
         await self.page_store.forget_consents(
             req.user_id, request.client_id
         )  # decided: its other pages are void
@@ -196,7 +209,7 @@ class Authorizer:
         if not isinstance(checked, AuthorizationRequest):
             return checked
         if not user_id:
-            return ShowSignIn(redirect_uri=checked.redirect_uri)
+            return sign_in.signed_out(app, checked)
         try:
             account = await self.registry.get_account(user_id, request_id=request_id)
         except NotFound:
@@ -217,13 +230,21 @@ class Authorizer:
             return frozenset()
         return frozenset(grant.scope.split())
 
-    async def _issue(self, request: AuthorizationRequest, user_id: str, scopes: tuple[str, ...]) -> str:
+    async def _issue(
+        self, request: AuthorizationRequest, user_id: str, scopes: tuple[str, ...], session: SignIn
+    ) -> str:
         """Record the grant, then store the code (so a usable code always has its grant)."""
         now = int(self.clock())
         previous = await self.store.get_grant(user_id, request.client_id)
         kept = await self._live_scopes(user_id, previous)
         issued = domain.new_code(
-            request, user_id=user_id, scopes=scopes, signer=self.signer, now=now, ttl=self.code_ttl
+            request,
+            user_id=user_id,
+            scopes=scopes,
+            signer=self.signer,
+            now=now,
+            ttl=self.code_ttl,
+            sign_in=session,
         )
         grant = domain.grant_record(
             request,

@@ -55,6 +55,8 @@ def checked_request(request: AuthorizationRequest) -> CheckedRequest:
         code_challenge=request.code_challenge,
         code_challenge_method=request.code_challenge_method,
         redirect_uri_given=request.redirect_uri_given,
+        nonce=request.oidc.nonce,
+        claims=request.oidc.claims,
     )
 
 
@@ -101,5 +103,7 @@ def query_of(request: CheckedRequest) -> list[tuple[str, str]]:
         "state": request.state,
         "code_challenge": request.code_challenge,
         "code_challenge_method": request.code_challenge_method,
+        "nonce": request.nonce,
+        "claims": request.claims,
     }
     return [(name, value) for name, value in values.items() if value]

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import quote, urlencode
 
-from shared.errors import OAuthError, UnknownClient, is_redirectable
+from shared.errors import InvalidRequest, OAuthError, UnknownClient, is_redirectable
 
 Query = Sequence[tuple[str, str]]
 """The raw query string as (key, value) pairs, in order, duplicates kept."""
@@ -34,6 +34,18 @@ class RegisteredApp(Protocol):
 def query_values(query: Query, name: str) -> list[str]:
     """Every non-empty value of ``name``; a parameter without a value counts as omitted (RFC 6749 §3.1)."""
     return [value for key, value in query if key == name and value]
+
+
+def single_values(query: Query, names: Sequence[str]) -> dict[str, str]:
+    """RFC 6749 §3.1: parameters MUST NOT be included more than once; empty ones count as omitted."""
+    params: dict[str, str] = {}
+    for name in names:
+        values = query_values(query, name)
+        if len(values) > 1:
+            raise InvalidRequest(f"{name} must not be repeated")
+        if values:
+            params[name] = values[0]
+    return params
 
 
 def client_id_from(query: Query) -> str:

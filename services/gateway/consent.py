@@ -19,6 +19,9 @@ from shared.scopes import ScopeCatalog
 TOKEN_FIELD = "consent_token"  # distinct from the session-wide "csrf_token" of other forms
 RETURN_FIELD = "return_to"
 PLACEHOLDER_LOGO = "/static/app-placeholder.svg"
+# OpenID Connect's sign-in itself: shown checked and disabled (a disabled box is not posted; the
+# authorize service restores it, ``services.authorize.domain.granted_scopes``).
+LOCKED_SCOPE = "openid"
 
 
 SECURITY_HEADERS = {
@@ -73,4 +76,5 @@ def page_context(shown: ShowConsent, catalog: ScopeCatalog, back_to: str) -> dic
         "token_field": TOKEN_FIELD,
         "decision_token": shown.consent,
         "notice": shown.notice,
+        "locked_scope": LOCKED_SCOPE,
     }

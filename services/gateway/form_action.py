@@ -6,7 +6,9 @@ destination besides ``'self'``, and nothing else:
 
 - the consent page: the decision's 303 goes to the client (RFC 6749 §4.1.2, §4.1.2.1);
 - the sign-in page of an authorization request: its 303 goes to ``/oauth/authorize``, which answers
-  302 straight to the client when the user's consent is remembered (or with an error response).
+  302 straight to the client when the user's consent is remembered (or with an error response);
+- the logout page ("Sign out of Mavio?"): **Sign out**'s 303 goes to the app's registered post-logout
+  redirect URI (``routes/logout.py``, OpenID Connect RP-Initiated Logout 1.0).
 
 A destination is allowed only once it is known to be registered: the consent page's request was
 checked by the authorize service; for the sign-in page, ``authorization_redirect`` asks the same

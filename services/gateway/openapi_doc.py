@@ -162,6 +162,7 @@ _APP_PATHS: Final = {
     },
 }
 
+_LOGOUT: Final = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
 _OAUTH_PATHS: Final = {
     "/.well-known/oauth-authorization-server": {
         "get": {
@@ -183,6 +184,11 @@ _OAUTH_PATHS: Final = {
                     "code_challenge",
                     "code_challenge_method",
                     "prompt",
+                    "max_age",
+                    "nonce",
+                    "claims",
+                    "login_hint",
+                    "id_token_hint",
                 )
             ],
             "responses": {
@@ -200,6 +206,28 @@ _OAUTH_PATHS: Final = {
                 "503": _html_or_json("a service is unavailable"),
             },
         }
+    },
+    "/oauth/logout": {
+        method: {
+            "summary": "end_session_endpoint (OpenID Connect RP-Initiated Logout 1.0)",
+            **(
+                {"parameters": [{"name": n, "in": "query", "required": False, "schema": _S} for n in _LOGOUT]}
+                if method == "get"
+                else {"requestBody": _form(dict.fromkeys(_LOGOUT, _S))}
+            ),
+            "responses": {
+                "200": {"description": "the page Sign out of Mavio? (signed in)", "content": _HTML},
+                "303": {
+                    "description": "signed out: to the registered post_logout_redirect_uri with state",
+                    "headers": {"Location": {"required": True, "schema": _S}},
+                },
+                "400": {
+                    "description": "an error page: bad id_token_hint, client_id or URI",
+                    "content": _HTML,
+                },
+            },
+        }
+        for method in ("get", "post")
     },
     "/oauth/token": {
         "post": {

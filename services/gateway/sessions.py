@@ -19,6 +19,7 @@ from services.gateway.keys import SETTINGS, redis_of
 from shared import keys
 from shared.config import Settings
 from shared.errors import CsrfFailed
+from shared.messages.authorize import SignIn
 from shared.messages.registry import AccountView
 
 COOKIE = "mavio_session"
@@ -36,6 +37,16 @@ class Session(msgspec.Struct, frozen=True, kw_only=True):
     display_name: str
     csrf: str  # per-session secret; forms carry it, consent binds request-specific tokens to it
     created_at: int
+    # OpenID Connect: when the user last actually entered a password (a session is made at each
+    # sign-in, so it is ``created_at``; 0 in sessions made before it existed) and the session's own
+    # random id, the ID token's ``sid`` (never the cookie's value, which stays a secret).
+    auth_time: int = 0
+    sid: str = ""
+
+
+def sign_in_of(session: Session) -> SignIn:
+    """What an authorization request learns of the session (``auth_time``, ``sid``)."""
+    return SignIn(auth_time=session.auth_time or session.created_at, sid=session.sid)
 
 
 SESSION = web.RequestKey("session", Session)
@@ -50,12 +61,15 @@ def _sig(request: web.Request, sid: str) -> str:
 async def create_session(request: web.Request, response: web.StreamResponse, account: AccountView) -> Session:
     settings = request.app[SETTINGS]
     sid = secrets.token_urlsafe(32)
+    now = int(time.time())
     session = Session(
         user_id=account.id,
         email=account.email,
         display_name=account.display_name,
         csrf=secrets.token_urlsafe(32),
-        created_at=int(time.time()),
+        created_at=now,
+        auth_time=now,
+        sid=secrets.token_urlsafe(16),
     )
     await redis_of(request.app).set(
         keys.session(_sig(request, sid)), msgspec.json.encode(session), ex=settings.session_ttl

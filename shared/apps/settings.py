@@ -1,5 +1,6 @@
 """An app's settings, defined once: every field a developer may edit, with its constraints and its
-validation (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3; RFC 7636 for ``require_pkce``).
+validation (RFC 6749 §3.1.2, §3.3; RFC 8252 §7.3, §8.3; RFC 7636 for ``require_pkce``; OpenID Connect
+RP-Initiated Logout 1.0 §3 for ``post_logout_redirect_uris``).
 
 The stored record (``shared.apps.records.AppRecord``), the bus's ``AppView`` and ``CreateAppRequest``
 extend ``AppSettings``; an edit (``UpdateAppRequest``) extends ``AppSettingsPatch`` (every field
@@ -33,6 +34,8 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
     scopes: list[str] = []  # approved at registration, catalog order
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
+    # OpenID Connect RP-Initiated Logout 1.0 §3: where /oauth/logout may send the browser afterwards
+    post_logout_redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
     # OpenID Connect Dynamic Client Registration 1.0 §2: the ID token's JWS algorithm, RS256 or ES256
     id_token_signed_response_alg: Annotated[
         str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
@@ -71,6 +74,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
     require_pkce: bool | None = None
+    post_logout_redirect_uris: list[str] | None = None
     id_token_signed_response_alg: str | None = None
 
 
@@ -105,6 +109,7 @@ def validate_app(
     description = raw.description.strip()
     homepage_url = raw.homepage_url.strip()
     entries = validation.stripped(raw.redirect_uris)
+    logout_entries = validation.stripped(raw.post_logout_redirect_uris)
     scopes = validation.dedup(validation.stripped(raw.scopes))
     alg = raw.id_token_signed_response_alg.strip() or validation.ID_TOKEN_ALGS[0]  # unset: RS256
     problems = {
@@ -116,6 +121,9 @@ def validate_app(
             entries, production=production, public=client_type == PUBLIC
         ),
         "scopes": validation.scopes_error(scopes, catalog),
+        "post_logout_redirect_uris": validation.post_logout_redirect_uris_error(
+            logout_entries, production=production, public=client_type == PUBLIC
+        ),
         "id_token_signed_response_alg": validation.id_token_alg_error(alg),  # OIDC Registration §2
     }
     errors = {field: message for field, message in problems.items() if message is not None}
@@ -128,5 +136,6 @@ def validate_app(
         homepage_url=homepage_url,
         redirect_uris=validation.dedup(entries),
         scopes=catalog.ordered(scopes),
+        post_logout_redirect_uris=validation.dedup(logout_entries),
         id_token_signed_response_alg=alg,
     )

@@ -177,11 +177,32 @@ def client_type_error(client_type: str, allowed: tuple[str, ...]) -> str | None:
 
 
 def redirect_uris_error(entries: list[str], *, production: bool, public: bool = False) -> str | None:
-    unique = dedup(entries)
-    if not unique:
+    if not dedup(entries):
         return "Add at least one redirect URI"
+    return _uri_list_error(
+        entries, production=production, public=public, label="Redirect URI", plural="redirect URIs"
+    )
+
+
+def post_logout_redirect_uris_error(
+    entries: list[str], *, production: bool, public: bool = False
+) -> str | None:
+    """OpenID Connect RP-Initiated Logout 1.0 §3: optional; each one checked like a redirect URI."""
+    return _uri_list_error(
+        entries,
+        production=production,
+        public=public,
+        label="Post-logout redirect URI",
+        plural="post-logout redirect URIs",
+    )
+
+
+def _uri_list_error(
+    entries: list[str], *, production: bool, public: bool, label: str, plural: str
+) -> str | None:
+    unique = dedup(entries)
     if len(unique) > MAX_REDIRECT_URIS:
-        return f"At most {MAX_REDIRECT_URIS} redirect URIs are allowed (there are {len(unique)})"
+        return f"At most {MAX_REDIRECT_URIS} {plural} are allowed (there are {len(unique)})"
     seen: set[str] = set()
     problems = []  # every bad URI, so one correction round fixes them all
     for number, uri in enumerate(entries, start=1):
@@ -193,7 +214,7 @@ def redirect_uris_error(entries: list[str], *, production: bool, public: bool = 
         else:
             problem = _redirect_uri_problem(uri, production=production)
         if problem is not None:
-            problems.append(f"Redirect URI {number} ({_shown(uri)}) {problem}")
+            problems.append(f"{label} {number} ({_shown(uri)}) {problem}")
     return "; ".join(problems) or None
 
 

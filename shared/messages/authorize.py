@@ -28,6 +28,16 @@ class CheckedRequest(msgspec.Struct, frozen=True, kw_only=True):
     code_challenge: str | None = None
     code_challenge_method: str | None = None
     redirect_uri_given: bool = True  # False: the request omitted it (the app's only URI is used)
+    nonce: str = ""  # OpenID Connect: exactly as sent ("" = none)
+    claims: str = ""  # OpenID Connect: the validated ``claims`` parameter (JSON), "" = none
+
+
+class SignIn(msgspec.Struct, frozen=True, kw_only=True):
+    """The signed-in session as OpenID Connect needs it: ``auth_time`` (epoch seconds of the user's last
+    actual sign-in with a password) and ``sid`` (the session's random id, never its cookie)."""
+
+    auth_time: int = 0
+    sid: str = ""
 
 
 class ShowConsent(msgspec.Struct, frozen=True, kw_only=True, tag="consent", tag_field="kind"):
@@ -53,6 +63,8 @@ class ShowSignIn(msgspec.Struct, frozen=True, kw_only=True, tag="sign_in", tag_f
     """
 
     redirect_uri: str = ""
+    login_hint: str = ""  # OpenID Connect ``login_hint``: prefills the sign-in page's email
+    reauthenticate: bool = False  # signed in, but the request needs a fresh sign-in (prompt, max_age)
 
 
 class RedirectTo(msgspec.Struct, frozen=True, kw_only=True, tag="redirect", tag_field="kind"):
@@ -77,6 +89,10 @@ class CheckAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     query: list[tuple[str, str]]
     user_id: str = ""  # empty when nobody is signed in
     session: str = ""  # the session's consent binding: a consent page shown is bound to it
+    sign_in: SignIn = msgspec.field(default_factory=SignIn)
+    # The subject of the request's ``id_token_hint`` once the gateway verified its signature;
+    # None: no hint; "": a hint that did not verify (it names nobody signed in here).
+    hinted_user: str | None = None
 
 
 class CheckAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +111,7 @@ class DecideAuthorizationRequest(msgspec.Struct, frozen=True, kw_only=True):
     session: str = ""
     decision: Decision
     granted: list[str]  # the scopes left ticked
+    sign_in: SignIn = msgspec.field(default_factory=SignIn)
 
 
 class DecideAuthorizationReply(msgspec.Struct, frozen=True, kw_only=True):

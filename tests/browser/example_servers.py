@@ -34,9 +34,11 @@ async def example_servers(
 ) -> AsyncIterator[ExampleServers]:
     api_port, app_port = free_port(), free_port()
     owner = await create_account(system, name=developer)
+    home = f"http://127.0.0.1:{app_port}/"
     registered, secret = await create_app(
-        system, owner, name="Your App", redirect_uris=[f"http://127.0.0.1:{app_port}/callback"],
-        scopes=["meetings:read", "transcripts:read", "users:read"],
+        system, owner, name="Your App", redirect_uris=[home + "callback", home + "signed-in"],
+        scopes=["openid", "profile", "email", "meetings:read", "transcripts:read", "users:read"],
+        post_logout_redirect_uris=[home],
     )  # fmt: skip
     config = your_app.Config(
         mavio_url=system.url(""),

@@ -9,6 +9,8 @@ made that failed (Chromium's console logs each 4xx or 5xx, a missing favicon's t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -30,6 +32,32 @@ def failed_loads(msg: Any, failed: list[str]) -> None:
         failed.append(f"{msg.text}: {msg.location['url']}")
 
 
+@contextlib.asynccontextmanager
+async def walking(chromium: Any) -> AsyncIterator[Any]:
+    """A page in a fresh, watched context: a CSP violation, a page error or a failed load fails it."""
+    console = ConsoleWatch()
+    context = await console.new_context(chromium)
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    failed: list[str] = []
+    page.on("console", lambda msg: failed_loads(msg, failed))
+    try:
+        yield page
+    finally:
+        await context.close()
+    console.assert_clean()
+    assert failed == [], failed
+
+
+async def start_signed_out(page: Any, ex: ExampleServers, button: str) -> None:
+    """On Your App's home page press ``button``, then sign in on Mavio's sign-in page."""
+    await page.goto(ex.url)
+    await page.get_by_role("button", name=button).click()
+    await page.get_by_label("Email").fill(ex.user.email)
+    await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+
+
 async def authorize_on_consent_page(page: Any, ex: ExampleServers) -> None:
     await page.get_by_role("heading", name="Authorize Your App").wait_for()
     await page.get_by_role("button", name="Authorize").click()
@@ -44,42 +72,51 @@ async def connected_apps_lists_your_app(system: System, page: Any) -> bool:
 
 
 async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> None:
-    async with example_servers(system, developer="Demo Developer") as ex:
-        console = ConsoleWatch()
-        context = await console.new_context(chromium)
-        page = await context.new_page()
-        page.set_default_timeout(15_000)
-        failed: list[str] = []
-        page.on("console", lambda msg: failed_loads(msg, failed))
-        try:
-            # Connect, signed out: sign in on Mavio, then the consent page
-            await page.goto(ex.url)
-            await page.get_by_role("button", name="Connect Mavio").click()
-            await page.get_by_label("Email").fill(ex.user.email)
-            await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-            await page.get_by_role("button", name="Sign in").click()
-            await authorize_on_consent_page(page, ex)
-            meetings = await page.locator("#meetings").inner_text()
-            assert "Tue 1 Dec 2026, 09:00 UTC" in meetings and "2026-12-01T" not in meetings
-            visitor = ex.visitor()
-            assert visitor.token is not None
-            access = visitor.token["access_token"]
-            assert await connected_apps_lists_your_app(system, page)
+    async with example_servers(system, developer="Demo Developer") as ex, walking(chromium) as page:
+        # Connect, signed out: sign in on Mavio, then the consent page
+        await start_signed_out(page, ex, "Connect Mavio")
+        await authorize_on_consent_page(page, ex)
+        meetings = await page.locator("#meetings").inner_text()
+        assert "Tue 1 Dec 2026, 09:00 UTC" in meetings and "2026-12-01T" not in meetings
+        visitor = ex.visitor()
+        assert visitor.token is not None
+        access = visitor.token["access_token"]
+        assert await connected_apps_lists_your_app(system, page)
 
-            # Disconnect: Your App revokes the grant at Mavio, then forgets the tokens
-            await page.goto(ex.url + "/meetings")
-            await page.get_by_role("button", name="Disconnect").click()
-            await page.locator("#disconnected").wait_for()
-            assert visitor.token is None
-            assert await bus_verify(system, access) == {"active": False}
-            assert not await connected_apps_lists_your_app(system, page)
+        # Disconnect: Your App revokes the grant at Mavio, then forgets the tokens
+        await page.goto(ex.url + "/meetings")
+        await page.get_by_role("button", name="Disconnect").click()
+        await page.locator("#disconnected").wait_for()
+        assert visitor.token is None
+        assert await bus_verify(system, access) == {"active": False}
+        assert not await connected_apps_lists_your_app(system, page)
 
-            # Reconnect: the grant was revoked, so Mavio asks for consent again
-            await page.goto(ex.url)
-            await page.get_by_role("button", name="Connect Mavio").click()
-            await authorize_on_consent_page(page, ex)
-            assert await connected_apps_lists_your_app(system, page)
-        finally:
-            await context.close()
-    console.assert_clean()
-    assert failed == [], failed
+        # Reconnect: the grant was revoked, so Mavio asks for consent again
+        await page.goto(ex.url)
+        await page.get_by_role("button", name="Connect Mavio").click()
+        await authorize_on_consent_page(page, ex)
+        assert await connected_apps_lists_your_app(system, page)
+
+
+async def test_sign_in_with_mavio_then_sign_out(system: System, chromium: Any) -> None:
+    """Sign in with Mavio (OpenID Connect through Authlib): sign in on Mavio, consent with ``openid``
+    locked, back on Your App with the name and email from UserInfo; then Sign out: Mavio asks "Sign
+    out of Mavio?", ends its session and sends the browser back to Your App's home page."""
+    async with example_servers(system, developer="Demo Developer") as ex, walking(chromium) as page:
+        await start_signed_out(page, ex, "Sign in with Mavio")
+        await page.get_by_role("heading", name="Authorize Your App").wait_for()
+        assert await page.is_disabled("input[name=granted][value=openid]")
+        await page.get_by_role("button", name="Authorize").click()
+        await page.wait_for_url(ex.url + "/")
+        signed_in = await page.locator("#signed-in-as").inner_text()
+        assert "Meeting Host" in signed_in and ex.user.email in signed_in
+        [person] = [v.person for v in ex.app.visitors.values() if v.person]
+        assert person["sub"] == ex.user.id and person["email_verified"] is False
+
+        await page.get_by_role("button", name="Sign out").click()
+        await page.get_by_role("heading", name="Sign out of Mavio?").wait_for()
+        await page.locator("form[action='/oauth/logout']").get_by_role("button", name="Sign out").click()
+        await page.wait_for_url(ex.url + "/?state=*")
+        await page.get_by_role("button", name="Sign in with Mavio").wait_for()
+        await page.goto(system.url(CONNECTED_APPS))
+        assert "/login" in page.url  # the Mavio session ended too

@@ -50,7 +50,7 @@ async def test_developer_manages_an_app_from_registration_to_deletion(
         await page.get_by_label("App name").fill("Browser App")
         await page.get_by_label("Description").fill("Made in a real browser")
         await page.get_by_label("Homepage URL").fill("https://browser-app.example")
-        await page.get_by_label("Redirect URIs").fill(
+        await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
             "https://browser-app.example/cb\nhttp://127.0.0.1:7000/cb"
         )
         logo = {"name": "logo.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (512, 512))}

@@ -104,7 +104,9 @@ async def developer_pages(system: System, page: Any, audit: Audit) -> None:
     await audit.page(page, "app-new")
 
     # errors: the summary takes focus and links to each field
-    await page.get_by_label("Redirect URIs").fill("http://x/#a\nhttps://*.example/cb")
+    await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
+        "http://x/#a\nhttps://*.example/cb"
+    )
     await page.get_by_role("button", name="Register app").click()
     await page.locator("#error-summary").wait_for()
     assert await page.evaluate("() => document.activeElement.id") == "error-summary"
@@ -117,7 +119,7 @@ async def developer_pages(system: System, page: Any, audit: Audit) -> None:
 
     await page.get_by_label("App name").fill("Tour App")
     await page.get_by_label("Homepage URL").fill("https://tour.example")
-    await page.get_by_label("Redirect URIs").fill("https://tour.example/callback")
+    await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill("https://tour.example/callback")
     await page.get_by_label("meetings:read").check()
     await page.get_by_role("button", name="Register app").click()
     await page.wait_for_url(re.compile(r"/credentials$"))
@@ -215,7 +217,7 @@ async def test_without_javascript_the_secret_is_shown_and_selectable(system: Sys
         await page.get_by_role("button", name="Sign in").click()
         await page.get_by_label("App name").fill("Plain App")
         await page.get_by_label("Homepage URL").fill("https://plain.example")
-        await page.get_by_label("Redirect URIs").fill("https://plain.example/cb")
+        await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill("https://plain.example/cb")
         await page.get_by_label("users:read").check()
         await page.get_by_role("button", name="Register app").click()
         await page.wait_for_url(re.compile(r"/credentials$"))

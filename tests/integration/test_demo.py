@@ -39,7 +39,9 @@ async def test_register_your_app_creates_then_rekeys(system: System) -> None:
     with pytest.raises(InvalidClient):
         await registry.verify_client(client_id, secret)
     view = await registry.verify_client(client_id, new_secret)
-    assert view.redirect_uris == ["http://127.0.0.1:9190/callback"]
+    assert view.redirect_uris == ["http://127.0.0.1:9190/callback", "http://127.0.0.1:9190/signed-in"]
+    assert view.post_logout_redirect_uris == ["http://127.0.0.1:9190/"]
+    assert {"openid", "profile", "email"} <= set(view.scopes)
 
 
 async def _line_matching(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> None:

@@ -73,6 +73,7 @@ async def create_app(
     id_token_signed_response_alg: str = "RS256",
     require_pkce: bool = False,
     client_type: str = "confidential",
+    post_logout_redirect_uris: tuple[str, ...] | list[str] = (),
 ) -> tuple[AppView, str]:
     """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret;
     ``""`` for a public app).
@@ -96,6 +97,7 @@ async def create_app(
             id_token_signed_response_alg=id_token_signed_response_alg,
             require_pkce=require_pkce,
             client_type=client_type,
+            post_logout_redirect_uris=list(post_logout_redirect_uris),
         )
     )
     return reply.app, reply.client_secret

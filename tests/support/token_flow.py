@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
+import aiohttp
 import msgspec
 
 from shared import subjects
@@ -137,19 +138,28 @@ async def consent_code(
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
-async def approve(system: System, party: Party, authorization_url: str) -> str:
-    """Sign the user in, load ``authorization_url``'s consent page, click Authorize: the redirect URL."""
-    async with new_http() as http:
-        await sign_in(system, http, party.user.email)
-        async with http.get(authorization_url, allow_redirects=False) as resp:
-            page = await resp.text()
-            assert resp.status == 200, f"no consent page: {resp.status} {page[:300]}"
-        form = [(name, html.unescape(value)) for name, value in _HIDDEN.findall(page)]
-        form += [("granted", html.unescape(name)) for name in _GRANTED.findall(page)]
-        form.append(("decision", "authorize"))
-        async with http.post(system.url("/oauth/authorize"), data=form, allow_redirects=False) as resp:
-            assert resp.status == 303, f"decision refused: {resp.status} {(await resp.text())[:300]}"
-            return resp.headers["Location"]
+async def approve(
+    system: System, party: Party, authorization_url: str, *, http: aiohttp.ClientSession | None = None
+) -> str:
+    """Sign the user in (unless ``http`` is a client already signed in), load ``authorization_url``'s
+    consent page, click Authorize: the redirect URL."""
+    if http is not None:
+        return await _authorize(system, http, authorization_url)
+    async with new_http() as fresh:
+        await sign_in(system, fresh, party.user.email)
+        return await _authorize(system, fresh, authorization_url)
+
+
+async def _authorize(system: System, http: aiohttp.ClientSession, authorization_url: str) -> str:
+    async with http.get(authorization_url, allow_redirects=False) as resp:
+        page = await resp.text()
+        assert resp.status == 200, f"no consent page: {resp.status} {page[:300]}"
+    form = [(name, html.unescape(value)) for name, value in _HIDDEN.findall(page)]
+    form += [("granted", html.unescape(name)) for name in _GRANTED.findall(page)]
+    form.append(("decision", "authorize"))
+    async with http.post(system.url("/oauth/authorize"), data=form, allow_redirects=False) as resp:
+        assert resp.status == 303, f"decision refused: {resp.status} {(await resp.text())[:300]}"
+        return resp.headers["Location"]
 
 
 async def token_request(

@@ -41,8 +41,15 @@ def test_missing_markers_are_an_error() -> None:
         'curl -s -u "$CLIENT_ID:$CLIENT_SECRET" $MAVIO/oauth/token',
         "grant_type=refresh_token",
         "/oauth/revoke",
-        "algorithm: 'oauth2'",
-        "OAUTH_RESPONSE_IS_NOT_CONFORM",
+        "/.well-known/openid-configuration",
+        "client.discovery(new URL(MAVIO), CLIENT_ID, CLIENT_SECRET)",
+        "allowInsecureRequests",
+        "expectedNonce",
+        "end_session_endpoint",
+        "prompt=none",
+        "max_age",
+        "login_required",
+        "Post-logout redirect URIs",
         "requests-oauthlib",
         "Authlib",
         "prompt=consent",
@@ -57,6 +64,10 @@ def test_missing_markers_are_an_error() -> None:
 )
 def test_the_guide_covers(needed: str) -> None:
     assert needed in GUIDE.read_text()
+
+
+def test_openid_client_needs_no_oauth2_algorithm_any_more() -> None:
+    assert "algorithm: 'oauth2'" not in GUIDE.read_text()
 
 
 def test_the_readme_first_screen_says_what_it_is_and_how_to_start() -> None:

@@ -117,3 +117,10 @@ def test_a_secret_anywhere_in_a_line_is_redacted(before: str, after: str, secret
         if secret in (SID, BASIC) and "token=" not in line and "Basic" not in line:
             continue  # not shaped like anything on its own: only its context marks it
         assert secret not in redact_text(line), line
+
+
+def test_id_tokens_and_hints_are_redacted() -> None:
+    jws = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c3JfMSJ9.c2lnbmF0dXJl"
+    line = f"GET /oauth/logout?id_token_hint={jws}&state=s and /oauth/authorize?id_token_hint={jws}"
+    assert jws not in redact_text(line) and "state=s" in redact_text(line)
+    assert redact(None, "info", {"event": "x", "id_token": jws})["id_token"] == REDACTED

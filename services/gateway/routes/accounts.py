@@ -28,6 +28,7 @@ routes = web.RouteTableDef()
 
 SIGN_IN_FAILED = "Incorrect email or password."
 DEFAULT_NEXT = "/"
+MAX_HINT = 320  # an email address's longest
 
 
 @routes.get("/")
@@ -73,9 +74,13 @@ async def _login_page(
 
 @routes.get("/login")
 async def login_form(request: web.Request) -> web.Response:
-    if await get_session(request) is not None:
+    """The sign-in page; signed in, it continues at once, unless ``reauth`` (an authorization request
+    needs a fresh sign-in: OpenID Connect ``prompt=login``, ``max_age``). ``login_hint`` (OpenID
+    Connect Core §3.1.2.1) is the email it starts with."""
+    if await get_session(request) is not None and request.query.get("reauth") != "1":
         return see_other(safe_next(request.query.get("next")) or DEFAULT_NEXT)
-    return await _login_page(request)
+    hint = request.query.get("login_hint", "")
+    return await _login_page(request, email=hint if len(hint) <= MAX_HINT else "")
 
 
 @routes.post("/login")

@@ -10,15 +10,17 @@ The decision's redirect is a 303 so the browser follows it with a GET (RFC 9700 
 from __future__ import annotations
 
 from typing import Any, Protocol, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 from multidict import MultiDictProxy
 
 from services.gateway import consent
+from services.gateway.id_token_hint import verified_hint
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID
+from services.gateway.reauthentication import continue_after_sign_in
 from services.gateway.rendering import render
-from services.gateway.sessions import Session, get_session
+from services.gateway.sessions import Session, get_session, sign_in_of
 from shared import subjects
 from shared.errors import (
     BadRedirectUri,
@@ -39,6 +41,8 @@ from shared.messages.authorize import (
     Outcome,
     RedirectTo,
     ShowConsent,
+    ShowSignIn,
+    SignIn,
 )
 
 routes = web.RouteTableDef()
@@ -63,6 +67,8 @@ async def authorize(request: web.Request) -> web.StreamResponse:
         query=query,
         user_id=session.user_id if session else "",
         session=consent.session_binding(session) if session else "",
+        sign_in=sign_in_of(session) if session else SignIn(),
+        hinted_user=await _hinted_user(request, query) if session else None,
     )
     outcome = await _ask(request, subjects.AUTHORIZE_CHECK, payload, CheckAuthorizationReply)
     if isinstance(outcome, web.StreamResponse):
@@ -86,6 +92,7 @@ async def decide(request: web.Request) -> web.StreamResponse:
         user_id=session.user_id,
         decision=_decision(form),
         granted=[value for value in form.getall("granted", []) if isinstance(value, str)],
+        sign_in=sign_in_of(session),
     )
     outcome = await _ask(request, subjects.AUTHORIZE_DECIDE, payload, DecideAuthorizationReply)
     if isinstance(outcome, web.StreamResponse):
@@ -93,6 +100,16 @@ async def decide(request: web.Request) -> web.StreamResponse:
     if isinstance(outcome, DecisionRefused):
         raise CsrfFailed(outcome.reason)
     return _respond(request, outcome, session, back_to=back_to, status=303)
+
+
+async def _hinted_user(request: web.Request, query: list[tuple[str, str]]) -> str | None:
+    """The user an ``id_token_hint`` names (OpenID Connect Core §3.1.2.1): None without a hint, ""
+    for one that does not verify."""
+    hints = [value for name, value in query if name == "id_token_hint" and value]
+    if not hints:
+        return None
+    hint = await verified_hint(request, hints[0]) if len(hints) == 1 else None
+    return hint.sub if hint else ""
 
 
 def _decision(form: MultiDictProxy[Any]) -> Decision:
@@ -123,11 +140,17 @@ def _respond(
         return web.Response(status=status, headers={**REDIRECT_HEADERS, "Location": outcome.location})
     if isinstance(outcome, ShowConsent) and session is not None:
         return consent_page(request, outcome, back_to)
-    return _login(back_to)  # ShowSignIn (or a consent page without a session)
+    if isinstance(outcome, ShowSignIn):
+        return _login(continue_after_sign_in(back_to), outcome)
+    return _login(back_to)  # a consent page without a session
 
 
-def _login(back_to: str) -> web.Response:
-    location = "/login?next=" + quote(back_to, safe="")
+def _login(back_to: str, shown: ShowSignIn | None = None) -> web.Response:
+    """The sign-in page, then back to ``back_to``; ``reauth``: even when signed in (OpenID Connect
+    ``prompt=login``, ``max_age``); ``login_hint``: the email it starts with."""
+    extra = [("reauth", "1")] if shown and shown.reauthenticate else []
+    extra += [("login_hint", shown.login_hint)] if shown and shown.login_hint else []
+    location = "/login?next=" + quote(back_to, safe="") + ("&" + urlencode(extra) if extra else "")
     return web.Response(status=302, headers={**REDIRECT_HEADERS, "Location": location})
 
 

@@ -27,6 +27,7 @@ from shared.messages.authorize import (
     RedirectTo,
     ShowConsent,
     ShowSignIn,
+    SignIn,
 )
 from shared.messages.registry import AccountView, AppView
 from shared.scopes import ScopeCatalog
@@ -375,3 +376,36 @@ async def test_the_decision_is_about_the_stored_request(authorizer: Authorizer, 
     assert "state" not in got
     [(record, _)] = await store.codes()
     assert record.code_challenge is None and record.redirect_uri == CB
+
+
+async def test_max_age_after_the_clock_moved_two_seconds_asks_for_a_fresh_sign_in(
+    authorizer: Authorizer, store: Stored
+) -> None:
+    """OpenID Connect ``max_age`` with the service's injected clock: one second allowed, two passed."""
+    signed_in = SignIn(auth_time=int(NOW[0]), sid="sid-1")
+
+    async def ask(**overrides: str) -> object:
+        req = CheckAuthorizationRequest(
+            query=query(**overrides), user_id="u1", session=SESSION, sign_in=signed_in
+        )
+        return (await authorizer.check(req, META)).outcome
+
+    assert isinstance(await ask(max_age="1"), ShowConsent)
+    NOW[0] += 2
+    assert await ask(max_age="1") == ShowSignIn(redirect_uri=CB, reauthenticate=True)
+    assert location_params(await ask(max_age="1", prompt="none"))["error"] == "login_required"
+    assert isinstance(await ask(max_age="2"), ShowConsent)
+    signed_in = SignIn(auth_time=int(NOW[0]), sid="sid-2")  # signed in again: auth_time moves
+    shown = await ask(max_age="1", nonce="n-1")
+    assert isinstance(shown, ShowConsent)
+    decided = DecideAuthorizationRequest(
+        consent=shown.consent,
+        session=SESSION,
+        user_id="u1",
+        decision="authorize",
+        granted=["meetings:read"],
+        sign_in=signed_in,
+    )
+    code = location_params((await authorizer.decide(decided, META)).outcome)["code"]
+    record, _ = await store.code(code)
+    assert (record.auth_time, record.sid, record.nonce) == (int(NOW[0]), "sid-2", "n-1")
