@@ -117,6 +117,34 @@ class AccessDenied(OAuthError):
     status = 403
 
 
+class AuthorizationPending(OAuthError):
+    """The authorization request is still pending as the end user hasn't yet completed the
+    user-interaction steps (RFC 8628 §3.5)."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """A variant of "authorization_pending", the authorization request is still pending and polling
+    should continue, but the interval MUST be increased by 5 seconds for this and all subsequent
+    requests (RFC 8628 §3.5)."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """The "device_code" has expired, and the device authorization session has concluded
+    (RFC 8628 §3.5)."""
+
+    error = "expired_token"
+
+
+class DeviceAccessDenied(AccessDenied):
+    """The authorization request was denied (RFC 8628 §3.5): a token endpoint error, so 400."""
+
+    status = 400
+
+
 class UnsupportedResponseType(OAuthError):
     """The authorization server does not support obtaining an authorization code using this method."""
 

@@ -35,6 +35,7 @@ from services.gateway.routes import (
     assets,
     authorize,
     developer,
+    device,
     health,
     revocation,
     settings,
@@ -49,7 +50,18 @@ from shared.scopes import ScopeCatalog
 from shared.shutdown import close_nats
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, assets, accounts, settings, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (
+    health,
+    assets,
+    accounts,
+    settings,
+    developer,
+    apps_api,
+    authorize,
+    token,
+    device,
+    revocation,
+)
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
 # only for a route whose limit differs, or when a trusted proxy names the client's address).

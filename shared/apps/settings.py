@@ -33,6 +33,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
     scopes: list[str] = []  # approved at registration, catalog order
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
+    device_flow: bool = False  # the device authorization grant (RFC 8628) is enabled for this app
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -56,6 +57,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
     require_pkce: bool | None = None
+    device_flow: bool | None = None
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
