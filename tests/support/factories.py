@@ -71,6 +71,7 @@ async def create_app(
     homepage_url: str = "https://app.example",
     logo: bytes | None = None,
     require_pkce: bool = False,
+    device_flow: bool = False,
 ) -> tuple[AppView, str]:
     """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret).
 
@@ -91,6 +92,7 @@ async def create_app(
             scopes=list(scopes),
             logo=logo,
             require_pkce=require_pkce,
+            device_flow=device_flow,
         )
     )
     return reply.app, reply.client_secret
