@@ -112,8 +112,6 @@ class RedisDevices(GrantStoreBase):
                 return DevicePending()
             case b"slow_down":
                 return DevicePending(slow_down=int(out[1]))
-            case b"expired" | b"denied" | b"done":
+            case b"expired" | b"denied" | b"done" | b"revoked" | b"unknown":
                 return DeviceEnded(text(out[0]))
-        if out[0] == b"unknown":
-            return DeviceEnded("unknown")
-        return taken_or_refused(family, out)
+        return taken_or_refused(family, out)  # code_single_use's reuse or refusal
