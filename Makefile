@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-runtime
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run demo test test-fast test-faults test-containers containers bench profile lint format typecheck install install-dev browser clean
+.PHONY: run demo test test-fast test-faults test-containers containers bench profile lint format typecheck install install-dev browser rp clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -30,7 +30,11 @@ browser:
 	@bash scripts/ensure-chromium.sh
 	@bash scripts/ensure-axe.sh
 
-test: $(DEVSTAMP) browser
+# openid-client (npm, pinned) for the relying-party tests, into the git-ignored .rp-deps/
+rp:
+	@bash scripts/ensure-rp.sh
+
+test: $(DEVSTAMP) browser rp
 	$(PY) -m pytest -q -m "not containers" $(PYTEST_ARGS)
 
 test-fast: $(DEVSTAMP)
