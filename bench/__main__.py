@@ -4,7 +4,8 @@
    ``shared.verify_client``'s event-evicted cache;
 2. the bus and store ceilings of this machine (``../shared/peers/limits``);
 3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE), Mavio beside
-   node-oidc-provider (``../shared/peers/oidc-provider``).
+   node-oidc-provider (``../shared/peers/oidc-provider``);
+4. device polling (RFC 8628): 10,000 pending device codes each polled every 5 s (``bench.device_polling``).
 Prints each window and the medians; writes ``bench/results/<date>.json`` and ``<date>.md``."""
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=15,
         help="measured code-exchange windows (short, count-based windows: more of them than --repeats)",
+    )
+    p.add_argument(
+        "--device-codes",
+        type=int,
+        default=10_000,
+        help="pending device codes polled every 5 s over HTTP (RFC 8628; 0: skip)",
     )
     return p.parse_args(argv)
 
@@ -181,6 +188,15 @@ def main(argv: list[str]) -> int:
             from bench.peer import run_peer_comparison
 
             results |= run_peer_comparison(stack, a)
+        if a.device_codes:
+            from bench.device_polling import device_polling
+
+            for proc in stack.replicas:  # the device scenario starts its own processes
+                proc.terminate()
+            for proc in stack.replicas:
+                proc.wait(20)
+            stack.replicas.clear()
+            measures.append(device_polling(stack, codes=a.device_codes, seconds=a.duration * a.repeats))
     finally:
         stack.stop()
     report.write(

@@ -44,7 +44,9 @@ def client_auth(args: argparse.Namespace) -> dict[str, str]:
     return auth | ({"client_secret": args.client_secret} if args.client_secret else {})
 
 
-def poll(http: httpx.Client, token_endpoint: str, auth: dict[str, str], started: dict[str, Any]) -> dict[str, Any]:
+def poll(
+    http: httpx.Client, token_endpoint: str, auth: dict[str, str], started: dict[str, Any]
+) -> dict[str, Any]:
     """Poll until the tokens come, or exit with the reason (denied, expired, anything else)."""
     interval = int(started.get("interval", 5))
     deadline = time.monotonic() + int(started["expires_in"])

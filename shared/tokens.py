@@ -2,7 +2,8 @@
 
 Every secret artefact reads ``mavio_<kind>_<body>`` (fosite's prefixed HMAC strategy, GitHub-style checksums):
 
-* ``at`` / ``rt`` / ``code`` / ``dc`` (an RFC 8628 device code): body = family (16 base62) + secret (32 base62, ~190 bits) + checksum (6 base62).
+* ``at`` / ``rt`` / ``code`` / ``dc`` (an RFC 8628 device code): body = family (16 base62) + secret
+  (32 base62, ~190 bits) + checksum (6 base62).
   The family is shared by every code and token descended from one authorization; it routes all of the
   family's Redis keys to one Cluster hash slot. It is an identifier, not a secret.
 * ``cs`` (client secret): body = secret (40 base62, ~238 bits) + checksum (6 base62).

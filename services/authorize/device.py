@@ -42,7 +42,9 @@ log = structlog.get_logger("mavio.authorize.device")
 
 WRONG_CODE = "That code is not valid. Check the code shown on your device and try again."
 NOT_ON_PLAN = "The app asks for access that your account's plan does not include."
-PAGE_REFUSED = "This page was already used, has expired, or was opened in another session. Nothing was decided."
+PAGE_REFUSED = (
+    "This page was already used, has expired, or was opened in another session. Nothing was decided."
+)
 
 
 class Registry(Protocol):

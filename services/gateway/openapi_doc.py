@@ -354,7 +354,10 @@ SCHEMAS: Final[dict[str, Any]] = {
         ],
         "properties": {
             "device_code": _S,
-            "user_code": {"type": "string", "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$"},
+            "user_code": {
+                "type": "string",
+                "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$",
+            },
             "verification_uri": _S,
             "verification_uri_complete": _S,
             "expires_in": {"type": "integer"},

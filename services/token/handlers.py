@@ -113,9 +113,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
 
     return [
         Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
-        Route(
-            "device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization
-        ),
+        Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),

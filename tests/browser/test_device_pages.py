@@ -36,7 +36,9 @@ async def sign_in_at(page: Any, url: str, party: Party) -> None:
     await page.wait_for_selector("text=Connect a device")
 
 
-async def test_openid_client_signs_in_while_the_user_approves_on_device(system: System, chromium: Any) -> None:
+async def test_openid_client_signs_in_while_the_user_approves_on_device(
+    system: System, chromium: Any
+) -> None:
     """The whole flow with the pages' CSP enforced: the console reports no violation."""
     party = await new_party(system, device_flow=True, name="Room Panel")
     watch = ConsoleWatch()

@@ -95,9 +95,18 @@ async def test_the_user_code_is_accepted_in_every_format(system: System) -> None
     code = (await started(system, party))["user_code"]
     bare = code.replace("-", "")
     async with await signed_in(system, party) as http:
-        for typed in (code, code.lower(), bare, bare.lower(), f" {bare[:4]} {bare[4:]} ", f"{code[:2]} {code[2:]}"):
+        for typed in (
+            code,
+            code.lower(),
+            bare,
+            bare.lower(),
+            f" {bare[:4]} {bare[4:]} ",
+            f"{code[:2]} {code[2:]}",
+        ):
             status, page = await enter_code(system, http, typed)
-            assert status == 200 and "Only continue if you started signing in on a device you own" in page, typed
+            assert status == 200 and "Only continue if you started signing in on a device you own" in page, (
+                typed
+            )
             assert code in page
 
 
@@ -106,7 +115,9 @@ async def test_a_wrong_code_says_so_without_saying_whether_it_existed(system: Sy
     body = await started(system, party)
     await approve(system, party, body["user_code"])  # decided: refused the second time
     async with await signed_in(system, party) as http:
-        answers = [await enter_code(system, http, typed) for typed in (body["user_code"], "BCDF-GHJK", "hello")]
+        answers = [
+            await enter_code(system, http, typed) for typed in (body["user_code"], "BCDF-GHJK", "hello")
+        ]
     for status, page in answers:
         assert status == 400 and WRONG in page
     pages = {page.split('role="alert"', 1)[1].split("</p>", 1)[0] for _, page in answers}
@@ -200,7 +211,9 @@ async def test_app_deletion_ends_pending_device_authorizations(system: System) -
 
 async def test_a_plan_downgrade_reaches_an_approved_device_authorization(system: System) -> None:
     owner = await create_account(system, name="Developer")
-    app, secret = await create_app(system, owner, scopes=["meetings:read", "meetings:write"], device_flow=True)
+    app, secret = await create_app(
+        system, owner, scopes=["meetings:read", "meetings:write"], device_flow=True
+    )
     party = Party(app, secret, await create_account(system, plan="pro"), owner)
     wide, narrow = await started(system, party, "meetings:read meetings:write"), await started(system, party)
     await approve(system, party, wide["user_code"])
@@ -214,7 +227,9 @@ async def test_a_plan_downgrade_reaches_an_approved_device_authorization(system:
 
 async def test_a_scope_outside_the_users_plan_is_refused_on_the_device_page(system: System) -> None:
     owner = await create_account(system, name="Developer")
-    app, secret = await create_app(system, owner, scopes=["meetings:read", "meetings:write"], device_flow=True)
+    app, secret = await create_app(
+        system, owner, scopes=["meetings:read", "meetings:write"], device_flow=True
+    )
     party = Party(app, secret, await create_account(system, plan="free"), owner)
     body = await started(system, party, "meetings:write")
     async with await signed_in(system, party) as http:
@@ -230,7 +245,11 @@ TTL = 2
 
 @pytest.fixture(scope="module")
 async def strict() -> AsyncIterator[System]:
-    env = {"MAVIO_DEVICE_CODE_TTL": str(TTL), "MAVIO_DEVICE_GUESS_MAX": "3", "MAVIO_DEVICE_GUESS_ADDRESS_MAX": "8"}
+    env = {
+        "MAVIO_DEVICE_CODE_TTL": str(TTL),
+        "MAVIO_DEVICE_GUESS_MAX": "3",
+        "MAVIO_DEVICE_GUESS_ADDRESS_MAX": "8",
+    }
     async with running_system(env) as sut:
         yield sut
 

@@ -29,7 +29,9 @@ async def post(system: System, path: str, body: str) -> str:
 
 async def device_authorization(system: System, client: DeviceClient, scope: list[str]) -> dict[str, str]:
     uri = client.prepare_request_uri(system.url("/oauth/device_authorization"), scope=scope)
-    answer: dict[str, str] = json.loads(await post(system, "/oauth/device_authorization", urlsplit(uri).query))
+    answer: dict[str, str] = json.loads(
+        await post(system, "/oauth/device_authorization", urlsplit(uri).query)
+    )
     return answer
 
 
