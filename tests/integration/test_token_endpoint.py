@@ -274,7 +274,12 @@ async def test_metadata_rfc8414(system: System) -> None:
     assert meta["introspection_endpoint"] == base + "/oauth/introspect"
     assert "meetings:read" in meta["scopes_supported"]
     assert meta["response_types_supported"] == ["code"]
-    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert meta["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",  # RFC 8628 §4
+    ]
+    assert meta["device_authorization_endpoint"] == base + "/oauth/device_authorization"
     assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
 
