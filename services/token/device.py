@@ -23,7 +23,6 @@ from shared.errors import (
     ExpiredToken,
     InvalidGrant,
     InvalidRequest,
-    InvalidScope,
     ServerError,
     SlowDown,
 )
@@ -32,7 +31,7 @@ from shared.grants.storage import CodeTaken, DeviceEnded, DevicePending, DeviceS
 from shared.messages.device import StartDeviceReply, StartDeviceRequest
 from shared.messages.registry import AppView
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
-from shared.scopes import ScopeCatalog, join_scope, parse_scope
+from shared.scopes import ScopeCatalog, join_scope, requested_scopes
 from shared.tokens import Signer, mint, new_family_id, parse
 
 log = structlog.get_logger("mavio.token")
@@ -42,22 +41,6 @@ INTERVAL = 5  # seconds between polls (RFC 8628 §3.2's default)
 SLOW_DOWN_STEP = 5  # seconds added to a device code's interval by each slow_down (§3.5)
 USER_CODE_DRAWS = 5  # user codes drawn before giving up (a clash is one in millions)
 INVALID_DEVICE_CODE = "the device code is invalid, expired, already used or revoked"
-
-
-def requested_scopes(app: AppView, value: str, catalog: ScopeCatalog) -> str:
-    """RFC 6749 §3.3 as at the authorization endpoint: required, known, approved for the app."""
-    try:
-        names = parse_scope(value)
-    except ValueError:
-        raise InvalidScope("scope is malformed: use space-separated tokens of printable ASCII") from None
-    if not names:
-        raise InvalidScope("scope is required")
-    for name in names:
-        if name not in catalog:
-            raise InvalidScope("the request names a scope that does not exist")
-        if name not in app.scopes:
-            raise InvalidScope(f"scope {name} was not approved for this app at registration")
-    return join_scope(tuple(catalog.ordered(names)))
 
 
 class DeviceGrant:
@@ -82,7 +65,7 @@ class DeviceGrant:
 
     async def start(self, app: AppView, req: StartDeviceRequest, *, now: int) -> StartDeviceReply:
         """RFC 8628 §3.1-3.2 for an authenticated client whose app has the device flow enabled."""
-        scope = requested_scopes(app, req.scope, self._catalog)
+        scope = join_scope(requested_scopes(req.scope, app.scopes, self._catalog))
         family = new_family_id()
         device_code = mint("dc", family)
         record = DeviceRecord(

@@ -4,6 +4,7 @@ developer form, shown on the app page, read and changed by the JSON API, and obe
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 
@@ -12,14 +13,15 @@ import pytest
 
 from shared.messages.registry import AccountView
 from shared.registry_client import RegistryClient
+
+# The Require PKCE tests' paths and page reader.
+from tests.e2e.test_require_pkce import API, APPS, text
 from tests.support.device_flow import start
 from tests.support.factories import code_by_id, csrf_of, signed_in_client
 from tests.support.polling import until
 from tests.support.system import System
 from tests.support.token_flow import Party
 
-APPS = "/settings/developer/oauth-apps"
-API = "/api/v1/oauth-apps"
 APP = {
     "name": "Room Panel",
     "homepage_url": "https://panel.example",
@@ -29,22 +31,17 @@ APP = {
 
 
 @pytest.fixture
-async def dev(system: System) -> AsyncIterator[tuple[aiohttp.ClientSession, AccountView]]:
-    http, account = await signed_in_client(system)
-    yield http, account
-    await http.close()
-
-
-async def text(http: aiohttp.ClientSession, url: str) -> str:
-    async with http.get(url, allow_redirects=False) as resp:
-        assert resp.status == 200, resp.status
-        return await resp.text()
+async def developer(system: System) -> AsyncIterator[tuple[aiohttp.ClientSession, AccountView]]:
+    async with contextlib.AsyncExitStack() as stack:
+        http, account = await signed_in_client(system)
+        stack.push_async_callback(http.close)
+        yield http, account
 
 
 async def test_the_form_offers_it_off_and_the_app_page_shows_it(
-    system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+    system: System, developer: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:
-    http, _ = dev
+    http, _ = developer
     html = await text(http, system.url(APPS + "/new"))
     assert 'name="device_flow"' in html and "Enable device flow" in html
     assert not re.search(r'name="device_flow"[^>]*checked', html)  # off by default
@@ -65,9 +62,9 @@ async def test_the_form_offers_it_off_and_the_app_page_shows_it(
 
 
 async def test_the_json_api_shows_and_changes_it_and_the_endpoint_obeys(
-    system: System, dev: tuple[aiohttp.ClientSession, AccountView]
+    system: System, developer: tuple[aiohttp.ClientSession, AccountView]
 ) -> None:
-    http, account = dev
+    http, account = developer
     async with http.post(system.url(API), json=APP) as resp:
         assert resp.status == 201
         created = await resp.json()
