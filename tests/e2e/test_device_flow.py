@@ -166,14 +166,18 @@ async def test_device_pages_sign_in_first_and_prefill_without_deciding(system: S
     assert error_of(await poll(system, party, body["device_code"])) == (400, "authorization_pending")
 
 
-async def test_revocations_reach_an_approved_device_authorization(system: System) -> None:
+async def test_connected_apps_revoke_reaches_approved_devices_and_their_tokens(system: System) -> None:
     party = await new_party(system, device_flow=True)
-    body = await started(system, party)
+    used, body = await started(system, party), await started(system, party)
+    await approve(system, party, used["user_code"])
+    status, tokens = await poll(system, party, used["device_code"])
+    assert status == 200
     await approve(system, party, body["user_code"])
     request = RevokeGrantRequest(user_id=party.user.id, client_id=party.client_id)  # Connected apps
     reply = await system.bus.request(subjects.REVOCATION_REVOKE_GRANT, request, RevokeGrantReply)
-    assert reply.families_revoked >= 1
+    assert reply.families_revoked == 2
     assert error_of(await poll(system, party, body["device_code"])) == (400, "invalid_grant")
+    assert await bus_verify(system, str(tokens["access_token"])) == {"active": False}
 
 
 async def test_connected_apps_lists_a_device_grant(system: System) -> None:
@@ -200,9 +204,13 @@ async def test_revoke_all_tokens_reaches_approved_devices_and_their_tokens(syste
 
 async def test_app_deletion_ends_pending_device_authorizations(system: System) -> None:
     party = await new_party(system, device_flow=True)
-    pending, approved = await started(system, party), await started(system, party)
+    pending, approved, used = [await started(system, party) for _ in range(3)]
+    await approve(system, party, used["user_code"])
+    status, tokens = await poll(system, party, used["device_code"])
+    assert status == 200
     await approve(system, party, approved["user_code"])
     await RegistryClient(system.bus).delete_app(party.owner.id, party.client_id)
+    assert await bus_verify(system, str(tokens["access_token"])) == {"active": False}
     assert error_of(await poll(system, party, approved["device_code"])) == (401, "invalid_client")
     async with await signed_in(system, party) as http:
         status, page = await enter_code(system, http, pending["user_code"])
@@ -215,11 +223,17 @@ async def test_a_plan_downgrade_reaches_an_approved_device_authorization(system:
         system, owner, scopes=["meetings:read", "meetings:write"], device_flow=True
     )
     party = Party(app, secret, await create_account(system, plan="pro"), owner)
-    wide, narrow = await started(system, party, "meetings:read meetings:write"), await started(system, party)
+    both = "meetings:read meetings:write"
+    used = await started(system, party, both)
+    await approve(system, party, used["user_code"])
+    status, tokens = await poll(system, party, used["device_code"])
+    assert status == 200 and tokens["scope"] == both
+    wide, narrow = await started(system, party, both), await started(system, party)
     await approve(system, party, wide["user_code"])
     await approve(system, party, narrow["user_code"])
     request = PlanChangedRequest(user_id=party.user.id, plan="free")
     await system.bus.request(subjects.REVOCATION_PLAN_CHANGED, request, PlanChangedReply)
+    assert (await bus_verify(system, str(tokens["access_token"])))["scope"] == "meetings:read"  # narrowed
     assert error_of(await poll(system, party, wide["device_code"])) == (400, "invalid_grant")
     status, tokens = await poll(system, party, narrow["device_code"])
     assert status == 200 and tokens["scope"] == "meetings:read", tokens
