@@ -122,7 +122,7 @@ class DeviceAuthorizer:
             reason = checked if checked == NOT_ON_PLAN else PAGE_REFUSED
             return DecideDeviceReply(decided=False, decision=req.decision, reason=reason)
         assert page is not None
-        approval = await self._approve(found, req.user_id, now) if req.decision == "authorize" else None
+        approval = await self._approve(found, req, now) if req.decision == "authorize" else None
         outcome = await self.store.decide_device(found, page.device, approval, now=now)
         if outcome != "ok":
             log.warning("device decision refused", debug=outcome)
@@ -146,9 +146,9 @@ class DeviceAuthorizer:
             return NOT_ON_PLAN
         return app
 
-    async def _approve(self, found: FoundDevice, user_id: str, now: int) -> CodeRecord:
+    async def _approve(self, found: FoundDevice, req: DecideDeviceRequest, now: int) -> CodeRecord:
         """Record the grant (as a code's authorization does), then the approval's code record."""
-        request = _request(found)
+        request, user_id = _request(found), req.user_id
         previous = await self.store.get_grant(user_id, request.client_id)
         kept = frozenset(previous.scope.split()) if previous else frozenset()
         grant = domain.grant_record(
@@ -170,6 +170,7 @@ class DeviceAuthorizer:
             issued_at=now,
             expires_at=found.record.expires_at,
             redirect_uri_given=False,
+            auth_time=req.auth_time,
         )
 
 

@@ -67,6 +67,7 @@ class DecideDeviceRequest(msgspec.Struct, frozen=True, kw_only=True):
     session: str
     consent: str
     decision: Decision
+    auth_time: int = 0  # when the user signed in (the session's start): an ID token's ``auth_time``
 
 
 class DecideDeviceReply(msgspec.Struct, frozen=True, kw_only=True):

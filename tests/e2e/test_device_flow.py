@@ -7,10 +7,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from shared import keys, subjects
 from shared.grants import keys as grant_keys
+from shared.grants.records import CodeRecord
 from shared.messages.revocation import (
     ConnectedAppsReply,
     ConnectedAppsRequest,
@@ -183,7 +185,16 @@ async def test_connected_apps_revoke_reaches_approved_devices_and_their_tokens(s
 async def test_connected_apps_lists_a_device_grant(system: System) -> None:
     party = await new_party(system, device_flow=True)
     body = await started(system, party)
+    before = int(time.time())
     await approve(system, party, body["user_code"])
+    parsed = parse(body["device_code"], "dc")
+    assert parsed is not None
+    sig = Signer(system.settings.hmac_key).sign(body["device_code"])
+    raw = await system.redis.get(grant_keys.code(parsed.family, sig))  # the approval, as a code record
+    record = msgspec.json.decode(raw, type=CodeRecord)
+    assert (record.user_id, record.client_id) == (party.user.id, party.client_id)
+    assert record.scope == "meetings:read"
+    assert before <= record.auth_time <= record.issued_at  # the session's sign-in, for an ID token
     request = ConnectedAppsRequest(user_id=party.user.id)
     listed = await system.bus.request(subjects.REVOCATION_CONNECTED_APPS, request, ConnectedAppsReply)
     assert [a.client_id for a in listed.apps] == [party.client_id]  # live before its tokens exist

@@ -94,6 +94,7 @@ async def device_decide(request: web.Request) -> web.Response:
         session=consent.session_binding(session),
         consent=token if len(token) <= 128 else "",
         decision=_decision(_text(form.get("decision"))),
+        auth_time=session.created_at,
     )
     reply = await _ask(request, subjects.AUTHORIZE_DEVICE_DECIDE, payload, DecideDeviceReply)
     status = 200 if reply.decided else 400
