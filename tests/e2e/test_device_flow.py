@@ -135,6 +135,8 @@ async def test_remembered_consent_never_skips_the_device_page(system: System) ->
     async with await signed_in(system, party) as http:
         status, page = await enter_code(system, http, second["user_code"])
         assert status == 200 and "Authorize" in page and "device you own" in page
+        status, _ = await decide(system, http, page, decision="maybe")  # neither: nothing decided
+        assert status == 400
         status, done = await decide(system, http, page)
         assert status == 200 and "Device connected" in done
         status, again = await decide(system, http, page)  # the same page decided twice: refused

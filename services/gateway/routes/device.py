@@ -23,6 +23,7 @@ from services.gateway.routes.token import NO_STORE, ask_token_service, client_cr
 from services.gateway.sessions import check_csrf, require_session
 from services.gateway.web_helpers import page
 from shared import subjects
+from shared.errors import InvalidRequest
 from shared.messages.authorize import Decision
 from shared.messages.device import (
     DecideDeviceReply,
@@ -127,7 +128,11 @@ async def _ask(request: web.Request, subject: str, payload: object, reply_type: 
 
 
 def _decision(value: str) -> Decision:
-    return "authorize" if value == "authorize" else "deny"
+    if value == "authorize":
+        return "authorize"
+    if value == "deny":
+        return "deny"
+    raise InvalidRequest("decision must be authorize or deny")
 
 
 def _text(value: object) -> str:
