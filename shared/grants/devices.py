@@ -37,6 +37,13 @@ class RedisDevices(GrantStoreBase):
         value = f"{record.family} {device_sig}"
         if not await self._redis.set(keys.user_code(user_sig), value, ex=ttl, nx=True):
             return False
+        # Indexed as the app's pending codes are (entries a minute past their expiry trimmed), so that
+        # revoking all of the app's tokens or deleting it tombstones a device authorization not decided yet.
+        pending = keys.app_pending_codes(record.client_id)
+        await self._redis.zadd(
+            pending, {keys.pending_code_member(keys.UNDECIDED, record.family): record.expires_at}
+        )
+        await self._redis.zremrangebyscore(pending, "-inf", record.requested_at - 60)
         fields: dict[Any, Any] = {
             **msgspec.structs.asdict(record),
             "status": _STARTED,
@@ -51,14 +58,18 @@ class RedisDevices(GrantStoreBase):
         return True
 
     async def find_device(self, user_sig: str, *, now: int) -> FoundDevice | None:
-        """The pending, unexpired device authorization the user code names, or None."""
+        """The pending, unexpired device authorization the user code names, its family not revoked; or
+        None."""
         named = await self._redis.get(keys.user_code(user_sig))
         if named is None:
             return None
         family, _, device_sig = text(named).partition(" ")
-        raw = await self._redis.hgetall(keys.device(family, device_sig))
+        async with self._redis.pipeline(transaction=False) as pipe:  # one slot: the family's
+            pipe.hgetall(keys.device(family, device_sig))
+            pipe.exists(keys.family_revoked(family))
+            raw, revoked = await pipe.execute()
         fields = {text(k): text(v) for k, v in raw.items()}
-        if fields.get("status") != _STARTED or int(fields.get("expires_at", "0")) <= now:
+        if revoked or fields.get("status") != _STARTED or int(fields.get("expires_at", "0")) <= now:
             return None
         record = DeviceRecord(
             family=fields["family"],

@@ -114,6 +114,11 @@ def pending_code_member(user_id: str, family: str) -> str:
     return f"{user_id} {family}"
 
 
+# The user of an RFC 8628 device authorization nobody decided yet: indexed among the app's pending codes
+# under this name, so "Revoke all tokens" and app deletion tombstone its family too. No user id has it.
+UNDECIDED = "-"
+
+
 def user_code(sig: str) -> str:
     """string: ``"<family> <device code signature>"`` of the device authorization a user code (its HMAC,
     normalised: ``shared.user_codes``) names, while it may be decided (TTL = the device code's)."""

@@ -205,7 +205,7 @@ async def test_connected_apps_lists_a_device_grant(system: System) -> None:
 
 async def test_revoke_all_tokens_reaches_approved_devices_and_their_tokens(system: System) -> None:
     party = await new_party(system, device_flow=True)
-    used, waiting = await started(system, party), await started(system, party)
+    used, waiting, undecided = [await started(system, party) for _ in range(3)]
     await approve(system, party, used["user_code"])
     await approve(system, party, waiting["user_code"])
     status, tokens = await poll(system, party, used["device_code"])
@@ -213,6 +213,12 @@ async def test_revoke_all_tokens_reaches_approved_devices_and_their_tokens(syste
     await RegistryClient(system.bus).revoke_app_tokens(party.owner.id, party.client_id)
     assert error_of(await poll(system, party, waiting["device_code"])) == (400, "invalid_grant")
     assert await bus_verify(system, str(tokens["access_token"])) == {"active": False}
+    async with await signed_in(system, party) as http:  # one nobody decided yet is void too
+        status, page = await enter_code(system, http, undecided["user_code"])
+        assert status == 400 and WRONG in page
+    assert error_of(await poll(system, party, undecided["device_code"])) == (400, "invalid_grant")
+    reply = await RegistryClient(system.bus).owned_app(party.owner.id, party.client_id)
+    assert reply.stats.active_authorizations == 0
 
 
 async def test_app_deletion_ends_pending_device_authorizations(system: System) -> None:

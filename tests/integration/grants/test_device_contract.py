@@ -55,6 +55,8 @@ async def poll(store: RedisGrantStore, family: str, sig: str, now_ms: int, clien
 async def test_codes_are_stored_only_as_hmacs_with_the_ttl(system: System) -> None:
     store, now = make_store(system), int(time.time())
     family, device_sig, user_sig, _ = await started(store, now=now)
+    undecided = keys.pending_code_member(keys.UNDECIDED, family)  # revoke-all and deletion find it here
+    assert await system.redis.zscore(keys.app_pending_codes(CLIENT), undecided) == now + TTL
     assert 0 < await system.redis.ttl(keys.user_code(user_sig)) <= TTL
     assert TTL < await system.redis.ttl(keys.device(family, device_sig)) <= 2 * TTL
     assert (await system.redis.get(keys.user_code(user_sig))).decode() == f"{family} {device_sig}"
@@ -149,5 +151,6 @@ async def test_a_revoked_family_cannot_be_decided(system: System, decision: str)
     found = await store.find_device(user_sig, now=now)
     assert found is not None
     await store.revoke(family, now=now)
+    assert await store.find_device(user_sig, now=now) is None  # no longer shown to users
     given = approval(record, now=now) if decision == "approve" else None
     assert await store.decide_device(found, user_sig, given, now=now) == "decided"
