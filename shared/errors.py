@@ -25,6 +25,9 @@ class OAuthError(Exception):
 
     error: ClassVar[str] = "server_error"
     status: ClassVar[int] = 400
+    # A step of the protocol rather than a refusal (a device polling before the user decided): a
+    # service logs it at debug, not as a refused request.
+    routine: ClassVar[bool] = False
 
     def __init__(self, description: str = "", *, debug: str = "") -> None:
         super().__init__(description or self.error)
@@ -122,6 +125,7 @@ class AuthorizationPending(OAuthError):
     user-interaction steps (RFC 8628 §3.5)."""
 
     error = "authorization_pending"
+    routine = True
 
 
 class SlowDown(OAuthError):
@@ -130,6 +134,7 @@ class SlowDown(OAuthError):
     requests (RFC 8628 §3.5)."""
 
     error = "slow_down"
+    routine = True
 
 
 class ExpiredToken(OAuthError):

@@ -5,19 +5,31 @@ asked, and a device authorization's response."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from services.token.device import DeviceGrant
-from shared.errors import OAuthError, ServerError
+from shared.errors import (
+    AuthorizationPending,
+    DeviceAccessDenied,
+    InvalidGrant,
+    OAuthError,
+    ServerError,
+    SlowDown,
+)
 from shared.grants.records import DeviceRecord
 from shared.grants.storage import DeviceEnded, DevicePending, FoundDevice, PollOutcome, Refused
 from shared.messages.device import StartDeviceRequest
 from shared.messages.registry import AppView
 from shared.messages.token import ExchangeTokenRequest
 from shared.scopes import ScopeCatalog
+from shared.service import ServiceRunner
 from shared.tokens import Signer, mint, new_family_id
 
 SIGNER = Signer(b"u" * 32)
@@ -145,3 +157,28 @@ async def test_user_codes_that_keep_clashing_are_a_server_error() -> None:
         await grant(Store(clashes=99)).start(
             APP, StartDeviceRequest(client_id=APP.client_id, client_secret="s", scope="meetings:read"), now=0
         )
+
+
+@pytest.fixture
+def debug_logs() -> Iterator[None]:
+    """Every level reaches the captured logs (the suite's configuration filters below warning)."""
+    before = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield
+    finally:
+        structlog.configure(**before)
+
+
+ROUTINE = [AuthorizationPending(), SlowDown()]
+REFUSALS = [DeviceAccessDenied(), InvalidGrant()]
+
+
+@pytest.mark.usefixtures("debug_logs")
+@pytest.mark.parametrize("error", [*ROUTINE, *REFUSALS])
+def test_a_pending_poll_is_no_refused_request_in_the_logs(error: OAuthError) -> None:
+    """2,000 devices polling every 5 s would write 2,000 "request refused" lines a second at info."""
+    with capture_logs() as logs:
+        ServiceRunner._error_reply(error, "req-1")
+    level = "debug" if error in ROUTINE else "info"
+    assert [(entry["event"], entry["log_level"]) for entry in logs] == [("request refused", level)]
