@@ -24,7 +24,9 @@ from shared.grants.storage import CodeTaken, DeviceEnded, DevicePending, FoundDe
 _POLL = script("device_poll")
 _DECIDE = script("device_decide")
 _STARTED = "pending"
-TOLERANCE_MS = 250  # a poll this much sooner than the interval is not "too fast" (network jitter)
+# A poll up to this much sooner than the interval after the previous one is not "too fast": a device
+# that waits its interval can still meet the server's queues a few hundred milliseconds apart.
+TOLERANCE_MS = 1000
 
 
 class RedisDevices(GrantStoreBase):

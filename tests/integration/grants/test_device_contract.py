@@ -96,6 +96,15 @@ async def test_polls_in_order_pending_slow_down_then_the_approval_once(system: S
     assert await store.find_device(user_sig, now=now) is None
 
 
+async def test_a_poll_up_to_a_second_early_is_no_slow_down(system: System) -> None:
+    store, now = make_store(system), int(time.time())
+    family, sig, _, _ = await started(store, now=now)
+    ms = now * 1000
+    assert await poll(store, family, sig, ms) == DevicePending()
+    assert await poll(store, family, sig, ms + 4_000) == DevicePending()  # 1 s early: jitter
+    assert await poll(store, family, sig, ms + 7_900) == DevicePending(slow_down=10)  # 1.1 s early
+
+
 async def test_denied_once_then_done(system: System) -> None:
     store, now = make_store(system), int(time.time())
     family, sig, user_sig, _ = await started(store, now=now)
