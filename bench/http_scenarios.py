@@ -1,7 +1,7 @@
 """The token endpoint over HTTP, driven the same way for Mavio and for node-oidc-provider.
 
-- refresh with rotation: ``concurrency`` workers, each rotating its own chain (client_secret_basic),
-  duration-based windows (``bench.load.measure``);
+- refresh with rotation: ``concurrency`` workers, each rotating its own chain (client_secret_basic; a
+  public client: ``client_id`` alone), duration-based windows (``bench.load.measure``);
 - code exchange with PKCE: authorization codes prepared before each window, then exchanged
   ``concurrency`` at a time; count-based windows (``bench.load.burst``), since each code is single use and
   the peer's in-memory store keeps only a couple of thousand entries.
@@ -34,8 +34,21 @@ class TokenEndpoint:
     pids: dict[str, int]
 
     def headers(self) -> dict[str, str]:
+        """HTTP Basic for a confidential client; none for a public one (``secret`` empty)."""
+        if not self.secret:
+            return {}
         basic = base64.b64encode(f"{self.client_id}:{self.secret}".encode()).decode()
         return {"Authorization": f"Basic {basic}"}
+
+    def form_auth(self) -> dict[str, str]:
+        """A public client's authentication: ``client_id`` in the body alone (RFC 6749 §2.1)."""
+        return {} if self.secret else {"client_id": self.client_id}
+
+    def wrk_auth(self) -> dict[str, str]:
+        """The wrk scripts' environment for this client's authentication."""
+        if not self.secret:
+            return {"MAVIO_WRK_CLIENT_ID": self.client_id}
+        return {"MAVIO_WRK_AUTH": self.headers()["Authorization"]}
 
 
 def _session(concurrency: int) -> aiohttp.ClientSession:
@@ -51,7 +64,7 @@ async def refresh_load(
     async with _session(a.http_concurrency) as http:
 
         async def one(i: int) -> bool:
-            form = {"grant_type": "refresh_token", "refresh_token": chains[i]}
+            form = {"grant_type": "refresh_token", "refresh_token": chains[i], **target.form_auth()}
             async with http.post(target.url, data=form, headers=headers) as resp:
                 if resp.status != 200:
                     return False

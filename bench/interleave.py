@@ -25,6 +25,7 @@ class Side:
     endpoint: TokenEndpoint
     mint: Mint  # fresh refresh-token chains
     codes: Codes  # fresh (code, code_verifier) pairs
+    refresh_only: bool = False  # measured in the refresh rounds only (Mavio's public client)
 
 
 def turns(sides: list[Side], rounds: int) -> list[list[Side]]:
@@ -38,8 +39,9 @@ async def interleaved(sides: list[Side], a: argparse.Namespace) -> dict[str, Win
     rounds of ``a.codes_per_window`` codes), each server's windows in turns with the others'."""
     results: dict[str, Window] = {}
     for scenario, rounds in (("refresh", a.repeats), ("exchange", a.exchange_windows)):
-        windows: dict[str, list[Window]] = {side.name: [] for side in sides}
-        for r, order in enumerate(turns(sides, rounds)):
+        taking = [side for side in sides if scenario == "refresh" or not side.refresh_only]
+        windows: dict[str, list[Window]] = {side.name: [] for side in taking}
+        for r, order in enumerate(turns(taking, rounds)):
             for side in order:
                 if scenario == "refresh":
                     w = await wrk_refresh_window(

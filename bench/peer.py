@@ -39,6 +39,7 @@ from services.stack.embedded import die_with_parent, free_port, wait_port
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
+from shared.apps.settings import CONFIDENTIAL, PUBLIC
 from shared.bus import Bus
 from shared.grants import keys as grant_keys
 from shared.grants.records import CodeRecord
@@ -57,7 +58,8 @@ class MavioApp:
     owner_id: str
 
 
-async def _mavio_app(stack: Stack) -> MavioApp:
+async def _mavio_app(stack: Stack, *, client_type: str = CONFIDENTIAL) -> MavioApp:
+    """A new owner's app (``client_type`` public: no secret, ``MavioApp.secret`` empty)."""
     redis = aioredis.Redis.from_url(stack.settings.redis_url)
     nc = await nats.connect(stack.settings.nats_url)
     try:
@@ -75,6 +77,7 @@ async def _mavio_app(stack: Stack) -> MavioApp:
                 homepage_url="https://bench.example",
                 redirect_uris=[REDIRECT],
                 scopes=["meetings:read"],
+                client_type=client_type,
             )
         )
     finally:
@@ -124,7 +127,7 @@ async def _mavio_tokens(stack: Stack, base: str, app: MavioApp, count: int) -> l
                 "code_verifier": verifier,
                 "redirect_uri": REDIRECT,
                 "client_id": app.client_id,
-                "client_secret": app.secret,
+                **({"client_secret": app.secret} if app.secret else {}),  # public: client_id alone
             }
             async with http.post(f"{base}/oauth/token", data=form) as resp:
                 tokens.append((await resp.json())["refresh_token"])
@@ -190,17 +193,25 @@ def prepare_mavio(
     return MavioTarget(f"{base}/oauth/token", app, rt_file, pids)
 
 
-def _mavio_side(stack: Stack, a: argparse.Namespace, tmp: Path) -> tuple[Side, list[str]]:
-    """Mavio's processes started and fed: the side, and the refresh tokens minted with them."""
+def _mavio_sides(stack: Stack, a: argparse.Namespace, tmp: Path) -> list[tuple[Side, list[str]]]:
+    """Mavio's processes started and fed: its confidential app's side and its public app's (refresh
+    only, ``client_id`` alone, beside the confidential one), each with refresh tokens minted for it."""
     target = prepare_mavio(stack, a.http_concurrency, tmp, gateways=a.gateways, token_replicas=a.http_tokens)
+    base = target.url.removesuffix("/oauth/token")
+    public = asyncio.run(_mavio_app(stack, client_type=PUBLIC))
+    sides = []
+    for name, app in (("mavio", target.app), ("mavio public", public)):
 
-    async def codes(n: int) -> list[tuple[str, str]]:
-        return await mavio_codes(stack, target.app, n)
+        async def codes(n: int, app: MavioApp = app) -> list[tuple[str, str]]:
+            return await mavio_codes(stack, app, n)
 
-    async def mint(n: int) -> list[str]:
-        return await _mavio_tokens(stack, target.url.removesuffix("/oauth/token"), target.app, n)
+        async def mint(n: int, app: MavioApp = app) -> list[str]:
+            return await _mavio_tokens(stack, base, app, n)
 
-    return Side("mavio", target.endpoint(), mint, codes), target.rt_file.read_text().split()
+        endpoint = TokenEndpoint(target.url, app.client_id, app.secret, REDIRECT, target.pids)
+        side = Side(name, endpoint, mint, codes, refresh_only=app is public)
+        sides.append((side, asyncio.run(mint(a.http_concurrency))))
+    return sides
 
 
 @contextlib.contextmanager
@@ -246,10 +257,10 @@ def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tu
 async def _python_load(side: Side, tokens: list[str], a: argparse.Namespace) -> dict[str, Window]:
     """``--python-load``: one server's windows with the aiohttp load generator, one server after the other."""
     refresh, exchange = f"refresh {side.name}", f"exchange {side.name}"
-    return {
-        refresh: await refresh_load(side.endpoint, tokens, a, label=refresh),
-        exchange: await exchange_load(side.endpoint, side.codes, a, label=exchange),
-    }
+    out = {refresh: await refresh_load(side.endpoint, tokens, a, label=refresh)}
+    if not side.refresh_only:
+        out[exchange] = await exchange_load(side.endpoint, side.codes, a, label=exchange)
+    return out
 
 
 def use_wrk(a: argparse.Namespace) -> bool:
@@ -258,23 +269,30 @@ def use_wrk(a: argparse.Namespace) -> bool:
 
 
 def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
+    """Mavio's confidential and public clients beside node-oidc-provider; without the peer
+    (``../shared/peers`` not found), Mavio's own rows only."""
     peers = peers_dir()
-    if peers is None:
-        print("token endpoint over HTTP: ../shared/peers not found (MAVIO_PEERS_DIR); skipped", flush=True)
-        return {}
     with tempfile.TemporaryDirectory(prefix="mavio-bench-peer-") as name:
         driver = "wrk" if use_wrk(a) else "the aiohttp load generator"
         print(
-            f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic; load: {driver}",
+            f"token endpoint over HTTP, {a.http_concurrency} workers, client_secret_basic "
+            f"(public client: client_id alone); load: {driver}",
             flush=True,
         )
         tmp = Path(name)
-        mavio, mavio_tokens = _mavio_side(stack, a, tmp)
-        with _oidc_provider(peers, a, tmp) as (peer, peer_tokens):
-            if use_wrk(a):
-                return asyncio.run(interleaved([mavio, peer], a))
+        fed = _mavio_sides(stack, a, tmp)
+        if peers is None:
+            print("../shared/peers not found (MAVIO_PEERS_DIR): Mavio's rows only, no peer", flush=True)
+            return asyncio.run(_compared(fed, a))
+        with _oidc_provider(peers, a, tmp) as peer:
+            return asyncio.run(_compared([*fed, peer], a))
 
-            async def one_then_other() -> dict[str, Window]:
-                return await _python_load(mavio, mavio_tokens, a) | await _python_load(peer, peer_tokens, a)
 
-            return asyncio.run(one_then_other())
+async def _compared(fed: list[tuple[Side, list[str]]], a: argparse.Namespace) -> dict[str, Window]:
+    """Under wrk, every side's windows in turns; with ``--python-load``, one side after the other."""
+    if use_wrk(a):
+        return await interleaved([side for side, _ in fed], a)
+    results: dict[str, Window] = {}
+    for side, tokens in fed:
+        results |= await _python_load(side, tokens, a)
+    return results

@@ -41,6 +41,15 @@ GOALS = (
         1.5,
         1.0,
     ),
+    # A public client (client_id alone) costs what a confidential one does: the constant-time secret
+    # comparisons still run (shared.apps.secrets.client_authenticated).
+    Goal(
+        "refresh with rotation (HTTP), public client vs confidential",
+        "refresh mavio public",
+        "refresh mavio",
+        0.9,
+        0.8,
+    ),
     Goal("bus verify, 1 token replica vs nats echo ceiling", "verify x1", "nats echo", 0.8, 0.8),
     Goal("bus verify, 2 token replicas vs nats echo ceiling", "verify x2", "nats echo", 0.8, 0.8),
     Goal("cached verify (shared.verify_client) vs bus verify x1", "cached verify", "verify x1", 20.0, 20.0),

@@ -88,7 +88,7 @@ def _run(
 ) -> Window:
     """One wrk run. With ``until``, wrk is interrupted (SIGINT: it prints its summary at once) as soon as
     the script prints that line."""
-    env = script_env | {"MAVIO_WRK_AUTH": target.headers()["Authorization"]}
+    env = script_env | target.wrk_auth()
     cmd = [
         wrk,
         "-t1",

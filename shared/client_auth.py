@@ -4,6 +4,14 @@ Extracts the credentials; a ``ClientVerifier`` checks them against the app recor
 (``shared.apps.secrets``): the token service reads the records from Redis itself
 (``shared.apps.client_auth_cache.CachedClientVerifier``, no bus hop), the revocation service asks the
 registry (``shared.registry_client.RegistryClient.verify_client``).
+
+A public app (``client_type`` ``public``, RFC 6749 §2.1) sends its ``client_id`` alone (method ``none``);
+the rule of who may authenticate how is ``shared.apps.secrets.client_authenticated``. Any endpoint that
+authenticates clients "as at the token endpoint" (RFC 8628 §3.1's device authorization endpoint) does
+what ``/oauth/token`` does: at the gateway, ``client_credentials(request, form)`` then
+``ask_token_service(...)`` (``services/gateway/routes/token.py``: the failure rate limit and
+``WWW-Authenticate: Basic``); in the service, ``ClientVerifier.verify_client(client_id, client_secret)``
+(the token service's ``CachedClientVerifier``), which answers the app or raises ``InvalidClient``.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from urllib.parse import unquote_plus
 from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest
 from shared.messages.registry import AppView
 
-AuthMethod = Literal["client_secret_basic", "client_secret_post"]
+AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
 
 
 class ClientCredentials(NamedTuple):
@@ -29,7 +37,9 @@ class ClientVerifier(Protocol):
     async def verify_client(
         self, client_id: str, client_secret: str, *, request_id: str | None = None
     ) -> AppView:
-        """The app when ``client_secret`` is one of its live secrets; else ``InvalidClient``."""
+        """The app when it authenticates as at the token endpoint (``shared.apps.secrets.
+        client_authenticated``): a confidential app with one of its live secrets, a public app with
+        ``client_secret`` ``""`` (method ``none``); else ``InvalidClient``."""
         ...
 
 
@@ -41,6 +51,8 @@ def extract_client_credentials(
     Raises ``InvalidRequest`` for a repeated parameter (§3.2) or for two methods at once (§2.3);
     ``InvalidClientBasic`` for malformed Basic credentials; ``InvalidClient`` when none were sent.
     A ``client_id`` in the body beside Basic must name the same client. Empty values count as absent.
+    A ``client_id`` alone is method ``none`` (§2.1, §3.2.1: a public client), with secret ``""``: the
+    verifier accepts it for a public app only.
     """
     form_id = _single(form, "client_id")
     form_secret = _single(form, "client_secret")
@@ -56,6 +68,8 @@ def extract_client_credentials(
         return ClientCredentials(client_id, client_secret, "client_secret_basic")
     if form_id and form_secret:
         return ClientCredentials(form_id, form_secret, "client_secret_post")
+    if form_id:
+        return ClientCredentials(form_id, "", "none")
     raise InvalidClient("client authentication is required")
 
 

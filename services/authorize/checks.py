@@ -12,7 +12,8 @@ the redirect URI with ``error_redirect(redirect_uri, error, state_from(query))``
 Decisions: ``scope`` is required (RFC 6749 §3.3 lets the server fail instead of using a default, and we
 define no default scope); ``plain`` PKCE is refused and a challenge without a method is refused, since
 RFC 7636 §4.3 defaults the method to plain; PKCE is optional unless the app requires it (its
-``require_pkce`` setting): then a request without ``code_challenge`` is ``invalid_request``. Only the
+``require_pkce`` setting) or is public (RFC 9700 §2.1.1: always, for an app without a secret): then a
+request without ``code_challenge`` is ``invalid_request``. Only the
 parameters below are checked for repeats; unknown ones are ignored.
 """
 
@@ -32,6 +33,7 @@ from services.authorize.redirects import (
     error_redirect,
     query_values,
 )
+from shared.apps.settings import PUBLIC
 from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
 from shared.scopes import ScopeCatalog, requested_scopes
 
@@ -66,6 +68,7 @@ AUTHORIZE_PARAMETERS = (
 )
 MAX_STATE_LENGTH = 2048
 PKCE_REQUIRED = "code_challenge is required: this app requires PKCE with S256 (RFC 7636)"
+PUBLIC_PKCE_REQUIRED = "code_challenge is required: a public client must use PKCE with S256 (RFC 9700 2.1.1)"
 
 # RFC 7636 §4.2: code-challenge = 43*128unreserved; an S256 challenge is 32 bytes, base64url, unpadded.
 _CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
@@ -78,6 +81,11 @@ class CheckedApp(RegisteredApp, Protocol):
     @property
     def require_pkce(self) -> bool:
         """Whether every authorization request must carry a ``code_challenge``."""
+        ...
+
+    @property
+    def client_type(self) -> str:
+        """``confidential`` or ``public``: a public app always needs a ``code_challenge``."""
         ...
 
 
@@ -100,6 +108,8 @@ def check_request(
     params = check_no_repeats(query)
     check_response_type(params.get("response_type"))
     challenge, method = check_pkce(params.get("code_challenge"), params.get("code_challenge_method"))
+    if challenge is None and app.client_type == PUBLIC:
+        raise InvalidRequest(PUBLIC_PKCE_REQUIRED)
     if challenge is None and app.require_pkce:
         raise InvalidRequest(PKCE_REQUIRED)
     scopes = check_scope(app, params.get("scope"), catalog=catalog)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
-from shared.apps.settings import AppSettings
+from shared.apps.settings import CLIENT_TYPES, CONFIDENTIAL, AppSettings
 
 PATH: Final = "/api/openapi.json"
 
@@ -59,7 +59,8 @@ _API_ERRORS: Final = {
 }
 _CLIENT_AUTH_FIELDS: Final = {
     "client_id": _S,
-    "client_secret": _S,
+    # A public app sends client_id alone (method none); a confidential one its secret (or HTTP Basic).
+    "client_secret": {**_S, "description": "confidential apps only; a public app sends client_id alone"},
 }
 
 
@@ -99,16 +100,16 @@ _APP_PATHS: Final = {
     "/api/v1/oauth-apps": {
         "get": _api("the signed-in user's apps", _ok("#/components/schemas/AppList")),
         "post": _api(
-            "register an app (the secret is shown once)",
+            "register an app (the secret is shown once; a public app gets none)",
             _ok("#/components/schemas/CreatedApp", "201"),
-            requestBody=_json_body("#/components/schemas/AppBody"),
+            requestBody=_json_body("#/components/schemas/CreateAppBody"),
         ),
     },
     "/api/v1/oauth-apps/{client_id}": {
         "parameters": [_CLIENT_ID_PARAM],
         "get": _api("one app with its stats", _ok("#/components/schemas/AppWithStats")),
         "patch": _api(
-            "edit an app",
+            "edit an app (client_type is fixed at registration: sending it is a 400 field error)",
             _ok("#/components/schemas/App"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
@@ -120,7 +121,7 @@ _APP_PATHS: Final = {
     "/api/v1/oauth-apps/{client_id}/secret": {
         "parameters": [_CLIENT_ID_PARAM],
         "post": _api(
-            "a new client secret",
+            "a new client secret (a public app has none: 400)",
             _ok("#/components/schemas/NewSecret"),
             requestBody=_json_body("#/components/schemas/SecretBody", required=False),
         ),
@@ -278,9 +279,12 @@ def _settings_properties() -> dict[str, Any]:
 
 
 _SETTINGS: Final = _settings_properties()
+# Chosen at registration only (RFC 6749 §2.1): a public app has no secret and must use PKCE.
+_CLIENT_TYPE: Final = {"enum": list(CLIENT_TYPES)}
 _APP_PROPERTIES: Final = {
     "client_id": _S,
     **_SETTINGS,
+    "client_type": _CLIENT_TYPE,
     "has_logo": {"type": "boolean"},
     "created_at": {"type": "integer"},
     "updated_at": {"type": "integer"},
@@ -288,7 +292,7 @@ _APP_PROPERTIES: Final = {
 }
 _APP: Final = {
     "type": "object",
-    "required": ["client_id", *_SETTINGS],  # the API answers every setting
+    "required": ["client_id", *_SETTINGS, "client_type"],  # the API answers every setting
     "properties": _APP_PROPERTIES,
 }
 
@@ -397,9 +401,14 @@ SCHEMAS: Final[dict[str, Any]] = {
     "CreatedApp": {
         **_APP,
         "required": [*_APP["required"], "client_secret"],
-        "properties": {**_APP_PROPERTIES, "client_secret": _S},
+        "properties": {**_APP_PROPERTIES, "client_secret": {"type": ["string", "null"]}},  # null: public
     },
     "AppBody": {"type": "object", "additionalProperties": False, "properties": _SETTINGS},
+    "CreateAppBody": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {**_SETTINGS, "client_type": {**_CLIENT_TYPE, "default": CONFIDENTIAL}},
+    },
     "SecretBody": {
         "type": "object",
         "additionalProperties": False,

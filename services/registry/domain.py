@@ -42,6 +42,7 @@ def new_record(
     *,
     client_id: str,
     data: AppSettings,
+    client_type: str,
     owner_id: str,
     owner_name: str,
     has_logo: bool,
@@ -50,6 +51,7 @@ def new_record(
 ) -> AppRecord:
     return AppRecord(
         **msgspec.structs.asdict(data),
+        client_type=client_type,
         client_id=client_id,
         owner_id=owner_id,
         owner_name=owner_name,

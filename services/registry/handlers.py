@@ -14,7 +14,7 @@ from shared import subjects
 from shared.accounts.passwords import Passwords
 from shared.accounts.service import AccountService
 from shared.accounts.store import RedisAccountStore
-from shared.apps.secrets import secret_matches
+from shared.apps.secrets import client_authenticated
 from shared.apps.store import AppStore, RedisAppStore
 from shared.commands import CommandSender, ensure_command_queue
 from shared.errors import InvalidClient, NotFound
@@ -59,7 +59,7 @@ class AppLookups:
     async def verify_client(self, req: VerifyClientRequest, _: Meta) -> AppView:
         """RFC 6749 §2.3.1 client authentication; ``InvalidClient`` for any mismatch."""
         record = await self.apps.get(req.client_id)
-        if not secret_matches(record, req.client_secret, self.signer, now=time.time()):
+        if not client_authenticated(record, req.client_secret, self.signer, now=time.time()):
             raise InvalidClient("client authentication failed")
         assert record is not None
         structlog.contextvars.bind_contextvars(client_id=record.client_id)

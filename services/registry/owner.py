@@ -16,7 +16,7 @@ from services.registry import client_secrets, domain
 from shared.accounts.store import AccountStore
 from shared.apps.logo import LogoError, normalise_logo
 from shared.apps.records import AppRecord
-from shared.apps.settings import AppSettings, settings_of, validate_app
+from shared.apps.settings import PUBLIC, AppSettings, settings_of, validate_app
 from shared.apps.store import AppStore
 from shared.errors import FieldConflict, NotFound, ValidationFailed
 from shared.messages.commands import Command, RevokeApp
@@ -57,6 +57,9 @@ class Announce(Protocol):
 
 
 NAME_TAKEN = "You already have an app with this name"
+PUBLIC_HAS_NO_SECRET = (
+    "A public app has no client secret to regenerate: it authenticates with its client ID alone"
+)
 APP_DELETED = "app_deleted"  # revocation reasons (``services.revocation.cascade.APP_REASONS``)
 APP_REVOKE_ALL = "app_revoke_all"
 
@@ -110,14 +113,16 @@ class OwnerOps:
         return domain.owned(await self.apps.get(client_id), user_id)
 
     async def _checked(
-        self, raw: AppSettings, logo: bytes | None, logo_problem: str
+        self, raw: AppSettings, logo: bytes | None, logo_problem: str, *, client_type: str
     ) -> tuple[AppSettings, bytes | None]:
         """Validate the fields and the logo together, so every problem is reported at once (with the
         gateway's ``logo_problem`` when it could not read the upload)."""
         errors: dict[str, str] = {"logo": logo_problem} if logo_problem else {}
         data = raw
         try:
-            data = validate_app(raw, catalog=self.catalog, production=self.production)
+            data = validate_app(
+                raw, catalog=self.catalog, production=self.production, client_type=client_type
+            )
         except ValidationFailed as exc:
             errors.update(exc.fields)
         png = None
@@ -134,15 +139,20 @@ class OwnerOps:
         owner = await self.accounts.get(req.user_id)
         if owner is None:
             raise NotFound("no such account")
-        data, png = await self._checked(settings_of(req), req.logo, req.logo_problem)
+        data, png = await self._checked(
+            settings_of(req), req.logo, req.logo_problem, client_type=req.client_type
+        )
         if domain.name_taken(data.name, await self.apps.owned_by(owner.id)):
             raise FieldConflict({"name": NAME_TAKEN})
-        secret, signature = client_secrets.issue_secret(self.signer)
+        # A public app gets no secret (RFC 6749 §2.1): it authenticates with its client_id alone.
+        public = req.client_type == PUBLIC
+        secret, signature = ("", "") if public else client_secrets.issue_secret(self.signer)
         now = int(time.time())
         while True:
             record = domain.new_record(
                 client_id=new_client_id(),
                 data=data,
+                client_type=req.client_type,
                 owner_id=owner.id,
                 owner_name=owner.name,
                 has_logo=png is not None,
@@ -161,7 +171,8 @@ class OwnerOps:
 
     async def update(self, req: UpdateAppRequest) -> AppView:
         record = await self._owned(req.user_id, req.client_id)
-        data, png = await self._checked(domain.merged_input(record, req), req.logo, req.logo_problem)
+        merged = domain.merged_input(record, req)
+        data, png = await self._checked(merged, req.logo, req.logo_problem, client_type=record.client_type)
         others = await self.apps.owned_by(req.user_id)
         if domain.name_taken(data.name, others, except_id=record.client_id):
             raise FieldConflict({"name": NAME_TAKEN})
@@ -200,6 +211,8 @@ class OwnerOps:
 
     async def regenerate(self, req: RegenerateSecretRequest) -> RegenerateSecretReply:
         record = await self._owned(req.user_id, req.client_id)
+        if record.client_type == PUBLIC:
+            raise ValidationFailed({"client_type": PUBLIC_HAS_NO_SECRET})
         if req.keep_old_seconds not in client_secrets.KEEP_OLD_SECRET_CHOICES:
             raise ValidationFailed({"keep_old_seconds": "Keep the old secret for 0, 1 or 24 hours"})
         secret, signature = client_secrets.issue_secret(self.signer)

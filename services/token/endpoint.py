@@ -15,6 +15,7 @@ from typing import Final
 from services.token.device import DeviceGrant
 from services.token.exchange_code import CodeGrant
 from services.token.refresh import RefreshGrant
+from shared.apps.settings import PUBLIC
 from shared.client_auth import ClientVerifier
 from shared.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from shared.messages.device import StartDeviceReply, StartDeviceRequest
@@ -56,7 +57,7 @@ class TokenEndpoint:
             return await self._device.poll(app.client_id, req, now_ms=time.time_ns() // 1_000_000)
         now = int(time.time())
         if grant == AUTHORIZATION_CODE:
-            return await self._code.exchange(app.client_id, req, now=now)
+            return await self._code.exchange(app.client_id, req, now=now, public=app.client_type == PUBLIC)
         return await self._refresh.refresh(app.client_id, req, now=now)
 
     async def device_authorization(self, req: StartDeviceRequest, *, request_id: str) -> StartDeviceReply:

@@ -124,9 +124,15 @@ class CodeGrant:
         self._access_ttl = access_ttl
         self._refresh_ttl = refresh_ttl
 
-    async def exchange(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
+    async def exchange(
+        self, client_id: str, req: ExchangeTokenRequest, *, now: int, public: bool = False
+    ) -> ExchangeTokenReply:
+        """``public``: the client has no secret, so PKCE is its proof (RFC 9700 §2.1.1): a request without
+        a ``code_verifier`` is refused before the code is looked at."""
         if not req.code:
             raise InvalidRequest("code is required")
+        if public and not req.code_verifier:
+            raise InvalidRequest("code_verifier is required: a public client must use PKCE (RFC 7636)")
         parsed = parse(req.code, "code")
         if parsed is None:
             raise InvalidGrant(INVALID_CODE, debug="malformed code")

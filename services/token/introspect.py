@@ -1,9 +1,10 @@
 """Token introspection for the client that owns the token (RFC 7662 §2).
 
-The calling client authenticates like at the token endpoint; a token of any other client, or anything
-unknown, expired, revoked or malformed, is ``{"active": false}`` (§2.2: no oracle). Access tokens and
-current (not yet rotated) refresh tokens are introspectable; ``token_type_hint`` is accepted and not
-needed (the prefix names the kind).
+The calling client authenticates like at the token endpoint, and must be confidential: a public app
+(``client_id`` alone) is ``invalid_client`` (§2.1: the endpoint requires authentication); a token
+of any other client, or anything unknown, expired, revoked or malformed, is ``{"active": false}``
+(§2.2: no oracle). Access tokens and current (not yet rotated) refresh tokens are introspectable;
+``token_type_hint`` is accepted and not needed (the prefix names the kind).
 Introspection is not an API call: it does not count in the app's statistics.
 """
 
@@ -14,7 +15,9 @@ import time
 import msgspec
 
 from services.token.verify import active_access_record, introspection
+from shared.apps.settings import PUBLIC
 from shared.client_auth import ClientVerifier
+from shared.errors import InvalidClient
 from shared.grants.records import RefreshTokenRecord
 from shared.grants.storage import AccessTokenStore, RefreshTokenStore
 from shared.messages.token import Introspection, IntrospectTokenRequest
@@ -35,6 +38,8 @@ class Introspector:
 
     async def introspect(self, req: IntrospectTokenRequest, *, request_id: str) -> Introspection:
         app = await self._clients.verify_client(req.client_id, req.client_secret, request_id=request_id)
+        if app.client_type == PUBLIC:
+            raise InvalidClient("introspection requires client authentication: a public client cannot use it")
         info = await self._lookup(req.token)
         if info.active and info.client_id != app.client_id:
             return INACTIVE

@@ -15,7 +15,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.subscription import Subscription
 
 from shared.apps.records import AppRecord
-from shared.apps.secrets import secret_matches
+from shared.apps.secrets import client_authenticated
 from shared.apps.store import AppStore
 from shared.errors import InvalidClient
 from shared.messages.registry import AppView
@@ -43,7 +43,7 @@ class CachedClientVerifier:
         self, client_id: str, client_secret: str, *, request_id: str | None = None
     ) -> AppView:
         record = await self._record(client_id)
-        if not secret_matches(record, client_secret, self._signer, now=time.time()):
+        if not client_authenticated(record, client_secret, self._signer, now=time.time()):
             raise InvalidClient("client authentication failed")
         assert record is not None
         return record.view()

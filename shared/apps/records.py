@@ -3,11 +3,11 @@ Within a version only additive changes (new fields get defaults; types never cha
 
 from __future__ import annotations
 
-from shared.apps.settings import AppSettings
+from shared.apps.settings import AppRegistration
 from shared.messages.registry import AppView
 
 
-class AppRecord(AppSettings, frozen=True, kw_only=True):
+class AppRecord(AppRegistration, frozen=True, kw_only=True):
     """Stored as JSON at ``keys.app(client_id)``: the app's settings (flat, as always) and what the
     registry keeps beside them; secret hashes only, never a secret."""
 
@@ -17,7 +17,7 @@ class AppRecord(AppSettings, frozen=True, kw_only=True):
     has_logo: bool = False
     created_at: int
     updated_at: int
-    secret_hash: str
+    secret_hash: str  # "" for a public app: it has no secret (RFC 6749 §2.1)
     previous_secret_hash: str = ""
     previous_secret_until: int = 0  # epoch seconds; the previous secret is valid before this
 

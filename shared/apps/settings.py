@@ -38,6 +38,17 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
 
+CONFIDENTIAL = "confidential"  # a web server that can keep a secret (RFC 6749 §2.1)
+PUBLIC = "public"  # a desktop, mobile, command-line or browser app: no secret (RFC 6749 §2.1, RFC 8252)
+CLIENT_TYPES: tuple[str, ...] = (CONFIDENTIAL, PUBLIC)
+
+
+class AppRegistration(AppSettings, frozen=True, kw_only=True):
+    """The settings plus what is chosen at registration only (RFC 6749 §2.1): never in a patch, so an
+    edit cannot change it. The record, ``AppView`` and ``CreateAppRequest`` extend it."""
+
+    client_type: str = CONFIDENTIAL  # "confidential" | "public"; older records are confidential
+
 
 def optional_fields(struct: type[msgspec.Struct], name: str) -> Any:
     """A Struct named ``name`` with every field of ``struct``, each optional (``None``: not given) and
@@ -76,12 +87,15 @@ def patched(settings: AppSettings, patch: msgspec.Struct) -> AppSettings:
     return msgspec.structs.replace(settings, **given(patch))
 
 
-def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -> AppSettings:
+def validate_app(
+    raw: AppSettings, *, catalog: ScopeCatalog, production: bool, client_type: str = CONFIDENTIAL
+) -> AppSettings:
     """Return ``raw`` normalised, or raise ``ValidationFailed`` naming every failing field.
 
     Normalisation: strings are stripped; blank redirect URIs and scopes are dropped; redirect
     URIs are deduplicated keeping first-seen order; scopes are deduplicated and put in catalog
     order. Redirect URIs are numbered in messages by their position among the non-blank entries.
+    ``client_type`` (the one chosen at registration) decides which redirect URIs are allowed.
     """
     name = raw.name.strip()
     description = raw.description.strip()
@@ -92,7 +106,10 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         "name": validation.name_error(name),
         "description": validation.description_error(description),
         "homepage_url": validation.homepage_error(homepage_url),
-        "redirect_uris": validation.redirect_uris_error(entries, production=production),
+        "client_type": validation.client_type_error(client_type, CLIENT_TYPES),
+        "redirect_uris": validation.redirect_uris_error(
+            entries, production=production, public=client_type == PUBLIC
+        ),
         "scopes": validation.scopes_error(scopes, catalog),
     }
     errors = {field: message for field, message in problems.items() if message is not None}

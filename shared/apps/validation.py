@@ -6,6 +6,7 @@ fine; ``shared.apps.settings.validate_app`` runs them all and reports every fail
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
@@ -20,6 +21,11 @@ MAX_REDIRECT_URIS = 10
 _WEB_SCHEMES = frozenset({"http", "https"})
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 _SHOWN_URI_LENGTH = 80
+# RFC 8252 §7.1: a private-use scheme in reverse-domain form (com.example.app), lower case so that the
+# CSP form-action source (services/gateway/form_action.py) and the exact match see the same scheme.
+_PRIVATE_USE_SCHEME = re.compile(r"[a-z][a-z0-9+\-]*(\.[a-z0-9][a-z0-9+\-]*)+")
+_PRIVATE_USE_EXAMPLE = "like com.example.app:/callback"
+_PRIVATE_USE = f"a private-use scheme in reverse-domain form ({_PRIVATE_USE_EXAMPLE})"
 
 
 def parse_redirect_uris_text(text: str) -> list[str]:
@@ -132,7 +138,45 @@ def _redirect_uri_problem(uri: str, *, production: bool) -> str | None:
     return None
 
 
-def redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
+def _public_redirect_uri_problem(uri: str) -> str | None:
+    """RFC 8252 §7: a public (native) app may use loopback http (any port, §7.3), https (§7.2) or a
+    private-use scheme in reverse-domain form (§7.1); never another http URL or a scheme like
+    ``javascript``, ``data``, ``file`` or one without a dot."""
+    if "*" in uri:
+        return "must not contain a wildcard (*)"
+    if "#" in uri:
+        return "must not contain a fragment (#)"
+    scheme, colon, rest = uri.partition(":")
+    if not colon:
+        return _private_use_problem(uri, "", "")
+    if scheme.lower() not in _WEB_SCHEMES:
+        return _private_use_problem(uri, scheme, rest)
+    problem = _web_url_problem(uri)
+    if problem is not None:
+        return problem
+    if urlsplit(uri).scheme != "https" and not is_loopback_redirect(uri):
+        return f"must use https, a loopback address (http://127.0.0.1, [::1] or localhost) or {_PRIVATE_USE}"
+    return None
+
+
+def _private_use_problem(uri: str, scheme: str, rest: str) -> str | None:
+    if _has_control(uri) or "\\" in uri or not uri.isascii():
+        return "must be ASCII without spaces, control characters or backslashes"
+    if not _PRIVATE_USE_SCHEME.fullmatch(scheme):
+        shown = f"the {_shown(scheme)}: scheme is not allowed" if scheme else "has no scheme"
+        return f"{shown}: use https, loopback http or {_PRIVATE_USE}"
+    if not rest.strip("/"):
+        return f"must have a path after the scheme ({_PRIVATE_USE_EXAMPLE})"
+    return None
+
+
+def client_type_error(client_type: str, allowed: tuple[str, ...]) -> str | None:
+    if client_type not in allowed:
+        return f"Client type must be one of: {', '.join(allowed)}"
+    return None
+
+
+def redirect_uris_error(entries: list[str], *, production: bool, public: bool = False) -> str | None:
     unique = dedup(entries)
     if not unique:
         return "Add at least one redirect URI"
@@ -144,7 +188,10 @@ def redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
         if uri in seen:
             continue
         seen.add(uri)
-        problem = _redirect_uri_problem(uri, production=production)
+        if public:
+            problem = _public_redirect_uri_problem(uri)
+        else:
+            problem = _redirect_uri_problem(uri, production=production)
         if problem is not None:
             problems.append(f"Redirect URI {number} ({_shown(uri)}) {problem}")
     return "; ".join(problems) or None

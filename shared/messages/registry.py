@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import msgspec
 
-from shared.apps.settings import AppSettings, AppSettingsPatch
+from shared.apps.settings import AppRegistration, AppSettingsPatch
 from shared.messages.revocation import PlanChangedReply
 
 
-class AppView(AppSettings, frozen=True, kw_only=True):
+class AppView(AppRegistration, frozen=True, kw_only=True):
     """An app's public view (its settings and who owns it): what authorize, token and the gateway may
     know. No secret material."""
 
@@ -75,9 +75,9 @@ class _OwnerOp(msgspec.Struct, frozen=True, kw_only=True, tag_field="op"):
     user_id: str  # the acting (signed-in) user
 
 
-class CreateAppRequest(AppSettings, tag_field="op", tag="create", frozen=True, kw_only=True):
-    """The new app's settings (flat, beside ``op``) and its logo. An owner operation like the others;
-    its base is ``AppSettings``, so it names the acting user itself."""
+class CreateAppRequest(AppRegistration, tag_field="op", tag="create", frozen=True, kw_only=True):
+    """The new app's settings and client type (flat, beside ``op``) and its logo. An owner operation
+    like the others; its base is ``AppRegistration``, so it names the acting user itself."""
 
     user_id: str  # the acting (signed-in) user
     logo: bytes | None = None  # already an image upload; the registry re-normalises it
@@ -159,7 +159,8 @@ class AppStats(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CreateAppReply(msgspec.Struct, frozen=True, kw_only=True):
-    """The only reply (with ``RegenerateSecretReply``) that carries a client secret."""
+    """The only reply (with ``RegenerateSecretReply``) that carries a client secret; ``""`` for a
+    public app, which has none."""
 
     app: AppView
     client_secret: str

@@ -106,7 +106,8 @@ HEADER_ROWS: Final = """() => {
 }"""
 
 SCOPE_GROUPING: Final = """() => {
-  const choices = [...document.querySelectorAll("label.choice")].filter(l => l.querySelector(".choice-hint"));
+  const choices = [...document.querySelectorAll("label.choice")]
+    .filter(l => l.querySelector(".choice-hint") && l.querySelector("code"));  // scopes, not other choices
   return choices.slice(0, -1).flatMap((choice, i) => {
     const name = choice.querySelector("code").getBoundingClientRect();
     const hint = choice.querySelector(".choice-hint").getBoundingClientRect();

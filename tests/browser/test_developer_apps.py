@@ -1,6 +1,6 @@
 """Settings > Developer > OAuth Apps in a real Chromium, through the labels a person sees: sign in,
 register an app with a logo, read the secret once, edit, regenerate the secret, revoke all tokens,
-delete the app, sign out."""
+delete the app, sign out; and a public app, registered with the Client type control."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from shared.errors import InvalidClient, NotFound
 from shared.messages.revocation import RevokeAppRequest
 from shared.registry_client import RegistryClient
+from tests.browser.audit import Audit
 from tests.support.factories import DEFAULT_PASSWORD, RevocationStandIn, create_account, image_bytes
 from tests.support.system import System, start_system
 
@@ -124,3 +125,56 @@ async def test_developer_manages_an_app_from_registration_to_deletion(
         await page.goto(system.url("/settings/developer/oauth-apps"))
         assert await page.get_by_role("button", name="Sign in").count() == 1
     await context.close()
+
+
+async def test_a_public_app_is_registered_with_the_client_type_control(
+    browser_system: System, chromium: Any
+) -> None:
+    """The Client type control (Confidential by default), a public app's credentials view without a
+    secret and its app page without Regenerate: axe-core, 360 px and screenshots at 1280 and 360 px."""
+    system = browser_system
+    audit = Audit()
+    account = await create_account(system, name="Native Dev")
+    context = await chromium.new_context(bypass_csp=True)  # axe is injected as a script tag
+    page = await context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        await page.goto(system.url("/settings/developer/oauth-apps/new"))
+        await page.get_by_label("Email").fill(account.email)
+        await page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        group = page.get_by_role("group", name="Client type")
+        confidential = group.get_by_role("radio", name=re.compile("^Confidential"))
+        public = group.get_by_role("radio", name=re.compile("^Public"))
+        assert await confidential.is_checked() and not await public.is_checked()
+        assert "a web server that can keep a secret" in await group.inner_text()
+        assert "a desktop, mobile, command-line or browser app" in await group.inner_text()
+        await page.get_by_label("App name").fill("Meetings CLI")
+        await page.get_by_label("Homepage URL").fill("https://cli.example")
+        await page.get_by_label("Redirect URIs").fill("http://127.0.0.1/callback\nmyapp:/callback")
+        await page.get_by_label("meetings:read").check()
+        await public.check()
+        await audit.page(page, "app-new-public")
+        await page.get_by_role("button", name="Register app").click()
+        await page.locator("#error-summary").wait_for()
+        assert "reverse-domain form" in await page.locator("#error-summary").inner_text()
+        assert await page.get_by_role("radio", name=re.compile("^Public")).is_checked()  # the choice is kept
+        await page.get_by_label("Redirect URIs").fill("http://127.0.0.1/callback\ncom.example.cli:/callback")
+        await page.get_by_role("button", name="Register app").click()
+        await page.wait_for_url(re.compile(r"/credentials$"))
+        client_id = (await page.locator("code#client-id").inner_text()).strip()
+        assert await page.locator("#client-secret").count() == 0
+        assert "it cannot keep a secret, so Mavio gives it none" in " ".join((await page.content()).split())
+        await audit.page(page, "credentials-public")
+        app = await RegistryClient(system.bus).get_app(client_id)
+        assert app.client_type == "public" and app.redirect_uris[1] == "com.example.cli:/callback"
+        await page.get_by_role("link", name="Continue to Meetings CLI").click()
+        await page.wait_for_url(re.compile(rf"/oauth-apps/{client_id}$"))
+        assert (await page.locator("#app-client-type").inner_text()).startswith("Public")
+        assert await page.get_by_role("link", name="Regenerate client secret").count() == 0
+        assert await page.get_by_role("link", name="Revoke all tokens").count() == 1
+        await audit.page(page, "app-detail-public")
+    finally:
+        await context.close()
+        audit.report()
+    assert audit.failures() == []

@@ -280,7 +280,12 @@ async def test_metadata_rfc8414(system: System) -> None:
         "urn:ietf:params:oauth:grant-type:device_code",  # RFC 8628 §4
     ]
     assert meta["device_authorization_endpoint"] == base + "/oauth/device_authorization"
-    assert meta["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    # "none": a public app authenticates with its client_id alone (issue 25; RFC 6749 §2.1)
+    assert meta["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ]
     assert meta["code_challenge_methods_supported"] == ["S256"]
 
 

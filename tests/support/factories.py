@@ -72,8 +72,10 @@ async def create_app(
     logo: bytes | None = None,
     require_pkce: bool = False,
     device_flow: bool = False,
+    client_type: str = "confidential",
 ) -> tuple[AppView, str]:
-    """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret).
+    """Register an app for ``owner`` through the registry's bus operation: (view, one-time secret;
+    ``""`` for a public app).
 
     App names are unique per owner, so a repeated default name gets a numeric suffix.
     """
@@ -93,6 +95,7 @@ async def create_app(
             logo=logo,
             require_pkce=require_pkce,
             device_flow=device_flow,
+            client_type=client_type,
         )
     )
     return reply.app, reply.client_secret

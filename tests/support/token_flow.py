@@ -47,6 +47,9 @@ class Party:
         return self.app.redirect_uris[0]
 
     def post_auth(self) -> dict[str, str]:
+        """The client's credentials in the body: ``client_id`` alone for a public app (method ``none``)."""
+        if not self.secret:
+            return {"client_id": self.client_id}
         return {"client_id": self.client_id, "client_secret": self.secret}
 
     def basic_header(self) -> dict[str, str]:

@@ -47,11 +47,16 @@ class App(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: list[str]
     scopes: list[str]
     require_pkce: bool = False
+    client_type: str = "confidential"
 
 
-def app(*uris: str, scopes: list[str] | None = None, require_pkce: bool = False) -> App:
+def app(
+    *uris: str, scopes: list[str] | None = None, require_pkce: bool = False, client_type: str = "confidential"
+) -> App:
     scopes = ALL_SCOPES if scopes is None else scopes
-    return App(redirect_uris=list(uris or (CB,)), scopes=scopes, require_pkce=require_pkce)
+    return App(
+        redirect_uris=list(uris or (CB,)), scopes=scopes, require_pkce=require_pkce, client_type=client_type
+    )
 
 
 def query(**overrides: str | None) -> list[tuple[str, str]]:
@@ -619,3 +624,21 @@ def test_an_app_that_requires_pkce_refuses_a_request_without_a_challenge() -> No
     )
     assert checked.code_challenge == CHALLENGE
     assert check_request(app(), CB, query(code_challenge=None, code_challenge_method=None), catalog=CATALOG)
+
+
+def test_a_public_app_always_needs_an_s256_challenge() -> None:
+    """RFC 9700 §2.1.1: PKCE is required of a public client, whatever its require_pkce setting."""
+    public = app(client_type="public")
+    for missing in (None, ""):
+        with pytest.raises(InvalidRequest, match="public client must use PKCE"):
+            check_request(
+                public, CB, query(code_challenge=missing, code_challenge_method=missing), catalog=CATALOG
+            )
+    with pytest.raises(InvalidRequest):
+        check_request(
+            public, CB, query(code_challenge=CHALLENGE, code_challenge_method="plain"), catalog=CATALOG
+        )
+    checked = check_request(
+        public, CB, query(code_challenge=CHALLENGE, code_challenge_method="S256"), catalog=CATALOG
+    )
+    assert checked.code_challenge == CHALLENGE and checked.code_challenge_method == "S256"

@@ -28,6 +28,9 @@ def raw_basic(raw: bytes) -> str:
     ("header", "form", "expected"),
     [
         pytest.param(basic(CID, SECRET), {}, (CID, SECRET, "client_secret_basic"), id="basic"),
+        # client_id alone: method none (RFC 6749 §2.1, §3.2.1); only a public app's verifier accepts it
+        pytest.param(None, {"client_id": [CID]}, (CID, "", "none"), id="id-only"),
+        pytest.param(None, {"client_id": [CID], "client_secret": [""]}, (CID, "", "none"), id="empty-secret"),
         pytest.param(
             "basic " + basic(CID, SECRET)[6:], {}, (CID, SECRET, "client_secret_basic"), id="scheme-case"
         ),
@@ -145,21 +148,11 @@ def test_accepted(header: str | None, form: dict[str, list[str]], expected: tupl
         pytest.param(None, {}, InvalidClient, "client authentication is required", id="neither"),
         pytest.param("", {}, InvalidClient, "client authentication is required", id="empty-header"),
         pytest.param(
-            None, {"client_id": [CID]}, InvalidClient, "client authentication is required", id="id-only"
-        ),
-        pytest.param(
             None,
             {"client_secret": [SECRET]},
             InvalidClient,
             "client authentication is required",
             id="secret-only",
-        ),
-        pytest.param(
-            None,
-            {"client_id": [CID], "client_secret": [""]},
-            InvalidClient,
-            "client authentication is required",
-            id="empty-secret",
         ),
         pytest.param(
             None,

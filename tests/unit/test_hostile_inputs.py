@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from services.authorize.checks import MAX_STATE_LENGTH, check_request
 from services.authorize.redirect_match import redirect_uri_matches, resolve_redirect_uri
+from services.gateway.form_action import redirect_source
 from services.gateway.routes.token import MAX_FORM_FIELDS, parse_form_body
 from services.gateway.web_helpers import safe_next
 from shared import tokens
 from shared.apps.settings import AppSettings, validate_app
+from shared.apps.validation import is_loopback_redirect
 from shared.client_auth import extract_client_credentials
 from shared.errors import (
     BadRedirectUri,
@@ -210,6 +212,36 @@ def test_a_registered_redirect_uri_is_ascii_absolute_and_unambiguous(uri: str) -
     assert saved.isascii() and "\\" not in saved and "#" not in saved and "*" not in saved
     assert parts.scheme in ("http", "https") and parts.hostname and "@" not in parts.netloc
     assert not any(c.isspace() for c in saved)
+
+
+@settings(max_examples=150)
+@given(
+    st.one_of(
+        any_text,
+        st.sampled_from(HOSTILE_VARIANTS),
+        ascii_printable.map(lambda s: "com.example.app:" + s),
+        ascii_printable.map(lambda s: s + ":/cb"),
+    )
+)
+def test_a_public_apps_redirect_uri_is_loopback_https_or_a_reverse_domain_scheme(uri: str) -> None:
+    """RFC 8252 §7: what a public app may register, and that the consent page's CSP can name it."""
+    raw = AppSettings(
+        name="App", homepage_url="https://app.example", redirect_uris=[uri], scopes=["meetings:read"]
+    )
+    try:
+        app = validate_app(raw, catalog=CATALOG, production=True, client_type="public")
+    except ValidationFailed as exc:
+        assert set(exc.fields) == {"redirect_uris"}
+        return
+    [saved] = app.redirect_uris
+    scheme = saved.split(":", 1)[0]
+    assert saved.isascii() and "\\" not in saved and "#" not in saved and "*" not in saved
+    assert not any(c.isspace() or ord(c) < 32 for c in saved)
+    if scheme in ("http", "https"):
+        assert scheme == "https" or is_loopback_redirect(saved)
+    else:
+        assert "." in scheme and scheme == scheme.lower() and redirect_source(saved) == scheme + ":"
+        assert scheme not in ("javascript", "data", "file")
 
 
 @given(st.text(max_size=120), st.text(max_size=600))

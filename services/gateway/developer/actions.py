@@ -14,6 +14,7 @@ from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
+from shared.apps.settings import PUBLIC
 from shared.errors import NotFound, TemporarilyUnavailable
 from shared.messages.registry import GetOwnedAppReply
 
@@ -37,13 +38,18 @@ def _confirm(
 @routes.get(APPS_PATH + "/{client_id}/secret")
 async def confirm_regenerate(request: web.Request) -> web.Response:
     session = await require_session(request)
-    return _confirm(request, "confirm_regenerate.html", await owned(request, session))
+    reply = await owned(request, session)
+    if reply.app.client_type == PUBLIC:  # no secret to regenerate: the credentials view says why
+        return see_other(app_path(reply.app.client_id, "credentials"))
+    return _confirm(request, "confirm_regenerate.html", reply)
 
 
 @routes.post(APPS_PATH + "/{client_id}/secret")
 async def regenerate(request: web.Request) -> web.Response:
     session, form = await checked_form(request)
     reply = await owned(request, session)
+    if reply.app.client_type == PUBLIC:
+        return see_other(app_path(reply.app.client_id, "credentials"))
     keep = KEEP_OLD_CHOICES.get(text(form.get("keep_old")), -1)
     if keep < 0:
         error = "Choose how long the old secret keeps working"
@@ -63,11 +69,20 @@ async def regenerate(request: web.Request) -> web.Response:
 
 @routes.get(APPS_PATH + "/{client_id}/credentials")
 async def credentials(request: web.Request) -> web.Response:
-    """The one-time view of a new secret; afterwards (a reload) it says the secret was shown (410)."""
+    """The one-time view of a new secret; afterwards (a reload) it says the secret was shown (410). A
+    public app has no secret: its view says so, every time."""
     session = await require_session(request)
     app = (await owned(request, session)).app
+    if app.client_type == PUBLIC:
+        return page(request, "app_credentials.html", {"app": app, "public": True})
     shown = await reveal(request, session, app.client_id)
-    ctx: dict[str, object] = {"app": app, "client_secret": "", "created": False, "old_secret_valid_until": 0}
+    ctx: dict[str, object] = {
+        "app": app,
+        "public": False,
+        "client_secret": "",
+        "created": False,
+        "old_secret_valid_until": 0,
+    }
     if shown is not None:
         ctx |= {
             "client_secret": shown.client_secret,

@@ -14,7 +14,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from services.gateway.keys import SETTINGS
 from services.gateway.sessions import Session, get_session
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES
-from shared.apps.settings import AppSettings, optional_fields
+from shared.apps.settings import AppRegistration, AppSettings, optional_fields
 from shared.errors import CrossOriginRefused, SignInRequired, UnsupportedMediaType, ValidationFailed
 from shared.messages.registry import AppView
 
@@ -25,6 +25,13 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "
 AppBody = optional_fields(AppSettings, "AppBody")
 AppBody.__doc__ = """The app's settings, each optional (``null`` is the same as left out). Create: missing
 fields are empty (and the registry's validation says so); update: missing fields keep their value."""
+
+
+CreateAppBody = optional_fields(AppRegistration, "CreateAppBody")
+CreateAppBody.__doc__ = """A new app: its settings and ``client_type`` (``confidential``, the default, or
+``public``), chosen at registration only."""
+CLIENT_TYPE_FIXED = "Client type is chosen at registration and cannot be changed: register a new app instead"
+FIXED_AT_REGISTRATION = {"client_type": CLIENT_TYPE_FIXED}
 
 
 class SecretBody(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -63,9 +70,16 @@ def require_json_if_body(request: web.Request) -> None:
         raise UnsupportedMediaType("send no body, or Content-Type: application/json")
 
 
-async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: bool = False) -> B:
+async def decode_body(
+    request: web.Request,
+    body_type: type[B],
+    *,
+    allow_empty: bool = False,
+    fixed: dict[str, str] | None = None,
+) -> B:
     """The JSON object body as ``body_type``, each member converted to its field's type; when one does
-    not fit (or is not a field), ``ValidationFailed`` naming every such member."""
+    not fit (or is not a field), ``ValidationFailed`` naming every such member. A member named in
+    ``fixed`` (a field that cannot be changed here) is refused with its message."""
     require_json(request)
     raw = await request.read()
     if not raw.strip() and allow_empty:
@@ -80,6 +94,9 @@ async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: 
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in members.items():
+        if fixed and name in fixed:
+            errors[name] = fixed[name]
+            continue
         if name not in types:
             errors[name] = f"Object contains unknown field {name}"
             continue

@@ -14,7 +14,7 @@ from multidict import MultiDictProxy
 
 from services.gateway.keys import CATALOG, LOGO_DECODES
 from shared.apps.logo import MAX_LOGO_BYTES, TOO_MANY_BYTES, LogoError, normalise_logo
-from shared.apps.settings import SETTINGS_FIELDS, AppSettings
+from shared.apps.settings import CONFIDENTIAL, PUBLIC, SETTINGS_FIELDS, AppSettings
 from shared.apps.validation import stripped
 
 FormData = MultiDictProxy[str | bytes | bytearray | web.FileField]
@@ -42,6 +42,7 @@ class AppForm:
     a textarea, the ticked checkboxes). The template reads them as ``form.<setting>``."""
 
     shown: dict[str, Any] = field(default_factory=dict)
+    client_type: str = CONFIDENTIAL  # chosen at registration only (the edit form shows it, read-only)
     remove_logo: bool = False
     logo_upload: bytes | None = None
 
@@ -83,6 +84,7 @@ def parse_form(form: FormData) -> AppForm:
         logo = data if data else None  # an empty file input means "no new logo"
     return AppForm(
         shown={name: _shown(form, name) for name in SETTINGS_FIELDS},
+        client_type=text(form.get("client_type")) or CONFIDENTIAL,
         remove_logo=text(form.get("remove_logo")) in _CHECKED,
         logo_upload=logo,
     )
@@ -113,10 +115,17 @@ async def checked_logo(request: web.Request, form: AppForm) -> tuple[bytes | Non
         return None, str(exc)
 
 
+CLIENT_TYPE_CHOICES = (
+    (CONFIDENTIAL, "Confidential", "a web server that can keep a secret"),
+    (PUBLIC, "Public", "a desktop, mobile, command-line or browser app"),
+)
+
+
 def form_context(request: web.Request, form: AppForm, errors: dict[str, str] | None = None) -> dict[str, Any]:
     catalog = request.app[CATALOG]
     return {
         "form": form,
+        "client_types": CLIENT_TYPE_CHOICES,
         "errors": errors or {},
         "scopes": [{"name": s.name, "description": s.description, "id": "scope-" + s.name.replace(":", "-")}
                    for s in catalog],

@@ -11,7 +11,7 @@ from services.gateway.developer.credentials import show_once
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
 from services.gateway.sessions import Session, require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
-from shared.apps.settings import AppSettings, given, settings_of
+from shared.apps.settings import PUBLIC, AppSettings, given, settings_of
 from shared.errors import NotFound, ValidationFailed
 from shared.messages.registry import AppView, CreateAppRequest, GetOwnedAppReply, UpdateAppRequest
 
@@ -55,6 +55,7 @@ async def create_app(request: web.Request) -> web.Response:
     logo, logo_problem = await checked_logo(request, form)
     req = CreateAppRequest(
         **msgspec.structs.asdict(form.settings()),
+        client_type=form.client_type,
         user_id=session.user_id,
         logo=logo,
         logo_problem=logo_problem,
@@ -63,6 +64,8 @@ async def create_app(request: web.Request) -> web.Response:
         reply = await registry(request).create_app(req, request_id=request_id(request))
     except ValidationFailed as exc:
         return _refused(request, form, exc, app=None)
+    if reply.app.client_type == PUBLIC:  # no secret to show: the view says so
+        return see_other(app_path(reply.app.client_id, "credentials"))
     return await show_once(request, session, reply.app.client_id, reply.client_secret, created=True)
 
 

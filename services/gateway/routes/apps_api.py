@@ -15,7 +15,9 @@ import msgspec
 from aiohttp import web
 
 from services.gateway.developer.api_io import (
+    FIXED_AT_REGISTRATION,
     AppBody,
+    CreateAppBody,
     SecretBody,
     app_json,
     decode_body,
@@ -53,10 +55,11 @@ async def list_apps(request: web.Request) -> web.Response:
 @routes.post(BASE)
 async def create_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
-    body = await decode_body(request, AppBody)
-    req = CreateAppRequest(**given(body), user_id=session.user_id)
+    body = await decode_body(request, CreateAppBody)
+    client_type = {"client_type": body.client_type} if body.client_type is not None else {}
+    req = CreateAppRequest(**given(body), **client_type, user_id=session.user_id)
     reply = await registry(request).create_app(req, request_id=request_id(request))
-    data = {**app_json(reply.app), "client_secret": reply.client_secret}
+    data = {**app_json(reply.app), "client_secret": reply.client_secret or None}  # None: a public app
     return json_response(data, status=201, headers=NO_STORE)
 
 
@@ -73,7 +76,7 @@ async def get_app(request: web.Request) -> web.Response:
 @routes.patch(BASE + "/{client_id}")
 async def update_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
-    body = await decode_body(request, AppBody)
+    body = await decode_body(request, AppBody, fixed=FIXED_AT_REGISTRATION)
     req = UpdateAppRequest(user_id=session.user_id, client_id=_client_id(request), **given(body))
     view = await registry(request).update_app(req, request_id=request_id(request))
     return json_response(app_json(view), headers=NO_STORE)

@@ -32,6 +32,9 @@ MAX_FORM_BYTES: Final = 16 * 1024
 MAX_FORM_FIELDS: Final = 32
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 AUTH_METHODS: Final = ["client_secret_basic", "client_secret_post"]
+# A public app authenticates with its client_id alone (RFC 6749 §2.1, §3.2.1; RFC 7009 §2.1); introspection
+# requires a confidential client (RFC 7662 §2.1), so it stays without "none".
+PUBLIC_AUTH_METHODS: Final = [*AUTH_METHODS, "none"]
 Form = dict[str, list[str]]
 NOT_UTF8_FORM: Final = "the request body is not valid UTF-8 form encoding"
 
@@ -188,8 +191,8 @@ async def metadata(request: web.Request) -> web.Response:
             "refresh_token",
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_methods_supported": PUBLIC_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": PUBLIC_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": True,  # RFC 9207 §3
