@@ -1,11 +1,12 @@
 """The device flow's user side in a real Chromium, with openid-client 6 as the device (RFC 8628).
 
 openid-client (``initiateDeviceAuthorization`` + ``pollDeviceAuthorizationGrant``, unmodified, run by
-Node) asks for a device code and polls; meanwhile Chromium opens its ``verification_uri_complete``,
-signs in, finds the code prefilled, presses **Continue**, meets the device consent page (the phishing
-warning, the time and address of the device's request) and presses **Authorize** or **Deny**; the
-device then gets its tokens, or ``access_denied``. Every device page is audited (axe-core, layout, no
-overflow at 360 px, screenshots at 1280 and 360 px) and the console watched for CSP violations."""
+Node), as a confidential and as a public client, asks for a device code and polls; meanwhile Chromium
+opens its ``verification_uri_complete``, signs in, finds the code prefilled, presses **Continue**,
+meets the device consent page (the phishing warning, the time and address of the device's request)
+and presses **Authorize** or **Deny**; the device then gets its tokens, or ``access_denied``. Every
+device page is audited (axe-core, layout, no overflow at 360 px, screenshots at 1280 and 360 px) and
+the console watched for CSP violations."""
 
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ async def sign_in_at(page: Any, url: str, party: Party) -> None:
     await page.wait_for_selector("text=Connect a device")
 
 
+@pytest.mark.parametrize("client_type", ["confidential", "public"])
 async def test_openid_client_signs_in_while_the_user_approves_on_device(
-    system: System, chromium: Any
+    system: System, chromium: Any, client_type: str
 ) -> None:
-    """The whole flow with the pages' CSP enforced: the console reports no violation."""
-    party = await new_party(system, device_flow=True, name="Room Panel")
+    """The whole flow with the pages' CSP enforced: the console reports no violation. A confidential
+    openid-client sends its secret (client_secret_post), a public one its client_id alone (none)."""
+    party = await new_party(system, device_flow=True, name="Room Panel", client_type=client_type)
+    assert bool(party.secret) is (client_type == "confidential")
     watch = ConsoleWatch()
     context = await watch.new_context(chromium)
     page = await context.new_page()

@@ -320,3 +320,28 @@ async def test_guessing_is_throttled_per_session_and_per_address(strict: System)
         assert [(await enter_code(strict, http, "BCDF-GHJK"))[0] for _ in range(3)] == [400, 400, 400]
     async with await signed_in(strict, party) as http:  # a third session: the address is at its limit (8)
         assert (await enter_code(strict, http, "BCDF-GHJK"))[0] == 429
+
+
+# ---- public clients (client_id alone, RFC 6749 §2.1; RFC 8628 §3.1 "as at the token endpoint") ----
+
+
+async def test_a_public_client_uses_the_device_flow_with_its_client_id_alone(system: System) -> None:
+    party = await new_party(system, device_flow=True, client_type="public")
+    assert party.secret == "" and party.post_auth() == {"client_id": party.client_id}
+    body = await started(system, party)
+    assert error_of(await poll(system, party, body["device_code"])) == (400, "authorization_pending")
+    await approve(system, party, body["user_code"])
+    status, tokens = await poll(system, party, body["device_code"])
+    assert status == 200 and tokens["scope"] == "meetings:read", tokens
+    assert error_of(await poll(system, party, body["device_code"])) == (400, "invalid_grant")
+
+
+async def test_client_authentication_at_the_device_endpoint_is_the_token_endpoints(system: System) -> None:
+    public = await new_party(system, device_flow=True, client_type="public")
+    with_secret = Party(public.app, "mavio_cs_" + "A" * 46, public.user, public.owner)
+    assert error_of(await start(system, with_secret)) == (401, "invalid_client")  # a public app has none
+    confidential = await new_party(system, device_flow=True)
+    without_secret = Party(confidential.app, "", confidential.user, confidential.owner)
+    assert error_of(await start(system, without_secret)) == (401, "invalid_client")
+    body = await started(system, confidential)
+    assert error_of(await poll(system, without_secret, body["device_code"])) == (401, "invalid_client")
