@@ -36,7 +36,8 @@ async def device_authorization(system: System, client: DeviceClient, scope: list
 
 
 async def poll(system: System, party: Party, client: DeviceClient, device_code: str) -> dict[str, object]:
-    body = client.prepare_request_body(device_code, include_client_id=True, client_secret=party.secret)
+    secret = {"client_secret": party.secret} if party.secret else {}  # a public client has none
+    body = client.prepare_request_body(device_code, include_client_id=True, **secret)
     return dict(client.parse_request_body_response(await post(system, "/oauth/token", body)))
 
 
@@ -66,3 +67,13 @@ async def test_oauthlib_reads_a_denial(system: System) -> None:
     started = await device_authorization(system, client, ["meetings:read"])
     await approve(system, party, started["user_code"], decision="deny")
     assert isinstance(await poll_error(system, party, client, started["device_code"]), AccessDeniedError)
+
+
+async def test_oauthlib_as_a_public_client_sends_its_client_id_alone(system: System) -> None:
+    party = await new_party(system, device_flow=True, client_type="public")
+    client = DeviceClient(party.client_id)  # no secret: RFC 6749 §2.1 public client
+    started = await device_authorization(system, client, ["meetings:read"])
+    await approve(system, party, started["user_code"])
+    token = await poll(system, party, client, started["device_code"])
+    assert token["scope"] == ["meetings:read"]
+    assert (await bus_verify(system, str(token["access_token"])))["active"] is True
