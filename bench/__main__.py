@@ -6,7 +6,8 @@
 3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE, code exchange with
    ``openid``: an RS256 ID token signed, with the cost of one signature), Mavio beside
    node-oidc-provider (``../shared/peers/oidc-provider``);
-4. developer webhooks (``bench.webhooks``): revocation reply to the receiver's 2xx, deliveries/s.
+4. developer webhooks (``bench.webhooks``): revocation reply to the receiver's 2xx, deliveries/s;
+5. device polling (RFC 8628): 10,000 pending device codes each polled every 5 s (``bench.device_polling``).
 Prints each window and the medians; writes ``bench/results/<date>.json`` and ``<date>.md``."""
 
 from __future__ import annotations
@@ -66,6 +67,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=15,
         help="measured code-exchange windows (short, count-based windows: more of them than --repeats)",
+    )
+    p.add_argument(
+        "--device-codes",
+        type=int,
+        default=10_000,
+        help="pending device codes polled every 5 s over HTTP (RFC 8628; 0: skip)",
     )
     return p.parse_args(argv)
 
@@ -191,6 +198,15 @@ def main(argv: list[str]) -> int:
 
             results |= run_peer_comparison(stack, a)
             measures.append(signing_cost())
+        if a.device_codes:
+            from bench.device_polling import device_polling
+
+            for proc in stack.replicas:  # the device scenario starts its own processes
+                proc.terminate()
+            for proc in stack.replicas:
+                proc.wait(20)
+            stack.replicas.clear()
+            measures.append(device_polling(stack, codes=a.device_codes, seconds=a.duration * a.repeats))
     finally:
         stack.stop()
     report.write(

@@ -47,6 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_ttl: int = 2_592_000
     id_token_ttl: int = 0  # OpenID Connect ID tokens; 0 = the access token's (``id_token_lifetime``)
     code_ttl: int = 600
+    device_code_ttl: int = 900  # RFC 8628 device_code / user_code lifetime (``expires_in``)
+    device_guess_max: int = 10  # user codes tried per sign-in session per rate-limit window (then 429)
+    device_guess_address_max: int = 50  # user codes tried per network address per window (then 429)
     consent_ttl: int = 900
     consent_pages_max: int = 20  # open consent pages per user; a new page over the cap drops the oldest
     session_ttl: int = 43_200
@@ -231,6 +234,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_REFRESH_TOKEN_TTL": ("refresh_token_ttl", _int(1, 400 * _DAY)),
     "MAVIO_ID_TOKEN_TTL": ("id_token_ttl", _int(1, _DAY)),
     "MAVIO_CODE_TTL": ("code_ttl", _int(1, 3600)),
+    "MAVIO_DEVICE_CODE_TTL": ("device_code_ttl", _int(1, _DAY)),
+    "MAVIO_DEVICE_GUESS_MAX": ("device_guess_max", _int(1, 10_000)),
+    "MAVIO_DEVICE_GUESS_ADDRESS_MAX": ("device_guess_address_max", _int(1, 100_000)),
     "MAVIO_CONSENT_TTL": ("consent_ttl", _int(1, _DAY)),
     "MAVIO_CONSENT_PAGES_MAX": ("consent_pages_max", _int(1, 1000)),
     "MAVIO_SESSION_TTL": ("session_ttl", _int(1, 30 * _DAY)),

@@ -25,6 +25,9 @@ class OAuthError(Exception):
 
     error: ClassVar[str] = "server_error"
     status: ClassVar[int] = 400
+    # A step of the protocol rather than a refusal (a device polling before the user decided): a
+    # service logs it at debug, not as a refused request.
+    routine: ClassVar[bool] = False
 
     def __init__(self, description: str = "", *, debug: str = "") -> None:
         super().__init__(description or self.error)
@@ -115,6 +118,36 @@ class AccessDenied(OAuthError):
 
     error = "access_denied"
     status = 403
+
+
+class AuthorizationPending(OAuthError):
+    """The authorization request is still pending as the end user hasn't yet completed the
+    user-interaction steps (RFC 8628 §3.5)."""
+
+    error = "authorization_pending"
+    routine = True
+
+
+class SlowDown(OAuthError):
+    """A variant of "authorization_pending", the authorization request is still pending and polling
+    should continue, but the interval MUST be increased by 5 seconds for this and all subsequent
+    requests (RFC 8628 §3.5)."""
+
+    error = "slow_down"
+    routine = True
+
+
+class ExpiredToken(OAuthError):
+    """The "device_code" has expired, and the device authorization session has concluded
+    (RFC 8628 §3.5)."""
+
+    error = "expired_token"
+
+
+class DeviceAccessDenied(AccessDenied):
+    """The authorization request was denied (RFC 8628 §3.5): a token endpoint error, so 400."""
+
+    status = 400
 
 
 class UnsupportedResponseType(OAuthError):

@@ -83,7 +83,8 @@ def sweep_lease() -> str:
 def rate_limit(kind: str, subject_sig: str) -> str:
     """Counted events in the current window for one subject (HMAC-keyed), TTL = the window:
     ``login-pair`` (account and address) / ``login-address`` (sign-in attempts), ``client-pair``
-    (client id and address) / ``client-address`` (failed client authentications)."""
+    (client id and address) / ``client-address`` (failed client authentications), ``device-session``
+    / ``device-address`` (user codes typed on /device)."""
     return f"{P}:throttle:{kind}:{subject_sig}"
 
 

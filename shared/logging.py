@@ -30,6 +30,8 @@ SECRET_FIELDS = frozenset(
         "access_token",
         "password",
         "code_verifier",
+        "device_code",
+        "user_code",
         "authorization",
         "cookie",
         "set-cookie",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib import resources
 from typing import Literal
 
 import msgspec
+
+from shared.errors import InvalidScope
 
 Plan = Literal["free", "pro", "business"]
 PLANS: tuple[Plan, ...] = ("free", "pro", "business")
@@ -75,3 +78,28 @@ def parse_scope(value: str) -> list[str]:
 
 def join_scope(names: list[str] | tuple[str, ...]) -> str:
     return " ".join(names)
+
+
+# Error descriptions never echo request text (RFC 9700 §4.11.2: no attacker-chosen text on the client's
+# page); a scope is named only once it is known to be in the catalog.
+UNKNOWN_SCOPE = "the request names a scope that does not exist"
+
+
+def requested_scopes(value: str, approved: Sequence[str], catalog: ScopeCatalog) -> tuple[str, ...]:
+    """RFC 6749 §3.3 for a request (authorization, device authorization): required, well formed, in the
+    catalog and approved for the app at registration; ``InvalidScope`` otherwise. Deduplicated, in
+    catalog order."""
+    try:
+        names = parse_scope(value)
+    except ValueError:
+        raise InvalidScope("scope is malformed: use space-separated tokens of printable ASCII") from None
+    if not names:
+        raise InvalidScope("scope is required")
+    for name in names:
+        if name not in catalog:
+            raise InvalidScope(UNKNOWN_SCOPE)
+    allowed = set(approved)
+    for name in names:
+        if name not in allowed:
+            raise InvalidScope(f"scope {name} was not approved for this app at registration")
+    return tuple(catalog.ordered(names))

@@ -138,7 +138,9 @@ class ServiceRunner:
     def _error_reply(exc: Exception, request_id: str) -> tuple[bytes, dict[str, str]]:
         """The one place where a handler's exception becomes an error envelope."""
         if isinstance(exc, OAuthError):
-            log.info("request refused", error=exc.error, debug=exc.debug or None)
+            (log.debug if exc.routine else log.info)(
+                "request refused", error=exc.error, debug=exc.debug or None
+            )
             return error_payload(exc)
         if isinstance(exc, UNAVAILABLE):
             log.warning("redis unavailable", debug=str(exc))

@@ -22,11 +22,14 @@ def op(service: str, operation: str) -> str:
 # authorize
 AUTHORIZE_CHECK = op(AUTHORIZE, "check")  # validate a request before sign-in/consent
 AUTHORIZE_DECIDE = op(AUTHORIZE, "decide")  # the user's Authorize / Deny decision -> code or error
+AUTHORIZE_DEVICE_SHOW = op(AUTHORIZE, "device.show")  # a user code typed on /device -> device consent page
+AUTHORIZE_DEVICE_DECIDE = op(AUTHORIZE, "device.decide")  # Authorize / Deny on the device consent page
 
 # token
 TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
 TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
 TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
+TOKEN_DEVICE_AUTHORIZE = op(TOKEN, "device_authorize")  # POST /oauth/device_authorization (RFC 8628)
 TOKEN_CALLS = op(TOKEN, "calls")  # verifications a resource server answered from its cache (stats)
 TOKEN_USERINFO = op(TOKEN, "userinfo")  # GET/POST /oauth/userinfo (OpenID Connect Core 1.0 §5.3)
 TOKEN_KEYS_LIST = op(TOKEN, "keys.list")  # ``mavio-oauth keys list``

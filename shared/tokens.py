@@ -2,7 +2,8 @@
 
 Every secret artefact reads ``mavio_<kind>_<body>`` (fosite's prefixed HMAC strategy, GitHub-style checksums):
 
-* ``at`` / ``rt`` / ``code``: body = family (16 base62) + secret (32 base62, ~190 bits) + checksum (6 base62).
+* ``at`` / ``rt`` / ``code`` / ``dc`` (an RFC 8628 device code): body = family (16 base62) + secret
+  (32 base62, ~190 bits) + checksum (6 base62).
   The family is shared by every code and token descended from one authorization; it routes all of the
   family's Redis keys to one Cluster hash slot. It is an identifier, not a secret.
 * ``cs`` (client secret): body = secret (40 base62, ~238 bits) + checksum (6 base62).
@@ -34,9 +35,9 @@ CLIENT_ID_PREFIX: Final = "mavio_client_"
 CLIENT_SECRET_PREFIX: Final = "mavio_cs_"
 MIN_SIGNING_KEY_LEN: Final = 32
 
-TokenKind = Literal["at", "rt", "code"]
+TokenKind = Literal["at", "rt", "code", "dc"]
 
-_PREFIXES: Final[dict[str, str]] = {kind: f"mavio_{kind}_" for kind in ("at", "rt", "code")}
+_PREFIXES: Final[dict[str, str]] = {kind: f"mavio_{kind}_" for kind in ("at", "rt", "code", "dc")}
 _LENGTHS: Final[dict[str, int]] = {
     kind: len(prefix) + FAMILY_LEN + SECRET_LEN + CHECKSUM_LEN for kind, prefix in _PREFIXES.items()
 }
@@ -45,7 +46,7 @@ _CLIENT_SECRET_TOTAL: Final = len(CLIENT_SECRET_PREFIX) + CLIENT_SECRET_LEN + CH
 # The one pattern of a Mavio secret in text, used by the log redactor (``shared.logging.redact_text``).
 # Deliberately looser than the exact formats (no length cap, no checksum): redaction should also catch
 # truncated or mistyped secrets. A family alone (16 chars) is the shortest run worth redacting.
-SECRET_PATTERN: Final = re.compile(r"mavio_(at|rt|code|cs)_[0-9A-Za-z]{16,}")
+SECRET_PATTERN: Final = re.compile(r"mavio_(at|rt|code|dc|cs)_[0-9A-Za-z]{16,}")
 
 _PAIRS: Final = tuple(a + b for a in ALPHABET for b in ALPHABET)  # the 3844 two-digit base62 numerals
 # Random base62 from random bytes: a byte below 248 (4 x 62) is digit ``byte % 62``, uniformly; a byte
@@ -101,7 +102,7 @@ def parse(token: str, kind: str | None = None) -> ParsedToken | None:
     """Kind and family of a well-formed at/rt/code token, or None when it is malformed.
 
     ``kind`` pins the expected kind (a refresh token presented as an access token is None); it must be
-    one of ``at``, ``rt``, ``code`` — client secrets are checked by ``check_client_secret_format``.
+    one of ``at``, ``rt``, ``code``, ``dc`` — client secrets are checked by ``check_client_secret_format``.
     Well-formed is not valid: the caller still looks the signature up.
     """
     if not isinstance(token, str):

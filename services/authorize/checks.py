@@ -37,7 +37,7 @@ from services.authorize.redirects import (
 )
 from shared.apps.settings import PUBLIC
 from shared.errors import InvalidRequest, InvalidScope, UnsupportedResponseType
-from shared.scopes import ScopeCatalog, parse_scope
+from shared.scopes import ScopeCatalog, requested_scopes
 
 __all__ = [
     "AUTHORIZE_PARAMETERS",
@@ -69,9 +69,6 @@ AUTHORIZE_PARAMETERS = (
     "code_challenge_method",
 )
 MAX_STATE_LENGTH = 2048
-# Error descriptions never echo request text (RFC 9700 §4.11.2: no attacker-chosen text on the client's
-# page); a scope is named only once it is known to be in the catalog.
-UNKNOWN_SCOPE = "the request names a scope that does not exist"
 PKCE_REQUIRED = "code_challenge is required: this app requires PKCE with S256 (RFC 7636)"
 PUBLIC_PKCE_REQUIRED = "code_challenge is required: a public client must use PKCE with S256 (RFC 9700 2.1.1)"
 
@@ -168,20 +165,7 @@ def check_scope(app: RegisteredApp, value: str | None, *, catalog: ScopeCatalog)
 
     Returns the scopes deduplicated, in catalog order.
     """
-    try:
-        names = parse_scope(value or "")
-    except ValueError:
-        raise InvalidScope("scope is malformed: use space-separated tokens of printable ASCII") from None
-    if not names:
-        raise InvalidScope("scope is required")
-    for name in names:
-        if name not in catalog:
-            raise InvalidScope(UNKNOWN_SCOPE)
-    approved = set(app.scopes)
-    for name in names:
-        if name not in approved:
-            raise InvalidScope(f"scope {name} was not approved for this app at registration")
-    return tuple(catalog.ordered(names))
+    return requested_scopes(value or "", app.scopes, catalog)
 
 
 def check_state(state: str | None) -> str | None:

@@ -18,12 +18,13 @@ import structlog
 
 from services.authorize import domain, pages, sign_in
 from services.authorize.checks import AuthorizationRequest, client_id_from
+from services.authorize.device import DeviceAuthorizer
 from services.authorize.page_store import PageStore, RedisPageStore
 from services.authorize.redirects import Query, with_issuer
 from shared import subjects
 from shared.errors import ConsentRequired, InvalidScope, NotFound, NothingGranted, UnknownClient
 from shared.grants.records import GrantRecord
-from shared.grants.storage import CodeStore, ConsentStore
+from shared.grants.storage import CodeStore, ConsentStore, DeviceStore
 from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
 from shared.messages.authorize import (
@@ -38,6 +39,7 @@ from shared.messages.authorize import (
     ShowSignIn,
     SignIn,
 )
+from shared.messages.device import DecideDeviceRequest, ShowDeviceRequest
 from shared.messages.registry import AccountView, AppView
 from shared.registry_client import RegistryClient
 from shared.scopes import ScopeCatalog
@@ -50,7 +52,7 @@ Checked = tuple[AppView, AuthorizationRequest]
 CONSENT_NEEDED = "the user has not granted every requested scope to this app"
 
 
-class AuthorizeStore(CodeStore, ConsentStore, Protocol):
+class AuthorizeStore(CodeStore, ConsentStore, DeviceStore, Protocol):
     """What authorize writes: the user's grant to the app, then the code; and whether a grant is live."""
 
     async def live_grants(self, pairs: Sequence[tuple[str, GrantRecord]], *, now: float) -> list[bool]:
@@ -144,6 +146,8 @@ class Authorizer:
         page = await self.page_store.take_consent(req.user_id, signature) if req.consent else None
         grant = await self.store.get_grant(req.user_id, page.request.client_id) if page else None
         why = pages.refusal(page, session=req.session, grant=grant, now=int(self.clock()))
+        if page is not None and page.device:
+            why = "a device consent page posted to the authorization endpoint"
         if page is None or why:
             log.warning("consent decision refused", debug=why)
             return DecideAuthorizationReply(outcome=DecisionRefused(reason=pages.REFUSED))
@@ -275,7 +279,17 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         consent_ttl=ctx.settings.consent_ttl,
         issuer=ctx.settings.public_url,
     )
+    device = DeviceAuthorizer(
+        registry=authorizer.registry,
+        store=authorizer.store,
+        page_store=authorizer.page_store,
+        signer=authorizer.signer,
+        catalog=authorizer.catalog,
+        consent_ttl=ctx.settings.consent_ttl,
+    )
     return [
         Route("check", subjects.AUTHORIZE_CHECK, CheckAuthorizationRequest, authorizer.check),
         Route("decide", subjects.AUTHORIZE_DECIDE, DecideAuthorizationRequest, authorizer.decide),
+        Route("device_show", subjects.AUTHORIZE_DEVICE_SHOW, ShowDeviceRequest, device.show),
+        Route("device_decide", subjects.AUTHORIZE_DEVICE_DECIDE, DecideDeviceRequest, device.decide),
     ]

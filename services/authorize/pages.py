@@ -36,6 +36,9 @@ class ConsentRecord(msgspec.Struct, frozen=True, kw_only=True):
     grant_authorized_at: int  # ``authorized_at`` of the user's grant to the app when shown; 0: none
     shown_at: int
     expires_at: int
+    # A device consent page (RFC 8628 §3.3): the HMAC of the user code it decides; "" for the
+    # authorization endpoint's pages. Neither kind of page is decided through the other's form.
+    device: str = ""
 
 
 class NewConsent(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,6 +71,7 @@ def new_consent(
     signer: Signer,
     now: int,
     ttl: int,
+    device: str = "",
 ) -> NewConsent:
     consent = secrets.token_urlsafe(32)
     record = ConsentRecord(
@@ -76,6 +80,7 @@ def new_consent(
         grant_authorized_at=grant.authorized_at if grant else 0,
         shown_at=now,
         expires_at=now + ttl,
+        device=device,
     )
     return NewConsent(consent=consent, signature=signer.sign(consent), record=record)
 

@@ -35,6 +35,7 @@ from services.gateway.routes import (
     assets,
     authorize,
     developer,
+    device,
     health,
     logout,
     oidc,
@@ -64,6 +65,7 @@ ROUTE_MODULES = (
     logout,
     token,
     oidc,
+    device,
     revocation,
 )
 STATIC = Path(__file__).parent / "static"

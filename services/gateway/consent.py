@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 from services.gateway.form_action import content_security_policy
 from services.gateway.sessions import Session, bound_csrf
 from shared.messages.authorize import ShowConsent
+from shared.messages.registry import AppView
 from shared.scopes import ScopeCatalog
 
 TOKEN_FIELD = "consent_token"  # distinct from the session-wide "csrf_token" of other forms
@@ -50,15 +51,18 @@ def page_headers(redirect_uri: str) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(redirect_uri)}
 
 
+def logo_url(app: AppView) -> str:
+    """The app's logo on this site, or the placeholder."""
+    if not app.has_logo:
+        return PLACEHOLDER_LOGO
+    return f"/oauth/apps/{quote(app.client_id, safe='')}/logo.png?v={app.updated_at}"
+
+
 def page_context(shown: ShowConsent, catalog: ScopeCatalog, back_to: str) -> dict[str, object]:
     """The template's variables: the app's public view, the scopes described, the form."""
     app = shown.app
     homepage = app.homepage_url if urlsplit(app.homepage_url).scheme in ("http", "https") else ""
-    logo = (
-        f"/oauth/apps/{quote(app.client_id, safe='')}/logo.png?v={app.updated_at}"
-        if app.has_logo
-        else PLACEHOLDER_LOGO
-    )
+    logo = logo_url(app)
 
     def described(name: str) -> tuple[str, str]:
         return name, catalog.get(name).description if name in catalog else name

@@ -72,7 +72,9 @@ ROUTE_LIMITS: Final[dict[tuple[str, str], tuple[int, int]]] = {
 FORMS: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # Routes whose handler reads its urlencoded body itself (``routes.token.read_form``, under these same
 # limits, through ``check_field_count`` and ``check_field_lengths``): not parsed here a second time.
-SELF_PARSED: Final = frozenset({"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/userinfo"})
+SELF_PARSED: Final = frozenset(
+    {"/oauth/token", "/oauth/introspect", "/oauth/revoke", "/oauth/userinfo", "/oauth/device_authorization"}
+)
 
 
 def check_head(request: web.Request) -> None:

@@ -231,19 +231,44 @@ _OAUTH_PATHS: Final = {
     },
     "/oauth/token": {
         "post": {
-            "summary": "token endpoint (RFC 6749 §3.2, §4.1.3, §6)",
+            "summary": "token endpoint (RFC 6749 §3.2, §4.1.3, §6; RFC 8628 §3.4-3.5)",
+            "description": (
+                "grant_type authorization_code, refresh_token, or "
+                "urn:ietf:params:oauth:grant-type:device_code with device_code (a device polling: "
+                "authorization_pending, slow_down, access_denied, expired_token, then the tokens once)"
+            ),
             "security": [{"clientBasic": []}, {}],
             "requestBody": _form(
                 {
-                    "grant_type": _S,
+                    "grant_type": {
+                        "type": "string",
+                        "examples": [
+                            "authorization_code",
+                            "refresh_token",
+                            "urn:ietf:params:oauth:grant-type:device_code",
+                        ],
+                    },
                     "code": _S,
                     "redirect_uri": _S,
                     "code_verifier": _S,
                     "refresh_token": _S,
                     "scope": _S,
+                    "device_code": _S,
                 }
             ),
             "responses": {**_ok("#/components/schemas/TokenResponse"), **_CLIENT_ERRORS},
+        }
+    },
+    "/oauth/device_authorization": {
+        "post": {
+            "summary": "device authorization request (RFC 8628 §3.1-3.2), for an app with the device flow",
+            "description": (
+                "unauthorized_client for an app without the device flow; the user enters user_code at "
+                "verification_uri (/device) while the device polls the token endpoint every interval seconds"
+            ),
+            "security": [{"clientBasic": []}, {}],
+            "requestBody": _form({"scope": _S}),
+            "responses": {**_ok("#/components/schemas/DeviceAuthorization"), **_CLIENT_ERRORS},
         }
     },
     "/oauth/revoke": {
@@ -357,6 +382,28 @@ SCHEMAS: Final[dict[str, Any]] = {
             "refresh_token": _S,
             "scope": _S,
             "id_token": _S,  # when the scope holds openid (OpenID Connect Core 1.0 §3.1.3.3)
+        },
+    },
+    "DeviceAuthorization": {
+        "type": "object",
+        "required": [
+            "device_code",
+            "user_code",
+            "verification_uri",
+            "verification_uri_complete",
+            "expires_in",
+            "interval",
+        ],
+        "properties": {
+            "device_code": _S,
+            "user_code": {
+                "type": "string",
+                "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$",
+            },
+            "verification_uri": _S,
+            "verification_uri_complete": _S,
+            "expires_in": {"type": "integer"},
+            "interval": {"type": "integer"},
         },
     },
     "Introspection": {

@@ -31,6 +31,12 @@ spray of client ids, malformed credentials), a failure is answered 429 with ``Re
 sending wrong secrets for its ``client_id`` (anyone can read it in an authorization URL), from any
 number of addresses, nor by sharing an address with it; guessing is no risk against ~238-bit secrets.
 A client whose authentications succeed costs no Redis command.
+
+**User codes on /device** (``device_code_attempt``, ``device_code_found``; RFC 8628 §5.1): each code
+typed is counted per sign-in session (MAVIO_DEVICE_GUESS_MAX) and per address
+(MAVIO_DEVICE_GUESS_ADDRESS_MAX) *before* it is looked up; over either limit, the page answers 429
+without a look-up. A code that names a pending device authorization gives its counts back, so only
+wrong codes use the allowance: the 20**8 user codes cannot be searched.
 """
 
 from __future__ import annotations
@@ -146,3 +152,18 @@ async def client_auth_failed(request: web.Request, client_id: str) -> TooManyReq
         limits.append((c.key("client-pair", f"{client_id}\n{address}"), limit))
     wait = await c.over(limits)
     return TooManyRequests(CLIENT_OVER, retry_after=wait) if wait else None
+
+
+async def device_code_attempt(request: web.Request, session_binding: str) -> Attempt:
+    """Count one user code typed on ``/device`` for this session and this address."""
+    settings, c, remote = request.app[SETTINGS], request.app[RATE_LIMITS], _address(request)
+    pair = c.key("device-session", session_binding)
+    address = c.key("device-address", remote)
+    wait = await c.over([(pair, settings.device_guess_max), (address, settings.device_guess_address_max)])
+    return Attempt(pair, address, wait)
+
+
+async def device_code_found(request: web.Request, attempt: Attempt) -> None:
+    """The code named a pending device authorization: not a guess, both counts given back."""
+    c = request.app[RATE_LIMITS]
+    await asyncio.gather(c.refund(attempt.pair), c.refund(attempt.address))

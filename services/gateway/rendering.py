@@ -58,6 +58,7 @@ _JSON_PATHS = (
     "/oauth/revoke",
     "/oauth/userinfo",
     "/oauth/jwks",
+    "/oauth/device_authorization",
     "/.well-known/",
 )
 

@@ -68,7 +68,7 @@ class TokenRevoker:
         app = await self._clients.verify_client(req.client_id, req.client_secret, request_id=request_id)
         structlog.contextvars.bind_contextvars(client_id=app.client_id)
         parsed = parse(req.token)
-        if parsed is None or parsed.kind == "code":
+        if parsed is None or parsed.kind in ("code", "dc"):
             return NOTHING
         signature = self._signer.sign(req.token)
         if parsed.kind == "at":

@@ -170,6 +170,13 @@ class CodeGrant:
         )
         return await self._issue(record, pair, now=now)
 
+    async def issue_approved(self, record: CodeRecord, *, now: int) -> ExchangeTokenReply:
+        """The first pair for an approval taken elsewhere (an RFC 8628 device authorization, whose
+        approval is a code record), through the same issuance as a code exchanged in two steps."""
+        if record.expires_at <= now:
+            raise InvalidGrant(INVALID_CODE, debug="approval expired")
+        return await self._issue(record, mint_pair(record.family, self._signer), now=now)
+
     async def _issue(self, record: CodeRecord, pair: MintedPair, *, now: int) -> ExchangeTokenReply:
         first = first_pair(record, pair, now=now, access_ttl=self._access_ttl, refresh_ttl=self._refresh_ttl)
         # Counted first, then issued: a concurrent revocation then always uncounts after (idempotently).

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from services.token.calls import CallCounter, check_report
+from services.token.device import DeviceGrant
 from services.token.endpoint import TokenEndpoint
 from services.token.exchange_code import CodeGrant
 from services.token.introspect import Introspector
@@ -31,6 +32,7 @@ from shared.grants.calls import GrantStats
 from shared.grants.store import grant_store
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
+from shared.messages.device import StartDeviceReply, StartDeviceRequest
 from shared.messages.token import (
     ExchangeTokenReply,
     ExchangeTokenRequest,
@@ -40,6 +42,7 @@ from shared.messages.token import (
     UserInfoRequest,
     VerifyTokenRequest,
 )
+from shared.scopes import ScopeCatalog
 from shared.service import Meta, Route
 from shared.tokens import Signer
 
@@ -90,11 +93,19 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         sessions=store,
         **ttls,
     )
+    device = DeviceGrant(
+        devices=store,
+        code=code,
+        signer=signer,
+        catalog=ScopeCatalog.load(),
+        issuer=s.public_url,
+        ttl=s.device_code_ttl,
+    )
 
     async def id_token_net(reply: ExchangeTokenReply, now: int) -> ExchangeTokenReply:
         return await id_tokens.attach_for_grant(reply, tokens=store, sessions=store, signer=signer, now=now)
 
-    endpoint = TokenEndpoint(clients, code, refresh, id_tokens=id_token_net)
+    endpoint = TokenEndpoint(clients, code, refresh, device, id_tokens=id_token_net)
     introspector = Introspector(clients, store, store, signer)
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
@@ -104,6 +115,9 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
 
     async def exchange(req: ExchangeTokenRequest, meta: Meta) -> ExchangeTokenReply:
         return await endpoint.exchange(req, request_id=meta.request_id)
+
+    async def device_authorization(req: StartDeviceRequest, meta: Meta) -> StartDeviceReply:
+        return await endpoint.device_authorization(req, request_id=meta.request_id)
 
     async def introspect(req: IntrospectTokenRequest, meta: Meta) -> Introspection:
         return await introspector.introspect(req, request_id=meta.request_id)
@@ -115,6 +129,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
 
     return [
         Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
+        Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),

@@ -40,6 +40,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     id_token_signed_response_alg: Annotated[
         str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
     ] = "RS256"
+    device_flow: bool = False  # the device authorization grant (RFC 8628) is enabled for this app
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -76,6 +77,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     require_pkce: bool | None = None
     post_logout_redirect_uris: list[str] | None = None
     id_token_signed_response_alg: str | None = None
+    device_flow: bool | None = None
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:

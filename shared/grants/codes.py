@@ -42,7 +42,7 @@ class RedisCodes(GrantStoreBase):
     ) -> CodeTaken | Reused | Refused:
         script_keys = [keys.code(family, signature), *family_keys(family), keys.code_scope(family)]
         args = [now, self._hold_ttl, self._hold_ttl, client_id]
-        return _taken(family, await self._run(_CODE_SINGLE_USE, script_keys, args))
+        return taken_or_refused(family, await self._run(_CODE_SINGLE_USE, script_keys, args))
 
     async def redeem(
         self, family: str, signature: str, redemption: Redemption, *, now: int
@@ -76,7 +76,7 @@ class RedisCodes(GrantStoreBase):
         if isinstance(out, bytes) and out.startswith(_ISSUED):
             record = out[len(_ISSUED) :]
             return Issued(_decode_code(record).scope, record)
-        return _taken(family, out)
+        return taken_or_refused(family, out)
 
     async def pending(self, client_id: str) -> list[str]:
         return [text(p) for p in await self._redis.zrange(keys.app_pending_codes(client_id), 0, -1)]
@@ -90,7 +90,7 @@ class RedisCodes(GrantStoreBase):
             await self._redis.zrem(keys.app_pending_codes(client_id), *members)
 
 
-def _taken(family: str, out: Any) -> CodeTaken | Reused | Refused:
+def taken_or_refused(family: str, out: Any) -> CodeTaken | Reused | Refused:
     """``code_single_use``'s reply: the record (a plain string), or an array naming the outcome."""
     if isinstance(out, bytes):
         return CodeTaken(out)

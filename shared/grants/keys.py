@@ -59,6 +59,13 @@ def code_scope(fid: str) -> str:
     return f"{P}:{{f:{fid}}}:code_scope"
 
 
+def device(fid: str, sig: str) -> str:
+    """hash: an RFC 8628 device authorization (``records.DeviceRecord`` fields, plus ``status``,
+    ``interval`` and ``polled_ms`` the polls update), keyed by its device code's signature; TTL twice the
+    device code's lifetime, so a late poll still reads ``expired_token``."""
+    return f"{P}:{{f:{fid}}}:device:{sig[:SIG_CHARS]}"
+
+
 def family_revoked(fid: str) -> str:
     return f"{P}:{{f:{fid}}}:revoked"  # tombstone so late requests on a revoked family fail
 
@@ -105,6 +112,17 @@ def app_pending_codes(client_id: str) -> str:
 
 def pending_code_member(user_id: str, family: str) -> str:
     return f"{user_id} {family}"
+
+
+# The user of an RFC 8628 device authorization nobody decided yet: indexed among the app's pending codes
+# under this name, so "Revoke all tokens" and app deletion tombstone its family too. No user id has it.
+UNDECIDED = "-"
+
+
+def user_code(sig: str) -> str:
+    """string: ``"<family> <device code signature>"`` of the device authorization a user code (its HMAC,
+    normalised: ``shared.user_codes``) names, while it may be decided (TTL = the device code's)."""
+    return f"{P}:device-user:{sig[:SIG_CHARS]}"
 
 
 # ---- the sweeper's work list ------------------------------------------------------------------

@@ -85,3 +85,20 @@ class RefreshTokenRecord(msgspec.Struct, frozen=True, kw_only=True):
     issued_at: int
     rotated_at: int = 0  # non-zero once exchanged for a successor: a later use is reuse
     expires_at: int = 0  # fixed per token (a successor gets a fresh MAVIO_REFRESH_TOKEN_TTL); 0 = unknown
+
+
+class DeviceRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A device authorization request (RFC 8628 §3.1-3.2), written by token, decided by authorize.
+
+    Key: ``keys.device(family, sign(device_code))`` (a hash of these fields), TTL twice ``expires_at -
+    requested_at``; the user code is kept only as ``keys.user_code(sign(user_code))``. On Authorize the
+    approval is a ``CodeRecord`` stored under ``keys.code(family, sign(device_code))``, so revocations and
+    plan changes reach it as they reach any code not exchanged yet.
+    """
+
+    family: str
+    client_id: str
+    scope: str  # requested, checked against the app's registered scopes, catalog order
+    requested_at: int
+    expires_at: int
+    address: str = ""  # the network address the device asked from (shown on the consent page)

@@ -36,6 +36,7 @@ SOURCES: Final[dict[str, tuple[str, ...]]] = {
     "work_list_add": ("work_list_add",),
     "app_user_counted": ("app_user_counted",),
     "app_add_calls": ("app_add_calls",),
+    "device_decide": ("device_decide",),
 }
 
 # Single Redis only: one script that runs several, in order, each on its own slice of KEYS and ARGV
@@ -63,6 +64,8 @@ CALLERS: Final[dict[str, tuple[str, ...]]] = {
         "issue_first_pair",
     ),
     "family_uncount": ("app_remove_family",),
+    # every key in the family's slot: also run as it is on a Redis Cluster
+    "device_poll": ("code_single_use",),
 }
 
 # Single Redis only: one script that runs another once per item of a batch, each item on its own slice of

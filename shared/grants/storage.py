@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from shared.grants.records import CodeRecord, GrantRecord, OidcSession
+from shared.grants.records import CodeRecord, DeviceRecord, GrantRecord, OidcSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,31 @@ class ReplayRefused:
 
     scope: str  # the scope the rotation issued (what a replay must ask for)
     user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DevicePending:
+    """``authorization_pending``, or ``slow_down`` with the device code's new interval (seconds)."""
+
+    slow_down: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnded:
+    """``denied`` (once), ``expired``, or ``done`` / ``unknown`` / ``revoked`` (``invalid_grant``)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FoundDevice:
+    """A pending device authorization a user code names: its record and its device code's signature."""
+
+    record: DeviceRecord
+    device_sig: str
+
+
+PollOutcome = DevicePending | DeviceEnded | CodeTaken | Reused | Refused
 
 
 REFUSALS: dict[bytes, Refused] = {
@@ -165,6 +190,35 @@ class CodeStore(Protocol):
         the family and issue ``redemption``'s pair in the same atomic step: ``Issued``. A record that
         does not bind is ``CodeTaken`` (consumed), for the caller to check as after ``consume``; so it
         is wherever one step cannot do it all (a Redis Cluster)."""
+        ...
+
+
+class DeviceStore(Protocol):
+    """RFC 8628 device authorizations (``shared.grants.devices``): device and user codes by HMAC only."""
+
+    async def start_device(
+        self, device_sig: str, user_sig: str, record: DeviceRecord, *, interval: int
+    ) -> bool:
+        """Store a pending device authorization and its user code, each with the TTL; False (nothing
+        stored) when the user code names another pending authorization."""
+        ...
+
+    async def find_device(self, user_sig: str, *, now: int) -> FoundDevice | None:
+        """The pending, unexpired device authorization the user code names, or None."""
+        ...
+
+    async def decide_device(
+        self, found: FoundDevice, user_sig: str, approval: CodeRecord | None, *, now: int
+    ) -> str:
+        """Approve (a code record under the device code's signature, indexed as a pending code first)
+        or deny, once: 'ok' | 'decided' | 'expired' | 'unknown'; the user code is void afterwards."""
+        ...
+
+    async def poll_device(
+        self, family: str, device_sig: str, *, client_id: str, now_ms: int, step: int
+    ) -> PollOutcome:
+        """One poll in one round trip: pending, slow_down (the interval raised by ``step``), denied
+        (once), expired, the approval's code record (taken once), then ``done`` for any later poll."""
         ...
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from shared.config import Settings
 from shared.grants.codes import RedisCodes
 from shared.grants.consents import RedisConsents
+from shared.grants.devices import RedisDevices
 from shared.grants.first_issue import RedisFirstIssue
 from shared.store import Redis
 
 
-class RedisGrantStore(RedisCodes, RedisFirstIssue, RedisConsents):
-    """Codes, access and refresh tokens, families, indexes and grants (the artefact classes' union)."""
+class RedisGrantStore(RedisCodes, RedisFirstIssue, RedisConsents, RedisDevices):
+    """Codes, device authorizations, access and refresh tokens, families, indexes and grants (the
+    artefact classes' union)."""
 
 
 def grant_store(redis: Redis, settings: Settings) -> RedisGrantStore:

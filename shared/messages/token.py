@@ -21,6 +21,7 @@ class ExchangeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     code_verifier: str = ""
     refresh_token: str = ""
     scope: str = ""
+    device_code: str = ""  # RFC 8628 §3.4
 
 
 class ExchangeTokenReply(msgspec.Struct, frozen=True, kw_only=True):

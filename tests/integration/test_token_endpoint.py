@@ -274,7 +274,12 @@ async def test_metadata_rfc8414(system: System) -> None:
     assert meta["introspection_endpoint"] == base + "/oauth/introspect"
     assert "meetings:read" in meta["scopes_supported"]
     assert meta["response_types_supported"] == ["code"]
-    assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
+    assert meta["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",  # RFC 8628 §4
+    ]
+    assert meta["device_authorization_endpoint"] == base + "/oauth/device_authorization"
     # "none": a public app authenticates with its client_id alone (issue 25; RFC 6749 §2.1)
     assert meta["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",

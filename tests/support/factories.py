@@ -72,6 +72,7 @@ async def create_app(
     logo: bytes | None = None,
     id_token_signed_response_alg: str = "RS256",
     require_pkce: bool = False,
+    device_flow: bool = False,
     client_type: str = "confidential",
     post_logout_redirect_uris: tuple[str, ...] | list[str] = (),
 ) -> tuple[AppView, str]:
@@ -96,6 +97,7 @@ async def create_app(
             logo=logo,
             id_token_signed_response_alg=id_token_signed_response_alg,
             require_pkce=require_pkce,
+            device_flow=device_flow,
             client_type=client_type,
             post_logout_redirect_uris=list(post_logout_redirect_uris),
         )

@@ -142,13 +142,13 @@ def request(grant_type: str, **extra: str) -> ExchangeTokenRequest:
         ("", "invalid_request", False),
         ("password", "unsupported_grant_type", False),
         ("implicit", "unsupported_grant_type", False),
-        ("urn:ietf:params:oauth:grant-type:device_code", "unsupported_grant_type", False),
+        ("urn:ietf:params:oauth:grant-type:device_code", "unauthorized_client", True),  # device flow off
         ("client_credentials", "unauthorized_client", True),
     ],
 )
 async def test_grant_type_errors_in_order(grant_type: str, error: str, authenticated: bool) -> None:
     clients = FakeClients()
-    endpoint = TokenEndpoint(clients, Unreachable(), Unreachable())  # type: ignore[arg-type]
+    endpoint = TokenEndpoint(clients, Unreachable(), Unreachable(), Unreachable())  # type: ignore[arg-type]
     with pytest.raises(OAuthError) as exc:
         await endpoint.exchange(request(grant_type), request_id="r")
     assert exc.value.error == error
@@ -156,7 +156,7 @@ async def test_grant_type_errors_in_order(grant_type: str, error: str, authentic
 
 
 async def test_client_authentication_precedes_the_grant() -> None:
-    endpoint = TokenEndpoint(FakeClients(refuse=True), Unreachable(), Unreachable())  # type: ignore[arg-type]
+    endpoint = TokenEndpoint(FakeClients(refuse=True), Unreachable(), Unreachable(), Unreachable())  # type: ignore[arg-type]
     with pytest.raises(InvalidClient):
         await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
 

@@ -159,6 +159,7 @@ async def token(request: web.Request) -> web.Response:
         code_verifier=single(form, "code_verifier"),
         refresh_token=single(form, "refresh_token"),
         scope=single(form, "scope"),
+        device_code=single(form, "device_code"),
     )
     reply = await ask_token_service(request, subjects.TOKEN_EXCHANGE, req, ExchangeTokenReply, creds)
     return json_response(reply, headers=NO_STORE)
@@ -182,10 +183,15 @@ async def metadata(request: web.Request) -> web.Response:
         "token_endpoint": f"{base}/oauth/token",
         "revocation_endpoint": f"{base}/oauth/revoke",
         "introspection_endpoint": f"{base}/oauth/introspect",
+        "device_authorization_endpoint": f"{base}/oauth/device_authorization",  # RFC 8628 §4
         "scopes_supported": list(request.app[CATALOG].names()),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
         "token_endpoint_auth_methods_supported": PUBLIC_AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": PUBLIC_AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
