@@ -91,6 +91,7 @@ class PlanNarrower:
         grants = await self._store.grants(user_id)
         for client_id in sorted(set(grants) | set(by_app)):
             outcome, scope = await self._store.narrow_grant(user_id, client_id, allowed)
+            before = grants[client_id].scope.split() if client_id in grants else []
             if outcome == "empty":
                 await self._cascades.revoke_grant(user_id, client_id, reason=REASON, actor=actor)
                 revoked_grants += 1
@@ -107,6 +108,7 @@ class PlanNarrower:
                         user_id=user_id,
                         families=by_app[client_id],
                         scope=scope or scopes.get(client_id, ""),
+                        removed_scopes=self._catalog.ordered([s for s in before if s not in allowed]),
                     )
                 )
         return narrowed_grants, revoked_grants

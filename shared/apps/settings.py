@@ -33,6 +33,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: Annotated[list[str], _most(validation.MAX_REDIRECT_URIS, "Items")] = []
     scopes: list[str] = []  # approved at registration, catalog order
     require_pkce: bool = False  # authorization requests must carry an S256 code_challenge (RFC 7636)
+    webhook_url: str = ""  # where signed webhook events are sent ("" = none; Standard Webhooks)
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -56,6 +57,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uris: list[str] | None = None
     scopes: list[str] | None = None
     require_pkce: bool | None = None
+    webhook_url: str | None = None  # "" removes it (the JSON API's ``null`` arrives as "")
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
@@ -84,6 +86,7 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
     name = raw.name.strip()
     description = raw.description.strip()
     homepage_url = raw.homepage_url.strip()
+    webhook_url = raw.webhook_url.strip()
     entries = validation.stripped(raw.redirect_uris)
     scopes = validation.dedup(validation.stripped(raw.scopes))
     problems = {
@@ -92,6 +95,7 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         "homepage_url": validation.homepage_error(homepage_url),
         "redirect_uris": validation.redirect_uris_error(entries, production=production),
         "scopes": validation.scopes_error(scopes, catalog),
+        "webhook_url": validation.webhook_url_error(webhook_url, production=production),
     }
     errors = {field: message for field, message in problems.items() if message is not None}
     if errors:
@@ -101,6 +105,7 @@ def validate_app(raw: AppSettings, *, catalog: ScopeCatalog, production: bool) -
         name=name,
         description=description,
         homepage_url=homepage_url,
+        webhook_url=webhook_url,
         redirect_uris=validation.dedup(entries),
         scopes=catalog.ordered(scopes),
     )

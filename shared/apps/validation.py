@@ -6,6 +6,7 @@ fine; ``shared.apps.settings.validate_app`` runs them all and reports every fail
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
 from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
@@ -148,6 +149,46 @@ def redirect_uris_error(entries: list[str], *, production: bool) -> str | None:
         if problem is not None:
             problems.append(f"Redirect URI {number} ({_shown(uri)}) {problem}")
     return "; ".join(problems) or None
+
+
+def webhook_url_error(url: str, *, production: bool) -> str | None:
+    """ "" (none) or an absolute https URL; plain http only to a loopback host in development. In
+    production the host must not be ``localhost`` or an IP literal outside the public ranges (the
+    address actually connected to is checked again at delivery, after DNS)."""
+    if not url:
+        return None
+    problem = _web_url_problem(url) or _webhook_url_problem(url, production=production)
+    return None if problem is None else f"Webhook URL ({_shown(url)}) {problem}"
+
+
+def _webhook_url_problem(url: str, *, production: bool) -> str | None:
+    if "#" in url:
+        return "must not contain a fragment (#)"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    if production:
+        if parts.scheme != "https":
+            return "must use https"
+        if not _public_host(host):
+            return "must point to a public address (not localhost, a loopback, private or link-local one)"
+        return None
+    if parts.scheme != "https" and host not in _LOOPBACK_HOSTS:
+        return "must use https (http is only allowed for 127.0.0.1, [::1] and localhost in development)"
+    return None
+
+
+def _public_host(host: str) -> bool:
+    """False for ``localhost`` (and names under it) and for an IP literal in a non-public range,
+    IPv4-mapped IPv6 included; a DNS name is judged at delivery, on the address it resolves to."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_global and not address.is_multicast
 
 
 def scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:

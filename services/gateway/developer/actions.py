@@ -14,7 +14,7 @@ from services.gateway.developer.forms import text
 from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
-from shared.errors import NotFound, TemporarilyUnavailable
+from shared.errors import NotFound, TemporarilyUnavailable, ValidationFailed
 from shared.messages.registry import GetOwnedAppReply
 
 routes = web.RouteTableDef()
@@ -67,10 +67,17 @@ async def credentials(request: web.Request) -> web.Response:
     session = await require_session(request)
     app = (await owned(request, session)).app
     shown = await reveal(request, session, app.client_id)
-    ctx: dict[str, object] = {"app": app, "client_secret": "", "created": False, "old_secret_valid_until": 0}
+    ctx: dict[str, object] = {
+        "app": app,
+        "client_secret": "",
+        "webhook_secret": "",
+        "created": False,
+        "old_secret_valid_until": 0,
+    }
     if shown is not None:
         ctx |= {
             "client_secret": shown.client_secret,
+            "webhook_secret": shown.webhook_secret,
             "created": shown.created,
             "old_secret_valid_until": shown.old_secret_valid_until,
             "old_secret_until_text": _utc(shown.old_secret_valid_until),
@@ -82,6 +89,29 @@ async def credentials(request: web.Request) -> web.Response:
 
 def _utc(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else ""
+
+
+@routes.get(APPS_PATH + "/{client_id}/webhook-secret")
+async def confirm_webhook_secret(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    return _confirm(request, "confirm_webhook_secret.html", await owned(request, session))
+
+
+@routes.post(APPS_PATH + "/{client_id}/webhook-secret")
+async def regenerate_webhook_secret(request: web.Request) -> web.Response:
+    """A new webhook signing secret, shown once like the client secret; the old one stops at once."""
+    session, _ = await checked_form(request)
+    reply = await owned(request, session)
+    try:
+        minted = await registry(request).regenerate_webhook_secret(
+            session.user_id, reply.app.client_id, request_id=request_id(request)
+        )
+    except ValidationFailed as exc:
+        error = "; ".join(exc.fields.values())
+        return _confirm(request, "confirm_webhook_secret.html", reply, error=error)
+    return await show_once(
+        request, session, minted.client_id, "", created=False, webhook_secret=minted.webhook_secret
+    )
 
 
 @routes.get(APPS_PATH + "/{client_id}/revoke")

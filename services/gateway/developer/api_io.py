@@ -63,9 +63,16 @@ def require_json_if_body(request: web.Request) -> None:
         raise UnsupportedMediaType("send no body, or Content-Type: application/json")
 
 
-async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: bool = False) -> B:
+async def decode_body(
+    request: web.Request,
+    body_type: type[B],
+    *,
+    allow_empty: bool = False,
+    null_clears: frozenset[str] = frozenset(),
+) -> B:
     """The JSON object body as ``body_type``, each member converted to its field's type; when one does
-    not fit (or is not a field), ``ValidationFailed`` naming every such member."""
+    not fit (or is not a field), ``ValidationFailed`` naming every such member. A ``null`` member named
+    in ``null_clears`` becomes "" (removes the value); any other ``null`` is the same as left out."""
     require_json(request)
     raw = await request.read()
     if not raw.strip() and allow_empty:
@@ -83,6 +90,8 @@ async def decode_body(request: web.Request, body_type: type[B], *, allow_empty: 
         if name not in types:
             errors[name] = f"Object contains unknown field {name}"
             continue
+        if value is None and name in null_clears:
+            value = ""
         try:
             values[name] = msgspec.convert(value, type=types[name])
         except msgspec.ValidationError as exc:

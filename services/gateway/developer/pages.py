@@ -63,7 +63,14 @@ async def create_app(request: web.Request) -> web.Response:
         reply = await registry(request).create_app(req, request_id=request_id(request))
     except ValidationFailed as exc:
         return _refused(request, form, exc, app=None)
-    return await show_once(request, session, reply.app.client_id, reply.client_secret, created=True)
+    return await show_once(
+        request,
+        session,
+        reply.app.client_id,
+        reply.client_secret,
+        created=True,
+        webhook_secret=reply.webhook_secret,
+    )
 
 
 def _refused(
@@ -111,7 +118,11 @@ async def save_edit(request: web.Request) -> web.Response:
         logo_problem=logo_problem,
     )
     try:
-        await registry(request).update_app(req, request_id=request_id(request))
+        updated = await registry(request).update_app(req, request_id=request_id(request))
     except ValidationFailed as exc:
         return _refused(request, form, exc, app=app)
+    if updated.webhook_secret:  # a first webhook URL: its signing secret, shown once
+        return await show_once(
+            request, session, app.client_id, "", created=False, webhook_secret=updated.webhook_secret
+        )
     return see_other(app_path(app.client_id) + "?notice=saved")
