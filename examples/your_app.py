@@ -11,6 +11,8 @@ says (``docs/integration-guide.md``); ``make demo`` starts it.
 - **Disconnect** revokes the refresh token at Mavio (RFC 7009, the metadata's ``revocation_endpoint``),
   which ends the whole grant (every token of it), so Your App leaves the user's Connected apps; only then
   are the tokens forgotten. If Mavio cannot be reached, nothing is forgotten and the user may try again.
+- Mavio's webhooks (``examples/your_app_webhooks.py``): on ``authorization.revoked`` (verified with the
+  ``standardwebhooks`` library) Your App deletes what it stored for that user and says so on their next visit.
 - Dates are shown for people ("Tue 1 Dec 2026, 09:00 UTC"), not as ISO strings.
 """
 
@@ -29,6 +31,7 @@ from aiohttp import web
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError as AuthlibError
 
+from examples import your_app_webhooks
 from examples.your_app_pages import PAGES
 
 with warnings.catch_warnings():
@@ -50,6 +53,7 @@ class Config:
     redirect_uri: str  # e.g. http://127.0.0.1:8090/callback (registered with the app)
     api_url: str  # the Meetings API, e.g. http://127.0.0.1:8091
     refresh_leeway: int = 30  # refresh this many seconds before the access token expires
+    webhook_secret: str = ""  # the app's webhook signing secret ("" = no webhooks received)
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Visitor:
     token: dict[str, Any] | None = None
     refreshes: int = 0
     refreshes_after_401: int = 0
+    sub: str = ""  # the Mavio user, as the Meetings API names them
+    meetings: list[dict[str, Any]] = field(default_factory=list)  # what Your App keeps of theirs
+    deleted_by_mavio: bool = False  # Mavio said the user revoked Your App: their data was deleted
 
 
 @dataclass
@@ -68,6 +75,13 @@ class YourApp:
     config: Config
     visitors: dict[str, Visitor] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def forget_user(self, sub: str) -> int:
+        """Delete everything kept for Mavio user ``sub`` (every browser of theirs); how many there were."""
+        mine = [v for v in self.visitors.values() if v.sub == sub]
+        for visitor in mine:
+            visitor.token, visitor.meetings, visitor.deleted_by_mavio = None, [], True
+        return len(mine)
 
     def client(self, visitor: Visitor) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
@@ -93,6 +107,7 @@ class YourApp:
 
 APP = web.AppKey("your_app", YourApp)
 VISITOR = web.RequestKey("visitor_id", str)
+RECEIVER = web.AppKey("webhooks", your_app_webhooks.Receiver)
 routes = web.RouteTableDef()
 _pages = jinja2.Environment(loader=jinja2.DictLoader(PAGES), autoescape=True)
 
@@ -138,7 +153,8 @@ def with_cookie(resp: web.StreamResponse, sid: str) -> web.StreamResponse:
 async def home(request: web.Request) -> web.StreamResponse:
     sid, visitor = visitor_of(request)
     disconnected = visitor.token is None and request.query.get("disconnected") == "1"
-    return with_cookie(page("home.html", connected=visitor.token is not None, disconnected=disconnected), sid)
+    context = {"connected": visitor.token is not None, "disconnected": disconnected}
+    return with_cookie(page("home.html", **context, deleted_by_mavio=visitor.deleted_by_mavio), sid)
 
 
 @routes.get("/favicon.ico")
@@ -245,7 +261,8 @@ async def meetings(request: web.Request) -> web.StreamResponse:
         data = await call_api(request.app[APP], visitor, "/meetings")
     except Reconnect:
         return with_cookie(page("reconnect.html"), sid)
-    return with_cookie(page("meetings.html", meetings=data["meetings"], refreshes=visitor.refreshes), sid)
+    visitor.sub, visitor.meetings, visitor.deleted_by_mavio = data["user"], data["meetings"], False
+    return with_cookie(page("meetings.html", meetings=visitor.meetings, refreshes=visitor.refreshes), sid)
 
 
 async def revoke_grant(app: YourApp, visitor: Visitor) -> None:
@@ -280,4 +297,7 @@ def create_app(config: Config) -> web.Application:
     app = web.Application()
     app[APP] = YourApp(config)
     app.router.add_routes(routes)
+    receiver = your_app_webhooks.Receiver(config.webhook_secret, app[APP].forget_user)
+    app[RECEIVER] = receiver
+    app.router.add_post(your_app_webhooks.PATH, receiver.handle)
     return app

@@ -36,6 +36,8 @@ PAGES = {
         "Home",
         """<h1>Your App</h1>
 <p>See your Mavio meetings here. Your App asks Mavio for permission; it never sees your Mavio password.</p>
+{% if deleted_by_mavio %}<p id="deleted-by-mavio">You removed Your App's access in Mavio, and Mavio told us so: Your App
+has deleted the meetings it had stored for you.</p>{% endif %}
 {% if disconnected %}<p id="disconnected">Disconnected: Your App's access to your Mavio account has ended.</p>{% endif %}
 {% if connected %}<p><a href="/meetings">Your meetings</a></p>
 <form method="post" action="/disconnect"><button type="submit" class="secondary">Disconnect</button></form>

@@ -108,8 +108,8 @@ _APP_PATHS: Final = {
         "parameters": [_CLIENT_ID_PARAM],
         "get": _api("one app with its stats", _ok("#/components/schemas/AppWithStats")),
         "patch": _api(
-            "edit an app",
-            _ok("#/components/schemas/App"),
+            "edit an app (the reply that sets a first webhook URL carries its webhook_secret, once)",
+            _ok("#/components/schemas/UpdatedApp"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
         "delete": _api(
@@ -123,6 +123,13 @@ _APP_PATHS: Final = {
             "a new client secret",
             _ok("#/components/schemas/NewSecret"),
             requestBody=_json_body("#/components/schemas/SecretBody", required=False),
+        ),
+    },
+    "/api/v1/oauth-apps/{client_id}/webhook/secret": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "post": _api(
+            "a new webhook signing secret (shown once; the old one stops signing at once; 400 without a URL)",
+            _ok("#/components/schemas/NewWebhookSecret"),
         ),
     },
     "/api/v1/oauth-apps/{client_id}/revoke-tokens": {
@@ -243,6 +250,11 @@ _OAUTH_PATHS: Final = {
 }
 
 _STR_LIST: Final = {"type": "array", "items": _S}
+_WEBHOOK_SECRET: Final = {
+    "type": "string",
+    "pattern": "^whsec_[A-Za-z0-9+/]+={0,2}$",
+    "description": "the webhook signing secret (Standard Webhooks), present only in the reply that mints it",
+}
 
 
 def _settings_properties() -> dict[str, Any]:
@@ -350,9 +362,25 @@ SCHEMAS: Final[dict[str, Any]] = {
     "CreatedApp": {
         **_APP,
         "required": [*_APP["required"], "client_secret"],
-        "properties": {**_APP_PROPERTIES, "client_secret": _S},
+        "properties": {**_APP_PROPERTIES, "client_secret": _S, "webhook_secret": _WEBHOOK_SECRET},
     },
-    "AppBody": {"type": "object", "additionalProperties": False, "properties": _SETTINGS},
+    "UpdatedApp": {**_APP, "properties": {**_APP_PROPERTIES, "webhook_secret": _WEBHOOK_SECRET}},
+    "AppBody": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            **_SETTINGS,
+            "webhook_url": {
+                "type": ["string", "null"],
+                "description": "https URL for signed webhooks (Standard Webhooks); null or \"\" removes it",
+            },
+        },
+    },
+    "NewWebhookSecret": {
+        "type": "object",
+        "required": ["client_id", "webhook_secret"],
+        "properties": {"client_id": _S, "webhook_secret": _WEBHOOK_SECRET},
+    },
     "SecretBody": {
         "type": "object",
         "additionalProperties": False,
