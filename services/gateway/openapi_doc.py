@@ -372,7 +372,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             **_SETTINGS,
             "webhook_url": {
                 "type": ["string", "null"],
-                "description": "https URL for signed webhooks (Standard Webhooks); null or \"\" removes it",
+                "description": 'https URL for signed webhooks (Standard Webhooks); null or "" removes it',
             },
         },
     },
