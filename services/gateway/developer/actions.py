@@ -1,5 +1,5 @@
-"""The three app actions, each behind a confirmation page that works without JavaScript: its
-submit button carries the action's own label (Regenerate client secret, Revoke all tokens,
+"""The app actions, each behind a confirmation page that works without JavaScript: its submit button
+carries the action's own label (Regenerate client secret, Regenerate signing secret, Revoke all tokens,
 Delete app)."""
 
 from __future__ import annotations
