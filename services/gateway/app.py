@@ -39,6 +39,7 @@ from services.gateway.routes import (
     revocation,
     settings,
     token,
+    webhooks_api,
 )
 from services.gateway.security_headers import add_security_headers
 from services.gateway.sign_in_gate import SignInGate
@@ -49,7 +50,18 @@ from shared.scopes import ScopeCatalog
 from shared.shutdown import close_nats
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, assets, accounts, settings, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (
+    health,
+    assets,
+    accounts,
+    settings,
+    developer,
+    apps_api,
+    webhooks_api,
+    authorize,
+    token,
+    revocation,
+)
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
 # only for a route whose limit differs, or when a trusted proxy names the client's address).

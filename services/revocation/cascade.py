@@ -81,19 +81,41 @@ class Cascades:
         pending = [parse_pending_member(m) for m in await self._store.pending(client_id)]
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
-        await self.revoke_families(client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id)
+        await self.revoke_families(
+            client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id, grant_ended=True
+        )
+        if not owners:  # no token was live, but the grant ended: the trail (and the app's webhook) says so
+            await self._publish(
+                ev.TokensRevoked(
+                    at=self._clock(),
+                    client_id=client_id,
+                    actor=actor or user_id,
+                    families=[],
+                    user_id=user_id,
+                    reason=reason,
+                    grant_ended=True,
+                )
+            )
         await self._store.drop_grants(client_id, [user_id])
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
 
     async def revoke_families(
-        self, client_id: str, owners: dict[str, str], *, reason: str, user_id: str = "", actor: str = ""
+        self,
+        client_id: str,
+        owners: dict[str, str],
+        *,
+        reason: str,
+        user_id: str = "",
+        actor: str = "",
+        grant_ended: bool = False,
     ) -> list[Revoked]:
         """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
         out: list[Revoked] = []
-        for batch in chunks(list(owners)):
+        for index, batch in enumerate(chunks(list(owners))):
+            ended = grant_ended and index == 0  # one event says the grant ended, however many batches
             out += await self._revoke_batch(
-                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor
+                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor, grant_ended=ended
             )
         if self._revoked is not None:
             self._revoked.labels(reason=reason).inc(sum(r.tokens for r in out))
@@ -108,6 +130,7 @@ class Cascades:
         reason: str,
         user_id: str,
         actor: str,
+        grant_ended: bool = False,
     ) -> list[Revoked]:
         now = int(self._clock())
 
@@ -134,6 +157,8 @@ class Cascades:
                 families=list(batch),
                 user_id=user_id,
                 reason=reason,
+                users=[] if user_id else unique(u for u, _ in pairs if u),
+                grant_ended=grant_ended,
             )
         )
         return revoked

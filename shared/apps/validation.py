@@ -6,13 +6,13 @@ fine; ``shared.apps.settings.validate_app`` runs them all and reports every fail
 
 from __future__ import annotations
 
-import ipaddress
 import unicodedata
 from collections.abc import Iterable
 from urllib.parse import SplitResult, urlsplit
 
 from shared.scopes import ScopeCatalog
 from shared.text import has_bidi_control
+from shared.webhooks.addresses import host_refusal
 
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 500
@@ -169,26 +169,13 @@ def _webhook_url_problem(url: str, *, production: bool) -> str | None:
     if production:
         if parts.scheme != "https":
             return "must use https"
-        if not _public_host(host):
-            return "must point to a public address (not localhost, a loopback, private or link-local one)"
+        refused = host_refusal(host)  # the webhooks service's rule, applied again at delivery
+        if refused is not None:
+            return f"must point to a public address (this one is {refused})"
         return None
     if parts.scheme != "https" and host not in _LOOPBACK_HOSTS:
         return "must use https (http is only allowed for 127.0.0.1, [::1] and localhost in development)"
     return None
-
-
-def _public_host(host: str) -> bool:
-    """False for ``localhost`` (and names under it) and for an IP literal in a non-public range,
-    IPv4-mapped IPv6 included; a DNS name is judged at delivery, on the address it resolves to."""
-    if host == "localhost" or host.endswith(".localhost"):
-        return False
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return True
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
 
 
 def scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:

@@ -391,7 +391,7 @@ def test_bidi_controls_are_refused_in_account_names_and_emails() -> None:
     assert email_problem("eve@example.com") is None
 
 
-NOT_PUBLIC = "must point to a public address (not localhost, a loopback, private or link-local one)"
+NOT_PUBLIC = "must point to a public address (this one is {})"
 DEV_HTTPS = "must use https (http is only allowed for 127.0.0.1, [::1] and localhost in development)"
 
 
@@ -404,23 +404,23 @@ DEV_HTTPS = "must use https (http is only allowed for 127.0.0.1, [::1] and local
         ("https://[2001:4860:4860::8888]/in", True, None),
         ("http://hooks.example/in", True, "must use https"),
         ("http://127.0.0.1:8400/in", True, "must use https"),
-        ("https://127.0.0.1/in", True, NOT_PUBLIC),
-        ("https://127.9.9.9/in", True, NOT_PUBLIC),
-        ("https://localhost/in", True, NOT_PUBLIC),
-        ("https://api.localhost/in", True, NOT_PUBLIC),
-        ("https://10.0.0.1/in", True, NOT_PUBLIC),
-        ("https://172.16.5.4/in", True, NOT_PUBLIC),
-        ("https://192.168.1.1/in", True, NOT_PUBLIC),
-        ("https://169.254.169.254/latest", True, NOT_PUBLIC),
-        ("https://100.64.0.1/in", True, NOT_PUBLIC),
-        ("https://0.0.0.0/in", True, NOT_PUBLIC),
-        ("https://224.0.0.1/in", True, NOT_PUBLIC),
-        ("https://[::1]/in", True, NOT_PUBLIC),
-        ("https://[::ffff:127.0.0.1]/in", True, NOT_PUBLIC),
-        ("https://[::ffff:10.0.0.1]/in", True, NOT_PUBLIC),
-        ("https://[fe80::1]/in", True, NOT_PUBLIC),
-        ("https://[fc00::1]/in", True, NOT_PUBLIC),
-        ("https://[fd00:ec2::254]/in", True, NOT_PUBLIC),
+        ("https://127.0.0.1/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://127.9.9.9/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://localhost/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://api.localhost/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://10.0.0.1/in", True, NOT_PUBLIC.format("private")),
+        ("https://172.16.5.4/in", True, NOT_PUBLIC.format("private")),
+        ("https://192.168.1.1/in", True, NOT_PUBLIC.format("private")),
+        ("https://169.254.169.254/latest", True, NOT_PUBLIC.format("cloud metadata")),
+        ("https://100.64.0.1/in", True, NOT_PUBLIC.format("carrier-grade NAT")),
+        ("https://0.0.0.0/in", True, NOT_PUBLIC.format("unspecified")),
+        ("https://224.0.0.1/in", True, NOT_PUBLIC.format("multicast")),
+        ("https://[::1]/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://[::ffff:127.0.0.1]/in", True, NOT_PUBLIC.format("loopback (IPv4 inside IPv6)")),
+        ("https://[::ffff:10.0.0.1]/in", True, NOT_PUBLIC.format("private (IPv4 inside IPv6)")),
+        ("https://[fe80::1]/in", True, NOT_PUBLIC.format("link-local")),
+        ("https://[fc00::1]/in", True, NOT_PUBLIC.format("private")),
+        ("https://[fd00:ec2::254]/in", True, NOT_PUBLIC.format("cloud metadata")),
         ("http://127.0.0.1:8400/in", False, None),
         ("http://localhost:8400/in", False, None),
         ("http://[::1]:8400/in", False, None),

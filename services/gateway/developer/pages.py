@@ -9,6 +9,7 @@ from services.gateway.developer.charts import bar_chart
 from services.gateway.developer.common import APPS_PATH, app_path, checked_form
 from services.gateway.developer.credentials import show_once
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
+from services.gateway.developer.webhook_log import delivery_log
 from services.gateway.sessions import Session, require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.apps.settings import AppSettings, given, settings_of
@@ -21,6 +22,9 @@ NOTICES = {
     "saved": "Your changes were saved.",
     "revoked": "Every token of this app was revoked.",
     "deleted": "The app was deleted.",
+    "test_sent": "A test event was queued: it appears in Webhook deliveries below.",
+    "redelivered": "The delivery was queued again, with the same webhook-id.",
+    "enabled": "Webhooks are enabled again: new events are delivered to your URL.",
 }
 
 
@@ -90,6 +94,7 @@ async def app_page(request: web.Request) -> web.Response:
         "app": reply.app,
         "stats": reply.stats,
         "chart": bar_chart(reply.stats.api_calls_by_day),
+        "webhooks": await delivery_log(request, reply.app),
         "notice": NOTICES.get(request.query.get("notice", ""), ""),
     }
     return page(request, "app_detail.html", ctx)
