@@ -15,29 +15,19 @@ import aiohttp
 import pytest
 
 from shared.registry_client import RegistryClient
+from tests.e2e import test_webhook_events as delivery_side
 from tests.integration.test_cli import run
 from tests.support.factories import create_account, signed_in_client
 from tests.support.polling import until
-from tests.support.system import System, start_system
+from tests.support.system import System
 from tests.support.token_flow import Party, consent_code, exchange, refresh
 from tests.support.webhooks import Receiver
 
 API = "/api/v1/oauth-apps"
-ALL = "meetings:read meetings:write webhooks:write"  # webhooks:write: business; meetings:write: pro
-
-
-@pytest.fixture(scope="module")
-async def hooks_system() -> AsyncIterator[System]:
-    sut = await start_system({"MAVIO_REFRESH_REPLAY_WINDOW": "0"})  # a rotated token used again is reuse
-    yield sut
-    await sut.close()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    r = await Receiver().start()
-    yield r
-    await r.close()
+ALL = delivery_side.ALL
+# The same system (a rotated refresh token used again is reuse) and receiver as the delivery side's tests.
+hooks_system = delivery_side.hooks_system
+receiver = delivery_side.receiver
 
 
 class Developer:
