@@ -11,8 +11,8 @@ Ports: ``MAVIO_HTTP_PORT`` (Mavio), ``DEMO_APP_PORT`` (Your App), ``DEMO_API_POR
 one left unset is a free port. A port that is set but taken is a one-line error naming it. With Mavio
 on a free port its data (``<run dir>/<port>/``) is removed after a clean stop: set ``MAVIO_HTTP_PORT``
 to keep the demo account's apps from one run to the next. Every run
-gives Your App a new client secret (the old one stops working): the secret is shown only once, so the
-demo cannot reuse the previous run's.
+gives Your App a new client secret and webhook signing secret (the old ones stop working): each is shown
+only once, so the demo cannot reuse the previous run's. Your App's webhook URL is on its own server.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pathlib import Path
 import nats
 from aiohttp import web
 
-from examples import meetings_api, your_app
+from examples import meetings_api, your_app, your_app_webhooks
 from services.stack.demo import DEMO_EMAIL, DEMO_PASSWORD, ensure_demo_account
 from services.stack.embedded import die_with_parent, free_port
 from services.stack.supervisor import child_env, wait_ready
@@ -94,8 +94,11 @@ def choose_ports(env: Mapping[str, str]) -> Ports:
     return Ports(chosen["MAVIO_HTTP_PORT"], chosen["DEMO_APP_PORT"], chosen["DEMO_API_PORT"])
 
 
-async def register_your_app(registry: RegistryClient, user_id: str, redirect_uri: str) -> tuple[str, str]:
-    """Your App's client ID and a fresh secret: registered on the first run, re-keyed afterwards.
+async def register_your_app(
+    registry: RegistryClient, user_id: str, redirect_uri: str, webhook_url: str
+) -> tuple[str, str, str]:
+    """Your App's client ID, a fresh client secret and a fresh webhook signing secret: registered on the
+    first run (with its webhook URL on its own server), re-keyed afterwards.
 
     Its redirect URIs are the Connect callback and Sign in with Mavio's; its home page is its
     post-logout redirect URI (``examples.your_app.Config``)."""
@@ -112,21 +115,25 @@ async def register_your_app(registry: RegistryClient, user_id: str, redirect_uri
                 redirect_uris=redirect_uris,
                 scopes=SCOPES,
                 post_logout_redirect_uris=post_logout,
+                webhook_url=webhook_url,
             )
         )
-        return reply.app.client_id, reply.client_secret
+        return reply.app.client_id, reply.client_secret, reply.webhook_secret
     app = existing[0]
-    if (app.redirect_uris, app.scopes, app.post_logout_redirect_uris) != (redirect_uris, SCOPES, post_logout):
+    wanted = (redirect_uris, SCOPES, post_logout, webhook_url)
+    if (app.redirect_uris, app.scopes, app.post_logout_redirect_uris, app.webhook_url) != wanted:
         change = UpdateAppRequest(
             user_id=user_id,
             client_id=app.client_id,
             redirect_uris=redirect_uris,
             scopes=SCOPES,
             post_logout_redirect_uris=post_logout,
+            webhook_url=webhook_url,
         )
         await registry.update_app(change)
     regenerated = await registry.regenerate_secret(user_id, app.client_id)
-    return app.client_id, regenerated.client_secret
+    webhook = await registry.regenerate_webhook_secret(user_id, app.client_id)
+    return app.client_id, regenerated.client_secret, webhook.webhook_secret
 
 
 @contextlib.asynccontextmanager
@@ -195,13 +202,17 @@ async def run(
         registry = RegistryClient(Bus(nc, timeout=5))
         account = await registry.authenticate(DEMO_EMAIL, DEMO_PASSWORD)
         redirect_uri = f"http://127.0.0.1:{ports.app}/callback"
-        client_id, secret = await register_your_app(registry, account.id, redirect_uri)
+        webhook_url = f"http://127.0.0.1:{ports.app}{your_app_webhooks.PATH}"
+        client_id, secret, webhook_secret = await register_your_app(
+            registry, account.id, redirect_uri, webhook_url
+        )
         config = your_app.Config(
             mavio_url=mavio_url,
             client_id=client_id,
             client_secret=secret,
             redirect_uri=redirect_uri,
             api_url=f"http://127.0.0.1:{ports.api}",
+            webhook_secret=webhook_secret,
         )
         async with (
             serving(meetings_api.create_app(api_nc), ports.api, "DEMO_API_PORT"),
@@ -214,6 +225,7 @@ async def run(
                 f"  Mavio         {mavio_url}/  (sign in as {DEMO_EMAIL} / {DEMO_PASSWORD})\n"
                 f"  Meetings API  http://127.0.0.1:{ports.api}/meetings  (needs a bearer token)\n"
                 f"  Connected apps  {mavio_url}/settings/connected-apps  (where a user revokes an app)\n"
+                f"  Webhooks      {webhook_url}  (Your App deletes a user's data when they revoke it)\n"
                 f"demo: NATS {operator.nats_url}, Redis {operator.redis_url}: passwords required{where}\n"
                 "demo: Ctrl-C stops everything.",
                 flush=True,

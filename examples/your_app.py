@@ -13,6 +13,8 @@ says (``docs/integration-guide.md``); ``make demo`` starts it.
   are the tokens forgotten. If Mavio cannot be reached, nothing is forgotten and the user may try again.
 - **Sign in with Mavio** (OpenID Connect: discovery, nonce, the ID token checked against the JWKS,
   UserInfo, and Sign out through Mavio's logout) is ``examples.your_app_sign_in``.
+- Mavio's webhooks (``examples/your_app_webhooks.py``): on ``authorization.revoked`` (verified with the
+  ``standardwebhooks`` library) Your App deletes what it stored for that user and says so on their next visit.
 - Dates are shown for people ("Tue 1 Dec 2026, 09:00 UTC"), not as ISO strings.
 """
 
@@ -31,6 +33,7 @@ from aiohttp import web
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError as AuthlibError
 
+from examples import your_app_webhooks
 from examples.your_app_pages import PAGES
 
 with warnings.catch_warnings():
@@ -52,6 +55,7 @@ class Config:
     redirect_uri: str  # e.g. http://127.0.0.1:8090/callback (registered with the app)
     api_url: str  # the Meetings API, e.g. http://127.0.0.1:8091
     refresh_leeway: int = 30  # refresh this many seconds before the access token expires
+    webhook_secret: str = ""  # the app's webhook signing secret ("" = no webhooks received)
 
     @property
     def home_url(self) -> str:
@@ -78,6 +82,9 @@ class Visitor:
     sign_in_verifier: str = ""
     nonce: str = ""
     person: dict[str, Any] | None = None
+    sub: str = ""  # the Mavio user, as the Meetings API names them
+    meetings: list[dict[str, Any]] = field(default_factory=list)  # what Your App keeps of theirs
+    deleted_by_mavio: bool = False  # Mavio said the user revoked Your App: their data was deleted
 
 
 @dataclass
@@ -87,6 +94,13 @@ class YourApp:
     metadata: dict[str, Any] = field(default_factory=dict)
     oidc: dict[str, Any] = field(default_factory=dict)  # OpenID Connect discovery
     jwks: dict[str, Any] = field(default_factory=dict)  # Mavio's public keys (fetched again on a new kid)
+
+    def forget_user(self, sub: str) -> int:
+        """Delete everything kept for Mavio user ``sub`` (every browser of theirs); how many there were."""
+        mine = [v for v in self.visitors.values() if v.sub == sub]
+        for visitor in mine:
+            visitor.token, visitor.meetings, visitor.deleted_by_mavio = None, [], True
+        return len(mine)
 
     def client(self, visitor: Visitor) -> AsyncOAuth2Client:
         return self.oauth_client(visitor.token)
@@ -122,6 +136,7 @@ class YourApp:
 
 APP = web.AppKey("your_app", YourApp)
 VISITOR = web.RequestKey("visitor_id", str)
+RECEIVER = web.AppKey("webhooks", your_app_webhooks.Receiver)
 routes = web.RouteTableDef()
 _pages = jinja2.Environment(loader=jinja2.DictLoader(PAGES), autoescape=True)
 
@@ -167,10 +182,9 @@ def with_cookie(resp: web.StreamResponse, sid: str) -> web.StreamResponse:
 async def home(request: web.Request) -> web.StreamResponse:
     sid, visitor = visitor_of(request)
     disconnected = visitor.token is None and request.query.get("disconnected") == "1"
-    shown = page(
-        "home.html", connected=visitor.token is not None, disconnected=disconnected, person=visitor.person
-    )
-    return with_cookie(shown, sid)
+    context: dict[str, Any] = {"connected": visitor.token is not None, "disconnected": disconnected}
+    context |= {"person": visitor.person, "deleted_by_mavio": visitor.deleted_by_mavio}
+    return with_cookie(page("home.html", **context), sid)
 
 
 @routes.get("/favicon.ico")
@@ -277,7 +291,8 @@ async def meetings(request: web.Request) -> web.StreamResponse:
         data = await call_api(request.app[APP], visitor, "/meetings")
     except Reconnect:
         return with_cookie(page("reconnect.html"), sid)
-    return with_cookie(page("meetings.html", meetings=data["meetings"], refreshes=visitor.refreshes), sid)
+    visitor.sub, visitor.meetings, visitor.deleted_by_mavio = data["user"], data["meetings"], False
+    return with_cookie(page("meetings.html", meetings=visitor.meetings, refreshes=visitor.refreshes), sid)
 
 
 async def revoke_grant(app: YourApp, visitor: Visitor) -> None:
@@ -315,4 +330,7 @@ def create_app(config: Config) -> web.Application:
     app[APP] = YourApp(config)
     app.router.add_routes(routes)
     app.router.add_routes(your_app_sign_in.routes)
+    receiver = your_app_webhooks.Receiver(config.webhook_secret, app[APP].forget_user)
+    app[RECEIVER] = receiver
+    app.router.add_post(your_app_webhooks.PATH, receiver.handle)
     return app

@@ -40,6 +40,8 @@ with your Mavio account.</p>
 <form method="post" action="/sign-out"><button type="submit" class="secondary">Sign out</button></form>
 {% else %}<form method="post" action="/sign-in"><button type="submit">Sign in with Mavio</button></form>{% endif %}
 <p>See your Mavio meetings here. Your App asks Mavio for permission; it never sees your Mavio password.</p>
+{% if deleted_by_mavio %}<p id="deleted-by-mavio">You removed Your App's access in Mavio, and Mavio told us so: Your App
+has deleted the meetings it had stored for you.</p>{% endif %}
 {% if disconnected %}<p id="disconnected">Disconnected: Your App's access to your Mavio account has ended.</p>{% endif %}
 {% if connected %}<p><a href="/meetings">Your meetings</a></p>
 <form method="post" action="/disconnect"><button type="submit" class="secondary">Disconnect</button></form>

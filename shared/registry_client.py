@@ -35,13 +35,16 @@ from shared.messages.registry import (
     PutLogoRequest,
     RegenerateSecretReply,
     RegenerateSecretRequest,
+    RegenerateWebhookSecretRequest,
     RemoveLogoRequest,
     RevokeAppTokensReply,
     RevokeAppTokensRequest,
     SetPlanReply,
     SetPlanRequest,
+    UpdateAppReply,
     UpdateAppRequest,
     VerifyClientRequest,
+    WebhookSecretReply,
 )
 
 T = TypeVar("T")
@@ -194,8 +197,15 @@ class RegistryClient:
         req = GetOwnedAppRequest(user_id=user_id, client_id=client_id)
         return await self._owner(req, GetOwnedAppReply, request_id)
 
-    async def update_app(self, req: UpdateAppRequest, *, request_id: str | None = None) -> AppView:
-        return await self._owner(req, AppView, request_id)
+    async def update_app(self, req: UpdateAppRequest, *, request_id: str | None = None) -> UpdateAppReply:
+        """The edited app; ``webhook_secret`` set (once) when the edit set a first webhook URL."""
+        return await self._owner(req, UpdateAppReply, request_id)
+
+    async def regenerate_webhook_secret(
+        self, user_id: str, client_id: str, *, request_id: str | None = None
+    ) -> WebhookSecretReply:
+        req = RegenerateWebhookSecretRequest(user_id=user_id, client_id=client_id)
+        return await self._owner(req, WebhookSecretReply, request_id)
 
     async def delete_app(
         self, user_id: str, client_id: str, *, request_id: str | None = None

@@ -47,6 +47,7 @@ REGISTRY_SET_PLAN = op(REGISTRY, "account.set_plan")  # the account's plan (sour
 REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009
 REVOCATION_REVOKE_APP = op(REVOCATION, "app.revoke_all")
 REVOCATION_REVOKE_GRANT = op(REVOCATION, "grant.revoke")  # user revokes a connected app
+REVOCATION_REVOKE_USER_ACCESS = op(REVOCATION, "user.revoke_access")  # the operator ends a user's access
 REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
 

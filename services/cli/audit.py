@@ -5,7 +5,8 @@ One line per event: time (ISO 8601, UTC), event kind, ``actor=`` (who caused it:
 neither; several families are comma-separated) and, where the event has one, a detail (``reason=`` of a
 revocation, ``scope=`` after narrowing or of a refresh replay, with ``suspicious  requested=`` when the replay
 asked for another scope, ``presented_by=`` of a reused code, ``keep_old_until=`` of a secret rotation,
-``fields=`` of an edit).
+``fields=`` of an edit, with ``webhook=`` set/changed/removed/secret_regenerated, ``removed=`` scopes of a
+narrowing).
 Never a secret: events carry none. A record that is not an event is skipped, and named on stderr.
 """
 
@@ -33,7 +34,10 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
         case ev.TokensRevoked():
             return event.user_id, ",".join(event.families), f"reason={event.reason}"
         case ev.ScopesNarrowed():
-            return event.user_id, ",".join(event.families), f"scope={event.scope.replace(' ', ',')}"
+            detail = f"scope={event.scope.replace(' ', ',')}"
+            if event.removed_scopes:
+                detail += f"  removed={','.join(event.removed_scopes)}"
+            return event.user_id, ",".join(event.families), detail
         case ev.RefreshReplayed():
             detail = f"scope={_scope(event.scope)}"
             if event.suspicious:
@@ -45,7 +49,9 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
         case ev.RefreshReused() | ev.GrantExpired():
             return event.user_id, event.family, ""
         case ev.AppChanged():
-            return "", "", f"fields={','.join(event.fields)}" if event.fields else ""
+            details = [f"fields={','.join(event.fields)}"] if event.fields else []
+            details += [f"webhook={event.webhook}"] if event.webhook else []
+            return "", "", "  ".join(details)
         case ev.SecretRegenerated():
             return "", "", f"keep_old_until={event.keep_old_until}" if event.keep_old_until else ""
         case ev.PlanChanged():

@@ -2,6 +2,7 @@
 
     mavio-oauth users add EMAIL --name NAME --plan PLAN --password-stdin
     mavio-oauth users set-plan EMAIL PLAN
+    mavio-oauth users revoke-access EMAIL [--app CLIENT_ID]
     mavio-oauth users list
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
@@ -71,6 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     set_plan = users.add_parser("set-plan", help="change an account's plan")
     set_plan.add_argument("email")
     set_plan.add_argument("plan", choices=PLANS)
+    revoke = users.add_parser("revoke-access", help="end a user's access to every app, or to one")
+    revoke.add_argument("email")
+    revoke.add_argument("--app", default="", metavar="CLIENT_ID", help="only this app")
     users.add_parser("list", help="list accounts")
     apps = groups.add_parser("apps", help="OAuth apps").add_subparsers(dest="command", required=True)
     apps.add_parser("list", help="list every registered app")
@@ -194,6 +198,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> str:
                 return f"created {view.id} {view.email} ({view.plan})"
             case ("users", "set-plan"):
                 return await _set_plan(accounts, settings, args.email, args.plan)
+            case ("users", "revoke-access"):
+                from services.cli.access import revoke_access
+
+                account = await accounts.by_email(args.email)
+                return await revoke_access(settings, account.id, account.email, args.app)
             case ("users", "list"):
                 rows = [(a.id, a.email, a.plan, a.display_name) for a in await accounts.all()]
                 return _table(rows, ("ID", "EMAIL", "PLAN", "NAME"))

@@ -116,8 +116,9 @@ _APP_PATHS: Final = {
         "parameters": [_CLIENT_ID_PARAM],
         "get": _api("one app with its stats", _ok("#/components/schemas/AppWithStats")),
         "patch": _api(
-            "edit an app (client_type is fixed at registration: sending it is a 400 field error)",
-            _ok("#/components/schemas/App"),
+            "edit an app (client_type is fixed at registration: sending it is a 400 field error; the reply"
+            " that sets a first webhook URL carries its webhook_secret, once)",
+            _ok("#/components/schemas/UpdatedApp"),
             requestBody=_json_body("#/components/schemas/AppBody"),
         ),
         "delete": _api(
@@ -131,6 +132,13 @@ _APP_PATHS: Final = {
             "a new client secret (a public app has none: 400)",
             _ok("#/components/schemas/NewSecret"),
             requestBody=_json_body("#/components/schemas/SecretBody", required=False),
+        ),
+    },
+    "/api/v1/oauth-apps/{client_id}/webhook/secret": {
+        "parameters": [_CLIENT_ID_PARAM],
+        "post": _api(
+            "a new webhook signing secret (shown once; the old one stops signing at once; 400 without a URL)",
+            _ok("#/components/schemas/NewWebhookSecret"),
         ),
     },
     "/api/v1/oauth-apps/{client_id}/revoke-tokens": {
@@ -304,6 +312,11 @@ _OAUTH_PATHS: Final = {
 }
 
 _STR_LIST: Final = {"type": "array", "items": _S}
+_WEBHOOK_SECRET: Final = {
+    "type": "string",
+    "pattern": "^whsec_[A-Za-z0-9+/]+={0,2}$",
+    "description": "the webhook signing secret (Standard Webhooks), present only in the reply that mints it",
+}
 
 
 def _settings_properties() -> dict[str, Any]:
@@ -346,6 +359,15 @@ _STATS: Final = {
                 "properties": {"day": _S, "calls": {"type": "integer"}},
             },
         },
+    },
+}
+
+# The settings a body may carry: ``webhook_url`` also takes null (removes it, like "").
+_EDITABLE: Final = {
+    **_SETTINGS,
+    "webhook_url": {
+        "type": ["string", "null"],
+        "description": 'https URL for signed webhooks (Standard Webhooks); null or "" removes it',
     },
 }
 
@@ -439,13 +461,23 @@ SCHEMAS: Final[dict[str, Any]] = {
     "CreatedApp": {
         **_APP,
         "required": [*_APP["required"], "client_secret"],
-        "properties": {**_APP_PROPERTIES, "client_secret": {"type": ["string", "null"]}},  # null: public
+        "properties": {
+            **_APP_PROPERTIES,
+            "client_secret": {"type": ["string", "null"]},  # null: a public app
+            "webhook_secret": _WEBHOOK_SECRET,
+        },
     },
-    "AppBody": {"type": "object", "additionalProperties": False, "properties": _SETTINGS},
+    "UpdatedApp": {**_APP, "properties": {**_APP_PROPERTIES, "webhook_secret": _WEBHOOK_SECRET}},
+    "AppBody": {"type": "object", "additionalProperties": False, "properties": _EDITABLE},
     "CreateAppBody": {
         "type": "object",
         "additionalProperties": False,
-        "properties": {**_SETTINGS, "client_type": {**_CLIENT_TYPE, "default": CONFIDENTIAL}},
+        "properties": {**_EDITABLE, "client_type": {**_CLIENT_TYPE, "default": CONFIDENTIAL}},
+    },
+    "NewWebhookSecret": {
+        "type": "object",
+        "required": ["client_id", "webhook_secret"],
+        "properties": {"client_id": _S, "webhook_secret": _WEBHOOK_SECRET},
     },
     "SecretBody": {
         "type": "object",

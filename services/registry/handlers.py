@@ -35,6 +35,7 @@ from shared.messages.registry import (
 )
 from shared.messages.revocation import PlanChangedReply
 from shared.scopes import ScopeCatalog
+from shared.sealing import Sealer
 from shared.service import Meta, Route
 from shared.tokens import Signer
 
@@ -139,6 +140,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         apps=apps,
         accounts=account_store,
         signer=signer,
+        sealer=Sealer(ctx.settings.encryption_key),
         catalog=ScopeCatalog.load(),
         production=ctx.settings.production,
         publish=_publisher(ctx, writer),

@@ -12,7 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from services.registry import client_secrets, domain
+import msgspec
+
+from services.registry import client_secrets, domain, webhook_secrets
 from shared.accounts.store import AccountStore
 from shared.apps.logo import LogoError, normalise_logo
 from shared.apps.records import AppRecord
@@ -22,7 +24,6 @@ from shared.errors import FieldConflict, NotFound, ValidationFailed
 from shared.messages.commands import Command, RevokeApp
 from shared.messages.events import AppChanged, AppCreated, AppDeleted, Event, SecretRegenerated
 from shared.messages.registry import (
-    AppView,
     CreateAppReply,
     CreateAppRequest,
     DeleteAppReply,
@@ -35,13 +36,17 @@ from shared.messages.registry import (
     PutLogoRequest,
     RegenerateSecretReply,
     RegenerateSecretRequest,
+    RegenerateWebhookSecretRequest,
     RemoveLogoRequest,
     RevokeAppTokensReply,
     RevokeAppTokensRequest,
+    UpdateAppReply,
     UpdateAppRequest,
+    WebhookSecretReply,
 )
 from shared.messages.revocation import RevokeAppReply
 from shared.scopes import ScopeCatalog
+from shared.sealing import Sealer
 from shared.tokens import Signer, new_client_id
 
 AppEvent = AppCreated | AppChanged | AppDeleted | SecretRegenerated
@@ -60,6 +65,7 @@ NAME_TAKEN = "You already have an app with this name"
 PUBLIC_HAS_NO_SECRET = (
     "A public app has no client secret to regenerate: it authenticates with its client ID alone"
 )
+NO_WEBHOOK_URL = "Set a webhook URL first: the signing secret is minted with it"
 APP_DELETED = "app_deleted"  # revocation reasons (``services.revocation.cascade.APP_REASONS``)
 APP_REVOKE_ALL = "app_revoke_all"
 
@@ -71,6 +77,7 @@ class OwnerOps:
         apps: AppStore,
         accounts: AccountStore,
         signer: Signer,
+        sealer: Sealer,
         catalog: ScopeCatalog,
         production: bool,
         publish: Publish,
@@ -79,6 +86,7 @@ class OwnerOps:
         self.apps = apps
         self.accounts = accounts
         self.signer = signer
+        self.sealer = sealer
         self.catalog = catalog
         self.production = production
         self.publish = publish
@@ -108,6 +116,8 @@ class OwnerOps:
                 )
             case RevokeAppTokensRequest():
                 return await self.revoke_tokens(req)
+            case RegenerateWebhookSecretRequest():
+                return await self.regenerate_webhook_secret(req)
 
     async def _owned(self, user_id: str, client_id: str) -> AppRecord:
         return domain.owned(await self.apps.get(client_id), user_id)
@@ -159,17 +169,22 @@ class OwnerOps:
                 secret_hash=signature,
                 now=now,
             )
+            record, webhook_secret, webhook = webhook_secrets.after_edit(None, record, self.sealer)
             if await self.apps.insert(record, png):
                 break
         await self._announce(AppCreated(at=time.time(), client_id=record.client_id, actor=owner.id))
-        return CreateAppReply(app=record.view(), client_secret=secret)
+        if webhook:
+            await self._announce(
+                AppChanged(at=time.time(), client_id=record.client_id, actor=owner.id, webhook=webhook)
+            )
+        return CreateAppReply(app=record.view(), client_secret=secret, webhook_secret=webhook_secret)
 
     async def get(self, req: GetOwnedAppRequest) -> GetOwnedAppReply:
         record = await self._owned(req.user_id, req.client_id)
         stats = await self.apps.stats(record.client_id, domain.stats_days(domain.utc_today()))
         return GetOwnedAppReply(app=record.view(), stats=stats)
 
-    async def update(self, req: UpdateAppRequest) -> AppView:
+    async def update(self, req: UpdateAppRequest) -> UpdateAppReply:
         record = await self._owned(req.user_id, req.client_id)
         merged = domain.merged_input(record, req)
         data, png = await self._checked(merged, req.logo, req.logo_problem, client_type=record.client_type)
@@ -179,12 +194,15 @@ class OwnerOps:
         drop = req.remove_logo and png is None
         has_logo = png is not None or (record.has_logo and not drop)
         new = domain.updated(record, data, has_logo=has_logo, now=int(time.time()))
+        new, webhook_secret, webhook = webhook_secrets.after_edit(record, new, self.sealer)
         await self.apps.save(new, logo=png, drop_logo=drop)
         fields = domain.changed_fields(record, new, logo_uploaded=png is not None)
         await self._announce(
-            AppChanged(at=time.time(), client_id=new.client_id, actor=req.user_id, fields=fields)
+            AppChanged(
+                at=time.time(), client_id=new.client_id, actor=req.user_id, fields=fields, webhook=webhook
+            )
         )
-        return new.view()
+        return UpdateAppReply(**msgspec.structs.asdict(new.view()), webhook_secret=webhook_secret)
 
     async def delete(self, req: DeleteAppRequest) -> DeleteAppReply:
         record = await self._owned(req.user_id, req.client_id)
@@ -229,6 +247,19 @@ class OwnerOps:
         return RegenerateSecretReply(
             app=new.view(), client_secret=secret, old_secret_valid_until=new.previous_secret_until
         )
+
+    async def regenerate_webhook_secret(self, req: RegenerateWebhookSecretRequest) -> WebhookSecretReply:
+        record = await self._owned(req.user_id, req.client_id)
+        if not record.webhook_url:
+            raise ValidationFailed({"webhook_url": NO_WEBHOOK_URL})
+        new, secret = webhook_secrets.with_new_secret(record, self.sealer)
+        new = msgspec.structs.replace(new, updated_at=int(time.time()))
+        await self.apps.save(new)
+        changed = AppChanged(
+            at=time.time(), client_id=new.client_id, actor=req.user_id, webhook=webhook_secrets.REGENERATED
+        )
+        await self._announce(changed)
+        return WebhookSecretReply(client_id=new.client_id, webhook_secret=secret)
 
     async def _announce(self, event: AppEvent) -> None:
         await self.publish(event)

@@ -68,6 +68,10 @@ class Cascades:
         log.info("app tokens revoked", client_id=client_id, reason=reason, families=len(owners))
         return len(owners)
 
+    async def granted_apps(self, user_id: str) -> list[str]:
+        """The apps the user has a grant to (live or not: revoking an expired one is harmless)."""
+        return list(await self._store.grants(user_id))
+
     async def revoke_grant(
         self, user_id: str, client_id: str, *, reason: str = "user_revoked", actor: str = ""
     ) -> int:

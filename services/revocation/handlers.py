@@ -47,6 +47,8 @@ from shared.messages.revocation import (
     RevokeGrantRequest,
     RevokeTokenReply,
     RevokeTokenRequest,
+    RevokeUserAccessReply,
+    RevokeUserAccessRequest,
 )
 from shared.registry_client import RegistryClient
 from shared.scopes import PLANS, ScopeCatalog
@@ -54,6 +56,8 @@ from shared.service import Meta, Route
 from shared.tokens import Signer
 
 log = structlog.get_logger("mavio.revocation")
+
+OPERATOR_REASON = "operator"  # ``TokensRevoked.reason`` when the operator ended a user's access
 
 
 def build_sweeper(
@@ -119,6 +123,21 @@ class Handlers:
         revoked = await self.cascades.revoke_grant(req.user_id, req.client_id)
         return RevokeGrantReply(families_revoked=revoked)
 
+    async def revoke_user_access(self, req: RevokeUserAccessRequest, _: Meta) -> RevokeUserAccessReply:
+        """The operator ends a user's access (``mavio-oauth users revoke-access``): the grant to one app,
+        or every grant of the user, revoked with reason ``operator``."""
+        if not req.user_id:
+            raise InvalidRequest("user_id is required")
+        client_ids = (
+            [req.client_id] if req.client_id else sorted(await self.cascades.granted_apps(req.user_id))
+        )
+        revoked = 0
+        for client_id in client_ids:
+            revoked += await self.cascades.revoke_grant(
+                req.user_id, client_id, reason=OPERATOR_REASON, actor=req.actor or ev.OPERATOR
+            )
+        return RevokeUserAccessReply(client_ids=client_ids, families_revoked=revoked)
+
     async def connected_apps(self, req: ConnectedAppsRequest, meta: Meta) -> ConnectedAppsReply:
         return await self.connected.list(req.user_id, request_id=meta.request_id)
 
@@ -151,6 +170,12 @@ class Handlers:
             Route("revoke", subjects.REVOCATION_REVOKE, RevokeTokenRequest, self.revoke),
             Route("app.revoke_all", subjects.REVOCATION_REVOKE_APP, RevokeAppRequest, self.revoke_app),
             Route("grant.revoke", subjects.REVOCATION_REVOKE_GRANT, RevokeGrantRequest, self.revoke_grant),
+            Route(
+                "user.revoke_access",
+                subjects.REVOCATION_REVOKE_USER_ACCESS,
+                RevokeUserAccessRequest,
+                self.revoke_user_access,
+            ),
             Route(
                 "connected_apps",
                 subjects.REVOCATION_CONNECTED_APPS,

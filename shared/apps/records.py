@@ -1,4 +1,5 @@
-"""The stored app record (JSON at ``keys.app(client_id)``): secret hashes only, never a secret.
+"""The stored app record (JSON at ``keys.app(client_id)``): secret hashes only, never a secret in the
+clear (the webhook signing secret, which must stay usable for signing, is sealed).
 Within a version only additive changes (new fields get defaults; types never change)."""
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class AppRecord(AppRegistration, frozen=True, kw_only=True):
     secret_hash: str  # "" for a public app: it has no secret (RFC 6749 §2.1)
     previous_secret_hash: str = ""
     previous_secret_until: int = 0  # epoch seconds; the previous secret is valid before this
+    # The webhook signing secret (``whsec_`` + base64), sealed (``shared.sealing``, purpose
+    # ``webhook:<client_id>``): the webhooks service opens it to sign; "" while no webhook URL is set.
+    webhook_secret: str = ""
 
     def view(self) -> AppView:
         return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})

@@ -41,6 +41,7 @@ class AppSettings(msgspec.Struct, frozen=True, kw_only=True):
         str, msgspec.Meta(extra_json_schema={"enum": list(validation.ID_TOKEN_ALGS)})
     ] = "RS256"
     device_flow: bool = False  # the device authorization grant (RFC 8628) is enabled for this app
+    webhook_url: str = ""  # where signed webhook events are sent ("" = none; Standard Webhooks)
 
 
 SETTINGS_FIELDS: tuple[str, ...] = AppSettings.__struct_fields__
@@ -78,6 +79,7 @@ class AppSettingsPatch(msgspec.Struct, frozen=True, kw_only=True):
     post_logout_redirect_uris: list[str] | None = None
     id_token_signed_response_alg: str | None = None
     device_flow: bool | None = None
+    webhook_url: str | None = None  # "" removes it (the JSON API's ``null`` arrives as "")
 
 
 def settings_of(struct: msgspec.Struct) -> AppSettings:
@@ -110,6 +112,7 @@ def validate_app(
     name = raw.name.strip()
     description = raw.description.strip()
     homepage_url = raw.homepage_url.strip()
+    webhook_url = raw.webhook_url.strip()
     entries = validation.stripped(raw.redirect_uris)
     logout_entries = validation.stripped(raw.post_logout_redirect_uris)
     scopes = validation.dedup(validation.stripped(raw.scopes))
@@ -127,6 +130,7 @@ def validate_app(
             logout_entries, production=production, public=client_type == PUBLIC
         ),
         "id_token_signed_response_alg": validation.id_token_alg_error(alg),  # OIDC Registration §2
+        "webhook_url": validation.webhook_url_error(webhook_url, production=production),
     }
     errors = {field: message for field, message in problems.items() if message is not None}
     if errors:
@@ -136,6 +140,7 @@ def validate_app(
         name=name,
         description=description,
         homepage_url=homepage_url,
+        webhook_url=webhook_url,
         redirect_uris=validation.dedup(entries),
         scopes=catalog.ordered(scopes),
         post_logout_redirect_uris=validation.dedup(logout_entries),

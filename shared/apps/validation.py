@@ -13,6 +13,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from shared.scopes import ScopeCatalog
 from shared.text import has_bidi_control
+from shared.webhooks.addresses import host_refusal
 
 MAX_NAME_LENGTH = 64
 MAX_DESCRIPTION_LENGTH = 500
@@ -216,6 +217,33 @@ def _uri_list_error(
         if problem is not None:
             problems.append(f"{label} {number} ({_shown(uri)}) {problem}")
     return "; ".join(problems) or None
+
+
+def webhook_url_error(url: str, *, production: bool) -> str | None:
+    """ "" (none) or an absolute https URL; plain http only to a loopback host in development. In
+    production the host must not be ``localhost`` or an IP literal outside the public ranges (the
+    address actually connected to is checked again at delivery, after DNS)."""
+    if not url:
+        return None
+    problem = _web_url_problem(url) or _webhook_url_problem(url, production=production)
+    return None if problem is None else f"Webhook URL ({_shown(url)}) {problem}"
+
+
+def _webhook_url_problem(url: str, *, production: bool) -> str | None:
+    if "#" in url:
+        return "must not contain a fragment (#)"
+    parts = urlsplit(url)
+    host = (parts.hostname or "").rstrip(".")
+    if production:
+        if parts.scheme != "https":
+            return "must use https"
+        refused = host_refusal(host)  # the webhooks service's rule, applied again at delivery
+        if refused is not None:
+            return f"must point to a public address (this one is {refused})"
+        return None
+    if parts.scheme != "https" and host not in _LOOPBACK_HOSTS:
+        return "must use https (http is only allowed for 127.0.0.1, [::1] and localhost in development)"
+    return None
 
 
 def scopes_error(scopes: list[str], catalog: ScopeCatalog) -> str | None:

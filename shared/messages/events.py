@@ -90,6 +90,10 @@ class AppCreated(_Event, tag="app.created", kw_only=True, frozen=True):
 
 class AppChanged(_Event, tag="app.changed", kw_only=True, frozen=True):
     fields: list[str] = []  # what an edit changed: name, description, homepage_url, redirect_uris, ...
+    # What happened to the webhook: ``set`` (a URL where there was none: a secret minted), ``changed``
+    # (another URL, same secret), ``removed`` (URL and secret gone), ``secret_regenerated``; "" nothing.
+    # Never the URL's secret; the URL itself is not carried either (the record has it).
+    webhook: str = ""
 
 
 class AppDeleted(_Event, tag="app.deleted", kw_only=True, frozen=True):
@@ -106,8 +110,8 @@ class ScopesNarrowed(_Event, tag="scopes.narrowed", kw_only=True, frozen=True):
 
     user_id: str
     families: list[str]
-    scope: str
-    removed_scopes: list[str] = []  # what the change took away ("" from older publishers)
+    scope: str  # what the grant carries now
+    removed_scopes: list[str] = []  # what the plan change took away (sorted)
 
 
 class PlanChanged(_Event, tag="plan.changed", kw_only=True, frozen=True):

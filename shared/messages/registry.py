@@ -125,6 +125,12 @@ class RegenerateSecretRequest(_OwnerOp, tag="regenerate", frozen=True, kw_only=T
     keep_old_seconds: int = 0  # 0 (old secret invalid at once), 3600 or 86400
 
 
+class RegenerateWebhookSecretRequest(_OwnerOp, tag="webhook.secret", frozen=True, kw_only=True):
+    """A new webhook signing secret for an app with a webhook URL (the old one stops at once)."""
+
+    client_id: str
+
+
 class PutLogoRequest(_OwnerOp, tag="logo.put", frozen=True, kw_only=True):
     client_id: str
     logo: bytes
@@ -144,6 +150,7 @@ OwnerRequest = (
     | PutLogoRequest
     | RemoveLogoRequest
     | RevokeAppTokensRequest
+    | RegenerateWebhookSecretRequest
 )
 
 
@@ -164,6 +171,22 @@ class CreateAppReply(msgspec.Struct, frozen=True, kw_only=True):
 
     app: AppView
     client_secret: str
+    webhook_secret: str = ""  # minted when the app is created with a webhook URL: shown once
+
+
+class UpdateAppReply(AppView, frozen=True, kw_only=True):
+    """The edited app's view (a plain ``AppView`` to older readers) and, when this edit set a webhook
+    URL where there was none, the webhook signing secret minted for it: shown once."""
+
+    webhook_secret: str = ""
+
+    def view(self) -> AppView:
+        return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})
+
+
+class WebhookSecretReply(msgspec.Struct, frozen=True, kw_only=True):
+    client_id: str
+    webhook_secret: str  # shown once
 
 
 class ListAppsReply(msgspec.Struct, frozen=True, kw_only=True):

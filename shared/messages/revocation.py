@@ -45,6 +45,20 @@ class RevokeGrantReply(msgspec.Struct, frozen=True, kw_only=True):
     families_revoked: int
 
 
+class RevokeUserAccessRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subject ``subjects.REVOCATION_REVOKE_USER_ACCESS`` (of the bus users only the operator CLI's may
+    publish it): end a user's access to one app, or to every app they authorized (``client_id`` "")."""
+
+    user_id: str
+    client_id: str = ""
+    actor: str = "operator"  # for the audit trail
+
+
+class RevokeUserAccessReply(msgspec.Struct, frozen=True, kw_only=True):
+    client_ids: list[str]  # the apps whose grant was revoked
+    families_revoked: int
+
+
 class ConnectedAppsRequest(msgspec.Struct, frozen=True, kw_only=True):
     """Subject ``subjects.REVOCATION_CONNECTED_APPS``: the apps a user has a live grant for."""
 

@@ -1,6 +1,7 @@
 """The example integration's two servers (``examples/``: Your App and the Meetings API) on loopback
-ports in front of a whole Mavio system, Your App registered by its developer as ``make demo`` does,
-and a meeting host to sign in with."""
+ports in front of a whole Mavio system, Your App registered by its developer as ``make demo`` does
+(with its webhook URL on its own server, and the signing secret Mavio showed once), and a meeting host
+to sign in with."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from examples import meetings_api, your_app
+from examples import meetings_api, your_app, your_app_webhooks
 from services.stack.embedded import free_port
-from shared.messages.registry import AccountView
+from shared.messages.registry import AccountView, UpdateAppRequest
+from shared.registry_client import RegistryClient
 from tests.support.factories import create_account, create_app
 from tests.support.system import System
 
@@ -22,6 +24,7 @@ class ExampleServers:
     url: str  # Your App's
     app: your_app.YourApp
     user: AccountView
+    webhooks: your_app_webhooks.Receiver
 
     def visitor(self) -> your_app.Visitor:
         [visitor] = [v for v in self.app.visitors.values() if v.token is not None]
@@ -40,12 +43,20 @@ async def example_servers(
         scopes=["openid", "profile", "email", "meetings:read", "transcripts:read", "users:read"],
         post_logout_redirect_uris=[home],
     )  # fmt: skip
+    hooked = await RegistryClient(system.bus).update_app(
+        UpdateAppRequest(
+            user_id=owner.id,
+            client_id=registered.client_id,
+            webhook_url=f"http://127.0.0.1:{app_port}{your_app_webhooks.PATH}",
+        )
+    )
     config = your_app.Config(
         mavio_url=system.url(""),
         client_id=registered.client_id,
         client_secret=secret,
         redirect_uri=registered.redirect_uris[0],
         api_url=f"http://127.0.0.1:{api_port}",
+        webhook_secret=hooked.webhook_secret,
     )
     runners: list[web.AppRunner] = []
     try:
@@ -58,7 +69,10 @@ async def example_servers(
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
         user = await create_account(system, name="Meeting Host")
-        yield ExampleServers(f"http://127.0.0.1:{app_port}", runners[1].app[your_app.APP], user)
+        served = runners[1].app
+        yield ExampleServers(
+            f"http://127.0.0.1:{app_port}", served[your_app.APP], user, served[your_app.RECEIVER]
+        )
     finally:
         for runner in runners:
             await runner.cleanup()

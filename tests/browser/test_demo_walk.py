@@ -3,7 +3,9 @@ Your App and the Meetings API of ``make demo`` (``examples/``) in front of a who
 
 Connect (signed out: sign in, consent, Authorize) -> meetings with dates for people -> Disconnect
 (Your App revokes its refresh token, RFC 7009) -> Your App is gone from the user's Connected apps and
-its tokens are dead -> Reconnect asks for consent again -> meetings, and Connected apps lists it again.
+its tokens are dead -> Reconnect asks for consent again -> meetings, and Connected apps lists it again
+-> the user revokes Your App on Connected apps -> Mavio's signed ``authorization.revoked`` reaches Your
+App, which verifies it (``standardwebhooks``) and deletes what it stored for the user, and says so.
 Any Content Security Policy violation in the console, an uncaught page error, or a request the browser
 made that failed (Chromium's console logs each 4xx or 5xx, a missing favicon's too) fails the test."""
 
@@ -18,6 +20,7 @@ import pytest
 from tests.browser.console_watch import ConsoleWatch
 from tests.browser.example_servers import ExampleServers, example_servers
 from tests.support.factories import DEFAULT_PASSWORD
+from tests.support.polling import until
 from tests.support.system import System
 from tests.support.token_flow import bus_verify
 
@@ -71,6 +74,10 @@ async def connected_apps_lists_your_app(system: System, page: Any) -> bool:
     return int(await page.get_by_role("region", name="Your App").count()) > 0
 
 
+async def _handled(ex: ExampleServers) -> bool:
+    return bool(ex.webhooks.handled)
+
+
 async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> None:
     async with example_servers(system, developer="Demo Developer") as ex, walking(chromium) as page:
         # Connect, signed out: sign in on Mavio, then the consent page
@@ -96,6 +103,22 @@ async def test_connect_disconnect_reconnect(system: System, chromium: Any) -> No
         await page.get_by_role("button", name="Connect Mavio").click()
         await authorize_on_consent_page(page, ex)
         assert await connected_apps_lists_your_app(system, page)
+
+        # Revoke on Connected apps (in Mavio): Mavio's signed authorization.revoked reaches Your App,
+        # which verifies it (standardwebhooks) and deletes what it kept for the user. Disconnect above
+        # (the app's own RFC 7009 revocation) sent nothing.
+        await page.goto(ex.url + "/meetings")
+        await page.locator("#meetings").wait_for()
+        assert visitor.meetings and visitor.sub == ex.user.id
+        await page.goto(system.url(CONNECTED_APPS))
+        await page.get_by_role("region", name="Your App").get_by_role("link", name="Revoke").click()
+        await page.get_by_role("button", name="Revoke access").click()
+        await page.get_by_role("status").filter(has_text="Access revoked").wait_for()
+        await until("Your App heard of the revocation", lambda: _handled(ex))
+        assert ex.webhooks.handled == [{"type": "authorization.revoked", "reason": "user", "visitors": 1}]
+        assert visitor.token is None and visitor.meetings == []
+        await page.goto(ex.url)
+        await page.locator("#deleted-by-mavio").wait_for()
 
 
 async def test_sign_in_with_mavio_then_sign_out(system: System, chromium: Any) -> None:

@@ -32,16 +32,21 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_register_your_app_creates_then_rekeys(system: System) -> None:
     registry = RegistryClient(system.bus)
     owner = await create_account(system)
-    client_id, secret = await register_your_app(registry, owner.id, "http://127.0.0.1:8090/callback")
+    first = ("http://127.0.0.1:8090/callback", "http://127.0.0.1:8090/webhooks/mavio")
+    client_id, secret, hook_secret = await register_your_app(registry, owner.id, *first)
     assert (await registry.verify_client(client_id, secret)).name == "Your App"
-    again, new_secret = await register_your_app(registry, owner.id, "http://127.0.0.1:9190/callback")
+    assert hook_secret.startswith("whsec_")
+    second = ("http://127.0.0.1:9190/callback", "http://127.0.0.1:9190/webhooks/mavio")
+    again, new_secret, new_hook_secret = await register_your_app(registry, owner.id, *second)
     assert again == client_id and new_secret != secret
+    assert new_hook_secret.startswith("whsec_") and new_hook_secret != hook_secret
     with pytest.raises(InvalidClient):
         await registry.verify_client(client_id, secret)
     view = await registry.verify_client(client_id, new_secret)
     assert view.redirect_uris == ["http://127.0.0.1:9190/callback", "http://127.0.0.1:9190/signed-in"]
     assert view.post_logout_redirect_uris == ["http://127.0.0.1:9190/"]
     assert {"openid", "profile", "email"} <= set(view.scopes)
+    assert view.webhook_url == "http://127.0.0.1:9190/webhooks/mavio"
 
 
 async def _line_matching(stream: asyncio.StreamReader, pattern: str, seen: list[str]) -> None:

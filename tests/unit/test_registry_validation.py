@@ -389,3 +389,62 @@ def test_bidi_controls_are_refused_in_account_names_and_emails() -> None:
     assert name_problem("Eve\u202eresU") is not None
     assert email_problem("eve\u2066@example.com") is not None
     assert email_problem("eve@example.com") is None
+
+
+NOT_PUBLIC = "must point to a public address (this one is {})"
+DEV_HTTPS = "must use https (http is only allowed for 127.0.0.1, [::1] and localhost in development)"
+
+
+@pytest.mark.parametrize(
+    ("url", "production", "problem"),
+    [
+        ("", True, None),  # none
+        ("https://hooks.example/in", True, None),
+        ("https://8.8.8.8/in", True, None),
+        ("https://[2001:4860:4860::8888]/in", True, None),
+        ("http://hooks.example/in", True, "must use https"),
+        ("http://127.0.0.1:8400/in", True, "must use https"),
+        ("https://127.0.0.1/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://127.9.9.9/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://localhost/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://api.localhost/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://10.0.0.1/in", True, NOT_PUBLIC.format("private")),
+        ("https://172.16.5.4/in", True, NOT_PUBLIC.format("private")),
+        ("https://192.168.1.1/in", True, NOT_PUBLIC.format("private")),
+        ("https://169.254.169.254/latest", True, NOT_PUBLIC.format("cloud metadata")),
+        ("https://100.64.0.1/in", True, NOT_PUBLIC.format("carrier-grade NAT")),
+        ("https://0.0.0.0/in", True, NOT_PUBLIC.format("unspecified")),
+        ("https://224.0.0.1/in", True, NOT_PUBLIC.format("multicast")),
+        ("https://[::1]/in", True, NOT_PUBLIC.format("loopback")),
+        ("https://[::ffff:127.0.0.1]/in", True, NOT_PUBLIC.format("loopback (IPv4 inside IPv6)")),
+        ("https://[::ffff:10.0.0.1]/in", True, NOT_PUBLIC.format("private (IPv4 inside IPv6)")),
+        ("https://[fe80::1]/in", True, NOT_PUBLIC.format("link-local")),
+        ("https://[fc00::1]/in", True, NOT_PUBLIC.format("private")),
+        ("https://[fd00:ec2::254]/in", True, NOT_PUBLIC.format("cloud metadata")),
+        ("http://127.0.0.1:8400/in", False, None),
+        ("http://localhost:8400/in", False, None),
+        ("http://[::1]:8400/in", False, None),
+        ("https://10.0.0.1/in", False, None),  # development: the operator's own network
+        ("http://hooks.example/in", False, DEV_HTTPS),
+        ("https://hooks.example/in#x", True, "must not contain a fragment (#)"),
+        (
+            "ftp://hooks.example/in",
+            True,
+            "must start with https:// or http:// (the ftp: scheme is not allowed)",
+        ),
+        ("https://u:p@hooks.example/in", True, "must not contain a username or password"),
+        ("https://hooks.example:99999/in", True, "has an invalid port"),
+    ],
+)
+def test_webhook_url(url: str, production: bool, problem: str | None) -> None:
+    message = None if problem is None else f"Webhook URL ({url}) {problem}"
+    _field("webhook_url", url, message, production=production)
+
+
+def test_a_webhook_url_is_stripped() -> None:
+    assert (
+        validate_app(
+            _app(webhook_url="  https://hooks.example/in \n"), catalog=CATALOG, production=True
+        ).webhook_url
+        == "https://hooks.example/in"
+    )

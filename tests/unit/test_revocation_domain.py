@@ -121,6 +121,22 @@ AT = 1_767_225_600.5  # 2026-01-01T00:00:00.500Z
             "fields=name,redirect_uris",
         ),
         (
+            ev.AppChanged(at=AT, client_id="c", actor="usr_owner", fields=["webhook_url"], webhook="set"),
+            "2026-01-01T00:00:00.500Z  app.changed  actor=usr_owner  user=-  family=-  "
+            "fields=webhook_url  webhook=set",
+        ),
+        (
+            ev.AppChanged(at=AT, client_id="c", actor="usr_owner", webhook="secret_regenerated"),
+            "2026-01-01T00:00:00.500Z  app.changed  actor=usr_owner  user=-  family=-  "
+            "webhook=secret_regenerated",
+        ),
+        (
+            ev.ScopesNarrowed(
+                at=AT, client_id="c", user_id="usr_1", families=["F1"], scope="a", removed_scopes=["b", "c"]
+            ),
+            "2026-01-01T00:00:00.500Z  scopes.narrowed  actor=-  user=usr_1  family=F1  scope=a  removed=b,c",
+        ),
+        (
             ev.CodeReused(at=AT, client_id="c", actor="system", family="F1", user_id="usr_1"),
             "2026-01-01T00:00:00.500Z  code.reused  actor=system  user=usr_1  family=F1",
         ),

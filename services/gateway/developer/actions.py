@@ -1,5 +1,5 @@
-"""The three app actions, each behind a confirmation page that works without JavaScript: its
-submit button carries the action's own label (Regenerate client secret, Revoke all tokens,
+"""The app actions, each behind a confirmation page that works without JavaScript: its submit button
+carries the action's own label (Regenerate client secret, Regenerate signing secret, Revoke all tokens,
 Delete app)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from services.gateway.developer.pages import owned
 from services.gateway.sessions import require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.apps.settings import PUBLIC
-from shared.errors import NotFound, TemporarilyUnavailable
+from shared.errors import NotFound, TemporarilyUnavailable, ValidationFailed
 from shared.messages.registry import GetOwnedAppReply
 
 routes = web.RouteTableDef()
@@ -73,19 +73,22 @@ async def credentials(request: web.Request) -> web.Response:
     public app has no secret: its view says so, every time."""
     session = await require_session(request)
     app = (await owned(request, session)).app
-    if app.client_type == PUBLIC:
-        return page(request, "app_credentials.html", {"app": app, "public": True})
+    public = app.client_type == PUBLIC
     shown = await reveal(request, session, app.client_id)
+    if public and (shown is None or not shown.webhook_secret):  # no secret of its own to show
+        return page(request, "app_credentials.html", {"app": app, "public": True})
     ctx: dict[str, object] = {
         "app": app,
-        "public": False,
+        "public": public,
         "client_secret": "",
+        "webhook_secret": "",
         "created": False,
         "old_secret_valid_until": 0,
     }
     if shown is not None:
         ctx |= {
             "client_secret": shown.client_secret,
+            "webhook_secret": shown.webhook_secret,
             "created": shown.created,
             "old_secret_valid_until": shown.old_secret_valid_until,
             "old_secret_until_text": _utc(shown.old_secret_valid_until),
@@ -97,6 +100,29 @@ async def credentials(request: web.Request) -> web.Response:
 
 def _utc(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if epoch else ""
+
+
+@routes.get(APPS_PATH + "/{client_id}/webhook-secret")
+async def confirm_webhook_secret(request: web.Request) -> web.Response:
+    session = await require_session(request)
+    return _confirm(request, "confirm_webhook_secret.html", await owned(request, session))
+
+
+@routes.post(APPS_PATH + "/{client_id}/webhook-secret")
+async def regenerate_webhook_secret(request: web.Request) -> web.Response:
+    """A new webhook signing secret, shown once like the client secret; the old one stops at once."""
+    session, _ = await checked_form(request)
+    reply = await owned(request, session)
+    try:
+        minted = await registry(request).regenerate_webhook_secret(
+            session.user_id, reply.app.client_id, request_id=request_id(request)
+        )
+    except ValidationFailed as exc:
+        error = "; ".join(exc.fields.values())
+        return _confirm(request, "confirm_webhook_secret.html", reply, error=error)
+    return await show_once(
+        request, session, minted.client_id, "", created=False, webhook_secret=minted.webhook_secret
+    )
 
 
 @routes.get(APPS_PATH + "/{client_id}/revoke")

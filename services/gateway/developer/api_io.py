@@ -76,10 +76,12 @@ async def decode_body(
     *,
     allow_empty: bool = False,
     fixed: dict[str, str] | None = None,
+    null_clears: frozenset[str] = frozenset(),
 ) -> B:
     """The JSON object body as ``body_type``, each member converted to its field's type; when one does
     not fit (or is not a field), ``ValidationFailed`` naming every such member. A member named in
-    ``fixed`` (a field that cannot be changed here) is refused with its message."""
+    ``fixed`` (a field that cannot be changed here) is refused with its message. A ``null`` member named
+    in ``null_clears`` becomes "" (removes the value); any other ``null`` is the same as left out."""
     require_json(request)
     raw = await request.read()
     if not raw.strip() and allow_empty:
@@ -100,6 +102,8 @@ async def decode_body(
         if name not in types:
             errors[name] = f"Object contains unknown field {name}"
             continue
+        if value is None and name in null_clears:
+            value = ""
         try:
             values[name] = msgspec.convert(value, type=types[name])
         except msgspec.ValidationError as exc:

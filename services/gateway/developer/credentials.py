@@ -1,4 +1,5 @@
-"""The client secret, shown once: the POST that creates it answers 303 to a one-time view.
+"""The client secret and the webhook signing secret, shown once: the POST that creates either answers
+303 to a one-time view (one view shows both when an app is registered with a webhook URL).
 
 The secret never rests in plain text: Redis keeps it XOR-masked with a random pad of its own length
 (a one-time pad) for at most ``keys.CREDENTIALS_VIEW_TTL`` seconds, and the pad travels only in an
@@ -34,9 +35,17 @@ class Masked(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Revealed(msgspec.Struct, frozen=True, kw_only=True):
-    client_secret: str
-    created: bool
-    old_secret_valid_until: int
+    client_secret: str = ""  # "" when only a webhook signing secret was minted
+    created: bool = False
+    old_secret_valid_until: int = 0
+    webhook_secret: str = ""
+
+
+class _Secrets(msgspec.Struct, frozen=True, kw_only=True):
+    """What is masked: the one or two secrets to show."""
+
+    client_secret: str = ""
+    webhook_secret: str = ""
 
 
 def cookie_name(request: web.Request) -> str:
@@ -56,9 +65,10 @@ async def show_once(
     *,
     created: bool,
     old_secret_valid_until: int = 0,
+    webhook_secret: str = "",
 ) -> web.Response:
-    """Store the masked secret, set the pad cookie, and send the browser to the one-time view."""
-    raw = secret.encode()
+    """Store the masked secret(s), set the pad cookie, and send the browser to the one-time view."""
+    raw = msgspec.json.encode(_Secrets(client_secret=secret, webhook_secret=webhook_secret))
     pad = secrets.token_bytes(len(raw))
     view_id = secrets.token_urlsafe(18)
     record = Masked(
@@ -99,11 +109,14 @@ async def reveal(request: web.Request, session: Session, client_id: str) -> Reve
         masked = bytes.fromhex(record.masked)
         if record.user_id != session.user_id or record.client_id != client_id or len(pad) != len(masked):
             return None
-        secret = _xor(masked, pad).decode()
+        shown = msgspec.json.decode(_xor(masked, pad), type=_Secrets)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
         return None
     return Revealed(
-        client_secret=secret, created=record.created, old_secret_valid_until=record.old_secret_valid_until
+        client_secret=shown.client_secret,
+        webhook_secret=shown.webhook_secret,
+        created=record.created,
+        old_secret_valid_until=record.old_secret_valid_until,
     )
 
 

@@ -9,6 +9,7 @@ from services.gateway.developer.charts import bar_chart
 from services.gateway.developer.common import APPS_PATH, app_path, checked_form
 from services.gateway.developer.credentials import show_once
 from services.gateway.developer.forms import AppForm, checked_logo, form_context, parse_form
+from services.gateway.developer.webhook_log import delivery_log
 from services.gateway.sessions import Session, require_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.apps.settings import PUBLIC, AppSettings, given, settings_of
@@ -21,6 +22,9 @@ NOTICES = {
     "saved": "Your changes were saved.",
     "revoked": "Every token of this app was revoked.",
     "deleted": "The app was deleted.",
+    "test_sent": "A test event was queued: it appears in Webhook deliveries below.",
+    "redelivered": "The delivery was queued again, with the same webhook-id.",
+    "enabled": "Webhooks are enabled again: new events are delivered to your URL.",
 }
 
 
@@ -64,9 +68,16 @@ async def create_app(request: web.Request) -> web.Response:
         reply = await registry(request).create_app(req, request_id=request_id(request))
     except ValidationFailed as exc:
         return _refused(request, form, exc, app=None)
-    if reply.app.client_type == PUBLIC:  # no secret to show: the view says so
+    if reply.app.client_type == PUBLIC and not reply.webhook_secret:  # no secret to show: the view says so
         return see_other(app_path(reply.app.client_id, "credentials"))
-    return await show_once(request, session, reply.app.client_id, reply.client_secret, created=True)
+    return await show_once(
+        request,
+        session,
+        reply.app.client_id,
+        reply.client_secret,
+        created=True,
+        webhook_secret=reply.webhook_secret,
+    )
 
 
 def _refused(
@@ -86,6 +97,7 @@ async def app_page(request: web.Request) -> web.Response:
         "app": reply.app,
         "stats": reply.stats,
         "chart": bar_chart(reply.stats.api_calls_by_day),
+        "webhooks": await delivery_log(request, reply.app),
         "notice": NOTICES.get(request.query.get("notice", ""), ""),
     }
     return page(request, "app_detail.html", ctx)
@@ -114,7 +126,11 @@ async def save_edit(request: web.Request) -> web.Response:
         logo_problem=logo_problem,
     )
     try:
-        await registry(request).update_app(req, request_id=request_id(request))
+        updated = await registry(request).update_app(req, request_id=request_id(request))
     except ValidationFailed as exc:
         return _refused(request, form, exc, app=app)
+    if updated.webhook_secret:  # a first webhook URL: its signing secret, shown once
+        return await show_once(
+            request, session, app.client_id, "", created=False, webhook_secret=updated.webhook_secret
+        )
     return see_other(app_path(app.client_id) + "?notice=saved")

@@ -39,6 +39,7 @@ routes = web.RouteTableDef()
 
 BASE = "/api/v1/oauth-apps"
 NO_STORE = {"Cache-Control": "no-store"}
+CLEARABLE = frozenset({"webhook_url"})  # ``null`` removes these (the others: ``null`` = left out)
 
 
 def _client_id(request: web.Request) -> str:
@@ -55,12 +56,17 @@ async def list_apps(request: web.Request) -> web.Response:
 @routes.post(BASE)
 async def create_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
-    body = await decode_body(request, CreateAppBody)
+    body = await decode_body(request, CreateAppBody, null_clears=CLEARABLE)
     client_type = {"client_type": body.client_type} if body.client_type is not None else {}
     req = CreateAppRequest(**given(body), **client_type, user_id=session.user_id)
     reply = await registry(request).create_app(req, request_id=request_id(request))
     data = {**app_json(reply.app), "client_secret": reply.client_secret or None}  # None: a public app
-    return json_response(data, status=201, headers=NO_STORE)
+    return json_response(_with_webhook_secret(data, reply.webhook_secret), status=201, headers=NO_STORE)
+
+
+def _with_webhook_secret(data: dict[str, Any], secret: str) -> dict[str, Any]:
+    """The reply of the call that minted a webhook signing secret carries it, that once."""
+    return {**data, "webhook_secret": secret} if secret else data
 
 
 @routes.get(BASE + "/{client_id}")
@@ -76,10 +82,10 @@ async def get_app(request: web.Request) -> web.Response:
 @routes.patch(BASE + "/{client_id}")
 async def update_app(request: web.Request) -> web.Response:
     session = await require_api_session(request)
-    body = await decode_body(request, AppBody, fixed=FIXED_AT_REGISTRATION)
+    body = await decode_body(request, AppBody, fixed=FIXED_AT_REGISTRATION, null_clears=CLEARABLE)
     req = UpdateAppRequest(user_id=session.user_id, client_id=_client_id(request), **given(body))
-    view = await registry(request).update_app(req, request_id=request_id(request))
-    return json_response(app_json(view), headers=NO_STORE)
+    reply = await registry(request).update_app(req, request_id=request_id(request))
+    return json_response(_with_webhook_secret(app_json(reply.view()), reply.webhook_secret), headers=NO_STORE)
 
 
 @routes.delete(BASE + "/{client_id}")
@@ -117,6 +123,18 @@ async def regenerate_secret(request: web.Request) -> web.Response:
         "client_secret": reply.client_secret,
         "old_secret_valid_until": reply.old_secret_valid_until,
     }
+    return json_response(data, headers=NO_STORE)
+
+
+@routes.post(BASE + "/{client_id}/webhook/secret")
+async def regenerate_webhook_secret(request: web.Request) -> web.Response:
+    """A new webhook signing secret, in this reply only; the old one stops signing at once."""
+    session = await require_api_session(request)
+    require_json_if_body(request)
+    reply = await registry(request).regenerate_webhook_secret(
+        session.user_id, _client_id(request), request_id=request_id(request)
+    )
+    data = {"client_id": reply.client_id, "webhook_secret": reply.webhook_secret}
     return json_response(data, headers=NO_STORE)
 
 

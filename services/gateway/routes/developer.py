@@ -1,9 +1,9 @@
-"""Gateway routes: Settings > Developer > OAuth Apps (pages and confirmations) and app logos."""
+"""Gateway routes: Settings > Developer > OAuth Apps (pages, confirmations, webhook buttons) and app logos."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.developer import actions, logos, pages
+from services.gateway.developer import actions, logos, pages, webhook_actions
 
-routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *logos.routes]
+routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *webhook_actions.routes, *logos.routes]
