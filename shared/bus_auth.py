@@ -136,6 +136,7 @@ USERS: dict[str, Permissions] = {
             subjects.TOKEN_EXCHANGE,
             subjects.TOKEN_INTROSPECT,
             subjects.TOKEN_USERINFO,
+            subjects.TOKEN_DEVICE_AUTHORIZE,
             subjects.op(subjects.TOKEN, "health"),  # ``/readyz``
             subjects.REVOCATION_REVOKE,
             subjects.REVOCATION_REVOKE_GRANT,
