@@ -35,6 +35,7 @@ REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/d
 REGISTRY_GET_ACCOUNT = op(REGISTRY, "account.get")
 REGISTRY_AUTHENTICATE = op(REGISTRY, "account.authenticate")  # email + password -> account
 REGISTRY_SET_PLAN = op(REGISTRY, "account.set_plan")  # the account's plan (source of truth)
+REGISTRY_SECRET_LEAKED = op(REGISTRY, "secret.leaked")  # leaked client secrets: invalidate at once
 
 # revocation
 REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009
@@ -42,6 +43,7 @@ REVOCATION_REVOKE_APP = op(REVOCATION, "app.revoke_all")
 REVOCATION_REVOKE_GRANT = op(REVOCATION, "grant.revoke")  # user revokes a connected app
 REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
+REVOCATION_LEAKED = op(REVOCATION, "leaked")  # leaked access/refresh tokens: revoke their grants
 
 
 # revocation's commands: a durable JetStream work queue only revocation consumes (``shared.commands``);

@@ -69,27 +69,43 @@ class Cascades:
         return len(owners)
 
     async def revoke_grant(
-        self, user_id: str, client_id: str, *, reason: str = "user_revoked", actor: str = ""
+        self,
+        user_id: str,
+        client_id: str,
+        *,
+        reason: str = "user_revoked",
+        actor: str = "",
+        url: str = "",
+        also: Sequence[str] = (),
     ) -> int:
-        """Every family of one user x app (exchanged or pending) and the grant itself; ``actor`` defaults
-        to the user (who revoked the connected app)."""
-        families = await self._store.families_of(user_id, client_id)
+        """Every family of one user x app (exchanged or pending, and ``also``) and the grant itself;
+        ``actor`` defaults to the user (who revoked the connected app); ``url``: a leak's."""
+        families = unique([*also, *await self._store.families_of(user_id, client_id)])
         pending = [parse_pending_member(m) for m in await self._store.pending(client_id)]
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
-        await self.revoke_families(client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id)
+        await self.revoke_families(
+            client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id, url=url
+        )
         await self._store.drop_grants(client_id, [user_id])
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
 
     async def revoke_families(
-        self, client_id: str, owners: dict[str, str], *, reason: str, user_id: str = "", actor: str = ""
+        self,
+        client_id: str,
+        owners: dict[str, str],
+        *,
+        reason: str,
+        user_id: str = "",
+        actor: str = "",
+        url: str = "",
     ) -> list[Revoked]:
         """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
         out: list[Revoked] = []
         for batch in chunks(list(owners)):
             out += await self._revoke_batch(
-                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor
+                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor, url=url
             )
         if self._revoked is not None:
             self._revoked.labels(reason=reason).inc(sum(r.tokens for r in out))
@@ -104,6 +120,7 @@ class Cascades:
         reason: str,
         user_id: str,
         actor: str,
+        url: str = "",
     ) -> list[Revoked]:
         now = int(self._clock())
 
@@ -130,6 +147,7 @@ class Cascades:
                 families=list(batch),
                 user_id=user_id,
                 reason=reason,
+                url=url,
             )
         )
         return revoked

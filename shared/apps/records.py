@@ -20,6 +20,11 @@ class AppRecord(AppSettings, frozen=True, kw_only=True):
     secret_hash: str
     previous_secret_hash: str = ""
     previous_secret_until: int = 0  # epoch seconds; the previous secret is valid before this
+    # A client secret reported leaked (``services/registry/leaks.py``): its HMAC, kept so a repeated
+    # report is still recognised; the URL and time show the owner's banner until a new secret is made.
+    leaked_secret_hash: str = ""
+    secret_leaked_url: str = ""
+    secret_leaked_at: int = 0
 
     def view(self) -> AppView:
         return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})

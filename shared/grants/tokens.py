@@ -41,6 +41,9 @@ class RedisTokens(GrantStoreBase):
         raw: bytes | None = await self._redis.get(keys.refresh_token(family, signature))
         return raw
 
+    async def family_known(self, family: str) -> bool:
+        return bool(await self._redis.exists(keys.family(family), keys.family_revoked(family)))
+
     async def revoke_access(self, family: str, signature: str) -> bool:
         script_keys = [keys.access_token(family, signature), keys.family_members(family)]
         return bool(await self._run(_REVOKE_ACCESS_TOKEN, script_keys, []))
