@@ -51,7 +51,11 @@ _JS_READ = (
     f"$JS.API.CONSUMER.*.{_STREAM}.>",
     f"$JS.API.STREAM.INFO.{_COMMANDS}",
 )
-_APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>", f"{P}.events.credential.>")  # ``RegistryClient.watch``
+_APP_EVENTS = (
+    f"{P}.events.app.>",
+    f"{P}.events.secret.>",
+    f"{P}.events.credential.>",
+)  # ``RegistryClient.watch``
 _SERVE = ("$SRV.>",)
 _DISCOVER = ("$SRV.PING", "$SRV.INFO", "$SRV.STATS")  # every service answers these (``mavio-oauth status``)
 RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.gateway import leaks as leak_reports
 from services.gateway import limits, middleware, server
 from services.gateway.announce import announce
 from services.gateway.client_address import parse_networks
@@ -36,6 +37,7 @@ from services.gateway.routes import (
     authorize,
     developer,
     health,
+    leaks,
     revocation,
     settings,
     token,
@@ -49,7 +51,18 @@ from shared.scopes import ScopeCatalog
 from shared.shutdown import close_nats
 from shared.store import make_redis
 
-ROUTE_MODULES = (health, assets, accounts, settings, developer, apps_api, authorize, token, revocation)
+ROUTE_MODULES = (
+    health,
+    assets,
+    accounts,
+    settings,
+    developer,
+    apps_api,
+    authorize,
+    token,
+    revocation,
+    leaks,
+)
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
 # only for a route whose limit differs, or when a trusted proxy names the client's address).
@@ -86,6 +99,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGO_DECODES] = asyncio.Semaphore(2)
     app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app.cleanup_ctx.append(_connections)
+    app.cleanup_ctx.append(leak_reports.reporter_keys)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, name="static")

@@ -53,7 +53,14 @@ def render(
 
 def wants_json(request: web.Request) -> bool:
     if request.path.startswith(
-        ("/api/", "/oauth/token", "/oauth/introspect", "/oauth/revoke", "/.well-known/")
+        (
+            "/api/",
+            "/oauth/token",
+            "/oauth/introspect",
+            "/oauth/revoke",
+            "/oauth/leaked-credentials",
+            "/.well-known/",
+        )
     ):
         return True
     accept = request.headers.get("Accept", "")

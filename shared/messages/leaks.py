@@ -11,7 +11,9 @@ from __future__ import annotations
 import msgspec
 
 REPORTER_ACTOR = "leak-reporter:"  # + the reporter's key identifier: the actor of a signed report
-MAX_ITEMS_PER_REQUEST = 100  # one bus request: 100 x (a credential, a 2 KiB url, a source) stays far below 1 MB
+MAX_ITEMS_PER_REQUEST = (
+    100  # one bus request: 100 x (a credential, a 2 KiB url, a source) stays far below 1 MB
+)
 
 
 class LeakedCredential(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ NOTICES = {
     "saved": "Your changes were saved.",
     "revoked": "Every token of this app was revoked.",
     "deleted": "The app was deleted.",
+    "leak_revoked": "The leaked credential was revoked.",
 }
 
 

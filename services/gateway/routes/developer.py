@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.developer import actions, logos, pages
+from services.gateway.developer import actions, leaks, logos, pages
 
-routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *logos.routes]
+routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *leaks.routes, *logos.routes]
