@@ -24,7 +24,6 @@ from shared.lifecycle import ServiceContext
 from shared.messages.commands import Command, NarrowToPlan
 from shared.messages.events import Event, PlanChanged
 from shared.messages.leaks import ReportLeakedReply, ReportLeakedRequest
-from shared.metrics import credentials_leaked
 from shared.messages.registry import (
     AccountView,
     AppView,
@@ -37,6 +36,7 @@ from shared.messages.registry import (
     VerifyClientRequest,
 )
 from shared.messages.revocation import PlanChangedReply
+from shared.metrics import credentials_leaked
 from shared.scopes import ScopeCatalog
 from shared.service import Meta, Route
 from shared.tokens import Signer
