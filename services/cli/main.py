@@ -5,6 +5,7 @@
     mavio-oauth users list
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
+    mavio-oauth leak-reporters list
     mavio-oauth status [--wait SECONDS]
 
 Talks to Redis directly (MAVIO_REDIS_URL; with neither it nor MAVIO_NATS_URL set, the running ``make run``
@@ -58,7 +59,7 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavio-oauth", description="Operate a Mavio OAuth deployment.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,status}")
+    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,leak-reporters,status}")
     users = groups.add_parser("users", help="Mavio accounts").add_subparsers(dest="command", required=True)
     add = users.add_parser("add", help="create an account")
     add.add_argument("email")
@@ -73,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     apps.add_parser("list", help="list every registered app")
     audit = apps.add_parser("audit", help="an app's audit trail, oldest first (from the bus)")
     audit.add_argument("client_id")
+    reporters = groups.add_parser("leak-reporters", help="trusted secret-scanning reporters")
+    reporters.add_subparsers(dest="command", required=True).add_parser(
+        "list", help="the reporters' keys (MAVIO_LEAK_REPORTER_KEYS_FILE or _URL)"
+    )
     status = groups.add_parser("status", help="the services and replicas answering on the bus")
     status.add_argument(
         "--wait", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS", help="collection window (1)"
@@ -167,6 +172,14 @@ async def _status(settings: Settings, wait: float) -> str:
 async def _run(args: argparse.Namespace, settings: Settings) -> str:
     if args.group == "status":
         return await _status(settings, args.wait)
+    if args.group == "leak-reporters":
+        from services.cli.leak_reporters import list_reporters
+        from shared.leak_reporters import KeyListError
+
+        try:
+            return await list_reporters(settings, _table)
+        except KeyListError as exc:
+            raise CliError(str(exc)) from None
     if (args.group, args.command) == ("apps", "audit"):
         from services.cli.audit import audit_trail
 

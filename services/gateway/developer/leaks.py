@@ -57,8 +57,7 @@ async def confirm(request: web.Request) -> web.Response:
     kind = kind_of(credential)
     if not kind:
         return confirm_page(request, TEMPLATE, reply, credential_error=NOT_A_CREDENTIAL, status=400)
-    ctx = {"credential": credential, "kind": kind, "masked": masked(credential)}
-    return confirm_page(request, CONFIRM, reply, **ctx)
+    return confirm_page(request, CONFIRM, reply, credential=credential, kind=kind, masked=masked(credential))
 
 
 @routes.post(APPS_PATH + "/{client_id}/leaked")
