@@ -22,6 +22,7 @@ from shared.events import read_audit
 from shared.logging import configure_logging
 from shared.messages import events as ev
 from shared.messages.revocation import ConnectedAppsReply, ConnectedAppsRequest
+from shared.tokens import mint, new_family_id
 from tests.support.factories import csrf_of, new_http, sign_in
 from tests.support.leak_reporter import Reporter, post_report, report_body, write_key_list
 from tests.support.system import System, start_system
@@ -260,3 +261,61 @@ async def test_without_reporter_keys_the_endpoint_is_not_there(system: System) -
     body = report_body(("x", "t"))
     status, reply = await post_report(system, body, Reporter(KEY_ID).headers(body))
     assert (status, reply["error"]) == (404, "not_found")
+
+
+async def _owner_report(system: System, http: Any, client_id: str, credential: str) -> tuple[int, str]:
+    """The owner's three steps: open the form, paste and continue, confirm. (status, final page)."""
+    base = system.url(f"/settings/developer/oauth-apps/{client_id}/leaked")
+    async with http.get(base) as resp:
+        assert resp.status == 200
+        csrf = csrf_of(await resp.text())
+    form = {"csrf_token": csrf, "credential": credential}
+    async with http.post(base + "/confirm", data=form) as resp:
+        page = await resp.text()
+        if resp.status != 200:
+            return resp.status, page
+        assert "Revoke it" in page and credential[-20:] not in page.replace(f'value="{credential}"', "")
+    async with http.post(base, data=form, allow_redirects=False) as resp:
+        return resp.status, resp.headers.get("Location", "") or await resp.text()
+
+
+async def test_the_owners_report_revokes_and_audits_with_the_owner(leaks: Leaks) -> None:
+    system = leaks.system
+    party = await new_party(system)
+    pair = await consented_pair(system, party)
+    async with new_http() as http:
+        await sign_in(system, http, party.owner.email)
+        status, location = await _owner_report(system, http, party.client_id, pair["refresh_token"])
+        assert (status, location.endswith("?notice=leak_revoked")) == (303, True), location
+        assert await bus_verify(system, pair["access_token"]) == {"active": False}
+        assert await connected_apps(system, party.user.id) == []
+        status, location = await _owner_report(system, http, party.client_id, party.secret)
+        assert status == 303, location
+    status, _, body = await refresh(system, party, pair["refresh_token"])
+    assert (status, body["error"]) == (401, "invalid_client")
+    leaked = [e for e in await audit(system, party.client_id) if isinstance(e, ev.CredentialLeaked)]
+    assert [(e.actor, e.credential_type, e.source) for e in leaked] == [
+        (party.owner.id, "refresh_token", "owner"),
+        (party.owner.id, "client_secret", "owner"),
+    ]
+
+
+async def test_a_credential_of_another_app_is_refused_without_saying_whether_it_exists(
+    leaks: Leaks,
+) -> None:
+    system = leaks.system
+    victim, mine = await new_party(system), await new_party(system)
+    pair = await consented_pair(system, victim)
+    made_up = mint("at", new_family_id())  # well-formed, checksum right, never issued
+    async with new_http() as http:
+        await sign_in(system, http, mine.owner.email)
+        answers = []
+        for credential in (pair["access_token"], victim.secret, made_up):
+            status, page = await _owner_report(system, http, mine.client_id, credential)
+            answers.append((status, re.findall(r'id="credential-error"[^>]*>([^<]*)<', page)))
+        status, page = await _owner_report(system, http, mine.client_id, "not a credential")
+        assert status == 400 and "Paste an access token" in page
+    refused = (400, ["This is not a live credential of this app, so nothing was revoked."])
+    assert answers == [refused, refused, refused]
+    assert (await bus_verify(system, pair["access_token"]))["active"] is True
+    assert (await refresh(system, victim, pair["refresh_token"]))[0] == 200
