@@ -33,8 +33,8 @@ def rotated(record: AppRecord, new_hash: str, *, keep_old_seconds: int, now: int
         secret_hash=new_hash,
         previous_secret_hash=record.secret_hash if keep else "",
         previous_secret_until=now + keep_old_seconds if keep else 0,
-        secret_leaked_url="",  # a new secret ends the leak banner (the leaked HMAC is kept)
-        secret_leaked_at=0,
+        leaked_url="",  # a new secret ends the leak banner (the leaked HMAC is kept)
+        leaked_at=0,
         updated_at=now,
     )
 
@@ -49,7 +49,7 @@ def leaked(record: AppRecord, signature: str, *, url: str, now: int) -> AppRecor
         previous_secret_hash="" if not current else record.previous_secret_hash,
         previous_secret_until=0 if not current else record.previous_secret_until,
         leaked_secret_hash=signature,
-        secret_leaked_url=url,
-        secret_leaked_at=now,
+        leaked_url=url,
+        leaked_at=now,
         updated_at=now,
     )

@@ -23,8 +23,8 @@ class AppRecord(AppSettings, frozen=True, kw_only=True):
     # A client secret reported leaked (``services/registry/leaks.py``): its HMAC, kept so a repeated
     # report is still recognised; the URL and time show the owner's banner until a new secret is made.
     leaked_secret_hash: str = ""
-    secret_leaked_url: str = ""
-    secret_leaked_at: int = 0
+    leaked_url: str = ""
+    leaked_at: int = 0
 
     def view(self) -> AppView:
         return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})

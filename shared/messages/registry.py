@@ -23,8 +23,8 @@ class AppView(AppSettings, frozen=True, kw_only=True):
     has_logo: bool = False
     created_at: int = 0
     updated_at: int = 0
-    secret_leaked_url: str = ""  # the client secret was reported found here and revoked ("" = not)
-    secret_leaked_at: int = 0  # epoch seconds; 0 once a new secret is made
+    leaked_url: str = ""  # the client secret was reported found here and revoked ("" = not)
+    leaked_at: int = 0  # epoch seconds; 0 once a new secret is made
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):
