@@ -20,7 +20,7 @@ from shared.verify_client import TokenVerifier
 GIVE_UP = 2.0  # seconds: a cache still accepting the token by then counts as a miss
 
 
-async def _until_rejected(verifier: TokenVerifier, token: str, since: float) -> float | None:
+async def until_rejected(verifier: TokenVerifier, token: str, since: float) -> float | None:
     while (elapsed := time.perf_counter() - since) < GIVE_UP:
         if not (await verifier.verify(token)).active:
             return max(0.0, elapsed)
@@ -49,7 +49,7 @@ async def revocation_visibility(
             replied = time.perf_counter()
             if reply.families_revoked != 1:
                 raise RuntimeError(f"revoked {reply.families_revoked} families, not 1")
-            seen = await asyncio.gather(*(_until_rejected(v, token, replied) for v in verifiers))
+            seen = await asyncio.gather(*(until_rejected(v, token, replied) for v in verifiers))
             misses += sum(s is None for s in seen)
             times += [s * 1000 for s in seen if s is not None]
     finally:
