@@ -8,6 +8,7 @@ import pytest
 from services.gateway.developer.leaks import kind_of, masked
 from services.gateway.leaks import ReportItem, parse_report, token_hash
 from services.registry import client_secrets
+from shared.apps.records import AppRecord
 from shared.apps.secrets import secret_matches
 from shared.errors import InvalidRequest
 from shared.tokens import mint, mint_client_secret, new_family_id
@@ -61,13 +62,19 @@ def test_what_a_pasted_credential_is_and_how_it_is_shown() -> None:
     assert masked(access) == access[:13] + "…" and masked(secret) == secret[:13] + "…"
 
 
-def test_a_leaked_current_secret_stops_at_once_and_a_new_one_ends_the_banner() -> None:
+def rotated_app() -> tuple[str, str, AppRecord]:
+    """An app whose previous secret is still valid for an hour: (previous, current, record)."""
     old, current = mint_client_secret(), mint_client_secret()
     app = record(
         secret_hash=SIGNER.sign(current),
         previous_secret_hash=SIGNER.sign(old),
         previous_secret_until=NOW + 3600,
     )
+    return old, current, app
+
+
+def test_a_leaked_current_secret_stops_at_once_and_a_new_one_ends_the_banner() -> None:
+    old, current, app = rotated_app()
     leaked = client_secrets.leaked(app, SIGNER.sign(current), url="https://x", now=NOW)
     assert not secret_matches(leaked, current, SIGNER, now=NOW)
     assert secret_matches(leaked, old, SIGNER, now=NOW)  # not the one reported: keeps its window
@@ -81,12 +88,7 @@ def test_a_leaked_current_secret_stops_at_once_and_a_new_one_ends_the_banner() -
 
 
 def test_a_leaked_previous_secret_stops_and_the_current_one_stays() -> None:
-    old, current = mint_client_secret(), mint_client_secret()
-    app = record(
-        secret_hash=SIGNER.sign(current),
-        previous_secret_hash=SIGNER.sign(old),
-        previous_secret_until=NOW + 3600,
-    )
+    old, current, app = rotated_app()
     leaked = client_secrets.leaked(app, SIGNER.sign(old), url="", now=NOW)
     assert not secret_matches(leaked, old, SIGNER, now=NOW)
     assert secret_matches(leaked, current, SIGNER, now=NOW)
