@@ -192,6 +192,30 @@ async def test_a_replayed_report_acts_once_and_answers_the_same_labels(leaks: Le
     assert len([e for e in trail if isinstance(e, ev.TokensRevoked) and e.reason == "leaked"]) == 1
 
 
+async def test_a_large_report_is_handled_in_chunks_and_answered_in_order(leaks: Leaks) -> None:
+    """250 well-formed tokens (three bus requests to revocation) with 3 KB urls (a 900 KB body): the
+    two live ones are revoked, every label is in the report's order."""
+    system = leaks.system
+    first, second = await new_party(system), await new_party(system)
+    live = {120: (await tokens_for(system, first))["access_token"]}
+    live[249] = (await tokens_for(system, second))["refresh_token"]
+    tokens = [live.get(i) or mint("at", new_family_id()) for i in range(250)]
+    body = json.dumps(
+        [
+            {"token": t, "type": "t", "url": f"https://x/{i}/" + "p" * 3000, "source": "c"}
+            for i, t in enumerate(tokens)
+        ]
+    ).encode()
+    assert 700_000 < len(body) < 1024 * 1024
+    status, reply = await signed(leaks, body)
+    assert status == 200, reply
+    assert [r["token_hash"] for r in reply] == [sha256(t) for t in tokens]
+    assert [i for i, r in enumerate(reply) if r["label"] == "true_positive"] == [120, 249]
+    assert await bus_verify(system, live[120]) == {"active": False}
+    status, _, refused = await refresh(system, second, live[249])
+    assert (status, refused["error"]) == (400, "invalid_grant")
+
+
 def _two_mib() -> bytes:
     return json.dumps([{"token": "x" * (2 * 1024 * 1024), "type": "t"}]).encode()
 
