@@ -4,7 +4,8 @@
    ``shared.verify_client``'s event-evicted cache;
 2. the bus and store ceilings of this machine (``../shared/peers/limits``);
 3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE), Mavio beside
-   node-oidc-provider (``../shared/peers/oidc-provider``).
+   node-oidc-provider (``../shared/peers/oidc-provider``);
+4. developer webhooks (``bench.webhooks``): revocation reply to the receiver's 2xx, deliveries/s.
 Prints each window and the medians; writes ``bench/results/<date>.json`` and ``<date>.md``."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import argparse
 import os
 import sys
 
-from bench import ceilings, report
+from bench import ceilings, report, webhooks
 from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
 from bench.leak_visibility import run_leak_visibility
@@ -44,6 +45,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         nargs="*",
         default=[1_000, 100_000, 1_000_000],
         help="live grants at which verification is measured (none: skip goal 5's verification and memory)",
+    )
+    p.add_argument(
+        "--webhook-events", type=int, default=1000, help="webhook events timed and counted (0: skip)"
     )
     p.add_argument("--sweep", type=int, default=1_000_000, help="families the sweeper expires (0: skip)")
     p.add_argument("--no-ceilings", action="store_true")
@@ -173,6 +177,9 @@ def main(argv: list[str]) -> int:
         measures += uvloop.run(run_visibility(stack, a))
         if a.leak_reports:
             measures.append(uvloop.run(run_leak_visibility(a.leak_reports)))
+        if a.webhook_events:
+            measures += uvloop.run(webhooks.run(stack, a.webhook_events))
+            stack.stop_module("services.webhooks")
         scaled, found = uvloop.run(run_scale(stack, a))
         results |= scaled
         measures += found

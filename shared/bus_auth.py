@@ -32,6 +32,9 @@ AUDIT = f"{P}.audit.>"  # the audit stream's subjects (``shared.events.AUDIT_PRE
 _STREAM = "MAVIO_AUDIT"
 _COMMANDS = "MAVIO_COMMANDS"  # revocation's work queue (``shared.commands``)
 _CONSUMER = f"{_COMMANDS}.revocation"
+_WEBHOOKS = "MAVIO_WEBHOOKS"  # the webhooks service's delivery queue (``shared.webhooks.queue``)
+# The webhooks service's durable consumers: of its queue, and of the audit trail (its feed).
+_WEBHOOK_CONSUMERS = (f"{_WEBHOOKS}.webhooks", f"{_STREAM}.webhooks")
 # Create or update the audit stream and the command queue, publish to them (the acknowledgement comes
 # back to the inbox), and pull and acknowledge revocation's commands.
 _JS_WRITE = (
@@ -42,6 +45,15 @@ _JS_WRITE = (
     *(f"$JS.API.CONSUMER.{op}.{_CONSUMER}" for op in ("CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT")),
     f"$JS.API.CONSUMER.CREATE.{_CONSUMER}.>",  # with its filter subject
     f"$JS.ACK.{_CONSUMER}.>",
+    f"{P}.webhook-queue.>",
+    *(f"$JS.API.STREAM.{op}.{_WEBHOOKS}" for op in ("CREATE", "UPDATE", "INFO")),
+    *(
+        f"$JS.API.CONSUMER.{op}.{c}"
+        for op in ("CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT")
+        for c in _WEBHOOK_CONSUMERS
+    ),
+    *(f"$JS.API.CONSUMER.CREATE.{c}.>" for c in _WEBHOOK_CONSUMERS),
+    *(f"$JS.ACK.{c}.>" for c in _WEBHOOK_CONSUMERS),
 )
 # An ordered consumer of the trail (its API only: never a pull from another stream's consumer), and
 # the command queue's size for ``status``.
@@ -106,6 +118,14 @@ USERS: dict[str, Permissions] = {
         responses=True,
         queue="revocation",
     ),
+    # Developer webhooks: it serves its own subjects and reads Redis; its JetStream work (the audit feed,
+    # the delivery queue) goes through its writer as ``audit``.
+    "webhooks": Permissions(
+        publish=_probe("webhooks"),
+        subscribe=_own("webhooks"),
+        responses=True,
+        queue="webhooks",
+    ),
     # The gateway answers discovery only ($SRV: ``services.gateway.announce``), for ``mavio-oauth status``.
     # Of revocation it asks only what a user or an app asks for itself: an app's commands ("revoke all
     # tokens", deletion) are the registry's, which has revocation do them.
@@ -138,7 +158,7 @@ USERS: dict[str, Permissions] = {
     AUDIT_USER: Permissions(publish=_JS_WRITE, subscribe=(), responses=False),
 }
 # The services that write JetStream through a second connection as ``AUDIT_USER``.
-AUDIT_WRITERS = ("token", "registry", "revocation")
+AUDIT_WRITERS = ("token", "registry", "revocation", "webhooks")
 
 # A resource server using ``shared.verify_client``: verify tokens, report cached calls, and hear only
 # the events its verification cache needs (not plan changes, not app or secret changes). Each resource

@@ -80,6 +80,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     resource_bus_users: tuple[str, ...] = ("resource",)
     # Full-rights bus users whose inboxes the services also answer (the tests' harness; none in production).
     bus_admin_users: tuple[str, ...] = ()
+    # Developer webhooks (``services.webhooks``): seconds for one attempt, the delays between attempts,
+    # deliveries in flight per app.
+    webhook_timeout: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18_000.0, 36_000.0, 36_000.0)
+    webhook_max_in_flight: int = 10
 
     @property
     def production(self) -> bool:
@@ -190,6 +195,23 @@ def _ip_address(raw: str) -> str:
         raise ValueError(f"expected an IP address, got {raw!r}") from None
 
 
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0}
+
+
+def _schedule(raw: str) -> tuple[float, ...]:
+    """Comma-separated delays, each a number and a unit (``ms``, ``s``, ``m``, ``h``, ``d``):
+    ``5s,5m,30m,2h``; empty = no retry."""
+    out = []
+    for one in filter(None, (part.strip().lower() for part in raw.split(","))):
+        match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)", one)
+        if match is None:
+            raise ValueError(f"expected delays like 5s,5m,30m,2h, got {one!r}")
+        out.append(float(match[1]) * _UNITS[match[2]])
+    if len(out) > 20 or any(d > 7 * 86_400 for d in out):
+        raise ValueError("expected at most 20 delays of at most 7d each")
+    return tuple(out)
+
+
 def _hmac_key(raw: str) -> str:
     if len(raw.encode()) < 32:
         raise ValueError("expected at least 32 bytes of secret key material")
@@ -242,6 +264,9 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_LEAK_REPORTER_KEYS_URL": ("leak_reporter_keys_url", _url("https", "http")),
     "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
     "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
+    "MAVIO_WEBHOOK_TIMEOUT": ("webhook_timeout", _float(0.05, 60)),
+    "MAVIO_WEBHOOK_RETRY_SCHEDULE": ("webhook_retry_schedule", _schedule),
+    "MAVIO_WEBHOOK_MAX_IN_FLIGHT": ("webhook_max_in_flight", _int(1, 1000)),
 }
 
 # Secrets: an empty value is an error (too short), never "unset".
@@ -250,7 +275,7 @@ _SECRET_FIELDS = ("token_hmac_key", "key_encryption_key")
 # Variables read by the local launcher, validated here so a typo fails fast everywhere.
 REPLICA_VARIABLES = {
     f"MAVIO_{name.upper()}_REPLICAS": name
-    for name in ("authorize", "token", "registry", "revocation", "gateway")
+    for name in ("authorize", "token", "registry", "revocation", "webhooks", "gateway")
 }
 
 

@@ -24,6 +24,7 @@ async def publish_acknowledged(
     *,
     ensure: Callable[[], Awaitable[None]],
     stream: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> bool:
     """Publish ``data`` and wait for JetStream to acknowledge it, up to ``TRIES`` times: when no stream
     answers, ``ensure`` creates it (its failure is logged, and the next try tells); a timeout or another
@@ -31,7 +32,7 @@ async def publish_acknowledged(
     js = writer.jetstream()
     for attempt in range(TRIES):
         try:
-            await js.publish(subject, data, timeout=ACK_TIMEOUT, stream=stream)
+            await js.publish(subject, data, timeout=ACK_TIMEOUT, stream=stream, headers=headers)
             return True
         except (nats.errors.NoRespondersError, nats.js.errors.NoStreamResponseError):
             try:

@@ -97,3 +97,32 @@ def credentials_view(view_id: str) -> str:
 
 
 CREDENTIALS_VIEW_TTL = 600
+
+
+# ---- developer webhooks (``services.webhooks.store``) -------------------------------------------
+# One app's keys share the slot ``{w:<client_id>}``; the webhooks service is their one writer.
+
+WEBHOOK_LOG_MAX = 100  # deliveries kept per app
+
+
+def webhook_log(client_id: str) -> str:
+    """list: the app's delivery ids, newest first, at most ``WEBHOOK_LOG_MAX``."""
+    return f"{P}:{{w:{client_id}}}:webhook-log"
+
+
+def webhook_deliveries(client_id: str) -> str:
+    """hash: delivery id -> JSON ``StoredDelivery`` (type, status, attempts, last status, the payload;
+    never a secret); a field leaves with its id from the log."""
+    return f"{P}:{{w:{client_id}}}:webhook-deliveries"
+
+
+def webhook_endpoint(client_id: str) -> str:
+    """hash: the endpoint's state: ``failing_since`` (epoch seconds of the first failed attempt since the
+    last success) and ``disabled_at``."""
+    return f"{P}:{{w:{client_id}}}:webhook-endpoint"
+
+
+def webhook_in_flight(client_id: str) -> str:
+    """sorted set: attempts in flight to the app's endpoint (member: attempt id, score: when the slot
+    lapses in epoch ms, should its replica die); at most ``MAVIO_WEBHOOK_MAX_IN_FLIGHT``."""
+    return f"{P}:{{w:{client_id}}}:webhook-in-flight"

@@ -10,7 +10,8 @@ AUTHORIZE = "authorize"
 TOKEN = "token"
 REGISTRY = "registry"
 REVOCATION = "revocation"
-SERVICES = (AUTHORIZE, TOKEN, REGISTRY, REVOCATION)
+WEBHOOKS = "webhooks"
+SERVICES = (AUTHORIZE, TOKEN, REGISTRY, REVOCATION, WEBHOOKS)
 GATEWAY = "gateway"  # the gateway's name in nats.micro discovery only: it serves no subject
 
 
@@ -45,6 +46,14 @@ REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
 REVOCATION_LEAKED = op(REVOCATION, "leaked")  # leaked access/refresh tokens: revoke their grants
 
+# webhooks (``services.webhooks``): an app's delivery log and endpoint, asked by the gateway for its owner
+WEBHOOKS_DELIVERIES = op(WEBHOOKS, "deliveries.list")  # the last 100 deliveries and the endpoint's state
+WEBHOOKS_REDELIVER = op(WEBHOOKS, "deliveries.redeliver")  # one delivery again, same webhook-id
+WEBHOOKS_SEND_TEST = op(WEBHOOKS, "test.send")  # a ``webhook.test`` event
+WEBHOOKS_ENABLE = op(WEBHOOKS, "endpoint.enable")  # resume a disabled endpoint
+WEBHOOKS_ENDPOINT = op(WEBHOOKS, "endpoint.get")  # enabled, or disabled since when
+# The deliveries to make: a JetStream work queue only the webhooks service reads (``shared.webhooks.queue``).
+WEBHOOK_QUEUE = f"{PREFIX}.webhook-queue"
 
 # revocation's commands: a durable JetStream work queue only revocation consumes (``shared.commands``);
 # not events, so no observer can take the work.

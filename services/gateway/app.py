@@ -41,6 +41,7 @@ from services.gateway.routes import (
     revocation,
     settings,
     token,
+    webhooks_api,
 )
 from services.gateway.security_headers import add_security_headers
 from services.gateway.sign_in_gate import SignInGate
@@ -58,6 +59,7 @@ ROUTE_MODULES = (
     settings,
     developer,
     apps_api,
+    webhooks_api,
     authorize,
     token,
     revocation,

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
+from services.gateway.openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
 from shared.apps.settings import AppSettings
 
 PATH: Final = "/api/openapi.json"
@@ -434,9 +435,9 @@ def document(public_url: str) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Mavio OAuth", "version": "1"},
         "servers": [{"url": public_url}],
-        "paths": {**_OAUTH_PATHS, **_APP_PATHS},
+        "paths": {**_OAUTH_PATHS, **_APP_PATHS, **webhook_paths(_API_ERRORS)},
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **WEBHOOK_SCHEMAS},
             "securitySchemes": {
                 "clientBasic": {"type": "http", "scheme": "basic"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "mavio_session"},

@@ -85,8 +85,27 @@ class Cascades:
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
         await self.revoke_families(
-            client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id, url=url
+            client_id,
+            owners,
+            reason=reason,
+            user_id=user_id,
+            actor=actor or user_id,
+            grant_ended=True,
+            url=url,
         )
+        if not owners:  # no token was live, but the grant ended: the trail (and the app's webhook) says so
+            await self._publish(
+                ev.TokensRevoked(
+                    at=self._clock(),
+                    client_id=client_id,
+                    actor=actor or user_id,
+                    families=[],
+                    user_id=user_id,
+                    reason=reason,
+                    grant_ended=True,
+                    url=url,
+                )
+            )
         await self._store.drop_grants(client_id, [user_id])
         log.info("grant revoked", client_id=client_id, user_id=user_id, reason=reason, families=len(owners))
         return len(owners)
@@ -100,12 +119,21 @@ class Cascades:
         user_id: str = "",
         actor: str = "",
         url: str = "",
+        grant_ended: bool = False,
     ) -> list[Revoked]:
         """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
         out: list[Revoked] = []
-        for batch in chunks(list(owners)):
+        for index, batch in enumerate(chunks(list(owners))):
+            ended = grant_ended and index == 0  # one event says the grant ended, however many batches
             out += await self._revoke_batch(
-                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor, url=url
+                client_id,
+                batch,
+                owners,
+                reason=reason,
+                user_id=user_id,
+                actor=actor,
+                url=url,
+                grant_ended=ended,
             )
         if self._revoked is not None:
             self._revoked.labels(reason=reason).inc(sum(r.tokens for r in out))
@@ -121,6 +149,7 @@ class Cascades:
         user_id: str,
         actor: str,
         url: str = "",
+        grant_ended: bool = False,
     ) -> list[Revoked]:
         now = int(self._clock())
 
@@ -147,6 +176,8 @@ class Cascades:
                 families=list(batch),
                 user_id=user_id,
                 reason=reason,
+                users=[] if user_id else unique(u for u, _ in pairs if u),
+                grant_ended=grant_ended,
                 url=url,
             )
         )

@@ -24,6 +24,7 @@ from services.revocation.domain import parse_pending_member
 from services.revocation.publisher import Publish
 from services.revocation.store import RevocationStore
 from shared.errors import InvalidRequest
+from shared.grants.records import GrantRecord
 from shared.messages import events as ev
 from shared.messages.revocation import PlanChangedReply
 from shared.scopes import PLANS, ScopeCatalog
@@ -98,18 +99,32 @@ class PlanNarrower:
             if outcome == "narrowed":
                 narrowed_grants += 1
             await self._revoke_pending(user_id, client_id, allowed, actor)
-            if by_app.get(client_id):
-                await self._publish(
-                    ev.ScopesNarrowed(
-                        at=self._clock(),
-                        client_id=client_id,
-                        actor=actor,
-                        user_id=user_id,
-                        families=by_app[client_id],
-                        scope=scope or scopes.get(client_id, ""),
-                    )
-                )
+            if by_app.get(client_id) or outcome == "narrowed":  # the grant alone, too (app webhooks)
+                now = scope or scopes.get(client_id, "")
+                await self._announce(user_id, client_id, by_app.get(client_id, []), now, grants, actor)
         return narrowed_grants, revoked_grants
+
+    async def _announce(
+        self,
+        user_id: str,
+        client_id: str,
+        families: list[str],
+        scope: str,
+        grants: dict[str, GrantRecord],
+        actor: str,
+    ) -> None:
+        """``ScopesNarrowed``: these families (caches) and the grant (``removed_scopes``) now carry less."""
+        await self._publish(
+            ev.ScopesNarrowed(
+                at=self._clock(),
+                client_id=client_id,
+                actor=actor,
+                user_id=user_id,
+                families=families,
+                scope=scope,
+                removed_scopes=_removed(grants.get(client_id), scope),
+            )
+        )
 
     async def _revoke_pending(
         self, user_id: str, client_id: str, allowed: frozenset[str], actor: str
@@ -131,6 +146,12 @@ class PlanNarrower:
             await self._cascades.revoke_families(
                 client_id, owners, reason=REASON, user_id=user_id, actor=actor
             )
+
+
+def _removed(before: GrantRecord | None, scope: str) -> list[str]:
+    """The scopes the grant had before the change and has no longer."""
+    had = before.scope.split() if before is not None else []
+    return sorted(set(had) - set(scope.split()))
 
 
 def _outside(scope: str | None, allowed: frozenset[str]) -> bool:

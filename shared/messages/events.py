@@ -31,7 +31,14 @@ class TokensRevoked(_Event, tag="tokens.revoked", kw_only=True, frozen=True):
     user_id: str = ""
     reason: str  # rfc7009 | app_revoke_all | app_deleted | user_revoked | code_reused | refresh_reused | plan
     # | leaked (a secret-scanning report or the owner's leak report named a token of these families)
+    # | operator (an operator ended the user's access to the app: revoke_grant with this reason)
     url: str = ""  # leaked: where the credential was found
+    # The users whose families these are, when ``user_id`` is empty (an app's "revoke all tokens"): each
+    # user's grant gets its own webhook (``services.webhooks``). Empty from older publishers.
+    users: list[str] = []
+    # The user's grant to the app ended with these families (a user's, an operator's or a plan's
+    # revocation of the grant), not only some of its tokens (a plan's cut of pending codes).
+    grant_ended: bool = False
 
 
 class RefreshReused(_Event, tag="refresh.reused", kw_only=True, frozen=True):
@@ -100,6 +107,7 @@ class ScopesNarrowed(_Event, tag="scopes.narrowed", kw_only=True, frozen=True):
     user_id: str
     families: list[str]
     scope: str
+    removed_scopes: list[str] = []  # what the change took away ("" from older publishers)
 
 
 class PlanChanged(_Event, tag="plan.changed", kw_only=True, frozen=True):

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from shared import subjects
+from shared.apps.records import AppRecord
 from shared.events import read_audit
 from shared.logging import configure_logging
 from shared.messages import events as ev
@@ -25,6 +26,7 @@ from shared.messages.revocation import ConnectedAppsReply, ConnectedAppsRequest
 from shared.tokens import mint, new_family_id
 from tests.support.factories import csrf_of, new_http, sign_in
 from tests.support.leak_reporter import Reporter, post_report, report_body, write_key_list
+from tests.support.polling import until
 from tests.support.system import System, start_system
 from tests.support.token_flow import (
     Party,
@@ -37,6 +39,7 @@ from tests.support.token_flow import (
     token_request,
     tokens_for,
 )
+from tests.support.webhooks import Receiver, attach_webhook
 
 URL = "https://github.com/someone/dotfiles/blob/main/.env"
 KEY_ID = "mavio-test-reporter-1"
@@ -156,6 +159,66 @@ async def test_a_signed_report_revokes_what_mavio_issued_and_labels_every_item(l
     for token, _ in items[:4]:
         assert token not in text
         assert token[-20:] not in text
+
+
+async def test_the_app_hears_of_its_leaked_token_and_secret_by_signed_webhooks(leaks: Leaks) -> None:
+    """The app's receiver, verifying every delivery with the ``standardwebhooks`` library (unmodified),
+    gets ``tokens.revoked`` (reason ``leaked``, the url) for the token's grant and ``credential.leaked``
+    for the token, then for the client secret; never the credential itself."""
+    system = leaks.system
+    receiver = await Receiver().start()
+    try:
+        party = await new_party(system)
+        receiver.secret = await attach_webhook(system, party.client_id, receiver.url)
+        pair = await consented_pair(system, party)
+        status, _ = await signed(leaks, report_body((pair["access_token"], "mavio_access_token"), url=URL))
+        assert status == 200
+        await until("tokens.revoked and credential.leaked", lambda: _arrived(receiver, 1, 1))
+        [revoked] = receiver.of_type("tokens.revoked")
+        assert revoked.payload is not None and revoked.payload["data"] == {
+            "grant": f"{party.client_id}:{party.user.id}",
+            "sub": party.user.id,
+            "client_id": party.client_id,
+            "reason": "leaked",
+            "url": URL,
+        }
+        assert _leaked(receiver)["access_token"] == _leak_data(party, "access_token", pair["access_token"])
+        if "webhook_url" in AppRecord.__struct_fields__:  # the app record keeps its webhook (issue 26, w2)
+            status, _ = await signed(leaks, report_body((party.secret, "mavio_client_secret"), url=URL))
+            assert status == 200
+            await until("credential.leaked of the secret", lambda: _arrived(receiver, 1, 2))
+            assert _leaked(receiver)["client_secret"] == _leak_data(party, "client_secret", party.secret)
+        bodies = json.dumps([r.payload for r in receiver.received])
+        assert pair["access_token"] not in bodies and party.secret not in bodies
+    finally:
+        await receiver.close()
+
+
+async def _arrived(receiver: Receiver, revoked: int, leaked: int) -> bool:
+    assert all(r.payload is not None for r in receiver.received), "a delivery did not verify"
+    return (len(receiver.of_type("tokens.revoked")), len(receiver.of_type("credential.leaked"))) == (
+        revoked,
+        leaked,
+    )
+
+
+def _leaked(receiver: Receiver) -> dict[str, dict[str, Any]]:
+    """The ``credential.leaked`` deliveries' data by credential type."""
+    return {
+        r.payload["data"]["credential_type"]: r.payload["data"]
+        for r in receiver.of_type("credential.leaked")
+        if r.payload
+    }
+
+
+def _leak_data(party: Party, kind: str, credential: str) -> dict[str, Any]:
+    return {
+        "client_id": party.client_id,
+        "credential_type": kind,
+        "token_hash": sha256(credential),
+        "url": URL,
+        "source": "content",
+    }
 
 
 async def test_the_app_page_says_its_secret_was_found_until_a_new_one_is_made(leaks: Leaks) -> None:

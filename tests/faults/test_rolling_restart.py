@@ -16,7 +16,7 @@ from tests.support.load import Load
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(300)]  # a fleet starting on a loaded machine
 
-REPLICAS = {"authorize": 2, "token": 3, "registry": 2, "revocation": 2}
+REPLICAS = {"authorize": 2, "token": 3, "registry": 2, "revocation": 2, "webhooks": 1}
 
 
 GATEWAYS = 2

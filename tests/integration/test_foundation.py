@@ -27,6 +27,7 @@ async def test_readyz_routes_through_every_service_and_redis(system: System) -> 
         "token": True,
         "registry": True,
         "revocation": True,
+        "webhooks": True,
     }
     async with system.http.get(system.url("/healthz")) as resp:
         assert resp.status == 200

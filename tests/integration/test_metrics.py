@@ -29,7 +29,7 @@ from tests.support.token_flow import exchange, new_party, refresh, seed_code, to
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 BASE_PORT = unused_port()
-REPLICAS = {"authorize": 1, "token": 2, "registry": 1, "revocation": 1}
+REPLICAS = {"authorize": 1, "token": 2, "registry": 1, "revocation": 1, "webhooks": 1}
 
 
 @pytest.fixture(scope="module")

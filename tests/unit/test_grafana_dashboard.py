@@ -17,11 +17,12 @@ from prometheus_client import CollectorRegistry
 from services.gateway.metrics import GatewayMetrics
 from services.revocation.metrics import RevocationMetrics
 from services.token.metrics import TokenMetrics
+from services.webhooks.metrics import WebhookMetrics
 from shared import subjects
 from shared.metrics import ServiceMetrics
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana-dashboard.json"
-OWN_METRICS = {"token": TokenMetrics, "revocation": RevocationMetrics}
+OWN_METRICS = {"token": TokenMetrics, "revocation": RevocationMetrics, "webhooks": WebhookMetrics}
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
