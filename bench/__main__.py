@@ -19,6 +19,7 @@ import sys
 from bench import ceilings, report, webhooks
 from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
+from bench.leak_visibility import run_leak_visibility
 from bench.load import Window
 from bench.measures import Measure
 from bench.scale import sweeper_at_scale, verify_at_scale
@@ -37,6 +38,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tokens", type=int, default=2000, help="distinct access tokens verified")
     p.add_argument("--hot-set", type=int, default=1000, help="tokens in the cached-verification hot set")
     p.add_argument("--revocations", type=int, default=100, help="revocations timed for cache visibility")
+    p.add_argument(
+        "--leak-reports", type=int, default=100, help="leak reports timed for cache visibility (0: skip)"
+    )
     p.add_argument(
         "--scale",
         type=int,
@@ -179,6 +183,8 @@ def main(argv: list[str]) -> int:
 
         results |= uvloop.run(run_verify(stack, a))
         measures += uvloop.run(run_visibility(stack, a))
+        if a.leak_reports:
+            measures.append(uvloop.run(run_leak_visibility(a.leak_reports)))
         if a.webhook_events:
             measures += uvloop.run(webhooks.run(stack, a.webhook_events))
             stack.stop_module("services.webhooks")

@@ -63,7 +63,11 @@ _JS_READ = (
     f"$JS.API.CONSUMER.*.{_STREAM}.>",
     f"$JS.API.STREAM.INFO.{_COMMANDS}",
 )
-_APP_EVENTS = (f"{P}.events.app.>", f"{P}.events.secret.>")  # ``RegistryClient.watch``
+_APP_EVENTS = (
+    f"{P}.events.app.>",
+    f"{P}.events.secret.>",
+    f"{P}.events.credential.>",
+)  # ``RegistryClient.watch``
 _SERVE = ("$SRV.>",)
 _DISCOVER = ("$SRV.PING", "$SRV.INFO", "$SRV.STATS")  # every service answers these (``mavio-oauth status``)
 RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
@@ -141,6 +145,7 @@ USERS: dict[str, Permissions] = {
             subjects.REVOCATION_REVOKE,
             subjects.REVOCATION_REVOKE_GRANT,
             subjects.REVOCATION_CONNECTED_APPS,
+            subjects.REVOCATION_LEAKED,  # a leak report's tokens (``POST /oauth/leaked-credentials``)
             subjects.op(subjects.REVOCATION, "health"),  # ``/readyz``
         ),
         subscribe=(*_APP_EVENTS, *_SERVE),

@@ -76,6 +76,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     http_idle_timeout: float = 75.0
     http_body_timeout: float = 30.0
     trusted_proxies: tuple[str, ...] = ()
+    # Trusted leak reporters' public keys (GitHub's key-list JSON): a file, or a URL fetched and cached;
+    # neither: ``POST /oauth/leaked-credentials`` answers 404 (``shared.leak_reporters``).
+    leak_reporter_keys_file: str = ""
+    leak_reporter_keys_url: str = ""
     # Bus users of resource servers (one per resource service, each with its own ``_INBOX.<user>.``).
     resource_bus_users: tuple[str, ...] = ("resource",)
     # Full-rights bus users whose inboxes the services also answer (the tests' harness; none in production).
@@ -157,6 +161,13 @@ def _url(*schemes: str) -> Callable[[str], str]:
         return raw.strip().rstrip("/") if parts.scheme.startswith("http") else raw.strip()
 
     return parse
+
+
+def _readable_file(raw: str) -> str:
+    path = raw.strip()
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise ValueError(f"no readable file at {path!r}")
+    return path
 
 
 def _nats_urls(raw: str) -> str:
@@ -262,6 +273,8 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_HTTP_BODY_TIMEOUT": ("http_body_timeout", _float(0.1, 3600)),
     "MAVIO_HTTP_IDLE_TIMEOUT": ("http_idle_timeout", _float(0.1, 3600)),
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
+    "MAVIO_LEAK_REPORTER_KEYS_FILE": ("leak_reporter_keys_file", _readable_file),
+    "MAVIO_LEAK_REPORTER_KEYS_URL": ("leak_reporter_keys_url", _url("https", "http")),
     "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
     "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
     "MAVIO_WEBHOOK_TIMEOUT": ("webhook_timeout", _float(0.05, 60)),

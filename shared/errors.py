@@ -268,6 +268,14 @@ class CsrfFailed(OAuthError):
     status = 403
 
 
+class InvalidSignature(OAuthError):
+    """Not an RFC code: a signed report (``POST /oauth/leaked-credentials``) came without a signature,
+    with one that does not verify over the body, or with a key identifier no trusted reporter has."""
+
+    error = "invalid_signature"
+    status = 401
+
+
 class SignInRequired(OAuthError):
     """Not an RFC code: the API needs a signed-in session cookie."""
 

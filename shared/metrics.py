@@ -147,3 +147,15 @@ def tokens_revoked(registry: CollectorRegistry) -> Counter:
         ["reason"],
         registry=registry,
     )
+
+
+def credentials_leaked(registry: CollectorRegistry) -> Counter:
+    """``mavio_credentials_leaked_total{credential_type, reporter}``: live credentials revoked because
+    a leak report named them (reporter ``scanner``: a signed secret-scanning report; ``owner``: the
+    app page's form)."""
+    return Counter(
+        "mavio_credentials_leaked",
+        "Live credentials revoked after a leak report, by type and reporter (scanner or owner)",
+        ["credential_type", "reporter"],
+        registry=registry,
+    )

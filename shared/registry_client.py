@@ -17,7 +17,7 @@ from nats.aio.subscription import Subscription
 
 from shared import subjects
 from shared.bus import Bus
-from shared.messages.events import AppChanged, AppDeleted, Event, SecretRegenerated
+from shared.messages.events import AppChanged, AppDeleted, CredentialLeaked, Event, SecretRegenerated
 from shared.messages.registry import (
     AccountView,
     AppView,
@@ -53,7 +53,12 @@ T = TypeVar("T")
 COMMAND_TIMEOUTS = 3
 
 CACHE_MAX_ENTRIES = 10_000
-APP_EVENTS = (subjects.EVENT_APP_CHANGED, subjects.EVENT_APP_DELETED, subjects.EVENT_SECRET_REGENERATED)
+APP_EVENTS = (
+    subjects.EVENT_APP_CHANGED,
+    subjects.EVENT_APP_DELETED,
+    subjects.EVENT_SECRET_REGENERATED,
+    subjects.EVENT_CREDENTIAL_LEAKED,  # a leaked client secret was invalidated
+)
 _events = msgspec.json.Decoder(Event)
 
 
@@ -109,7 +114,7 @@ class AppViewCache(Generic[V]):
             except (msgspec.DecodeError, msgspec.ValidationError):
                 return
             match event:
-                case AppChanged() | AppDeleted() | SecretRegenerated():
+                case AppChanged() | AppDeleted() | SecretRegenerated() | CredentialLeaked():
                     self.evict(event.client_id)
 
         return [await nc.subscribe(subject, cb=on_event) for subject in APP_EVENTS]

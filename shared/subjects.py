@@ -42,6 +42,7 @@ REGISTRY_OWNER = op(REGISTRY, "owner")  # owner operations (create/list/update/d
 REGISTRY_GET_ACCOUNT = op(REGISTRY, "account.get")
 REGISTRY_AUTHENTICATE = op(REGISTRY, "account.authenticate")  # email + password -> account
 REGISTRY_SET_PLAN = op(REGISTRY, "account.set_plan")  # the account's plan (source of truth)
+REGISTRY_SECRET_LEAKED = op(REGISTRY, "secret.leaked")  # leaked client secrets: invalidate at once
 
 # revocation
 REVOCATION_REVOKE = op(REVOCATION, "revoke")  # RFC 7009
@@ -50,6 +51,7 @@ REVOCATION_REVOKE_GRANT = op(REVOCATION, "grant.revoke")  # user revokes a conne
 REVOCATION_REVOKE_USER_ACCESS = op(REVOCATION, "user.revoke_access")  # the operator ends a user's access
 REVOCATION_CONNECTED_APPS = op(REVOCATION, "connected_apps")
 REVOCATION_PLAN_CHANGED = op(REVOCATION, "plan_changed")
+REVOCATION_LEAKED = op(REVOCATION, "leaked")  # leaked access/refresh tokens: revoke their grants
 
 # webhooks (``services.webhooks``): an app's delivery log and endpoint, asked by the gateway for its owner
 WEBHOOKS_DELIVERIES = op(WEBHOOKS, "deliveries.list")  # the last 100 deliveries and the endpoint's state

@@ -6,7 +6,7 @@ neither; several families are comma-separated) and, where the event has one, a d
 revocation, ``scope=`` after narrowing or of a refresh replay, with ``suspicious  requested=`` when the replay
 asked for another scope, ``presented_by=`` of a reused code, ``keep_old_until=`` of a secret rotation,
 ``fields=`` of an edit, with ``webhook=`` set/changed/removed/secret_regenerated, ``removed=`` scopes of a
-narrowing).
+narrowing, ``type= sha256= url=`` of a leaked credential, ``url=`` of a leak's revocation).
 Never a secret: events carry none. A record that is not an event is skipped, and named on stderr.
 """
 
@@ -32,7 +32,11 @@ def _concerns(event: ev.Event) -> tuple[str, str, str]:
     """(user, families, detail) of an event."""
     match event:
         case ev.TokensRevoked():
-            return event.user_id, ",".join(event.families), f"reason={event.reason}"
+            url = f"  url={event.url}" if event.url else ""
+            return event.user_id, ",".join(event.families), f"reason={event.reason}{url}"
+        case ev.CredentialLeaked():
+            detail = f"type={event.credential_type}  sha256={event.token_hash}  url={event.url or '-'}"
+            return "", "", detail
         case ev.ScopesNarrowed():
             detail = f"scope={event.scope.replace(' ', ',')}"
             if event.removed_scopes:

@@ -6,6 +6,7 @@
     mavio-oauth users list
     mavio-oauth apps list
     mavio-oauth apps audit CLIENT_ID
+    mavio-oauth leak-reporters list
     mavio-oauth status [--wait SECONDS]
     mavio-oauth keys list | rotate
 
@@ -62,7 +63,9 @@ class CliError(Exception):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mavio-oauth", description="Operate a Mavio OAuth deployment.")
-    groups = parser.add_subparsers(dest="group", required=True, metavar="{users,apps,keys,status}")
+    groups = parser.add_subparsers(
+        dest="group", required=True, metavar="{users,apps,keys,leak-reporters,status}"
+    )
     users = groups.add_parser("users", help="Mavio accounts").add_subparsers(dest="command", required=True)
     add = users.add_parser("add", help="create an account")
     add.add_argument("email")
@@ -85,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     keys.add_parser("list", help="the signing keys: current, next, retired (key ids only)")
     keys.add_parser("rotate", help="make each next key current on every token replica; make new next keys")
+    reporters = groups.add_parser("leak-reporters", help="trusted secret-scanning reporters")
+    reporters.add_subparsers(dest="command", required=True).add_parser(
+        "list", help="the reporters' keys (MAVIO_LEAK_REPORTER_KEYS_FILE or _URL)"
+    )
     status = groups.add_parser("status", help="the services and replicas answering on the bus")
     status.add_argument(
         "--wait", type=_seconds, default=DEFAULT_WAIT, metavar="SECONDS", help="collection window (1)"
@@ -183,6 +190,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> str:
         from services.cli.keys import signing_keys
 
         return await signing_keys(settings, args.command, _table)
+    if args.group == "leak-reporters":
+        from services.cli.leak_reporters import list_reporters
+        from shared.leak_reporters import KeyListError
+
+        try:
+            return await list_reporters(settings, _table)
+        except KeyListError as exc:
+            raise CliError(str(exc)) from None
     if (args.group, args.command) == ("apps", "audit"):
         from services.cli.audit import audit_trail
 

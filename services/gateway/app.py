@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.gateway import leaks as leak_reports
 from services.gateway import limits, middleware, server
 from services.gateway.announce import announce
 from services.gateway.client_address import parse_networks
@@ -37,6 +38,7 @@ from services.gateway.routes import (
     developer,
     device,
     health,
+    leaks,
     logout,
     oidc,
     revocation,
@@ -67,6 +69,7 @@ ROUTE_MODULES = (
     oidc,
     device,
     revocation,
+    leaks,
 )
 STATIC = Path(__file__).parent / "static"
 # The body limit of most routes; ``services.gateway.limits`` gives the others theirs (a request is cloned
@@ -104,6 +107,7 @@ def create_app(settings: Settings) -> web.Application:
     app[LOGO_DECODES] = asyncio.Semaphore(2)
     app[TRUSTED_PROXIES] = parse_networks(settings.trusted_proxies)
     app.cleanup_ctx.append(_connections)
+    app.cleanup_ctx.append(leak_reports.reporter_keys)
     for module in ROUTE_MODULES:
         app.router.add_routes(module.routes)
     app.router.add_static("/static/", STATIC, name="static")

@@ -57,6 +57,7 @@ DEFAULT_BODY: Final = 16 * KIB  # sign-in, consent, token, revoke, introspect, c
 DEFAULT_FIELD: Final = 4 * KIB  # any one form value: tokens, codes, state (2048), redirect_uri
 LOGO_BODY: Final = 4 * KIB * KIB  # app form, logo upload: a logo up to 4 MiB gets the inline "at most 1 MiB"
 JSON_BODY: Final = 64 * KIB  # the apps API
+LEAK_REPORT_BODY: Final = KIB * KIB  # a secret-scanning report (``routes.leaks``): at most 1 MiB
 APP_FORM_FIELD: Final = 32 * KIB  # the app form's redirect URIs textarea (validation caps it lower)
 APPS: Final = "/settings/developer/oauth-apps"
 API: Final = "/api/v1/oauth-apps"
@@ -68,6 +69,7 @@ ROUTE_LIMITS: Final[dict[tuple[str, str], tuple[int, int]]] = {
     ("PUT", API + "/{client_id}/logo"): (LOGO_BODY, DEFAULT_FIELD),
     ("POST", API): (JSON_BODY, DEFAULT_FIELD),
     ("PATCH", API + "/{client_id}"): (JSON_BODY, DEFAULT_FIELD),
+    ("POST", "/oauth/leaked-credentials"): (LEAK_REPORT_BODY, DEFAULT_FIELD),
 }
 FORMS: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # Routes whose handler reads its urlencoded body itself (``routes.token.read_form``, under these same

@@ -295,6 +295,28 @@ _OAUTH_PATHS: Final = {
             "responses": {**_ok("#/components/schemas/Introspection"), **_CLIENT_ERRORS},
         }
     },
+    "/oauth/leaked-credentials": {
+        "post": {
+            "summary": "leaked-credential reports in GitHub's secret-scanning partner format: every live "
+            "Mavio credential named is revoked before the reply (404 unless reporters' keys are set)",
+            "parameters": [
+                {"name": name, "in": "header", "required": True, "schema": _S}
+                for name in ("Github-Public-Key-Identifier", "Github-Public-Key-Signature")
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LeakReport"}}},
+            },
+            "responses": {
+                **_ok("#/components/schemas/LeakLabels"),
+                "400": _error("invalid_request: not JSON, not an array, empty, or an item not of the shape"),
+                "401": _error("invalid_signature: no signature, an unknown key, or one that does not verify"),
+                "404": _error("not_found: no trusted reporter configured"),
+                **_REJECTIONS,
+                "413": _error("body over 1 MiB"),
+            },
+        }
+    },
     "/healthz": {"get": {"summary": "process alive", "responses": _ok("#/components/schemas/Health")}},
     "/readyz": {
         "get": {
@@ -337,6 +359,10 @@ _APP_PROPERTIES: Final = {
     "created_at": {"type": "integer"},
     "updated_at": {"type": "integer"},
     "logo_url": {"type": ["string", "null"]},
+    # The client secret was reported leaked (found in public at this URL, "" when its owner reported
+    # it) and revoked; cleared (0) once a new secret is made.
+    "leaked_url": _S,
+    "leaked_at": {"type": "integer"},
 }
 _APP: Final = {
     "type": "object",
@@ -370,8 +396,24 @@ _EDITABLE: Final = {
         "description": 'https URL for signed webhooks (Standard Webhooks); null or "" removes it',
     },
 }
+_LEAK_ITEM: Final = {
+    "type": "object",
+    "required": ["token", "type"],
+    "properties": {"token": _S, "type": _S, "url": _S, "source": _S},
+}
+_LEAK_LABEL: Final = {
+    "type": "object",
+    "required": ["token_hash", "token_type", "label"],
+    "properties": {
+        "token_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},  # SHA-256 of the raw string
+        "token_type": _S,
+        "label": {"enum": ["true_positive", "false_positive"]},
+    },
+}
 
 SCHEMAS: Final[dict[str, Any]] = {
+    "LeakReport": {"type": "array", "minItems": 1, "items": _LEAK_ITEM},
+    "LeakLabels": {"type": "array", "items": _LEAK_LABEL},
     "Error": {
         "type": "object",
         "required": ["error"],

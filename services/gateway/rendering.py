@@ -59,6 +59,7 @@ _JSON_PATHS = (
     "/oauth/userinfo",
     "/oauth/jwks",
     "/oauth/device_authorization",
+    "/oauth/leaked-credentials",
     "/.well-known/",
 )
 

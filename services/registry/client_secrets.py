@@ -33,5 +33,23 @@ def rotated(record: AppRecord, new_hash: str, *, keep_old_seconds: int, now: int
         secret_hash=new_hash,
         previous_secret_hash=record.secret_hash if keep else "",
         previous_secret_until=now + keep_old_seconds if keep else 0,
+        leaked_url="",  # a new secret ends the leak banner (the leaked HMAC is kept)
+        leaked_at=0,
+        updated_at=now,
+    )
+
+
+def leaked(record: AppRecord, signature: str, *, url: str, now: int) -> AppRecord:
+    """The record after its current or previous secret (``signature``) was found in public: that
+    secret stops working at once, no overlap (the other one, if any, is untouched)."""
+    current = record.secret_hash == signature
+    return msgspec.structs.replace(
+        record,
+        secret_hash="" if current else record.secret_hash,
+        previous_secret_hash="" if not current else record.previous_secret_hash,
+        previous_secret_until=0 if not current else record.previous_secret_until,
+        leaked_secret_hash=signature,
+        leaked_url=url,
+        leaked_at=now,
         updated_at=now,
     )

@@ -9,6 +9,7 @@ from typing import Any, TypeVar, cast
 import structlog
 from nats.aio.client import Client as NATS
 
+from services.registry.leaks import LeakedSecrets
 from services.registry.owner import Announce, OwnerOps
 from shared import subjects
 from shared.accounts.passwords import Passwords
@@ -22,6 +23,7 @@ from shared.events import publish_event, when_jetstream_ready
 from shared.lifecycle import ServiceContext
 from shared.messages.commands import Command, NarrowToPlan
 from shared.messages.events import Event, PlanChanged
+from shared.messages.leaks import ReportLeakedReply, ReportLeakedRequest
 from shared.messages.registry import (
     AccountView,
     AppView,
@@ -34,6 +36,7 @@ from shared.messages.registry import (
     VerifyClientRequest,
 )
 from shared.messages.revocation import PlanChangedReply
+from shared.metrics import credentials_leaked
 from shared.scopes import ScopeCatalog
 from shared.sealing import Sealer
 from shared.service import Meta, Route
@@ -151,6 +154,13 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         structlog.contextvars.bind_contextvars(user_id=req.user_id, owner_op=type(req).__name__)
         return await owner.handle(req)
 
+    leaks = LeakedSecrets(
+        apps, signer, _publisher(ctx, writer), leaked=credentials_leaked(ctx.metrics.registry)
+    )
+
+    async def secret_leaked(req: ReportLeakedRequest, _: Meta) -> ReportLeakedReply:
+        return await leaks.report(req)
+
     owner_type = cast("type[OwnerRequest]", OwnerRequest)
     return [
         Route("app.get", subjects.REGISTRY_GET_APP, GetAppRequest, lookups.get_app, quiet=True),
@@ -167,4 +177,5 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         ),
         Route("account.set_plan", subjects.REGISTRY_SET_PLAN, SetPlanRequest, accounts.set_plan),
         Route("owner", subjects.REGISTRY_OWNER, owner_type, owner_op),
+        Route("secret.leaked", subjects.REGISTRY_SECRET_LEAKED, ReportLeakedRequest, secret_leaked),
     ]

@@ -73,16 +73,29 @@ class Cascades:
         return list(await self._store.grants(user_id))
 
     async def revoke_grant(
-        self, user_id: str, client_id: str, *, reason: str = "user_revoked", actor: str = ""
+        self,
+        user_id: str,
+        client_id: str,
+        *,
+        reason: str = "user_revoked",
+        actor: str = "",
+        url: str = "",
+        also: Sequence[str] = (),
     ) -> int:
-        """Every family of one user x app (exchanged or pending) and the grant itself; ``actor`` defaults
-        to the user (who revoked the connected app)."""
-        families = await self._store.families_of(user_id, client_id)
+        """Every family of one user x app (exchanged or pending, and ``also``) and the grant itself;
+        ``actor`` defaults to the user (who revoked the connected app); ``url``: a leak's."""
+        families = unique([*also, *await self._store.families_of(user_id, client_id)])
         pending = [parse_pending_member(m) for m in await self._store.pending(client_id)]
         families += [p[1] for p in pending if p is not None and p[0] == user_id]
         owners = dict.fromkeys(families, user_id)
         await self.revoke_families(
-            client_id, owners, reason=reason, user_id=user_id, actor=actor or user_id, grant_ended=True
+            client_id,
+            owners,
+            reason=reason,
+            user_id=user_id,
+            actor=actor or user_id,
+            grant_ended=True,
+            url=url,
         )
         if not owners:  # no token was live, but the grant ended: the trail (and the app's webhook) says so
             await self._publish(
@@ -94,6 +107,7 @@ class Cascades:
                     user_id=user_id,
                     reason=reason,
                     grant_ended=True,
+                    url=url,
                 )
             )
         await self._store.drop_grants(client_id, [user_id])
@@ -108,6 +122,7 @@ class Cascades:
         reason: str,
         user_id: str = "",
         actor: str = "",
+        url: str = "",
         grant_ended: bool = False,
     ) -> list[Revoked]:
         """Tombstone, uncount and announce ``owners`` (family -> user id, "" when unknown), in batches."""
@@ -115,7 +130,14 @@ class Cascades:
         for index, batch in enumerate(chunks(list(owners))):
             ended = grant_ended and index == 0  # one event says the grant ended, however many batches
             out += await self._revoke_batch(
-                client_id, batch, owners, reason=reason, user_id=user_id, actor=actor, grant_ended=ended
+                client_id,
+                batch,
+                owners,
+                reason=reason,
+                user_id=user_id,
+                actor=actor,
+                url=url,
+                grant_ended=ended,
             )
         if self._revoked is not None:
             self._revoked.labels(reason=reason).inc(sum(r.tokens for r in out))
@@ -130,6 +152,7 @@ class Cascades:
         reason: str,
         user_id: str,
         actor: str,
+        url: str = "",
         grant_ended: bool = False,
     ) -> list[Revoked]:
         now = int(self._clock())
@@ -159,6 +182,7 @@ class Cascades:
                 reason=reason,
                 users=[] if user_id else unique(u for u, _ in pairs if u),
                 grant_ended=grant_ended,
+                url=url,
             )
         )
         return revoked

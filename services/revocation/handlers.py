@@ -22,6 +22,7 @@ from services.revocation.cascade import APP_REASONS, Cascades
 from services.revocation.commands import CommandWorker
 from services.revocation.connected import ConnectedApps
 from services.revocation.domain import lease_ttl_ms
+from services.revocation.leaks import LeakedTokens
 from services.revocation.lease import Lease
 from services.revocation.metrics import RevocationMetrics
 from services.revocation.plans import PlanNarrower
@@ -36,6 +37,7 @@ from shared.grants.sweep import RedisSweepStore
 from shared.lifecycle import ServiceContext
 from shared.messages import events as ev
 from shared.messages.commands import Command, NarrowToPlan, RevokeApp
+from shared.messages.leaks import ReportLeakedReply, ReportLeakedRequest
 from shared.messages.revocation import (
     ConnectedAppsReply,
     ConnectedAppsRequest,
@@ -95,7 +97,9 @@ class Handlers:
         connected: ConnectedApps,
         registry: RegistryClient,
         publish: Publish,
+        leaks: LeakedTokens,
     ) -> None:
+        self.leaks = leaks
         self.revoker = revoker
         self.cascades = cascades
         self.narrower = narrower
@@ -105,6 +109,11 @@ class Handlers:
 
     async def revoke(self, req: RevokeTokenRequest, meta: Meta) -> RevokeTokenReply:
         return await self.revoker.revoke(req, request_id=meta.request_id)
+
+    async def leaked(self, req: ReportLeakedRequest, _: Meta) -> ReportLeakedReply:
+        """A leak report's well-formed tokens (the gateway checked the reporter): revoke each live
+        one's grant (``services.revocation.leaks``)."""
+        return await self.leaks.report(req)
 
     async def revoke_app(self, req: RevokeAppRequest, _: Meta) -> RevokeAppReply:
         """The direct subject (of the bus users only the operator CLI's may publish it): an owner's
@@ -183,6 +192,7 @@ class Handlers:
                 self.connected_apps,
             ),
             Route("plan_changed", subjects.REVOCATION_PLAN_CHANGED, PlanChangedRequest, self.plan_changed),
+            Route("leaked", subjects.REVOCATION_LEAKED, ReportLeakedRequest, self.leaked),
         ]
 
 
@@ -198,13 +208,16 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
     await ensure_audit_stream_at_start(writer, replicas=ctx.settings.audit_replicas)
     cascades = Cascades(store, publish, revoked=revoked)
     registry = RegistryClient(ctx.bus)
+    signer = Signer(s.hmac_key)
+    leaked = None if metrics is None else metrics.leaked
     return Handlers(
-        TokenRevoker(registry, store, cascades, Signer(s.hmac_key), publish, revoked=revoked),
+        TokenRevoker(registry, store, cascades, signer, publish, revoked=revoked),
         cascades,
         PlanNarrower(store, cascades, catalog, publish),
         ConnectedApps(store, cached, catalog),
         registry,
         publish,
+        LeakedTokens(store, cascades, signer, publish, leaked=leaked),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from shared.metrics import tokens_revoked
+from shared.metrics import credentials_leaked, tokens_revoked
 
 
 class SweeperMetrics:
@@ -34,6 +34,7 @@ class RevocationMetrics:
         reg = registry if registry is not None else CollectorRegistry()
         self.registry = reg
         self.revoked = tokens_revoked(reg)
+        self.leaked = credentials_leaked(reg)
         self.sweeper = SweeperMetrics(reg)
         self.commands_pending = Gauge(
             "mavio_revocation_commands_pending",

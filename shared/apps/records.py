@@ -24,6 +24,11 @@ class AppRecord(AppRegistration, frozen=True, kw_only=True):
     # The webhook signing secret (``whsec_`` + base64), sealed (``shared.sealing``, purpose
     # ``webhook:<client_id>``): the webhooks service opens it to sign; "" while no webhook URL is set.
     webhook_secret: str = ""
+    # A client secret reported leaked (``services/registry/leaks.py``): its HMAC, kept so a repeated
+    # report is still recognised; the URL and time show the owner's banner until a new secret is made.
+    leaked_secret_hash: str = ""
+    leaked_url: str = ""
+    leaked_at: int = 0
 
     def view(self) -> AppView:
         return AppView(**{name: getattr(self, name) for name in AppView.__struct_fields__})

@@ -281,6 +281,11 @@ class FamilyStore(Protocol):
         """Delete every code and token of the family and leave a tombstone (idempotent)."""
         ...
 
+    async def family_known(self, family: str) -> bool:
+        """Whether the family has a record (live tokens) or a tombstone (revoked, kept until its last
+        token would have expired): how a leak report tells a dead token Mavio issued from a made-up one."""
+        ...
+
 
 class FamilyNarrower(Protocol):
     async def narrow_family(self, family: str, allowed: frozenset[str]) -> Narrowed:

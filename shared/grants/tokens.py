@@ -51,6 +51,9 @@ class RedisTokens(GrantStoreBase):
         raw = await self._redis.hget(keys.family(family), "oidc")
         return None if raw is None else _decode_session(raw)
 
+    async def family_known(self, family: str) -> bool:
+        return bool(await self._redis.exists(keys.family(family), keys.family_revoked(family)))
+
     async def revoke_access(self, family: str, signature: str) -> bool:
         script_keys = [keys.access_token(family, signature), keys.family_members(family)]
         return bool(await self._run(_REVOKE_ACCESS_TOKEN, script_keys, []))

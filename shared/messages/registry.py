@@ -23,6 +23,8 @@ class AppView(AppRegistration, frozen=True, kw_only=True):
     has_logo: bool = False
     created_at: int = 0
     updated_at: int = 0
+    leaked_url: str = ""  # the client secret was reported found here and revoked ("" = not)
+    leaked_at: int = 0  # epoch seconds; 0 once a new secret is made
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):

@@ -206,3 +206,20 @@ async def test_run_elsewhere_it_says_where_it_looked_for_a_stack_file(
     assert lines[0].startswith(f"mavio-oauth: error: cannot reach {service} at "), lines
     assert f"no local stack file at {tmp_path.resolve() / '.run' / '*' / 'stack.env'}" in lines[0]
     assert "MAVIO_RUN_DIR" in lines[0] and "Traceback" not in lines[0]
+
+
+async def test_leak_reporters_list_reads_the_key_file(system: System, tmp_path: Path) -> None:
+    from tests.support.leak_reporter import Reporter, write_key_list
+
+    write_key_list(tmp_path / "keys.json", Reporter("scanner-key-1"), Reporter("scanner-key-2"))
+    env = {"MAVIO_LEAK_REPORTER_KEYS_FILE": str(tmp_path / "keys.json")}
+    code, out, err = await run(system, "leak-reporters", "list", env=env)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1].split() == ["KEY", "IDENTIFIER", "CURRENT", "KEY", "SHA-256"]
+    assert [line.split()[:2] for line in lines[2:]] == [["scanner-key-1", "yes"], ["scanner-key-2", "yes"]]
+    code, _, err = await run(system, "leak-reporters", "list")
+    assert code == 1 and "MAVIO_LEAK_REPORTER_KEYS_FILE" in err and "Traceback" not in err
+    (tmp_path / "keys.json").write_text("{}")
+    code, _, err = await run(system, "leak-reporters", "list", env=env)
+    assert code == 1 and "not a key list" in err and "Traceback" not in err

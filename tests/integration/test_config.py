@@ -31,6 +31,8 @@ def test_defaults() -> None:
         ("MAVIO_LOG_LEVEL", "loud"),
         ("MAVIO_TOKEN_REPLICAS", "many"),
         ("MAVIO_TOKEN_HMAC_KEY", "short"),
+        ("MAVIO_LEAK_REPORTER_KEYS_FILE", "/nonexistent/keys.json"),
+        ("MAVIO_LEAK_REPORTER_KEYS_URL", "ftp://keys.example/list"),
     ],
 )
 def test_bad_value_names_the_variable(var: str, value: str) -> None:

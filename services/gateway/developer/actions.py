@@ -23,7 +23,7 @@ routes = web.RouteTableDef()
 KEEP_OLD_CHOICES = {"0": 0, "3600": 3600, "86400": 86_400}
 
 
-def _confirm(
+def confirm_page(
     request: web.Request,
     template: str,
     reply: GetOwnedAppReply,
@@ -41,7 +41,7 @@ async def confirm_regenerate(request: web.Request) -> web.Response:
     reply = await owned(request, session)
     if reply.app.client_type == PUBLIC:  # no secret to regenerate: the credentials view says why
         return see_other(app_path(reply.app.client_id, "credentials"))
-    return _confirm(request, "confirm_regenerate.html", reply)
+    return confirm_page(request, "confirm_regenerate.html", reply)
 
 
 @routes.post(APPS_PATH + "/{client_id}/secret")
@@ -53,7 +53,7 @@ async def regenerate(request: web.Request) -> web.Response:
     keep = KEEP_OLD_CHOICES.get(text(form.get("keep_old")), -1)
     if keep < 0:
         error = "Choose how long the old secret keeps working"
-        return _confirm(request, "confirm_regenerate.html", reply, error=error)
+        return confirm_page(request, "confirm_regenerate.html", reply, error=error)
     regenerated = await registry(request).regenerate_secret(
         session.user_id, reply.app.client_id, keep_old_seconds=keep, request_id=request_id(request)
     )
@@ -105,7 +105,7 @@ def _utc(epoch: int) -> str:
 @routes.get(APPS_PATH + "/{client_id}/webhook-secret")
 async def confirm_webhook_secret(request: web.Request) -> web.Response:
     session = await require_session(request)
-    return _confirm(request, "confirm_webhook_secret.html", await owned(request, session))
+    return confirm_page(request, "confirm_webhook_secret.html", await owned(request, session))
 
 
 @routes.post(APPS_PATH + "/{client_id}/webhook-secret")
@@ -119,7 +119,7 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
         )
     except ValidationFailed as exc:
         error = "; ".join(exc.fields.values())
-        return _confirm(request, "confirm_webhook_secret.html", reply, error=error)
+        return confirm_page(request, "confirm_webhook_secret.html", reply, error=error)
     return await show_once(
         request, session, minted.client_id, "", created=False, webhook_secret=minted.webhook_secret
     )
@@ -128,7 +128,7 @@ async def regenerate_webhook_secret(request: web.Request) -> web.Response:
 @routes.get(APPS_PATH + "/{client_id}/revoke")
 async def confirm_revoke(request: web.Request) -> web.Response:
     session = await require_session(request)
-    return _confirm(request, "confirm_revoke.html", await owned(request, session))
+    return confirm_page(request, "confirm_revoke.html", await owned(request, session))
 
 
 @routes.post(APPS_PATH + "/{client_id}/revoke")
@@ -142,17 +142,17 @@ async def revoke(request: web.Request) -> web.Response:
         raise web.HTTPNotFound() from None
     except TemporarilyUnavailable as exc:
         ctx = {"unavailable": exc.description, "deleted": False}
-        return _confirm(request, "action_failed.html", await owned(request, session), **ctx, status=503)
+        return confirm_page(request, "action_failed.html", await owned(request, session), **ctx, status=503)
     if revoked.pending:  # queued: carried out when the revocation service is back
         reply = await owned(request, session)
-        return _confirm(request, "revocation_pending.html", reply, deleted=False, status=202)
+        return confirm_page(request, "revocation_pending.html", reply, deleted=False, status=202)
     return see_other(app_path(revoked.client_id) + "?notice=revoked")
 
 
 @routes.get(APPS_PATH + "/{client_id}/delete")
 async def confirm_delete(request: web.Request) -> web.Response:
     session = await require_session(request)
-    return _confirm(request, "confirm_delete.html", await owned(request, session), typed="")
+    return confirm_page(request, "confirm_delete.html", await owned(request, session), typed="")
 
 
 @routes.post(APPS_PATH + "/{client_id}/delete")
@@ -162,10 +162,10 @@ async def delete(request: web.Request) -> web.Response:
     typed = text(form.get("confirm_name")).strip()
     if typed != reply.app.name:
         error = "Type the app's name exactly as shown to confirm"
-        return _confirm(request, "confirm_delete.html", reply, typed=typed, error=error)
+        return confirm_page(request, "confirm_delete.html", reply, typed=typed, error=error)
     deleted = await registry(request).delete_app(
         session.user_id, reply.app.client_id, request_id=request_id(request)
     )
     if deleted.pending:  # queued: carried out when the revocation service is back
-        return _confirm(request, "revocation_pending.html", reply, deleted=True, status=202)
+        return confirm_page(request, "revocation_pending.html", reply, deleted=True, status=202)
     return see_other(APPS_PATH + "?notice=deleted")

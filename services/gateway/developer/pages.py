@@ -25,6 +25,7 @@ NOTICES = {
     "test_sent": "A test event was queued: it appears in Webhook deliveries below.",
     "redelivered": "The delivery was queued again, with the same webhook-id.",
     "enabled": "Webhooks are enabled again: new events are delivered to your URL.",
+    "leak_revoked": "The leaked credential was revoked.",
 }
 
 

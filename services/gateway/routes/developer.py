@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.developer import actions, logos, pages, webhook_actions
+from services.gateway.developer import actions, leaks, logos, pages, webhook_actions
 
-routes: list[web.AbstractRouteDef] = [*pages.routes, *actions.routes, *webhook_actions.routes, *logos.routes]
+routes: list[web.AbstractRouteDef] = [
+    *pages.routes,
+    *actions.routes,
+    *webhook_actions.routes,
+    *leaks.routes,
+    *logos.routes,
+]

@@ -131,6 +131,19 @@ async def test_unknown_code_and_revoked_family(system: System) -> None:
     assert await store.consume(family, "0" * 64, client_id=CLIENT, now=int(time.time())) == Refused("revoked")
 
 
+async def test_a_family_is_known_while_live_and_once_revoked_until_its_tombstone_expires(
+    system: System,
+) -> None:
+    """How a leak report tells a dead token Mavio issued from a made-up one (``family_known``)."""
+    store = make_store(system)
+    family, _, _ = await first_pair(store)
+    assert await store.family_known(family)
+    await store.revoke(family, now=int(time.time()))
+    assert await store.family_known(family)
+    assert 0 < await system.redis.ttl(grant_keys.family_revoked(family)) <= 600  # the refresh token's TTL
+    assert not await store.family_known(new_family_id())
+
+
 async def test_exactly_one_rotation_and_every_racer_gets_the_same_successor(system: System) -> None:
     store = make_store(system)
     family, _, presented = await first_pair(store)
