@@ -33,8 +33,10 @@ class ExampleServers:
 
 @asynccontextmanager
 async def example_servers(
-    system: System, *, developer: str = "Your App Inc."
+    system: System, *, developer: str = "Your App Inc.", webhooks: bool = True
 ) -> AsyncIterator[ExampleServers]:
+    """Your App and the Meetings API serving against ``system``. Without ``webhooks`` Your App has no
+    webhook URL, so it learns of a revocation only when Mavio refuses its tokens."""
     api_port, app_port = free_port(), free_port()
     owner = await create_account(system, name=developer)
     home = f"http://127.0.0.1:{app_port}/"
@@ -43,20 +45,23 @@ async def example_servers(
         scopes=["openid", "profile", "email", "meetings:read", "transcripts:read", "users:read"],
         post_logout_redirect_uris=[home],
     )  # fmt: skip
-    hooked = await RegistryClient(system.bus).update_app(
-        UpdateAppRequest(
-            user_id=owner.id,
-            client_id=registered.client_id,
-            webhook_url=f"http://127.0.0.1:{app_port}{your_app_webhooks.PATH}",
+    webhook_secret = ""
+    if webhooks:
+        hooked = await RegistryClient(system.bus).update_app(
+            UpdateAppRequest(
+                user_id=owner.id,
+                client_id=registered.client_id,
+                webhook_url=f"http://127.0.0.1:{app_port}{your_app_webhooks.PATH}",
+            )
         )
-    )
+        webhook_secret = hooked.webhook_secret
     config = your_app.Config(
         mavio_url=system.url(""),
         client_id=registered.client_id,
         client_secret=secret,
         redirect_uri=registered.redirect_uris[0],
         api_url=f"http://127.0.0.1:{api_port}",
-        webhook_secret=hooked.webhook_secret,
+        webhook_secret=webhook_secret,
     )
     runners: list[web.AppRunner] = []
     try:

@@ -46,7 +46,7 @@ async def expired_for_your_app(visitor: Any) -> bool:
 
 async def test_connect_deny_authorize_revoke_and_reconnect(system: System, chromium: Any) -> None:
     audit = Audit()
-    async with example_servers(system) as ex:
+    async with example_servers(system, webhooks=False) as ex:  # the refusal path; webhooks: test_demo_walk
         context = await chromium.new_context()
         page = await context.new_page()
         page.set_default_timeout(15_000)
