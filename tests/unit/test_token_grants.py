@@ -164,7 +164,9 @@ async def test_client_authentication_precedes_the_grant() -> None:
 class OpenIdGrant:
     """A grant that issues tokens holding openid and adds no ID token itself (as a later grant may)."""
 
-    async def exchange(self, client_id: str, req: ExchangeTokenRequest, *, now: int) -> ExchangeTokenReply:
+    async def exchange(
+        self, client_id: str, req: ExchangeTokenRequest, *, now: int, public: bool = False
+    ) -> ExchangeTokenReply:
         return ExchangeTokenReply(access_token="a", refresh_token="r", expires_in=60, scope="openid")
 
 
@@ -175,7 +177,7 @@ async def test_every_grants_reply_goes_through_the_common_id_token_path() -> Non
         seen.append(now)
         return msgspec.structs.replace(reply, id_token="signed")
 
-    endpoint = TokenEndpoint(FakeClients(), OpenIdGrant(), Unreachable(), id_tokens=net)  # type: ignore[arg-type]
+    endpoint = TokenEndpoint(FakeClients(), OpenIdGrant(), Unreachable(), Unreachable(), id_tokens=net)  # type: ignore[arg-type]
     reply = await endpoint.exchange(request("authorization_code", code="x"), request_id="r")
     assert reply.id_token == "signed" and len(seen) == 1
 
