@@ -151,7 +151,7 @@ async def test_a_public_app_is_registered_with_the_client_type_control(
         assert "a desktop, mobile, command-line or browser app" in await group.inner_text()
         await page.get_by_label("App name").fill("Meetings CLI")
         await page.get_by_label("Homepage URL").fill("https://cli.example")
-        await page.get_by_label("Redirect URIs", exact=True).fill(
+        await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
             "http://127.0.0.1/callback\nmyapp:/callback"
         )
         await page.get_by_label("meetings:read").check()
@@ -161,7 +161,7 @@ async def test_a_public_app_is_registered_with_the_client_type_control(
         await page.locator("#error-summary").wait_for()
         assert "reverse-domain form" in await page.locator("#error-summary").inner_text()
         assert await page.get_by_role("radio", name=re.compile("^Public")).is_checked()  # the choice is kept
-        await page.get_by_label("Redirect URIs", exact=True).fill(
+        await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
             "http://127.0.0.1/callback\ncom.example.cli:/callback"
         )
         await page.get_by_role("button", name="Register app").click()

@@ -110,7 +110,7 @@ async def test_registering_with_a_webhook_url_shows_both_secrets_once(
         await page.goto(system.url(f"{APPS}/new"))
         await page.get_by_label("App name").fill("Hooked From Birth")
         await page.get_by_label("Homepage URL").fill("https://hooked.example")
-        await page.get_by_label("Redirect URIs", exact=True).fill("https://hooked.example/cb")
+        await page.get_by_role("textbox", name="Redirect URIs", exact=True).fill("https://hooked.example/cb")
         await page.get_by_label("meetings:read").check()
         await page.get_by_label("Webhook URL").fill("https://hooked.example/hooks")
         await page.get_by_role("button", name="Register app").click()

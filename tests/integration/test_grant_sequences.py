@@ -31,7 +31,7 @@ def test_a_sequence_names_its_steps_keys_and_arguments_in_order() -> None:
         "issue_first_pair",
     ]
     assert "step0(slice(KEYS, 1, 2), slice(ARGV, 1, 3))" in lua
-    assert "return step3(slice(KEYS, 6, 10), slice(ARGV, 11, 18))" in lua
+    assert "return step3(slice(KEYS, 6, 10), slice(ARGV, 11, 19))" in lua
 
 
 async def _state(system: System, first: FirstPair) -> dict[str, Any]:

@@ -76,7 +76,7 @@ async def credentials(request: web.Request) -> web.Response:
     public = app.client_type == PUBLIC
     shown = await reveal(request, session, app.client_id)
     if public and (shown is None or not shown.webhook_secret):  # no secret of its own to show
-        return page(request, "app_credentials.html", {"app": app, "public": True})
+        return page(request, "app_credentials.html", {"app": app, "public": True, "webhook_secret": ""})
     ctx: dict[str, object] = {
         "app": app,
         "public": public,
