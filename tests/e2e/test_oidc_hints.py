@@ -20,8 +20,8 @@ from shared.signing.keyset import current, open_private
 from shared.signing.store import SigningKeyStore
 from tests.support.authorize_flow import Answer, Flow, fetch, post_form
 from tests.support.factories import create_account, create_app, new_http, sign_in
-from tests.support.oidc_flow import OIDC_SCOPES, sign_in_again
 from tests.support.oidc import fetch_jwks
+from tests.support.oidc_flow import OIDC_SCOPES, sign_in_again
 from tests.support.system import System, running_system
 from tests.support.token_flow import Party, approve, exchange
 
@@ -169,7 +169,8 @@ async def test_logout_treats_a_hint_whose_key_left_the_jwks_as_absent() -> None:
         await store.rotate(now=now + ttl + 60, id_token_ttl=ttl, sealer=sealer)
         assert kid not in {k["kid"] for k in (await fetch_jwks(system))["keys"]}
 
-        alone = await fetch(h.http, logout_url(system, id_token_hint=hint, post_logout_redirect_uri=BYE))
+        alone_url = logout_url(system, id_token_hint=hint, post_logout_redirect_uri=BYE)
+        alone = await fetch(h.http, alone_url)
         assert alone.status == 400 and not alone.location and "needs client_id" in alone.text
         asked = logout_url(
             system, id_token_hint=hint, client_id=h.alice.client_id, post_logout_redirect_uri=BYE, state="k"
@@ -184,7 +185,7 @@ async def test_logout_treats_a_hint_whose_key_left_the_jwks_as_absent() -> None:
         )
         assert done.status == 303 and done.location == BYE + "?state=k"
         async with new_http() as anonymous:  # signed out: the hint alone names no destination
-            gone = await fetch(anonymous, logout_url(system, id_token_hint=hint, post_logout_redirect_uri=BYE))
+            gone = await fetch(anonymous, alone_url)
         assert gone.status == 400 and not gone.location
 
 

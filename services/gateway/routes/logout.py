@@ -1,14 +1,15 @@
 """``GET`` and ``POST /oauth/logout``: OpenID Connect RP-Initiated Logout 1.0 (the ``end_session_endpoint``).
 
 The app sends the browser here with ``id_token_hint`` (an ID token Mavio issued it, accepted even when
-expired, §4; one that does not verify against the published keys, e.g. signed by a key that has left
-the JWKS, is treated as absent), ``client_id`` (which must be the hint's ``aud``), ``post_logout_redirect_uri`` and
-``state``. The redirect URI must be exactly one of the app's registered post-logout redirect URIs
-(§3); an unregistered one is never redirected to: an error page says so. Without a hint the app is
-only known from ``client_id``. The page "Sign out of Mavio?" asks the signed-in user (**Sign out**, with
-the session's CSRF token, or **Cancel**); signing out ends the session, then the browser goes to the
-registered URI with ``state`` (or to the sign-in page when none was given). A user already signed out
-goes there at once: nothing changes, and only an exact registered URI of a known app is a destination.
+expired, §4; one that does not verify against the published keys, e.g. signed by a key that has left the
+JWKS, is treated as absent), ``client_id`` (which must be the hint's ``aud``),
+``post_logout_redirect_uri`` and ``state``. The redirect URI must be exactly one of the app's registered
+post-logout redirect URIs (§3); an unregistered one is never redirected to: an error page says so.
+Without a hint the app is only known from ``client_id``. The page "Sign out of Mavio?" asks the
+signed-in user (**Sign out**, with the session's CSRF token, or **Cancel**); signing out ends the
+session, then the browser goes to the registered URI with ``state`` (or to the sign-in page when none
+was given). A user already signed out goes there at once: nothing changes, and only an exact registered
+URI of a known app is a destination.
 A confirmation posts back here with the user's ``decision``; every other request is the app's.
 """
 
