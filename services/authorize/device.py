@@ -171,6 +171,7 @@ class DeviceAuthorizer:
             expires_at=found.record.expires_at,
             redirect_uri_given=False,
             auth_time=req.auth_time,
+            sid=req.sid,
         )
 
 

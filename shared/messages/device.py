@@ -67,7 +67,10 @@ class DecideDeviceRequest(msgspec.Struct, frozen=True, kw_only=True):
     session: str
     consent: str
     decision: Decision
-    auth_time: int = 0  # when the user signed in (the session's start): an ID token's ``auth_time``
+    # The signed-in session as an ID token needs it (OpenID Connect Core 1.0 §2): ``auth_time``, the
+    # user's last actual sign-in (``sign_in_of``), and ``sid``, the session's id (never its cookie).
+    auth_time: int = 0
+    sid: str = ""
 
 
 class DecideDeviceReply(msgspec.Struct, frozen=True, kw_only=True):

@@ -25,7 +25,9 @@ from tests.support.token_flow import Party, bus_verify, new_party
 
 pytestmark = pytest.mark.browser
 
-SCOPE = "meetings:read users:read"
+APP_SCOPES = ("openid", "meetings:read", "users:read")
+
+SCOPE = "openid meetings:read users:read"  # with openid, openid-client validates the ID token too
 
 
 async def sign_in_at(page: Any, url: str, party: Party) -> None:
@@ -43,7 +45,9 @@ async def test_openid_client_signs_in_while_the_user_approves_on_device(
 ) -> None:
     """The whole flow with the pages' CSP enforced: the console reports no violation. A confidential
     openid-client sends its secret (client_secret_post), a public one its client_id alone (none)."""
-    party = await new_party(system, device_flow=True, name="Room Panel", client_type=client_type)
+    party = await new_party(
+        system, device_flow=True, name="Room Panel", client_type=client_type, scopes=APP_SCOPES
+    )
     assert bool(party.secret) is (client_type == "confidential")
     watch = ConsoleWatch()
     context = await watch.new_context(chromium)
@@ -65,6 +69,9 @@ async def test_openid_client_signs_in_while_the_user_approves_on_device(
     tokens = outcome.get("tokens")
     assert tokens, outcome
     assert tokens["scope"] == SCOPE and tokens["token_type"].lower() == "bearer"
+    claims = outcome["claims"]  # the ID token openid-client validated against the JWKS
+    assert claims["sub"] == party.user.id and claims["aud"] == party.client_id
+    assert claims["auth_time"] and claims["sid"] and "nonce" not in claims
     assert (await bus_verify(system, tokens["access_token"]))["active"] is True
     watch.assert_clean()
 

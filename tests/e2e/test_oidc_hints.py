@@ -7,20 +7,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import aiohttp
 import pytest
-from joserfc import jwt
+from joserfc import jws, jwt
 
 from shared.sealing import Sealer
 from shared.signing.keyset import current, open_private
 from shared.signing.store import SigningKeyStore
 from tests.support.authorize_flow import Answer, Flow, fetch, post_form
 from tests.support.factories import create_account, create_app, new_http, sign_in
+from tests.support.oidc import fetch_jwks
 from tests.support.oidc_flow import OIDC_SCOPES, sign_in_again
-from tests.support.system import System
+from tests.support.system import System, running_system
 from tests.support.token_flow import Party, approve, exchange
 
 CB = "https://client.example/cb"
@@ -52,8 +54,8 @@ class Hinted:
         return str(body["id_token"])
 
 
-@pytest.fixture
-async def h(system: System) -> AsyncIterator[Hinted]:
+@asynccontextmanager
+async def hinted(system: System) -> AsyncIterator[Hinted]:
     owner = await create_account(system, name="Developer")
     app, secret = await create_app(
         system, owner, redirect_uris=[CB], scopes=list(OIDC_SCOPES), post_logout_redirect_uris=[BYE]
@@ -64,6 +66,12 @@ async def h(system: System) -> AsyncIterator[Hinted]:
         hinted = Hinted(system, Party(app, secret, alice, owner), Party(app, secret, bob, owner), http)
         await approve(system, hinted.alice, hinted.authorize_url(), http=http)  # consent remembered
         yield hinted
+
+
+@pytest.fixture
+async def h(system: System) -> AsyncIterator[Hinted]:
+    async with hinted(system) as the_hinted:
+        yield the_hinted
 
 
 def redirected(answer: Answer) -> dict[str, str]:
@@ -145,6 +153,40 @@ async def test_logout_accepts_an_expired_hint(h: Hinted) -> None:
             anonymous, logout_url(h.system, id_token_hint=hint, post_logout_redirect_uri=BYE, state="q")
         )
     assert answer.status == 303 and answer.location == BYE + "?state=q"
+
+
+async def test_logout_treats_a_hint_whose_key_left_the_jwks_as_absent() -> None:
+    """A hint signed before two rotations, its key gone from the JWKS (the second rotation once every
+    token it signed has expired: an injected clock), names no app: ``post_logout_redirect_uri`` then
+    needs ``client_id``, and the signed-in user confirms; never a redirect the hint alone allowed.
+    A system of its own: its key set is rotated behind its token service's back."""
+    async with running_system() as system, hinted(system) as h:
+        hint = await h.id_token(h.alice)
+        kid = jws.extract_compact(hint.encode()).protected["kid"]
+        store, sealer = SigningKeyStore(system.redis), Sealer(system.settings.encryption_key)
+        now, ttl = int(time.time()), system.settings.id_token_lifetime
+        await store.rotate(now=now, id_token_ttl=ttl, sealer=sealer)
+        await store.rotate(now=now + ttl + 60, id_token_ttl=ttl, sealer=sealer)
+        assert kid not in {k["kid"] for k in (await fetch_jwks(system))["keys"]}
+
+        alone_url = logout_url(system, id_token_hint=hint, post_logout_redirect_uri=BYE)
+        alone = await fetch(h.http, alone_url)
+        assert alone.status == 400 and not alone.location and "needs client_id" in alone.text
+        asked = logout_url(
+            system, id_token_hint=hint, client_id=h.alice.client_id, post_logout_redirect_uri=BYE, state="k"
+        )
+        page = await fetch(h.http, asked)  # as without a hint: the confirmation page
+        assert page.status == 200 and "Sign out of Mavio?" in page.text
+        form = [("client_id", h.alice.client_id), ("post_logout_redirect_uri", BYE), ("state", "k")]
+        assert all(f'name="{k}" value="{v}"' in page.text for k, v in form)
+        csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]  # the session's
+        done = await post_form(
+            h.http, logout_url(system), [*form, ("csrf_token", csrf), ("decision", "sign_out")]
+        )
+        assert done.status == 303 and done.location == BYE + "?state=k"
+        async with new_http() as anonymous:  # signed out: the hint alone names no destination
+            gone = await fetch(anonymous, alone_url)
+        assert gone.status == 400 and not gone.location
 
 
 async def test_a_hint_naming_another_user_asks_to_sign_in_then_goes_on(h: Hinted) -> None:

@@ -14,9 +14,11 @@ from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from joserfc import jws
 
+from tests.support.device_flow import decide, enter_code, poll, signed_in, started
 from tests.support.oidc import OIDC_SCOPES, fetch_jwks, oidc_party, save_oidc_code, validated
+from tests.support.oidc_flow import date_back, session_of
 from tests.support.system import System
-from tests.support.token_flow import approve, bus_verify, exchange, refresh, tokens_for
+from tests.support.token_flow import approve, bus_verify, exchange, new_party, refresh, tokens_for
 
 
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
@@ -111,3 +113,27 @@ async def test_a_code_used_twice_is_refused_and_revokes_its_tokens(system: Syste
     assert (await bus_verify(system, token["access_token"]))["active"] is False
     status, _, _ = await refresh(system, party, token["refresh_token"])
     assert status == 400
+
+
+async def test_the_device_grant_gives_an_id_token_with_the_sign_in_of_the_approving_session(
+    system: System,
+) -> None:
+    """RFC 8628 with ``openid``: the ID token carries the session's last actual sign-in (not when the
+    session began) and its ``sid``, and no ``nonce`` (a device request sends none)."""
+    party = await new_party(system, scopes=OIDC_SCOPES, device_flow=True)
+    body = await started(system, party, "openid profile")
+    async with await signed_in(system, party) as http:
+        aged = await date_back(system, http, 90)  # the last sign-in: 90 s before the session's start
+        status, page = await enter_code(system, http, body["user_code"])
+        assert status == 200, page[:400]
+        status, done = await decide(system, http, page)
+        assert status == 200, done[:400]
+        session = await session_of(system, http)
+    status, token = await poll(system, party, body["device_code"])
+    assert status == 200, token
+    assert token["scope"] == "openid profile"
+    claims = await validated(system, party, token)  # signature against the JWKS, iss, aud, exp, at_hash
+    assert claims["sub"] == party.user.id and claims["aud"] == party.client_id
+    assert claims["auth_time"] == aged.auth_time == session.created_at - 90
+    assert claims["sid"] == session.sid and session.sid
+    assert claims["at_hash"] and "nonce" not in claims

@@ -121,8 +121,22 @@ async def test_authlib_signs_in_with_the_id_token_checked_against_the_jwks(syste
     check_identity(p, dict(claims), userinfo)
 
 
+# idpyoidc's default RP keys (DEFAULT_RP_KEY_DEFS) are written to these paths, relative to the working
+# directory (the repo root under pytest), the private one holding private keys.
+IDPY_KEY_FILES = (Path("private") / "jwks.json", Path("static") / "jwks.json")
+
+
+def idpy_key_files() -> list[Path]:
+    """idpyoidc's default key files present in the working directory or the repo root."""
+    places = {Path.cwd(), ROOT}
+    return [place / f for place in places for f in IDPY_KEY_FILES if (place / f).exists()]
+
+
 async def test_idpyoidc_signs_in(system: System) -> None:
+    from idpyoidc.client.defaults import DEFAULT_KEY_DEFS
     from idpyoidc.client.rp_handler import RPHandler
+
+    assert idpy_key_files() == [], "left by an older run of this test: delete them"
 
     p = await party(system)
     config = {
@@ -143,7 +157,11 @@ async def test_idpyoidc_signs_in(system: System) -> None:
             }
         },
     }
-    rp = RPHandler(base_url="http://127.0.0.1", client_configs={"mavio": config}, verify_ssl=False)
+    # key definitions without a public or private path: the RP's keys stay in memory, no file written
+    key_conf = {"key_defs": DEFAULT_KEY_DEFS}
+    rp = RPHandler(
+        base_url="http://127.0.0.1", client_configs={"mavio": config}, verify_ssl=False, key_conf=key_conf
+    )
     # discovery, then the authorization URL (with a nonce, PKCE S256 and a state of its own)
     url = await asyncio.to_thread(rp.begin, "mavio", req_args={"scope": SCOPE.split()})
     callback = await approve(system, p, url)
@@ -152,3 +170,4 @@ async def test_idpyoidc_signs_in(system: System) -> None:
     assert "error" not in result, result
     claims = result["id_token"].to_dict() if hasattr(result["id_token"], "to_dict") else result["id_token"]
     check_identity(p, claims, result["userinfo"].to_dict())
+    assert idpy_key_files() == []  # no key file (least of all private keys) written into the repo

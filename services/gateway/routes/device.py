@@ -20,7 +20,7 @@ from services.gateway import consent, ratelimit
 from services.gateway.keys import BUS, CATALOG, REQUEST_ID
 from services.gateway.rendering import json_response
 from services.gateway.routes.token import NO_STORE, ask_token_service, client_credentials, read_form, single
-from services.gateway.sessions import check_csrf, require_session
+from services.gateway.sessions import check_csrf, require_session, sign_in_of
 from services.gateway.web_helpers import page
 from shared import subjects
 from shared.errors import InvalidRequest
@@ -90,12 +90,14 @@ async def device_decide(request: web.Request) -> web.Response:
     session = await require_session(request)
     form = await request.post()
     token = _text(form.get(consent.TOKEN_FIELD))
+    signed_in = sign_in_of(session)
     payload = DecideDeviceRequest(
         user_id=session.user_id,
         session=consent.session_binding(session),
         consent=token if len(token) <= 128 else "",
         decision=_decision(_text(form.get("decision"))),
-        auth_time=session.created_at,
+        auth_time=signed_in.auth_time,
+        sid=signed_in.sid,
     )
     reply = await _ask(request, subjects.AUTHORIZE_DEVICE_DECIDE, payload, DecideDeviceReply)
     status = 200 if reply.decided else 400

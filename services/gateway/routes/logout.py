@@ -1,13 +1,15 @@
 """``GET`` and ``POST /oauth/logout``: OpenID Connect RP-Initiated Logout 1.0 (the ``end_session_endpoint``).
 
 The app sends the browser here with ``id_token_hint`` (an ID token Mavio issued it, accepted even when
-expired, §4), ``client_id`` (which must be the hint's ``aud``), ``post_logout_redirect_uri`` and
-``state``. The redirect URI must be exactly one of the app's registered post-logout redirect URIs
-(§3); an unregistered one is never redirected to: an error page says so. Without a hint the app is
-only known from ``client_id``. The page "Sign out of Mavio?" asks the signed-in user (**Sign out**, with
-the session's CSRF token, or **Cancel**); signing out ends the session, then the browser goes to the
-registered URI with ``state`` (or to the sign-in page when none was given). A user already signed out
-goes there at once: nothing changes, and only an exact registered URI of a known app is a destination.
+expired, §4; one that does not verify against the published keys, e.g. signed by a key that has left the
+JWKS, is treated as absent), ``client_id`` (which must be the hint's ``aud``),
+``post_logout_redirect_uri`` and ``state``. The redirect URI must be exactly one of the app's registered
+post-logout redirect URIs (§3); an unregistered one is never redirected to: an error page says so.
+Without a hint the app is only known from ``client_id``. The page "Sign out of Mavio?" asks the
+signed-in user (**Sign out**, with the session's CSRF token, or **Cancel**); signing out ends the
+session, then the browser goes to the registered URI with ``state`` (or to the sign-in page when none
+was given). A user already signed out goes there at once: nothing changes, and only an exact registered
+URI of a known app is a destination.
 A confirmation posts back here with the user's ``decision``; every other request is the app's.
 """
 
@@ -20,7 +22,7 @@ import msgspec
 from aiohttp import web
 
 from services.gateway import form_action
-from services.gateway.id_token_hint import Hint, verified_hint
+from services.gateway.id_token_hint import verified_hint
 from services.gateway.sessions import check_csrf, destroy_session, get_session
 from services.gateway.web_helpers import page, registry, request_id, see_other
 from shared.errors import InvalidRequest, NotFound, OAuthError
@@ -79,11 +81,10 @@ async def _values(request: web.Request) -> dict[str, str]:
 
 
 async def _check(request: web.Request, values: dict[str, str]) -> LogoutRequest:
-    hint: Hint | None = None
-    if "id_token_hint" in values:
-        hint = await verified_hint(request, values["id_token_hint"])
-        if hint is None:
-            raise InvalidRequest("id_token_hint is not an ID token Mavio issued")
+    # A hint that does not verify (forged, malformed, or signed by a key that has left the JWKS) is
+    # treated as absent: it names no app, so a redirect URI then needs client_id, and the signed-in
+    # user confirms as always. Nothing a hint proves is ever needed to end a session.
+    hint = await verified_hint(request, values["id_token_hint"]) if "id_token_hint" in values else None
     client_id = values.get("client_id", "")
     if hint is not None:
         if client_id and client_id not in hint.aud:
@@ -91,7 +92,7 @@ async def _check(request: web.Request, values: dict[str, str]) -> LogoutRequest:
         client_id = client_id or (hint.aud[0] if len(hint.aud) == 1 else "")
     uri = values.get("post_logout_redirect_uri", "")
     if uri and not client_id:
-        raise InvalidRequest("post_logout_redirect_uri needs client_id or id_token_hint to name the app")
+        raise InvalidRequest("post_logout_redirect_uri needs client_id or an id_token_hint that verifies")
     app = await _app(request, client_id) if client_id else None
     if uri and (app is None or uri not in app.post_logout_redirect_uris):
         raise InvalidRequest("post_logout_redirect_uri is not one of the app's post-logout redirect URIs")
