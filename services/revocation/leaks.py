@@ -8,6 +8,10 @@ app's audit trail. A token that is not live is ``issued`` (a true positive, noth
 family still has a record or a tombstone (``FamilyStore.family_known``): that is how an expired or
 already revoked Mavio token is told from a made-up string with a valid checksum. Once a family's
 tombstone has expired too (its last token's lifetime after the revocation), its tokens read as unknown.
+
+Once, however many identical reports arrive at the same time: the reported token's own family is
+tombstoned first, and only the call whose tombstone was the first (``Revoked.first``) cascades,
+publishes and audits; the others answer the same ``true_positive``.
 """
 
 from __future__ import annotations
@@ -86,6 +90,8 @@ class LeakedTokens:
             return LeakVerdict(issued=await self._store.family_known(parsed.family))
         client_id, user_id = owner
         credential_type = TYPES[parsed.kind]
+        if not (await self._store.revoke(parsed.family, now=int(self._clock()))).first:
+            return LeakVerdict(issued=True)  # a concurrent report of it got there first and acts
         await self._cascades.revoke_grant(
             user_id,
             client_id,

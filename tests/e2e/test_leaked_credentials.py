@@ -6,6 +6,7 @@ credential reaches a log line or the reply."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -252,6 +253,25 @@ async def test_a_replayed_report_acts_once_and_answers_the_same_labels(leaks: Le
     assert await signed(leaks, body) == first
     trail = await audit(system, party.client_id)
     assert len([e for e in trail if isinstance(e, ev.CredentialLeaked)]) == 2
+    assert len([e for e in trail if isinstance(e, ev.TokensRevoked) and e.reason == "leaked"]) == 1
+
+
+async def test_the_same_report_sent_five_times_at_once_acts_once(leaks: Leaks) -> None:
+    """Concurrent identical reports: only the call that tombstones the family (or swaps the app's
+    record) acts; every reply has the same labels. Events are published before a reply is sent, so
+    the trail is complete once every reply is in."""
+    system = leaks.system
+    party = await new_party(system)
+    pair = await tokens_for(system, party)
+    body = report_body(
+        (pair["access_token"], "mavio_access_token"), (party.secret, "mavio_client_secret"), url=URL
+    )
+    replies = await asyncio.gather(*(signed(leaks, body) for _ in range(5)))
+    assert replies[0][0] == 200 and [i["label"] for i in replies[0][1]] == ["true_positive"] * 2
+    assert all(reply == replies[0] for reply in replies)
+    trail = await audit(system, party.client_id)
+    leaked = [e for e in trail if isinstance(e, ev.CredentialLeaked)]
+    assert sorted(e.credential_type for e in leaked) == ["access_token", "client_secret"]
     assert len([e for e in trail if isinstance(e, ev.TokensRevoked) and e.reason == "leaked"]) == 1
 
 
