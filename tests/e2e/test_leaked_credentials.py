@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -346,6 +347,13 @@ async def test_a_refused_report_acts_on_nothing(leaks: Leaks, case: str) -> None
     assert not [e for e in await audit(system, party.client_id) if isinstance(e, ev.CredentialLeaked)]
 
 
+def _rewrite_keys(leaks: Leaks, *reporters: Reporter) -> None:
+    """The key file rewritten, its mtime moved on a second (file systems with coarse timestamps)."""
+    write_key_list(leaks.keys, *reporters)
+    stat = leaks.keys.stat()
+    os.utime(leaks.keys, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
 async def test_unknown_key_ids_reread_the_key_list_at_most_once_a_minute(leaks: Leaks) -> None:
     from services.gateway.keys import LEAK_REPORTERS
 
@@ -355,13 +363,25 @@ async def test_unknown_key_ids_reread_the_key_list_at_most_once_a_minute(leaks: 
     assert keys is not None
     await signed(leaks, report_body(("x", "t")))  # the list is loaded
     before = keys.fetches
-    newcomer = Reporter("added-later")
-    write_key_list(leaks.keys, leaks.reporter, newcomer)
+    stranger = Reporter("never-listed")
     body = report_body(("x", "t"))
     for _ in range(3):
-        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 401
+        assert (await post_report(leaks.system, body, stranger.headers(body)))[0] == 401
     assert keys.fetches - before <= 1
-    write_key_list(leaks.keys, leaks.reporter)
+
+
+async def test_a_key_added_to_or_deleted_from_the_file_counts_at_once(leaks: Leaks) -> None:
+    """The file's mtime is checked on each report: no restart, no wait for the minute."""
+    newcomer = Reporter("added-later")
+    body = report_body(("x", "t"))
+    _rewrite_keys(leaks, leaks.reporter, newcomer)
+    try:
+        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 200
+        _rewrite_keys(leaks, leaks.reporter)
+        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 401
+        assert (await signed(leaks, body))[0] == 200
+    finally:
+        _rewrite_keys(leaks, leaks.reporter)
 
 
 async def test_without_reporter_keys_the_endpoint_is_not_there(system: System) -> None:
