@@ -67,7 +67,9 @@ def app_logo(client_id: str) -> str:
 
 
 def app_secret(signature: str) -> str:
-    return f"{P}:{{s:{signature}}}:app"  # client id of the app whose current, previous or leaked secret this is
+    return (
+        f"{P}:{{s:{signature}}}:app"  # client id of the app whose current, previous or leaked secret this is
+    )
 
 
 def apps_all() -> str:

@@ -8,7 +8,8 @@ caches it; an identifier it does not know makes it read the list again, at most 
 (``ReporterKeys``), so a reporter's key rotation is picked up and unknown identifiers cannot make Mavio
 fetch without end. The list is also read again once it is older than ``MAVIO_LEAK_REPORTER_KEYS_MAX_AGE``
 (default 10 minutes), and a file as soon as its modification time changes, so a key a reporter drops
-(or an operator deletes from the file) stops being trusted without a restart. The cryptography is ``cryptography``'s; nothing here is hand-written.
+(or an operator deletes from the file) stops being trusted without a restart. The cryptography is
+``cryptography``'s; nothing here is hand-written.
 """
 
 from __future__ import annotations
