@@ -19,6 +19,7 @@ import sys
 from bench import ceilings, report, webhooks
 from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
+from bench.leak_secret_lookup import run_leak_secret_lookup
 from bench.leak_visibility import run_leak_visibility
 from bench.load import Window
 from bench.measures import Measure
@@ -185,6 +186,7 @@ def main(argv: list[str]) -> int:
         measures += uvloop.run(run_visibility(stack, a))
         if a.leak_reports:
             measures.append(uvloop.run(run_leak_visibility(a.leak_reports)))
+            measures.append(uvloop.run(run_leak_secret_lookup(2 * a.leak_reports, 10_000)))
         if a.webhook_events:
             measures += uvloop.run(webhooks.run(stack, a.webhook_events))
             stack.stop_module("services.webhooks")

@@ -79,7 +79,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Trusted leak reporters' public keys (GitHub's key-list JSON): a file, or a URL fetched and cached;
     # neither: ``POST /oauth/leaked-credentials`` answers 404 (``shared.leak_reporters``).
     leak_reporter_keys_file: str = ""
-    leak_reporter_keys_url: str = ""
+    leak_reporter_keys_url: str = ""  # https in production (http only in development)
+    leak_reporter_keys_max_age: float = 600.0  # seconds before the key list is read again anyway
     # Bus users of resource servers (one per resource service, each with its own ``_INBOX.<user>.``).
     resource_bus_users: tuple[str, ...] = ("resource",)
     # Full-rights bus users whose inboxes the services also answer (the tests' harness; none in production).
@@ -275,6 +276,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_TRUSTED_PROXIES": ("trusted_proxies", _networks),
     "MAVIO_LEAK_REPORTER_KEYS_FILE": ("leak_reporter_keys_file", _readable_file),
     "MAVIO_LEAK_REPORTER_KEYS_URL": ("leak_reporter_keys_url", _url("https", "http")),
+    "MAVIO_LEAK_REPORTER_KEYS_MAX_AGE": ("leak_reporter_keys_max_age", _float(1, 7 * _DAY)),
     "MAVIO_RESOURCE_BUS_USERS": ("resource_bus_users", _bus_users),
     "MAVIO_BUS_ADMIN_USERS": ("bus_admin_users", _bus_users),
     "MAVIO_WEBHOOK_TIMEOUT": ("webhook_timeout", _float(0.05, 60)),
@@ -315,6 +317,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if field not in values:
                 var = next(v for v, (f, _) in _PARSERS.items() if f == field)
                 raise ConfigError(f"{var}: required when MAVIO_ENV=production")
+        if values.get("leak_reporter_keys_url", "https:").split(":", 1)[0] != "https":
+            raise ConfigError("MAVIO_LEAK_REPORTER_KEYS_URL: must be https when MAVIO_ENV=production")
     if "public_url" not in values and "http_port" in values:
         values["public_url"] = f"http://127.0.0.1:{values['http_port']}"
     return Settings(**values)

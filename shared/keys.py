@@ -66,6 +66,12 @@ def app_logo(client_id: str) -> str:
     return f"{P}:{{a:{client_id}}}:logo"  # PNG bytes
 
 
+def app_secret(signature: str) -> str:
+    return (
+        f"{P}:{{s:{signature}}}:app"  # client id of the app whose current, previous or leaked secret this is
+    )
+
+
 def apps_all() -> str:
     return f"{P}:apps"  # set of client ids (operator listing)
 

@@ -6,7 +6,10 @@ names the key, ``Github-Public-Key-Signature`` carries the base64 DER ECDSA sign
 Mavio reads the list from ``MAVIO_LEAK_REPORTER_KEYS_FILE`` or ``MAVIO_LEAK_REPORTER_KEYS_URL`` and
 caches it; an identifier it does not know makes it read the list again, at most once a minute
 (``ReporterKeys``), so a reporter's key rotation is picked up and unknown identifiers cannot make Mavio
-fetch without end. The cryptography is ``cryptography``'s; nothing here is hand-written.
+fetch without end. The list is also read again once it is older than ``MAVIO_LEAK_REPORTER_KEYS_MAX_AGE``
+(default 10 minutes), and a file as soon as its modification time changes, so a key a reporter drops
+(or an operator deletes from the file) stops being trusted without a restart. The cryptography is
+``cryptography``'s; nothing here is hand-written.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ log = structlog.get_logger("mavio.leak_reporters")
 KEY_ID_HEADER = "Github-Public-Key-Identifier"
 SIGNATURE_HEADER = "Github-Public-Key-Signature"
 REFETCH_INTERVAL = 60.0  # seconds: the key list is read again for an unknown identifier at most this often
+MAX_AGE = 600.0  # seconds: a key list older than this is read again before it is used
 MAX_KEY_LIST = 256 * 1024  # bytes of a key list
 Load = Callable[[], Awaitable[bytes]]
+Stamp = Callable[[], Awaitable[object]]  # changes when the source changes (a file's mtime)
 
 
 class KeyListError(Exception):
@@ -95,6 +100,18 @@ def file_loader(path: str) -> Load:
     return load
 
 
+def file_stamp(path: str) -> Stamp:
+    """The file's modification time (ns), or None when it cannot be read (the next read says why)."""
+
+    async def stamp() -> object:
+        try:
+            return (await asyncio.to_thread(Path(path).stat)).st_mtime_ns
+        except OSError:
+            return None
+
+    return stamp
+
+
 def url_loader(session: aiohttp.ClientSession, url: str, *, timeout: float = 10.0) -> Load:
     async def load() -> bytes:
         try:
@@ -112,30 +129,41 @@ def url_loader(session: aiohttp.ClientSession, url: str, *, timeout: float = 10.
 
 
 class ReporterKeys:
-    """The cached key list; ``key(identifier)`` reads it again for an unknown identifier, at most once
-    per ``refetch_interval`` (``clock`` injectable). Keeps the last good list when a read fails."""
+    """The cached key list. ``key(identifier)`` reads it again when it is older than ``max_age``, when
+    ``stamp`` (a file's mtime) changed, or for an unknown identifier at most once per
+    ``refetch_interval`` (``clock`` injectable). Keeps the last good list when a read fails."""
 
     def __init__(
         self,
         load: Load,
         *,
+        stamp: Stamp | None = None,
         clock: Callable[[], float] = time.monotonic,
         refetch_interval: float = REFETCH_INTERVAL,
+        max_age: float = MAX_AGE,
     ) -> None:
         self._load = load
+        self._stamp = stamp
         self._clock = clock
         self._interval = refetch_interval
+        self._max_age = max_age
         self._keys: dict[str, ec.EllipticCurvePublicKey] = {}
         self._loaded_at: float | None = None
+        self._loaded_stamp: object = None
         self._lock = asyncio.Lock()
         self.fetches = 0  # reads of the list so far (metrics, tests)
 
     async def key(self, identifier: str) -> ec.EllipticCurvePublicKey | None:
-        if identifier not in self._keys:
-            async with self._lock:
-                if identifier not in self._keys and self._due():
-                    await self._refresh()
+        async with self._lock:
+            if await self._stale() or (identifier not in self._keys and self._due()):
+                await self._refresh()
         return self._keys.get(identifier)
+
+    async def _stale(self) -> bool:
+        """Older than ``max_age``, or its file changed since it was read."""
+        if self._loaded_at is None or self._clock() - self._loaded_at >= self._max_age:
+            return True
+        return self._stamp is not None and await self._stamp() != self._loaded_stamp
 
     def _due(self) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at >= self._interval
@@ -143,6 +171,8 @@ class ReporterKeys:
     async def _refresh(self) -> None:
         self._loaded_at = self._clock()
         self.fetches += 1
+        if self._stamp is not None:
+            self._loaded_stamp = await self._stamp()
         try:
             self._keys = parse_key_list(await self._load())
         except KeyListError as exc:

@@ -19,7 +19,7 @@ from services.gateway.keys import LEAK_REPORTERS, SETTINGS
 from shared import subjects
 from shared.bus import Bus
 from shared.errors import InvalidRequest
-from shared.leak_reporters import ReporterKeys, file_loader, url_loader
+from shared.leak_reporters import ReporterKeys, file_loader, file_stamp, url_loader
 from shared.messages.leaks import (
     MAX_ITEMS_PER_REQUEST,
     LeakedCredential,
@@ -112,10 +112,16 @@ async def reporter_keys(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     session = None
     if settings.leak_reporter_keys_file:
-        app[LEAK_REPORTERS] = ReporterKeys(file_loader(settings.leak_reporter_keys_file))
+        path = settings.leak_reporter_keys_file
+        app[LEAK_REPORTERS] = ReporterKeys(
+            file_loader(path), stamp=file_stamp(path), max_age=settings.leak_reporter_keys_max_age
+        )
     elif settings.leak_reporter_keys_url:
         session = aiohttp.ClientSession()
-        app[LEAK_REPORTERS] = ReporterKeys(url_loader(session, settings.leak_reporter_keys_url))
+        app[LEAK_REPORTERS] = ReporterKeys(
+            url_loader(session, settings.leak_reporter_keys_url),
+            max_age=settings.leak_reporter_keys_max_age,
+        )
     else:
         app[LEAK_REPORTERS] = None
     yield

@@ -131,6 +131,7 @@ def _announcer(ctx: ServiceContext, writer: NATS) -> Announce:
 
 async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     apps = RedisAppStore(ctx.redis, code_ttl=ctx.settings.code_ttl)
+    await apps.index_secrets()  # apps made before the secret index existed (idempotent)
     account_store = RedisAccountStore(ctx.redis)
     signer = Signer(ctx.settings.hmac_key)
     lookups = AppLookups(apps, signer)

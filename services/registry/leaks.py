@@ -1,17 +1,20 @@
 """Leaked client secrets (a secret-scanning report, or the app owner's form): the registry, the one
 writer of app records, invalidates the secret at once.
 
-A reported ``mavio_cs_`` string is compared (constant time, HMAC under the server key) with every app's
-current, previous and already-leaked secret hash (only the named app's for the owner's form). The
+A reported ``mavio_cs_`` string is signed once (HMAC under the server key) and its app found through the
+apps store's secret index (current, previous and already-leaked hashes; only the named app's, compared
+in constant time, for the owner's form): one lookup, however many apps there are. The
 current or a still-valid previous secret is dropped from the record with no overlap, the record keeps
 the leaked HMAC (so a repeated report is still a true positive, and acts no more) and the URL (the app
-page's banner, until a new secret is made); ``CredentialLeaked`` evicts cached records (client
+page's banner, until a new secret is made), by a compare-and-set of the record, so concurrent reports
+of one secret act once; ``CredentialLeaked`` evicts cached records (client
 authentication) and goes to the app's audit trail. A secret rotated out before its last rotation but one
 is no longer known: it reads as unknown.
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 
@@ -20,6 +23,7 @@ from prometheus_client import Counter
 
 from services.registry import client_secrets
 from shared.apps.records import AppRecord
+from shared.apps.secret_index import hashes
 from shared.apps.store import AppStore
 from shared.messages.events import CredentialLeaked
 from shared.messages.leaks import (
@@ -55,46 +59,44 @@ class LeakedSecrets:
 
     async def report(self, req: ReportLeakedRequest) -> ReportLeakedReply:
         """One verdict per item, in order; a live leaked secret invalidated before the reply."""
-        wanted = [item for item in req.items if check_client_secret_format(item.token)]
-        records: list[AppRecord] = []
-        if wanted:
-            one = await self._apps.get(req.client_id) if req.client_id else None
-            records = ([one] if one else []) if req.client_id else await self._apps.all()
-        return ReportLeakedReply(verdicts=[await self._one(item, records, req) for item in req.items])
+        return ReportLeakedReply(verdicts=[await self._one(item, req) for item in req.items])
 
-    def _match(self, records: list[AppRecord], secret: str) -> tuple[AppRecord, str] | None:
-        """The app whose current, previous or leaked secret ``secret`` is, and which hash matched."""
-        now = self._clock()
-        for record in records:
-            for signature in (record.secret_hash, record.previous_secret_hash, record.leaked_secret_hash):
-                if signature and self._signer.matches(secret, signature):
-                    live = signature == record.secret_hash or (
-                        signature == record.previous_secret_hash and now < record.previous_secret_until
-                    )
-                    return record, signature if live else ""
-        return None
+    async def _find(self, secret: str, req: ReportLeakedRequest) -> tuple[AppRecord, str] | None:
+        """The app holding ``secret`` (signed once, found through the store's secret index; only the
+        named app for the owner's form) and the hash it matched."""
+        signature = self._signer.sign(secret)
+        if req.client_id:
+            record = await self._apps.get(req.client_id)
+            if record is None or not any(self._signer.matches(secret, h) for h in hashes(record)):
+                return None
+        else:
+            record = await self._apps.by_secret(signature)
+        return None if record is None else (record, signature)
 
-    async def _one(
-        self, item: LeakedCredential, records: list[AppRecord], req: ReportLeakedRequest
-    ) -> LeakVerdict:
-        if not check_client_secret_format(item.token):
-            return UNKNOWN
-        found = self._match(records, item.token)
+    def _live(self, record: AppRecord, signature: str) -> bool:
+        """Whether ``signature`` still authenticates: the current secret, or the previous in its overlap."""
+        current = hmac.compare_digest(signature, record.secret_hash)
+        previous = hmac.compare_digest(signature, record.previous_secret_hash)
+        return current or (previous and self._clock() < record.previous_secret_until)
+
+    async def _one(self, item: LeakedCredential, req: ReportLeakedRequest) -> LeakVerdict:
+        found = await self._find(item.token, req) if check_client_secret_format(item.token) else None
         if found is None:
             return UNKNOWN
-        record, live_signature = found
-        if not live_signature:  # expired, rotated out or already revoked: nothing left to do
+        record, signature = found
+        now = int(self._clock())
+
+        def invalidate(fresh: AppRecord) -> AppRecord | None:
+            live = self._live(fresh, signature)
+            return client_secrets.leaked(fresh, signature, url=item.url, now=now) if live else None
+
+        # compare and set: of concurrent reports of one secret, one swaps the record and acts
+        if await self._apps.replace(record.client_id, invalidate) is None:
+            # expired, rotated out, already revoked (by an earlier or concurrent report): nothing to do
             return UNKNOWN if req.client_id else LeakVerdict(issued=True)
-        fresh = await self._apps.get(record.client_id)  # the newest record, not the listing's copy
-        if fresh is None:
-            return UNKNOWN if req.client_id else LeakVerdict(issued=True)
-        now = self._clock()
-        revoked = client_secrets.leaked(fresh, live_signature, url=item.url, now=int(now))
-        await self._apps.save(revoked)
-        records[records.index(record)] = revoked  # a repeat within this report now finds it revoked
         await self._publish(
             CredentialLeaked(
-                at=now,
+                at=self._clock(),
                 client_id=record.client_id,
                 actor=req.actor,
                 credential_type=CREDENTIAL_TYPE,

@@ -217,7 +217,7 @@ async def build_handlers(ctx: ServiceContext, metrics: RevocationMetrics | None 
         ConnectedApps(store, cached, catalog),
         registry,
         publish,
-        LeakedTokens(store, cascades, signer, publish, leaked=leaked),
+        LeakedTokens(store, cascades, signer, publish, leaked=leaked, revoked=revoked),
     )
 
 

@@ -8,6 +8,10 @@ app's audit trail. A token that is not live is ``issued`` (a true positive, noth
 family still has a record or a tombstone (``FamilyStore.family_known``): that is how an expired or
 already revoked Mavio token is told from a made-up string with a valid checksum. Once a family's
 tombstone has expired too (its last token's lifetime after the revocation), its tokens read as unknown.
+
+Once, however many identical reports arrive at the same time: the reported token's own family is
+tombstoned first, and only the call whose tombstone was the first (``Revoked.first``) cascades,
+publishes and audits; the others answer the same ``true_positive``.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class LeakedTokens:
         *,
         clock: Callable[[], float] = time.time,
         leaked: Counter | None = None,  # ``mavio_credentials_leaked_total``
+        revoked: Counter | None = None,  # ``mavio_tokens_revoked_total`` (the reported family's tokens)
     ) -> None:
         self._store = store
         self._cascades = cascades
@@ -67,6 +72,7 @@ class LeakedTokens:
         self._publish = publish
         self._clock = clock
         self._leaked = leaked
+        self._revoked = revoked
 
     async def report(self, req: ReportLeakedRequest) -> ReportLeakedReply:
         """One verdict per item, in order; each live token's grant revoked before the reply."""
@@ -85,15 +91,29 @@ class LeakedTokens:
                 return UNKNOWN
             return LeakVerdict(issued=await self._store.family_known(parsed.family))
         client_id, user_id = owner
-        credential_type = TYPES[parsed.kind]
+        tombstoned = await self._store.revoke(parsed.family, now=int(self._clock()))
+        if not tombstoned.first:
+            return LeakVerdict(issued=True)  # a concurrent report of it got there first and acts
+        if self._revoked is not None:  # the cascade below finds this family's tokens gone already
+            self._revoked.labels(reason=REASON).inc(tombstoned.tokens)
         await self._cascades.revoke_grant(
-            user_id,
-            client_id,
-            reason=REASON,
-            actor=req.actor,
-            url=item.url,
-            also=[parsed.family],
+            user_id, client_id, reason=REASON, actor=req.actor, url=item.url, also=[parsed.family]
         )
+        credential_type = TYPES[parsed.kind]
+        await self._announce(item, req, client_id, credential_type)
+        log.info(
+            "leaked token: grant revoked",
+            family=parsed.family,
+            client_id=client_id,
+            credential_type=credential_type,
+            token_hash=item.token_hash,
+        )
+        return LeakVerdict(issued=True, revoked=True, client_id=client_id)
+
+    async def _announce(
+        self, item: LeakedCredential, req: ReportLeakedRequest, client_id: str, credential_type: str
+    ) -> None:
+        """``CredentialLeaked`` to the app's audit trail (and webhook), and the metric."""
         await self._publish(
             ev.CredentialLeaked(
                 at=self._clock(),
@@ -107,11 +127,3 @@ class LeakedTokens:
         )
         if self._leaked is not None:
             self._leaked.labels(credential_type=credential_type, reporter=reporter_of(req.actor)).inc()
-        log.info(
-            "leaked token: grant revoked",
-            family=parsed.family,
-            client_id=client_id,
-            credential_type=credential_type,
-            token_hash=item.token_hash,
-        )
-        return LeakVerdict(issued=True, revoked=True, client_id=client_id)

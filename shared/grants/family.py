@@ -15,5 +15,5 @@ def family_keys(family: str) -> list[str]:
 
 
 def revoked_of(family: str, parts: list[Any]) -> Revoked:
-    """A ``revoke_family`` result ({client_id, user_id, deleted}) as a ``Revoked``."""
-    return Revoked(family, text(parts[0]), text(parts[1]), int(parts[2]))
+    """A ``revoke_family`` result ({client_id, user_id, deleted, first}) as a ``Revoked``."""
+    return Revoked(family, text(parts[0]), text(parts[1]), int(parts[2]), first=int(parts[3]) == 1)

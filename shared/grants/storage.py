@@ -24,6 +24,7 @@ class Revoked:
     client_id: str  # "" when no token had been issued yet
     user_id: str
     tokens: int  # member keys deleted
+    first: bool = True  # this call wrote the tombstone (False: the family was revoked already)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +279,8 @@ class FamilyStore(Protocol):
         ...
 
     async def revoke(self, family: str, *, now: int) -> Revoked:
-        """Delete every code and token of the family and leave a tombstone (idempotent)."""
+        """Delete every code and token of the family and leave a tombstone (idempotent); ``first`` in
+        the result says whether this call did the revoking (no tombstone was there before it)."""
         ...
 
     async def family_known(self, family: str) -> bool:

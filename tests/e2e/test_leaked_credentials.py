@@ -6,9 +6,11 @@ credential reaches a log line or the reply."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -255,6 +257,25 @@ async def test_a_replayed_report_acts_once_and_answers_the_same_labels(leaks: Le
     assert len([e for e in trail if isinstance(e, ev.TokensRevoked) and e.reason == "leaked"]) == 1
 
 
+async def test_the_same_report_sent_five_times_at_once_acts_once(leaks: Leaks) -> None:
+    """Concurrent identical reports: only the call that tombstones the family (or swaps the app's
+    record) acts; every reply has the same labels. Events are published before a reply is sent, so
+    the trail is complete once every reply is in."""
+    system = leaks.system
+    party = await new_party(system)
+    pair = await tokens_for(system, party)
+    body = report_body(
+        (pair["access_token"], "mavio_access_token"), (party.secret, "mavio_client_secret"), url=URL
+    )
+    replies = await asyncio.gather(*(signed(leaks, body) for _ in range(5)))
+    assert replies[0][0] == 200 and [i["label"] for i in replies[0][1]] == ["true_positive"] * 2
+    assert all(reply == replies[0] for reply in replies)
+    trail = await audit(system, party.client_id)
+    leaked = [e for e in trail if isinstance(e, ev.CredentialLeaked)]
+    assert sorted(e.credential_type for e in leaked) == ["access_token", "client_secret"]
+    assert len([e for e in trail if isinstance(e, ev.TokensRevoked) and e.reason == "leaked"]) == 1
+
+
 async def test_a_large_report_is_handled_in_chunks_and_answered_in_order(leaks: Leaks) -> None:
     """250 well-formed tokens (three bus requests to revocation) with 3 KB urls (a 900 KB body): the
     two live ones are revoked, every label is in the report's order."""
@@ -326,6 +347,13 @@ async def test_a_refused_report_acts_on_nothing(leaks: Leaks, case: str) -> None
     assert not [e for e in await audit(system, party.client_id) if isinstance(e, ev.CredentialLeaked)]
 
 
+def _rewrite_keys(leaks: Leaks, *reporters: Reporter) -> None:
+    """The key file rewritten, its mtime moved on a second (file systems with coarse timestamps)."""
+    write_key_list(leaks.keys, *reporters)
+    stat = leaks.keys.stat()
+    os.utime(leaks.keys, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
 async def test_unknown_key_ids_reread_the_key_list_at_most_once_a_minute(leaks: Leaks) -> None:
     from services.gateway.keys import LEAK_REPORTERS
 
@@ -335,13 +363,25 @@ async def test_unknown_key_ids_reread_the_key_list_at_most_once_a_minute(leaks: 
     assert keys is not None
     await signed(leaks, report_body(("x", "t")))  # the list is loaded
     before = keys.fetches
-    newcomer = Reporter("added-later")
-    write_key_list(leaks.keys, leaks.reporter, newcomer)
+    stranger = Reporter("never-listed")
     body = report_body(("x", "t"))
     for _ in range(3):
-        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 401
+        assert (await post_report(leaks.system, body, stranger.headers(body)))[0] == 401
     assert keys.fetches - before <= 1
-    write_key_list(leaks.keys, leaks.reporter)
+
+
+async def test_a_key_added_to_or_deleted_from_the_file_counts_at_once(leaks: Leaks) -> None:
+    """The file's mtime is checked on each report: no restart, no wait for the minute."""
+    newcomer = Reporter("added-later")
+    body = report_body(("x", "t"))
+    _rewrite_keys(leaks, leaks.reporter, newcomer)
+    try:
+        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 200
+        _rewrite_keys(leaks, leaks.reporter)
+        assert (await post_report(leaks.system, body, newcomer.headers(body)))[0] == 401
+        assert (await signed(leaks, body))[0] == 200
+    finally:
+        _rewrite_keys(leaks, leaks.reporter)
 
 
 async def test_without_reporter_keys_the_endpoint_is_not_there(system: System) -> None:

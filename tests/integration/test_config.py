@@ -47,6 +47,19 @@ def test_production_requires_hmac_key() -> None:
         load_settings({"MAVIO_ENV": "production"})
 
 
+def test_production_requires_an_https_reporter_key_list() -> None:
+    prod = {"MAVIO_ENV": "production", "MAVIO_TOKEN_HMAC_KEY": "k" * 40, "MAVIO_KEY_ENCRYPTION_KEY": "e" * 40}
+    url = "MAVIO_LEAK_REPORTER_KEYS_URL"
+    with pytest.raises(ConfigError, match=r"^MAVIO_LEAK_REPORTER_KEYS_URL: must be https") as err:
+        load_settings({**prod, url: "http://keys.example/list"})
+    assert "\n" not in str(err.value)
+    assert load_settings({**prod, url: "https://keys.example/list"}).leak_reporter_keys_url
+    assert load_settings({url: "http://127.0.0.1:9/list"}).leak_reporter_keys_url  # development
+    assert load_settings({}).leak_reporter_keys_max_age == 600
+    with pytest.raises(ConfigError, match=r"^MAVIO_LEAK_REPORTER_KEYS_MAX_AGE: "):
+        load_settings({"MAVIO_LEAK_REPORTER_KEYS_MAX_AGE": "0"})
+
+
 def test_every_ttl_accepts_one_second() -> None:
     s = load_settings({"MAVIO_ACCESS_TOKEN_TTL": "1", "MAVIO_REFRESH_TOKEN_TTL": "1", "MAVIO_CODE_TTL": "1"})
     assert (s.access_token_ttl, s.refresh_token_ttl, s.code_ttl) == (1, 1, 1)

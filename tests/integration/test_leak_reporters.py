@@ -5,6 +5,7 @@ most once a minute (an injected clock), and signatures checked with ``cryptograp
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from shared.leak_reporters import (
     KeyListError,
     ReporterKeys,
     file_loader,
+    file_stamp,
     parse_key_list,
     signature_valid,
     url_loader,
@@ -96,6 +98,41 @@ async def test_a_failed_refetch_keeps_the_last_good_list(served: tuple[KeyServer
         clock.now += 61
         assert await keys.key("unknown") is None
         assert await keys.key("kept") is not None and server.hits == 2
+
+
+async def test_a_key_the_reporter_drops_is_no_longer_trusted_after_max_age(
+    served: tuple[KeyServer, str],
+) -> None:
+    server, url = served
+    kept, dropped = Reporter("kept"), Reporter("dropped")
+    server.body = key_list(kept, dropped)
+    clock = Clock()
+    async with aiohttp.ClientSession() as session:
+        keys = ReporterKeys(url_loader(session, url), clock=clock, max_age=600)
+        assert await keys.key("dropped") is not None and server.hits == 1
+        server.body = key_list(kept)
+        clock.now += 599
+        assert await keys.key("dropped") is not None and server.hits == 1  # still young: cached
+        clock.now += 1
+        assert await keys.key("dropped") is None and server.hits == 2
+        assert await keys.key("kept") is not None and server.hits == 2
+        for _ in range(5):  # unknown ids within the minute still read nothing
+            assert await keys.key("dropped") is None
+        assert server.hits == 2
+
+
+async def test_a_key_deleted_from_the_file_is_no_longer_trusted_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    kept, deleted = Reporter("kept"), Reporter("deleted")
+    write_key_list(path, kept, deleted)
+    keys = ReporterKeys(file_loader(str(path)), stamp=file_stamp(str(path)), clock=Clock())
+    assert await keys.key("deleted") is not None
+    assert await keys.key("kept") is not None and keys.fetches == 1  # unchanged file: not read again
+    write_key_list(path, kept)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # coarse mtime clocks
+    assert await keys.key("deleted") is None and keys.fetches == 2
+    assert await keys.key("kept") is not None and keys.fetches == 2
 
 
 async def test_signatures_verify_over_the_exact_body(tmp_path: Path) -> None:

@@ -4,5 +4,5 @@
 -- grant produced is revoked in the same atomic step. Needs revoke_family.lua.
 local function reuse_detected(family, members, revoked, now, min_ttl)
   local r = revoke_family(family, members, revoked, now, min_ttl)
-  return {'reused', r[1], r[2], r[3]}
+  return {'reused', r[1], r[2], r[3], r[4]}
 end
