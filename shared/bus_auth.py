@@ -48,14 +48,14 @@ _JS_WRITE = (
 )
 # The webhooks service's JetStream user: its own delivery queue (jobs, and the jobs waiting for their next
 # attempt as JetStream schedules), its durable consumers of the queue and of the audit trail (read-only:
-# the stream's info, its consumer's pulls and acknowledgements; never a write to the trail or to
-# revocation's commands). The process that calls arbitrary URLs can forge no audit record or command,
+# the stream's info, its creation when missing at start, its consumer's pulls and acknowledgements;
+# never an update of or a write to the trail, nothing of revocation's commands). The process that calls arbitrary URLs can forge no audit record or command,
 # and no other process may pull its jobs.
 _JS_WEBHOOKS = (
     f"{P}.webhook-queue.>",
     f"{P}.webhook-wait.>",
     *(f"$JS.API.STREAM.{op}.{_WEBHOOKS}" for op in ("CREATE", "UPDATE", "INFO")),
-    f"$JS.API.STREAM.INFO.{_STREAM}",
+    *(f"$JS.API.STREAM.{op}.{_STREAM}" for op in ("CREATE", "INFO")),
     "$JS.API.INFO",
     *(
         f"$JS.API.CONSUMER.{op}.{c}"

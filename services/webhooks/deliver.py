@@ -111,18 +111,14 @@ class Deliverer:
         return outcome
 
     def _secrets(self, target: WebhookTarget) -> list[str]:
-        """The current signing secret, and the previous one while it overlaps."""
-        purpose = f"webhook:{target.client_id}"
-        sealed = [target.webhook_secret]
-        if target.webhook_previous_secret and target.webhook_previous_secret_until > self.clock():
-            sealed.append(target.webhook_previous_secret)
-        out = []
-        for one in filter(None, sealed):
-            try:
-                out.append(self.sealer.open(one, purpose=purpose).decode())
-            except SealError:
-                log.error("webhook secret does not open (key-encryption key changed?)")
-        return out
+        """The signing secret (one: a regenerated secret replaces its predecessor at once)."""
+        if not target.webhook_secret:
+            return []
+        try:
+            return [self.sealer.open(target.webhook_secret, purpose=f"webhook:{target.client_id}").decode()]
+        except SealError:
+            log.error("webhook secret does not open (key-encryption key changed?)")
+            return []
 
     async def _after(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, outcome: Outcome) -> None:
         now, status = self.clock(), outcome.status

@@ -17,7 +17,7 @@ from services.webhooks.sender import Resolve, Sender
 from services.webhooks.store import WebhookStore
 from shared import subjects
 from shared.errors import InvalidRequest, NotFound
-from shared.events import AUDIT_PREFIX, AUDIT_STREAM, when_jetstream_ready
+from shared.events import AUDIT_PREFIX, AUDIT_STREAM, ensure_audit_stream, when_jetstream_ready
 from shared.lifecycle import ServiceContext
 from shared.messages.webhooks import (
     FAILED,
@@ -110,8 +110,8 @@ async def build_routes(
 async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, deliverer: Deliverer) -> None:
     replicas = ctx.settings.audit_replicas
     js = writer.jetstream()
-    # The trail is the writers' (token, registry, revocation) to make: this user may only read it.
-    await when_jetstream_ready("audit stream", lambda: js.stream_info(AUDIT_STREAM))
+    # Made if missing (its consumer needs it), never updated: the trail's configuration is its writers'.
+    await when_jetstream_ready("audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False))
     await when_jetstream_ready("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
     consumer = queue.queue_consumer(ctx.settings.webhook_timeout, ctx.settings.webhook_max_ack_pending)
     # Created, or given this configuration (``max_ack_pending`` may have changed).

@@ -47,7 +47,9 @@ def stream_config(replicas: int = 1) -> api.StreamConfig:
         subjects=[f"{subjects.WEBHOOK_QUEUE}.>", f"{subjects.WEBHOOK_WAIT}.>"],
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.WORK_QUEUE,
-        discard=api.DiscardPolicy.NEW,  # never drop a delivery to make room
+        # No size or count limit, so no delivery is dropped to make room; the server refuses schedules
+        # with ``DiscardPolicy.NEW``.
+        discard=api.DiscardPolicy.OLD,
         num_replicas=replicas,
         duplicate_window=600.0,  # a job queued twice (an audit record read again) is stored once
         allow_msg_schedules=True,  # ``wait`` (nats-server 2.12+)
