@@ -7,8 +7,9 @@ inboxes, ``shared.reply_guard``). Every user gets its own reply inbox prefix ``_
 one can read another user's replies. Only a service may join a queue group, and only its own (named
 after it) on its own subjects: an observer subscribing to events with a queue is refused. JetStream
 (the audit trail, revocation's command queue) is written only by ``audit``, a user that serves no
-request (the webhooks service's queue only by its own ``webhooks_js``, which reads the trail): the services' own users have no ``$JS`` right a forged reply could borrow. An unauthenticated
-client is refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
+request (the webhooks service's queue only by its own ``webhooks_js``, which reads the trail): the
+services' own users have no ``$JS`` right a forged reply could borrow. An unauthenticated client is
+refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
 from this table, for the embedded stack, the test fixtures and ``deploy/nats.conf`` alike.
 
 Resource servers are bus users too: one per resource service (``Settings.resource_bus_users``, env
@@ -49,8 +50,8 @@ _JS_WRITE = (
 # The webhooks service's JetStream user: its own delivery queue (jobs, and the jobs waiting for their next
 # attempt as JetStream schedules), its durable consumers of the queue and of the audit trail (read-only:
 # the stream's info, its creation when missing at start, its consumer's pulls and acknowledgements;
-# never an update of or a write to the trail, nothing of revocation's commands). The process that calls arbitrary URLs can forge no audit record or command,
-# and no other process may pull its jobs.
+# never an update of or a write to the trail, nothing of revocation's commands). The process that calls
+# arbitrary URLs can forge no audit record or command, and no other process may pull its jobs.
 _JS_WEBHOOKS = (
     f"{P}.webhook-queue.>",
     f"{P}.webhook-wait.>",
@@ -184,7 +185,7 @@ USERS: dict[str, Permissions] = {
     # The JetStream writer of token, registry and revocation (their second connection): the audit
     # trail, revocation's command queue. It serves no request, so no reply can borrow its rights.
     AUDIT_USER: Permissions(publish=_JS_WRITE, subscribe=(), responses=False),
-    # The webhooks service's JetStream connection: its queue, and the audit trail read-only (``_JS_WEBHOOKS``).
+    # The webhooks service's JetStream connection: its queue, the audit trail read-only (``_JS_WEBHOOKS``).
     WEBHOOKS_JS_USER: Permissions(publish=_JS_WEBHOOKS, subscribe=(), responses=False),
 }
 # The services with a second (JetStream) connection, and its bus user.

@@ -13,13 +13,13 @@ from typing import Any, Final
 
 import msgspec
 
+from services.gateway.openapi_events import EVENT_SCHEMAS, WEBHOOK_EVENTS
 from services.gateway.openapi_oidc import (
     METADATA_OIDC_PROPERTIES,
     METADATA_OIDC_REQUIRED,
     OIDC_PATHS,
     OIDC_SCHEMAS,
 )
-from services.gateway.openapi_events import EVENT_SCHEMAS, WEBHOOK_EVENTS
 from services.gateway.openapi_webhooks import WEBHOOK_SCHEMAS, webhook_paths
 from shared.apps.settings import CLIENT_TYPES, CONFIDENTIAL, AppSettings
 

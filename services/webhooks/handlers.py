@@ -111,7 +111,9 @@ async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, delive
     replicas = ctx.settings.audit_replicas
     js = writer.jetstream()
     # Made if missing (its consumer needs it), never updated: the trail's configuration is its writers'.
-    await when_jetstream_ready("audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False))
+    await when_jetstream_ready(
+        "audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False)
+    )
     await when_jetstream_ready("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
     consumer = queue.queue_consumer(ctx.settings.webhook_timeout, ctx.settings.webhook_max_ack_pending)
     # Created, or given this configuration (``max_ack_pending`` may have changed).

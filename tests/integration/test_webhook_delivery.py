@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -283,7 +282,9 @@ async def test_an_app_deleted_takes_its_delivery_log_along(sut: System, receiver
     assert [k async for k in sut.redis.scan_iter(match=f"mavio:{{w:{client_id}}}:*")] == []
 
 
-async def test_retries_waiting_for_a_dead_endpoint_hold_up_no_other_app(sut: System, receiver: Receiver) -> None:
+async def test_retries_waiting_for_a_dead_endpoint_hold_up_no_other_app(
+    sut: System, receiver: Receiver
+) -> None:
     """More deliveries waiting for their retry than the queue's consumer hands out unacknowledged
     (``webhook_max_ack_pending``): another app's new event is still delivered, well before any retry."""
     await start_webhooks(sut, webhook_max_ack_pending=3, webhook_retry_schedule=(600.0,))

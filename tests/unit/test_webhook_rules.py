@@ -215,7 +215,7 @@ def test_public_addresses(address: str) -> None:
     assert refusal(address) is None
 
 
-# One address of each IANA special-purpose block (IPv4, IPv6) that is not globally routable, or is in 2001::/23.
+# One address of each IANA special-purpose block (IPv4, IPv6) not globally routable, or in 2001::/23.
 SPECIAL_PURPOSE = [
     *("0.1.2.3", "10.0.0.1", "100.100.0.1", "127.0.0.2", "169.254.1.1", "172.31.0.1", "192.0.0.9"),
     *("192.0.0.170", "192.0.2.1", "192.88.99.2", "192.168.1.1", "198.19.0.1", "198.51.100.1"),
