@@ -7,8 +7,9 @@ inboxes, ``shared.reply_guard``). Every user gets its own reply inbox prefix ``_
 one can read another user's replies. Only a service may join a queue group, and only its own (named
 after it) on its own subjects: an observer subscribing to events with a queue is refused. JetStream
 (the audit trail, revocation's command queue) is written only by ``audit``, a user that serves no
-request: the services' own users have no ``$JS`` right a forged reply could borrow. An unauthenticated
-client is refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
+request (the webhooks service's queue only by its own ``webhooks_js``, which reads the trail): the
+services' own users have no ``$JS`` right a forged reply could borrow. An unauthenticated client is
+refused at connect. ``server_authorization`` renders the nats-server ``authorization`` block
 from this table, for the embedded stack, the test fixtures and ``deploy/nats.conf`` alike.
 
 Resource servers are bus users too: one per resource service (``Settings.resource_bus_users``, env
@@ -45,8 +46,18 @@ _JS_WRITE = (
     *(f"$JS.API.CONSUMER.{op}.{_CONSUMER}" for op in ("CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT")),
     f"$JS.API.CONSUMER.CREATE.{_CONSUMER}.>",  # with its filter subject
     f"$JS.ACK.{_CONSUMER}.>",
+)
+# The webhooks service's JetStream user: its own delivery queue (jobs, and the jobs waiting for their next
+# attempt as JetStream schedules), its durable consumers of the queue and of the audit trail (read-only:
+# the stream's info, its creation when missing at start, its consumer's pulls and acknowledgements;
+# never an update of or a write to the trail, nothing of revocation's commands). The process that calls
+# arbitrary URLs can forge no audit record or command, and no other process may pull its jobs.
+_JS_WEBHOOKS = (
     f"{P}.webhook-queue.>",
+    f"{P}.webhook-wait.>",
     *(f"$JS.API.STREAM.{op}.{_WEBHOOKS}" for op in ("CREATE", "UPDATE", "INFO")),
+    *(f"$JS.API.STREAM.{op}.{_STREAM}" for op in ("CREATE", "INFO")),
+    "$JS.API.INFO",
     *(
         f"$JS.API.CONSUMER.{op}.{c}"
         for op in ("CREATE", "DURABLE.CREATE", "INFO", "MSG.NEXT")
@@ -72,6 +83,7 @@ _SERVE = ("$SRV.>",)
 _DISCOVER = ("$SRV.PING", "$SRV.INFO", "$SRV.STATS")  # every service answers these (``mavio-oauth status``)
 RESPONSES = {"max": 10, "expires": "10m"}  # nats.micro discovery: PING, INFO, STATS
 AUDIT_USER = "audit"
+WEBHOOKS_JS_USER = "webhooks_js"
 ANY_QUEUE = ">"  # a queue-name pattern matching every queue group
 
 
@@ -119,7 +131,7 @@ USERS: dict[str, Permissions] = {
         queue="revocation",
     ),
     # Developer webhooks: it serves its own subjects and reads Redis; its JetStream work (the audit feed,
-    # the delivery queue) goes through its writer as ``audit``.
+    # the delivery queue) goes through its second connection as ``WEBHOOKS_JS_USER``.
     "webhooks": Permissions(
         publish=_probe("webhooks"),
         subscribe=_own("webhooks"),
@@ -173,9 +185,16 @@ USERS: dict[str, Permissions] = {
     # The JetStream writer of token, registry and revocation (their second connection): the audit
     # trail, revocation's command queue. It serves no request, so no reply can borrow its rights.
     AUDIT_USER: Permissions(publish=_JS_WRITE, subscribe=(), responses=False),
+    # The webhooks service's JetStream connection: its queue, the audit trail read-only (``_JS_WEBHOOKS``).
+    WEBHOOKS_JS_USER: Permissions(publish=_JS_WEBHOOKS, subscribe=(), responses=False),
 }
-# The services that write JetStream through a second connection as ``AUDIT_USER``.
-AUDIT_WRITERS = ("token", "registry", "revocation", "webhooks")
+# The services with a second (JetStream) connection, and its bus user.
+JETSTREAM_USERS = {
+    "token": AUDIT_USER,
+    "registry": AUDIT_USER,
+    "revocation": AUDIT_USER,
+    "webhooks": WEBHOOKS_JS_USER,
+}
 
 # A resource server using ``shared.verify_client``: verify tokens, report cached calls, and hear only
 # the events its verification cache needs (not plan changes, not app or secret changes). Each resource
@@ -273,13 +292,15 @@ def deploy_authorization(resource_users: Sequence[str] = DEFAULT_RESOURCE_USERS)
 
 
 def audit_connect_options(settings: Settings) -> dict[str, Any]:
-    """``nats.connect`` keyword arguments of a service's JetStream writer (bus user ``audit``)."""
+    """``nats.connect`` keyword arguments of a service's JetStream connection (``JETSTREAM_USERS``: bus
+    user ``audit``, or the webhooks service's own), its password ``MAVIO_NATS_AUDIT_PASSWORD``."""
     if not settings.nats_user:
         return {}
+    user = JETSTREAM_USERS.get(settings.nats_user, AUDIT_USER)
     return {
-        "user": AUDIT_USER,
+        "user": user,
         "password": settings.nats_audit_password,
-        "inbox_prefix": inbox_prefix(AUDIT_USER),
+        "inbox_prefix": inbox_prefix(user),
     }
 
 

@@ -39,7 +39,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nats_user: str = ""  # this process's bus identity (``shared.bus_auth.USERS``); "" = none
     nats_password: str = ""
     nats_audit_password: str = (
-        ""  # the JetStream writer's (bus user ``audit``) of token, registry, revocation
+        ""  # the JetStream connection's (``bus_auth.JETSTREAM_USERS``: ``audit``, or webhooks' own)
     )
     redis_user: str = ""  # Redis ACL user; "" = the default user
     redis_password: str = ""
@@ -90,6 +90,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_timeout: float = 10.0
     webhook_retry_schedule: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18_000.0, 36_000.0, 36_000.0)
     webhook_max_in_flight: int = 10
+    # Jobs the delivery queue's consumer hands out unacknowledged (only those in hand: a job waiting for
+    # its next attempt is a JetStream schedule, acknowledged, so it never counts).
+    webhook_max_ack_pending: int = 1000
 
     @property
     def production(self) -> bool:
@@ -282,6 +285,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "MAVIO_WEBHOOK_TIMEOUT": ("webhook_timeout", _float(0.05, 60)),
     "MAVIO_WEBHOOK_RETRY_SCHEDULE": ("webhook_retry_schedule", _schedule),
     "MAVIO_WEBHOOK_MAX_IN_FLIGHT": ("webhook_max_in_flight", _int(1, 1000)),
+    "MAVIO_WEBHOOK_MAX_ACK_PENDING": ("webhook_max_ack_pending", _int(1, 100_000)),
 }
 
 # Secrets: an empty value is an error (too short), never "unset".

@@ -61,6 +61,7 @@ WEBHOOKS_ENABLE = op(WEBHOOKS, "endpoint.enable")  # resume a disabled endpoint
 WEBHOOKS_ENDPOINT = op(WEBHOOKS, "endpoint.get")  # enabled, or disabled since when
 # The deliveries to make: a JetStream work queue only the webhooks service reads (``shared.webhooks.queue``).
 WEBHOOK_QUEUE = f"{PREFIX}.webhook-queue"
+WEBHOOK_WAIT = f"{PREFIX}.webhook-wait"  # a job waiting for its next attempt (a JetStream schedule)
 
 # revocation's commands: a durable JetStream work queue only revocation consumes (``shared.commands``);
 # not events, so no observer can take the work.

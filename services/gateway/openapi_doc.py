@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import msgspec
 
+from services.gateway.openapi_events import EVENT_SCHEMAS, WEBHOOK_EVENTS
 from services.gateway.openapi_oidc import (
     METADATA_OIDC_PROPERTIES,
     METADATA_OIDC_REQUIRED,
@@ -560,8 +561,9 @@ def document(public_url: str) -> dict[str, Any]:
         "info": {"title": "Mavio OAuth", "version": "1"},
         "servers": [{"url": public_url}],
         "paths": {**_OAUTH_PATHS, **OIDC_PATHS, **_APP_PATHS, **webhook_paths(_API_ERRORS)},
+        "webhooks": WEBHOOK_EVENTS,  # what Mavio POSTs to an app's webhook URL
         "components": {
-            "schemas": {**SCHEMAS, **OIDC_SCHEMAS, **WEBHOOK_SCHEMAS},
+            "schemas": {**SCHEMAS, **OIDC_SCHEMAS, **WEBHOOK_SCHEMAS, **EVENT_SCHEMAS},
             "securitySchemes": {
                 "clientBasic": {"type": "http", "scheme": "basic"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "mavio_session"},

@@ -70,8 +70,8 @@ class StackCredentials:
             return _env(user, password, user, password)
         redis_user = redis_acl.SERVICE_USER
         env = _env(user, self.nats[user], redis_user, self.redis[redis_user])
-        if user in bus_auth.AUDIT_WRITERS:  # its JetStream writer connects as ``audit``
-            env["MAVIO_NATS_AUDIT_PASSWORD"] = self.nats[bus_auth.AUDIT_USER]
+        if user in bus_auth.JETSTREAM_USERS:  # its JetStream connection (``audit``, or webhooks' own)
+            env["MAVIO_NATS_AUDIT_PASSWORD"] = self.nats[bus_auth.JETSTREAM_USERS[user]]
         return env
 
 

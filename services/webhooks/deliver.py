@@ -1,6 +1,7 @@
 """Carrying out one queued delivery (``DeliveryJob``): the endpoint's state, a slot of the app's
-in-flight limit, one signed attempt, then the log updated and the job acknowledged (delivered or
-failed) or handed back to JetStream with the schedule's next delay (``nak(delay=...)``).
+in-flight limit, one signed attempt, then the log updated and the job acknowledged: delivered, failed,
+or stored to come back after the schedule's next delay (``shared.webhooks.queue.wait``: a waiting job
+is never an unacknowledged one, so no number of them can stop the consumer handing out other apps' jobs).
 
 ``clock`` is injected (epoch seconds): the 5-day disabling is tested without waiting for it. The
 ``webhook-timestamp`` is always the wall clock: receivers check it against theirs."""
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 import msgspec
 import structlog
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
 from services.webhooks import domain
@@ -21,7 +23,7 @@ from services.webhooks.sender import Outcome, Sender, signature_header
 from services.webhooks.store import StoredDelivery, WebhookStore, WebhookTarget
 from shared.messages.webhooks import DELIVERED, FAILED, PENDING, Delivery, DeliveryJob, Status
 from shared.sealing import Sealer, SealError
-from shared.webhooks.queue import job_decoder
+from shared.webhooks.queue import job_decoder, wait
 
 log = structlog.get_logger("mavio.webhooks.deliver")
 
@@ -35,6 +37,7 @@ class Deliverer:
         sender: Sender,
         sealer: Sealer,
         metrics: WebhookMetrics,
+        writer: NATS,
         *,
         schedule: tuple[float, ...],
         max_in_flight: int,
@@ -44,6 +47,7 @@ class Deliverer:
         self.sender = sender
         self.sealer = sealer
         self.metrics = metrics
+        self.writer = writer
         self.schedule = schedule
         self.max_in_flight = max_in_flight
         self.clock = clock
@@ -61,7 +65,7 @@ class Deliverer:
         if stored is not None and stored.round > job.round:
             await msg.ack()  # an older round of a delivery redelivered since
             return
-        stored = stored or _unlogged(job, self.clock(), max(0, msg.metadata.num_delivered - 1))
+        stored = stored or _unlogged(job, self.clock())
         await self._deliver(msg, job, stored)
 
     async def _deliver(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery) -> None:
@@ -79,7 +83,7 @@ class Deliverer:
             job.client_id, attempt, now_ms=now_ms, hold_ms=hold_ms, limit=self.max_in_flight
         ):
             self.metrics.attempts.labels(outcome="deferred").inc()
-            await msg.nak(delay=DEFER)
+            await self._later(msg, job, stored, DEFER)
             return
         try:
             outcome = await self._attempt(job, target)
@@ -107,18 +111,14 @@ class Deliverer:
         return outcome
 
     def _secrets(self, target: WebhookTarget) -> list[str]:
-        """The current signing secret, and the previous one while it overlaps."""
-        purpose = f"webhook:{target.client_id}"
-        sealed = [target.webhook_secret]
-        if target.webhook_previous_secret and target.webhook_previous_secret_until > self.clock():
-            sealed.append(target.webhook_previous_secret)
-        out = []
-        for one in filter(None, sealed):
-            try:
-                out.append(self.sealer.open(one, purpose=purpose).decode())
-            except SealError:
-                log.error("webhook secret does not open (key-encryption key changed?)")
-        return out
+        """The signing secret (one: a regenerated secret replaces its predecessor at once)."""
+        if not target.webhook_secret:
+            return []
+        try:
+            return [self.sealer.open(target.webhook_secret, purpose=f"webhook:{target.client_id}").decode()]
+        except SealError:
+            log.error("webhook secret does not open (key-encryption key changed?)")
+            return []
 
     async def _after(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, outcome: Outcome) -> None:
         now, status = self.clock(), outcome.status
@@ -136,7 +136,13 @@ class Deliverer:
             await self._finish(msg, job, stored, FAILED, status)
             return
         await self.store.update(job.client_id, stored)
-        await msg.nak(delay=delay)
+        await self._later(msg, job, stored, delay)
+
+    async def _later(self, msg: Msg, job: DeliveryJob, stored: StoredDelivery, delay: float) -> None:
+        """Acknowledged, and back in the queue after ``delay``: stored first, so a crash in between
+        makes an extra attempt (same ``webhook-id``), never a lost one."""
+        await wait(self.writer, msgspec.structs.replace(job, attempts=stored.delivery.attempts), delay)
+        await msg.ack()
 
     async def _finish(
         self,
@@ -168,8 +174,8 @@ def _counted(stored: StoredDelivery, outcome: Outcome, now: float) -> StoredDeli
     return msgspec.structs.replace(stored, delivery=delivery)
 
 
-def _unlogged(job: DeliveryJob, now: float, attempts: int) -> StoredDelivery:
+def _unlogged(job: DeliveryJob, now: float) -> StoredDelivery:
     """A job whose record left the log (100 newer deliveries): delivered all the same, its attempts
-    counted by JetStream."""
-    delivery = Delivery(id=job.id, type=job.type, status=PENDING, attempts=attempts, created_at=int(now))
+    counted in the job."""
+    delivery = Delivery(id=job.id, type=job.type, status=PENDING, attempts=job.attempts, created_at=int(now))
     return StoredDelivery(delivery=delivery, body=job.body, round=job.round)

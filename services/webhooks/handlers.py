@@ -17,7 +17,7 @@ from services.webhooks.sender import Resolve, Sender
 from services.webhooks.store import WebhookStore
 from shared import subjects
 from shared.errors import InvalidRequest, NotFound
-from shared.events import AUDIT_PREFIX, AUDIT_STREAM, ensure_audit_stream_at_start, when_jetstream_ready
+from shared.events import AUDIT_PREFIX, AUDIT_STREAM, ensure_audit_stream, when_jetstream_ready
 from shared.lifecycle import ServiceContext
 from shared.messages.webhooks import (
     FAILED,
@@ -91,6 +91,7 @@ async def build_routes(
         sender,
         Sealer(settings.encryption_key),
         metrics,
+        writer,
         schedule=settings.webhook_retry_schedule,
         max_in_flight=settings.webhook_max_in_flight,
         clock=clock,
@@ -108,9 +109,15 @@ async def build_routes(
 
 async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, deliverer: Deliverer) -> None:
     replicas = ctx.settings.audit_replicas
-    await ensure_audit_stream_at_start(writer, replicas=replicas)
-    await when_jetstream_ready("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
     js = writer.jetstream()
+    # Made if missing (its consumer needs it), never updated: the trail's configuration is its writers'.
+    await when_jetstream_ready(
+        "audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False)
+    )
+    await when_jetstream_ready("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
+    consumer = queue.queue_consumer(ctx.settings.webhook_timeout, ctx.settings.webhook_max_ack_pending)
+    # Created, or given this configuration (``max_ack_pending`` may have changed).
+    await when_jetstream_ready("webhook consumer", lambda: js.add_consumer(queue.QUEUE_STREAM, consumer))
 
     async def subscribe_audit() -> Any:
         return await js.pull_subscribe(
@@ -122,7 +129,7 @@ async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, delive
             f"{subjects.WEBHOOK_QUEUE}.>",
             durable=queue.CONSUMER,
             stream=queue.QUEUE_STREAM,
-            config=queue.queue_consumer(ctx.settings.webhook_timeout),
+            config=consumer,
         )
 
     for name, subscribe, handle, concurrency in (

@@ -32,8 +32,6 @@ class WebhookTarget(msgspec.Struct, frozen=True, kw_only=True):
     client_id: str
     webhook_url: str = ""
     webhook_secret: str = ""
-    webhook_previous_secret: str = ""
-    webhook_previous_secret_until: int = 0
 
 
 def text(value: bytes | str) -> str:

@@ -73,10 +73,12 @@ class EndpointReply(msgspec.Struct, frozen=True, kw_only=True):
 class DeliveryJob(msgspec.Struct, frozen=True, kw_only=True):
     """What the webhooks service queues for itself: deliver ``body`` (the JSON payload, the same on every
     attempt) as delivery ``id`` of ``client_id``; ``round`` counts redeliveries (each restarts the
-    schedule). Never a secret: the signing secret is read from the app record at each attempt."""
+    schedule); ``attempts`` the attempts made so far (counted here too: a job whose record left the
+    log still ends). Never a secret: the signing secret is read from the app record at each attempt."""
 
     client_id: str
     id: str
     type: str
     body: str
     round: int = 0
+    attempts: int = 0

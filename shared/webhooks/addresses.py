@@ -1,8 +1,11 @@
 """Which addresses a webhook may be delivered to (SSRF rule): in production only public ones.
 
 ``refusal(address)`` says why an address is not public (loopback, private, link-local, CGNAT, multicast,
-cloud metadata, reserved, unspecified; IPv4, IPv6, and IPv4 inside IPv6 — mapped ``::ffff:a.b.c.d``,
-NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``), or None for a public one. Used at delivery time on the
+cloud metadata, reserved, unspecified, the 6to4 relay anycast ``192.88.99.0/24``, local-use NAT64
+``64:ff9b:1::/48``, the IETF protocol assignments ``2001::/23`` (Teredo included), and anything else
+not globally routable (``not ip.is_global``); IPv4, IPv6, and IPv4 inside IPv6 — mapped
+``::ffff:a.b.c.d``, translated ``::ffff:0:a.b.c.d``, NAT64 ``64:ff9b::/96``, 6to4 ``2002::/16``), or
+None for a public one. Used at delivery time on the
 address actually connected to (``services.webhooks.sender``) and may be used at save time
 (``host_refusal`` for a URL's literal host).
 """
@@ -23,6 +26,7 @@ _V4_RANGES: tuple[tuple[str, str], ...] = (
     ("172.16.0.0/12", "private"),
     ("192.0.0.0/24", "reserved"),
     ("192.0.2.0/24", "documentation"),
+    ("192.88.99.0/24", "6to4 relay anycast"),
     ("192.168.0.0/16", "private"),
     ("198.18.0.0/15", "benchmarking"),
     ("198.51.100.0/24", "documentation"),
@@ -39,20 +43,24 @@ _V6_RANGES: tuple[tuple[str, str], ...] = (
     ("fec0::/10", "site-local"),
     ("ff00::/8", "multicast"),
     ("100::/64", "discard"),
+    ("64:ff9b:1::/48", "local-use NAT64"),
+    ("2001::/23", "IETF protocol assignment"),  # Teredo, benchmarking, ORCHID, ...
     ("2001:db8::/32", "documentation"),
 )
 _V4 = tuple((ipaddress.IPv4Network(net), why) for net, why in _V4_RANGES)
 _V6 = tuple((ipaddress.IPv6Network(net), why) for net, why in _V6_RANGES)
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # SIIT's IPv4-translated addresses
 
 
 def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one carries: mapped, 6to4, NAT64 or IPv4-compatible (``::a.b.c.d``)."""
+    """The IPv4 address an IPv6 one carries: mapped, translated, 6to4, NAT64 or IPv4-compatible
+    (``::a.b.c.d``)."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or (int(address) >> 32 == 0 and int(address) > 1):
+    if address in _NAT64 or address in _TRANSLATED or (int(address) >> 32 == 0 and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
@@ -67,8 +75,13 @@ def refusal(address: Address | str) -> str | None:
         if inner is not None:
             why = refusal(inner)
             return f"{why} (IPv4 inside IPv6)" if why else None
-        return next((why for net, why in _V6 if ip in net), None)
-    return next((why for net, why in _V4 if ip in net), None)
+        return next((why for net, why in _V6 if ip in net), None) or _not_global(ip)
+    return next((why for net, why in _V4 if ip in net), None) or _not_global(ip)
+
+
+def _not_global(ip: Address) -> str | None:
+    """The rest of IANA's special-purpose registries, as far as this Python knows them."""
+    return None if ip.is_global else "not globally routable"
 
 
 def host_refusal(host: str) -> str | None:

@@ -2,15 +2,21 @@
 (``DeliveryJob``) on ``mavio.oauth.v1.webhook-queue.<client_id>``, pulled by the durable consumer
 ``webhooks``; and its durable consumer ``webhooks`` of the audit stream, which feeds it.
 
-Retries are JetStream redeliveries with a delay (``nak(delay=...)``): a job that failed an attempt
-stays in the file-backed (replicated, on a cluster) stream until its next attempt, so the schedule
-survives a restart of the service, of a NATS node or of Redis, with no timer of our own. Only the
-JetStream writer (bus user ``audit``) publishes to and pulls from both (``shared.bus_auth``).
+A job waiting for its next attempt (a retry, or a job deferred by its app's in-flight limit) is
+acknowledged and stored again as a JetStream message schedule (``wait``: ``Nats-Schedule: @at <due>``
+on ``mavio.oauth.v1.webhook-wait.<client_id>.<id>``, the same file-backed, replicated stream), which
+the server publishes back to the queue when it is due. Not ``nak(delay=...)``: a nak'd job stays
+unacknowledged, counted against the consumer's ``max_ack_pending``, and once that many wait (10,000
+retries to one dead endpoint) the consumer hands out nothing more, to any app, for hours. So only the
+jobs in hand count, the schedule survives a restart of the service, of a NATS node or of Redis, and
+there is no timer of our own. Only the webhooks service's JetStream user (``webhooks_js``) publishes
+to and pulls from the queue (``shared.bus_auth``).
 """
 
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 import nats.js.errors
@@ -38,24 +44,33 @@ def queue_subject(client_id: str) -> str:
 def stream_config(replicas: int = 1) -> api.StreamConfig:
     return api.StreamConfig(
         name=QUEUE_STREAM,
-        subjects=[f"{subjects.WEBHOOK_QUEUE}.>"],
+        subjects=[f"{subjects.WEBHOOK_QUEUE}.>", f"{subjects.WEBHOOK_WAIT}.>"],
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.WORK_QUEUE,
-        discard=api.DiscardPolicy.NEW,  # never drop a delivery to make room
+        # No size or count limit, so no delivery is dropped to make room; the server refuses schedules
+        # with ``DiscardPolicy.NEW``.
+        discard=api.DiscardPolicy.OLD,
         num_replicas=replicas,
         duplicate_window=600.0,  # a job queued twice (an audit record read again) is stored once
+        allow_msg_schedules=True,  # ``wait`` (nats-server 2.12+)
     )
 
 
-def queue_consumer(attempt_timeout: float) -> api.ConsumerConfig:
-    """A job is answered (acknowledged, or handed back with a delay) within one attempt; a replica that
-    dies holding one leaves it to another after ``attempt_timeout`` + ``ACK_MARGIN``."""
+def wait_subject(client_id: str, delivery_id: str) -> str:
+    """One schedule per delivery: a new one on this subject replaces the one before."""
+    return f"{subjects.WEBHOOK_WAIT}.{client_id}.{delivery_id}"
+
+
+def queue_consumer(attempt_timeout: float, max_ack_pending: int = 1000) -> api.ConsumerConfig:
+    """A job is answered (acknowledged, or acknowledged and scheduled again) within one attempt; a
+    replica that dies holding one leaves it to another after ``attempt_timeout`` + ``ACK_MARGIN``.
+    ``max_ack_pending`` bounds only the jobs in hand (``wait``)."""
     return api.ConsumerConfig(
         durable_name=CONSUMER,
         ack_policy=api.AckPolicy.EXPLICIT,
         ack_wait=attempt_timeout + ACK_MARGIN,
         max_deliver=-1,  # the schedule decides when a delivery has failed
-        max_ack_pending=10_000,
+        max_ack_pending=max_ack_pending,
         filter_subject=f"{subjects.WEBHOOK_QUEUE}.>",
     )
 
@@ -89,5 +104,21 @@ async def enqueue(writer: NATS, job: DeliveryJob) -> None:
     data = _encoder.encode(job)
     if not await publish_acknowledged(
         writer, queue_subject(job.client_id), data, ensure=ensure, stream=QUEUE_STREAM, headers=headers
+    ):
+        raise TemporarilyUnavailable("the webhook queue is not reachable")
+
+
+async def wait(writer: NATS, job: DeliveryJob, delay: float) -> None:
+    """Store ``job`` to be queued again in ``delay`` seconds (wall clock: the server's timer is one),
+    acknowledged; ``TemporarilyUnavailable`` if JetStream does not take it."""
+    due = datetime.now(UTC) + timedelta(seconds=delay)
+    headers = {
+        "Nats-Schedule": f"@at {due.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}",
+        "Nats-Schedule-Target": queue_subject(job.client_id),
+    }
+    ensure = functools.partial(ensure_queue, writer, update=False)
+    subject = wait_subject(job.client_id, job.id)
+    if not await publish_acknowledged(
+        writer, subject, _encoder.encode(job), ensure=ensure, stream=QUEUE_STREAM, headers=headers
     ):
         raise TemporarilyUnavailable("the webhook queue is not reachable")

@@ -141,6 +141,34 @@ async def watch(nc: NATS, subjects_: tuple[str, ...], seen: list[str]) -> None:
     await nc.flush()
 
 
+async def test_the_webhooks_jetstream_user_forges_nothing_and_only_it_pulls_webhook_jobs(sut: System) -> None:
+    """The webhooks service calls arbitrary URLs: its JetStream user may not write the audit trail or
+    revocation's commands (the server refuses, nothing is stored); ``audit`` (token, registry,
+    revocation) may not pull webhook jobs, which the webhooks user may."""
+    pull = "$JS.API.CONSUMER.MSG.NEXT.MAVIO_WEBHOOKS.webhooks"
+    trail = (await sut.nc.jetstream().stream_info("MAVIO_AUDIT")).state.messages
+    errors: list[str] = []
+    hooks = await connect_as(sut, bus_auth.WEBHOOKS_JS_USER, errors)
+    try:
+        for forged in (f"{subjects.PREFIX}.audit.app.created", f"{subjects.PREFIX}.commands.revoke"):
+            with pytest.raises(nats.errors.Error):  # refused: no stream acknowledges it
+                await hooks.jetstream().publish(forged, b"{}", timeout=1)
+        info = await hooks.request("$JS.API.CONSUMER.INFO.MAVIO_WEBHOOKS.webhooks", b"", timeout=2)
+        assert b'"name":"webhooks"' in info.data  # its own consumer: allowed
+    finally:
+        await hooks.close()
+    assert sum("permissions violation for publish" in e.lower() for e in errors) == 2, errors
+    assert (await sut.nc.jetstream().stream_info("MAVIO_AUDIT")).state.messages == trail
+    refused: list[str] = []
+    audit = await connect_as(sut, bus_auth.AUDIT_USER, refused)
+    try:
+        with pytest.raises(nats.errors.Error):
+            await audit.request(pull, b'{"batch": 1, "no_wait": true}', timeout=1)
+    finally:
+        await audit.close()
+    assert any("permissions violation for publish" in e.lower() for e in refused), refused
+
+
 async def violations(errors: list[str], expected: int) -> list[str]:
     """The subscription violations the server reported, once it has reported ``expected`` of them."""
     deadline = asyncio.get_running_loop().time() + 5

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -147,7 +146,8 @@ async def test_redirects_are_not_followed_and_only_a_kib_of_the_body_is_kept(
 
 
 async def test_one_slow_receiver_holds_at_most_the_in_flight_limit(sut: System, receiver: Receiver) -> None:
-    await start_webhooks(sut, webhook_max_in_flight=2)
+    # An attempt outlasting the test: the held ones neither time out nor are retried meanwhile.
+    await start_webhooks(sut, webhook_max_in_flight=2, webhook_timeout=60.0)
     receiver.gate = asyncio.Event()
     client_id = await _app(sut, receiver)
     client = WebhooksClient(sut.bus)
@@ -282,36 +282,29 @@ async def test_an_app_deleted_takes_its_delivery_log_along(sut: System, receiver
     assert [k async for k in sut.redis.scan_iter(match=f"mavio:{{w:{client_id}}}:*")] == []
 
 
-async def test_a_regenerated_secret_signs_beside_the_previous_one_while_it_overlaps(
+async def test_retries_waiting_for_a_dead_endpoint_hold_up_no_other_app(
     sut: System, receiver: Receiver
 ) -> None:
-    from shared import keys
-    from shared.sealing import Sealer
-
-    await start_webhooks(sut)
-    client_id = await _app(sut, receiver)
-    old = receiver.secret
-    new = await attach_webhook(sut, client_id, receiver.url)  # the current secret
-    record = msgspec.json.decode(await sut.redis.get(keys.app(client_id)))
-    sealed_old = Sealer(sut.settings.encryption_key).seal(old.encode(), purpose=f"webhook:{client_id}")
-    record |= {
-        "webhook_previous_secret": sealed_old,
-        "webhook_previous_secret_until": int(time.time()) + 3600,
-    }
-    await sut.redis.set(keys.app(client_id), msgspec.json.encode(record))
+    """More deliveries waiting for their retry than the queue's consumer hands out unacknowledged
+    (``webhook_max_ack_pending``): another app's new event is still delivered, well before any retry."""
+    await start_webhooks(sut, webhook_max_ack_pending=3, webhook_retry_schedule=(600.0,))
+    receiver.status = 500
+    dead_id = await _app(sut, receiver)
     client = WebhooksClient(sut.bus)
-    await client.send_test(client_id)
-    await _settled(sut, client_id, "delivered")
-    [first] = receiver.received
-    assert first.payload is not None  # the receiver still holds the old secret
-    assert len(first.headers["webhook-signature"].split(" ")) == 2
-    record["webhook_previous_secret_until"] = int(time.time()) - 1  # the overlap is over
-    await sut.redis.set(keys.app(client_id), msgspec.json.encode(record))
-    await client.send_test(client_id)
-    await _settled(sut, client_id, "delivered", n=2)
-    second = receiver.received[-1]  # the old secret no longer verifies it
-    assert second.payload is None and len(second.headers["webhook-signature"].split(" ")) == 1
-    assert new != old
+    for _ in range(6):
+        await client.send_test(dead_id)
+    await until("six first attempts made", lambda: _is(lambda: len(receiver.received) == 6))
+    waiting = await _settled(sut, dead_id, "pending", n=6)
+    assert all(d.attempts == 1 and d.last_status == "500" for d in waiting.deliveries)
+    other = await Receiver().start()
+    try:
+        other_id = await _app(sut, other)
+        sent = await client.send_test(other_id)
+        await _settled(sut, other_id, "delivered")
+        assert other.ids() == [sent.delivery.id]
+    finally:
+        await other.close()
+    assert len(receiver.received) == 6  # the dead endpoint's retries are still waiting
 
 
 @pytest.mark.parametrize("url", ["not a url", "ftp://files.example/hooks", "http://127.0.0.1:1/closed"])

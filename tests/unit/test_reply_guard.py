@@ -66,14 +66,29 @@ def test_observers_join_no_queue_and_a_service_only_its_own_on_its_subjects() ->
             assert block["deny"] == ["> >"], user
 
 
-def test_only_the_audit_user_may_use_jetstream() -> None:
+def test_only_the_jetstream_users_may_use_jetstream() -> None:
     for user, permissions in bus_auth.USERS.items():
         writes = [
             s for s in permissions.publish if s.startswith("$JS.") or ".audit." in s or ".commands." in s
         ]
-        if user == bus_auth.AUDIT_USER:
+        if user in (bus_auth.AUDIT_USER, bus_auth.WEBHOOKS_JS_USER):
             assert writes and not permissions.responses and permissions.subscribe == ()
         elif user == "cli":  # reads the trail and the queue's size, writes nothing
             assert all(".INFO." in s or ".CONSUMER.*." in s for s in writes), writes
         else:
             assert writes == [], user
+
+
+def test_the_webhooks_jetstream_user_has_its_queue_only_and_audit_has_none_of_it() -> None:
+    """The process calling arbitrary URLs writes no audit record or command and never changes the trail;
+    the trail's writers pull no webhook job."""
+    hooks = bus_auth.USERS[bus_auth.WEBHOOKS_JS_USER].publish
+    assert not [s for s in hooks if ".audit." in s or ".commands." in s or "MAVIO_COMMANDS" in s]
+    assert not [
+        s
+        for s in hooks
+        if "MAVIO_AUDIT" in s and ".STREAM." in s and ".INFO." not in s and ".CREATE." not in s
+    ]
+    assert bus_auth.JETSTREAM_USERS["webhooks"] == bus_auth.WEBHOOKS_JS_USER
+    audit = bus_auth.USERS[bus_auth.AUDIT_USER].publish
+    assert not [s for s in audit if "webhook" in s.lower()], audit

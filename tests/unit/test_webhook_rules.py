@@ -194,15 +194,40 @@ def test_a_bad_webhook_setting_names_its_variable(var: str, value: str) -> None:
         ("64:ff9b::10.0.0.1", "private (IPv4 inside IPv6)"),
         ("2002:c0a8:0101::1", "private (IPv4 inside IPv6)"),  # 6to4 of 192.168.1.1
         ("::127.0.0.1", "loopback (IPv4 inside IPv6)"),
+        ("::ffff:0:10.0.0.1", "private (IPv4 inside IPv6)"),  # IPv4-translated (SIIT)
+        ("192.88.99.1", "6to4 relay anycast"),
+        ("64:ff9b:1::a00:1", "local-use NAT64"),
+        ("64:ff9b:1:2::808:808", "local-use NAT64"),  # even when it carries a public IPv4 address
+        ("2001::1", "IETF protocol assignment"),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "IETF protocol assignment"),  # Teredo
+        ("2001:4:112::1", "IETF protocol assignment"),
+        ("2001:20::1", "IETF protocol assignment"),
     ],
 )
 def test_addresses_that_are_not_public(address: str, why: str) -> None:
     assert refusal(address) == why
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+)
 def test_public_addresses(address: str) -> None:
     assert refusal(address) is None
+
+
+# One address of each IANA special-purpose block (IPv4, IPv6) not globally routable, or in 2001::/23.
+SPECIAL_PURPOSE = [
+    *("0.1.2.3", "10.0.0.1", "100.100.0.1", "127.0.0.2", "169.254.1.1", "172.31.0.1", "192.0.0.9"),
+    *("192.0.0.170", "192.0.2.1", "192.88.99.2", "192.168.1.1", "198.19.0.1", "198.51.100.1"),
+    *("203.0.113.1", "240.0.0.1", "255.255.255.255", "::", "::1", "::ffff:10.0.0.1", "64:ff9b:1::1"),
+    *("100::1", "2001::1", "2001:1::1", "2001:2::1", "2001:3::1", "2001:10::1", "2001:db8::1"),
+    *("fc00::1", "fe80::1"),
+]
+
+
+@pytest.mark.parametrize("address", SPECIAL_PURPOSE)
+def test_no_address_that_is_not_globally_routable_is_accepted(address: str) -> None:
+    assert refusal(address) is not None
 
 
 @pytest.mark.parametrize(
