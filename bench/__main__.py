@@ -60,6 +60,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the HTTP port")
     p.add_argument("--http-tokens", type=int, default=1, help="token replicas behind the HTTP scenarios")
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
+    p.add_argument(
+        "--no-breakdown",
+        action="store_true",
+        help="skip the breakdown rows (refresh against the bench-only stack and at MAVIO_LOG_LEVEL=warning)",
+    )
+    p.add_argument(
+        "--no-loadgen", action="store_true", help="skip goal 2's rows (refresh driven by loadgen.py)"
+    )
     p.add_argument("--http-concurrency", type=int, default=50, help="HTTP workers (refresh, exchange)")
     p.add_argument(
         "--codes-per-window",

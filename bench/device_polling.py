@@ -19,9 +19,9 @@ import aiohttp
 import nats
 import redis.asyncio as aioredis
 
+from bench.bench_only import MavioApp, _mavio_app
 from bench.load import CpuMeter, percentile
 from bench.measures import Measure
-from bench.peer import MavioApp, _mavio_app
 from bench.stack import Stack, wait_instances
 from services.stack.embedded import free_port, wait_port
 from shared.bus import Bus

@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.bench_only import prepare_mavio
 from bench.ceilings import peers_dir
-from bench.peer import prepare_mavio
 from bench.stack import Stack
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
