@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from bench import cpu_goals
 from bench.ceilings import Ceiling
 from bench.load import Window
 from bench.measures import Measure
@@ -133,16 +134,87 @@ def markdown(summary: dict[str, Any]) -> str:
         for m in summary["measures"]:
             verdict = "met" if m["met"] else "not met"
             lines.append(f"| {m['scenario']} | {m['figure']} | {m['goal']} | {verdict} |")
-    lines += ["", "| run | req/s | p50 ms | p90 ms | p99 ms | errors | CPU (cores) per process |"]
-    lines.append("|---|---:|---:|---:|---:|---:|---|")
+    lines += _cpu_sections(summary)
+    lines += [
+        "",
+        f"| run | req/s | p50 ms | p90 ms | p99 ms | errors | {SERVER} | {PER_REQUEST} | {LOAD} | {PROCS} |",
+    ]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, w in res.items():
-        p90 = w.get("p90_ms")
-        p90_text = "" if p90 is None or p90 != p90 else f"{p90:.2f}"  # NaN: not measured
-        lines.append(
-            f"| {label} | {w['rps']:,.0f} | {w['p50_ms']:.2f} | {p90_text} | {w['p99_ms']:.2f} | "
-            f"{w.get('errors', '')} | {_fmt_cpu(w.get('cpu', {}))} |"
-        )
+        lines.append(_run_line(label, w))
     return "\n".join(lines) + "\n"
+
+
+SERVER = "server CPU (cores, all its processes)"
+PER_REQUEST = "CPU ms per successful request"
+LOAD = "load generator (cores)"
+PROCS = "CPU (cores) per process"
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "" if value is None or value != value else format(value, fmt)  # NaN: not measured
+
+
+def _run_line(label: str, w: dict[str, Any]) -> str:
+    cpu = w.get("cpu", {})
+    server = f"{cpu_goals.server_cores(cpu):.2f}" if cpu else ""
+    per_request = _num(cpu_goals.cpu_ms(w), ".3f") if cpu else ""
+    load = _num(cpu_goals.load_cores(cpu), ".2f") if any(n in cpu for n in cpu_goals.LOAD_GENERATORS) else ""
+    return (
+        f"| {label} | {w['rps']:,.0f} | {w['p50_ms']:.2f} | {_num(w.get('p90_ms'), '.2f')} | "
+        f"{w['p99_ms']:.2f} | {w.get('errors', '')} | {server} | {per_request} | {load} | {_fmt_cpu(cpu)} |"
+    )
+
+
+def _cpu_sections(summary: dict[str, Any]) -> list[str]:
+    """The goals block of issue 28, CPU per request beside the peer's, and the configuration's cost."""
+    lines = ["", "Goals of issue 28 in this run (computed):", ""]
+    for g in summary.get("goals", []):
+        lines.append(f"- goal {g['goal']}: **{g['verdict']}**: {g['figures']}")
+    head = "Mavio ms/request | reference ms/request | CPU ratio | throughput ratio | p99 Mavio / ref (ms) |"
+    lines += ["", f"| CPU per successful request (all processes) | {head} CPU goal |"]
+    lines.append("|---|---:|---:|---:|---:|---|---|")
+    for r in summary.get("cpu", []):
+        verdict = cpu_goals.cpu_verdict(r["cpu_ratio"])
+        lines.append(
+            f"{_cpu_line(r)} ≤ {cpu_goals.CPU_GOAL:g}, floor ≤ {cpu_goals.CPU_FLOOR:g} ({verdict}) |"
+        )
+    if summary.get("findings"):
+        lines += [
+            "",
+            f"| the shipped configuration's cost (a finding) | {head}",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        lines += [_cpu_line(r) for r in summary["findings"]]
+    return lines
+
+
+def _cpu_line(r: dict[str, Any]) -> str:
+    ours, ref = r["p99_ms"]
+    return (
+        f"| {r['scenario']} | {_num(r['ours_ms'], '.3f')} | {_num(r['reference_ms'], '.3f')} | "
+        f"**{_num(r['cpu_ratio'], '.2f')}** | {_num(r['rps_ratio'], '.2f')} | {ours:.1f} / {ref:.1f} |"
+    )
+
+
+def latest_results() -> dict[str, Any] | None:
+    """The newest earlier run in ``bench/results`` (the baseline of goal 4): its rows, or None."""
+    for path in sorted(RESULTS.glob("*.json"), reverse=True):
+        try:
+            rows = json.loads(path.read_text()).get("results")
+        except (OSError, ValueError):
+            continue
+        if isinstance(rows, dict):
+            return rows
+    return None
+
+
+def _p99s(summary: dict[str, Any]) -> list[cpu_goals.P99]:
+    res = summary["results"]
+    rows = [
+        (r["scenario"], res[r["ours"]]["p99_ms"], res[r["reference"]]["p99_ms"]) for r in summary["ratios"]
+    ]
+    return rows + [(r["scenario"], *r["p99_ms"]) for r in summary["cpu"]]
 
 
 def write(
@@ -165,8 +237,11 @@ def write(
         "measures": [asdict(m) for m in measures],
     }
     summary["ratios"] = ratios(results)
+    summary["cpu"] = cpu_goals.compared(summary["results"])
+    summary["findings"] = cpu_goals.compared(summary["results"], cpu_goals.FINDINGS)
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / now.strftime("%Y-%m-%d")
+    summary["goals"] = cpu_goals.goals(summary["results"], _p99s(summary), latest_results())
     stem.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(summary))
     print(f"\nwrote {stem}.json and {stem}.md\n")
