@@ -10,11 +10,12 @@ tokens come from such codes exchanged at ``/oauth/token``. Codes are minted befo
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import aiohttp
 
@@ -67,6 +68,13 @@ def code_of(location: str) -> str:
 class App:
     client_id: str
     secret: str  # "" for a public app
+
+    def basic_auth(self) -> dict[str, str]:
+        """client_secret_basic (RFC 6749 §2.3.1); none for a public app."""
+        if not self.secret:
+            return {}
+        pair = f"{quote(self.client_id, safe='')}:{quote(self.secret, safe='')}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
 
 
 class User:
@@ -157,10 +165,10 @@ class User:
     async def exchange(self, app: App, code: str, verifier: str) -> str:
         """The app's side: exchange ``code`` (client_secret_basic; a public app: ``client_id`` alone);
         the refresh token."""
-        auth = aiohttp.BasicAuth(app.client_id, app.secret) if app.secret else None
         form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
         form |= {"redirect_uri": REDIRECT} | ({} if app.secret else {"client_id": app.client_id})
-        async with self.http.post(f"{self.base}/oauth/token", data=form, auth=auth) as resp:
+        url, headers = f"{self.base}/oauth/token", app.basic_auth()
+        async with self.http.post(url, data=form, headers=headers) as resp:
             reply = await resp.json()
             if resp.status != 200:
                 raise RuntimeError(f"code exchange refused: {resp.status} {reply}")
