@@ -226,22 +226,23 @@ def write(
     exchange_windows: int | None = None,
 ) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
-    summary = {
+    rows = {label: _row(r) for label, r in results.items()}
+    summary: dict[str, Any] = {
         "date": now.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "load_before": load_before,
         "load_after": os.getloadavg()[0],
         "repeats": repeats,
         "exchange_windows": exchange_windows if exchange_windows is not None else repeats,
-        "results": {label: _row(r) for label, r in results.items()},
+        "results": rows,
         "measures": [asdict(m) for m in measures],
     }
     summary["ratios"] = ratios(results)
-    summary["cpu"] = cpu_goals.compared(summary["results"])
-    summary["findings"] = cpu_goals.compared(summary["results"], cpu_goals.FINDINGS)
+    summary["cpu"] = cpu_goals.compared(rows)
+    summary["findings"] = cpu_goals.compared(rows, cpu_goals.FINDINGS)
+    summary["goals"] = cpu_goals.goals(rows, _p99s(summary), latest_results())  # before this run's file
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / now.strftime("%Y-%m-%d")
-    summary["goals"] = cpu_goals.goals(summary["results"], _p99s(summary), latest_results())
     stem.with_suffix(".json").write_text(json.dumps(summary, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(summary))
     print(f"\nwrote {stem}.json and {stem}.md\n")
