@@ -16,22 +16,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.shipped import DEPLOYMENT_VARIABLES  # what would point the launcher at another deployment
 from tests.support.system import unused_port
 
 READY_TIMEOUT = 90.0
 EXIT_TIMEOUT = 60.0
-# Variables that would point the launcher (or a client) at another deployment.
-DEPLOYMENT_VARIABLES = (
-    "MAVIO_NATS_URL",
-    "MAVIO_REDIS_URL",
-    "MAVIO_PUBLIC_URL",
-    "MAVIO_HTTP_PORT",
-    "MAVIO_RUN_DIR",
-    "MAVIO_NATS_USER",
-    "MAVIO_NATS_PASSWORD",
-    "MAVIO_REDIS_USER",
-    "MAVIO_REDIS_PASSWORD",
-)
 
 
 def clean_environ(**extra: str) -> dict[str, str]:
