@@ -32,9 +32,9 @@ class CpuGoal(NamedTuple):
 
 
 CPU_ROWS = (
-    CpuGoal("refresh with rotation (wrk)", "refresh mavio", "refresh oidc-provider"),
-    CpuGoal("code exchange, PKCE (wrk)", "exchange mavio", "exchange oidc-provider"),
-    CpuGoal("code exchange with openid (wrk)", "exchange-oidc mavio", "exchange-oidc oidc-provider"),
+    CpuGoal("refresh with rotation (HTTP)", "refresh mavio", "refresh oidc-provider"),
+    CpuGoal("code exchange, PKCE (HTTP)", "exchange mavio", "exchange oidc-provider"),
+    CpuGoal("code exchange with openid (HTTP)", "exchange-oidc mavio", "exchange-oidc oidc-provider"),
     CpuGoal("refresh with rotation (loadgen.py)", "loadgen refresh mavio", "loadgen refresh oidc-provider"),
 )
 # What the shipped configuration costs: make run's stack beside the same at log level warning and

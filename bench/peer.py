@@ -38,9 +38,9 @@ from services.stack.embedded import die_with_parent, free_port, wait_port
 
 
 @contextlib.contextmanager
-def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tuple[Side, list[str]]]:
-    """node-oidc-provider started (stopped on exit): the side, and ``a.http_concurrency`` refresh tokens
-    minted by its ``mint_refresh_tokens.py``."""
+def _oidc_provider(peers: Path, tmp: Path) -> Iterator[Side]:
+    """node-oidc-provider started (stopped on exit): its side, refresh tokens minted by its
+    ``mint_refresh_tokens.py``."""
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     node = subprocess.Popen(
@@ -52,11 +52,7 @@ def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tu
     )
     try:
         wait_port(port, node, timeout=300)  # the first run installs the npm package
-        rt_file = tmp / "peer_rt.txt"
         base = f"http://127.0.0.1:{port}"
-        mint_cmd = [sys.executable, str(peers / "oidc-provider" / "mint_refresh_tokens.py")]
-        mint_cmd += ["-n", str(a.http_concurrency), "-o", str(rt_file), "--base", base]
-        subprocess.run(mint_cmd, check=True, capture_output=True, timeout=300)
         # run.sh execs node: same pid
         endpoint = TokenEndpoint(
             f"{base}/token", "bench-client", "bench-secret", PEER_REDIRECT, {"node": node.pid}
@@ -69,12 +65,13 @@ def _oidc_provider(peers: Path, a: argparse.Namespace, tmp: Path) -> Iterator[tu
             return await peer_codes(base, n, scope="openid offline_access api")
 
         async def mint(n: int) -> list[str]:
-            out = tmp / "peer_rt_wrk.txt"
-            cmd = [*mint_cmd[:2], "-n", str(n), "-o", str(out), "--base", base]
+            out = tmp / "peer_rt.txt"
+            cmd = [sys.executable, str(peers / "oidc-provider" / "mint_refresh_tokens.py")]
+            cmd += ["-n", str(n), "-o", str(out), "--base", base]
             await asyncio.to_thread(subprocess.run, cmd, check=True, capture_output=True, timeout=300)
             return out.read_text().split()
 
-        yield Side("oidc-provider", endpoint, mint, codes, oidc_codes), rt_file.read_text().split()
+        yield Side("oidc-provider", endpoint, mint, codes, oidc_codes)
     finally:
         node.terminate()
         node.wait(20)
@@ -113,7 +110,7 @@ def run_peer_comparison(stack: Stack, a: argparse.Namespace) -> dict[str, Any]:
         if peers is None:
             print("../shared/peers not found (MAVIO_PEERS_DIR): Mavio's rows only, no peer", flush=True)
             return asyncio.run(_http_rows(stacks, extra, None, None, a))
-        with _oidc_provider(peers, a, tmp) as (peer, _):
+        with _oidc_provider(peers, tmp) as peer:
             return asyncio.run(_http_rows(stacks, extra, peer, peers, a))
 
 

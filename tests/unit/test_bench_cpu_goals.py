@@ -133,7 +133,7 @@ def test_the_markdown_carries_the_goals_the_cpu_columns_and_the_findings() -> No
     text = report.markdown(summary)
     assert "- goal 1: **floor met**" in text and "- goal 2: **not met**" in text
     assert "- goal 4: **not measured**" in text
-    assert "| refresh with rotation (wrk) | 0.500 | 1.000 | **0.50** | 1.60 |" in text
+    assert "| refresh with rotation (HTTP) | 0.500 | 1.000 | **0.50** | 1.60 |" in text
     assert "| refresh: make run's stack vs the bench-only stack | 0.500 | 0.250 | **2.00** |" in text
     assert "CPU ms per successful request" in text and "load generator (cores)" in text
     # the peer's row: 1 core (node) at 1,000/s = 1 ms; wrk on its own column
