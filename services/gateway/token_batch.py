@@ -1,0 +1,113 @@
+"""Many token-endpoint requests per bus message: the requests that reach ``TokenBatcher.exchange`` within
+one event-loop turn go to a token replica as ONE ``token.exchange_many`` message (at once when
+``MAX_BATCH`` are waiting), and each caller gets its own reply or its own error back.
+
+Owned by the app (``services.gateway.app``: made at start-up, stored under ``TOKEN_BATCH``, closed at
+shutdown). A batch of one goes to the single ``token.exchange`` subject, as before batching: a quiet
+gateway's requests cost what they cost (no wrapping), and its stats read as they did. The token
+service runs every item through the very route of a single request (``shared.service_batch``), so an
+item's answer, error, log lines and metrics are those of a single request. Bus errors (no responders,
+timeout, the connection) fail every item of that batch with the ``temporarily_unavailable`` a single
+request gets; a whole batch refused (``invalid_request``) fails every item with that error. A caller that
+goes away (its HTTP request cancelled) cancels only its own future: the batch goes on for the others.
+
+Each item is answered within ``WAIT_SHARE`` of the bus timeout (``wait_ms``): an item the token service
+has not finished by then answers ``temporarily_unavailable``, the others their own answers, all before
+the gateway's own bus timeout fails the whole batch.
+
+The limit: FIXME measured figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+
+from shared import subjects
+from shared.bus import Bus, error_envelope, error_from
+from shared.errors import OAuthError, TemporarilyUnavailable
+from shared.messages.token import (
+    ExchangeTokenItem,
+    ExchangeTokenReply,
+    ExchangeTokenRequest,
+    ExchangeTokensReply,
+    ExchangeTokensRequest,
+)
+from shared.per_iteration import PerIteration
+
+MAX_BATCH: Final = 64  # items per message (``shared.messages.batch.MAX_ITEMS`` is the service's bound)
+WAIT_SHARE: Final = 0.8  # of the bus timeout: how long the token service may take for a batch's items
+
+Waiting = tuple[str, ExchangeTokenRequest, "asyncio.Future[ExchangeTokenReply]"]
+
+
+class TokenBatcher(PerIteration[Waiting]):
+    __slots__ = ("_bus", "_wait_ms")
+
+    def __init__(self, bus: Bus, *, max_batch: int = MAX_BATCH) -> None:
+        super().__init__(max_batch)
+        self._bus = bus
+        self._wait_ms = max(1, int(bus.timeout * WAIT_SHARE * 1000))
+
+    def exchange(self, req: ExchangeTokenRequest, request_id: str) -> asyncio.Future[ExchangeTokenReply]:
+        """The token service's reply to ``req`` (raises its error, as ``Bus.request`` would)."""
+        future: asyncio.Future[ExchangeTokenReply] = asyncio.get_running_loop().create_future()
+        self._enqueue((request_id, req, future))
+        return future
+
+    async def _send(self, batch: list[Waiting]) -> None:
+        if len(batch) == 1:
+            await self._one(*batch[0])
+            return
+        message = ExchangeTokensRequest(
+            items=[ExchangeTokenItem(request_id=rid, request=req) for rid, req, _ in batch],
+            wait_ms=self._wait_ms,
+        )
+        try:
+            reply = await self._bus.request(subjects.TOKEN_EXCHANGE_MANY, message, ExchangeTokensReply)
+            if len(reply.items) != len(batch):
+                raise TemporarilyUnavailable("the token service sent an unreadable reply")
+        except Exception as exc:
+            for _, _, future in batch:
+                _fail(future, exc)
+            return
+        for (_, _, future), outcome in zip(batch, reply.items, strict=True):
+            if future.done():
+                continue  # its caller went away
+            if outcome.error is not None:
+                future.set_exception(error_from(outcome.error))
+            elif outcome.reply is None:
+                future.set_exception(TemporarilyUnavailable("the token service sent an unreadable reply"))
+            else:
+                future.set_result(outcome.reply)
+
+    async def _one(
+        self, request_id: str, req: ExchangeTokenRequest, future: asyncio.Future[ExchangeTokenReply]
+    ) -> None:
+        try:
+            reply = await self._bus.request(
+                subjects.TOKEN_EXCHANGE, req, ExchangeTokenReply, request_id=request_id
+            )
+        except Exception as exc:
+            _fail(future, exc)
+            return
+        if not future.done():
+            future.set_result(reply)
+
+    async def close(self) -> None:
+        """Send what is waiting and wait for every batch on its way (at most the bus timeout)."""
+        self._flush()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=self._bus.timeout + 1.0)
+
+
+def _fail(future: asyncio.Future[ExchangeTokenReply], exc: Exception) -> None:
+    """Fail one caller's future with ``exc``; each caller raises its own copy of a protocol error."""
+    if future.done():
+        return
+    if isinstance(exc, OAuthError):
+        own = error_from(error_envelope(exc))
+        own.debug = exc.debug
+        future.set_exception(own)
+    else:
+        future.set_exception(exc)
