@@ -44,8 +44,8 @@ Waiting = tuple[str, ExchangeTokenRequest, "asyncio.Future[ExchangeTokenReply]"]
 class TokenBatcher(PerIteration[Waiting]):
     __slots__ = ("_bus", "_wait_ms")
 
-    def __init__(self, bus: Bus, *, max_batch: int = MAX_BATCH) -> None:
-        super().__init__(max_batch)
+    def __init__(self, bus: Bus, *, max_batch: int | None = None) -> None:
+        super().__init__(MAX_BATCH if max_batch is None else max_batch)
         self._bus = bus
         self._wait_ms = max(1, int(bus.timeout * WAIT_SHARE * 1000))
 
