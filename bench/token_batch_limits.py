@@ -4,7 +4,8 @@ refresh of the gateway and the token service at several limits, in one run, roun
 One stack (registry, token, and a gateway restarted for each limit with ``MAX_BATCH`` set), 50 workers
 rotating their own refresh chains over HTTP for ``--seconds`` per window; CPU from ``/proc`` of each
 process (less sensitive to a shared machine than throughput). A limit of 1 is the single subject alone
-(no batching). ``python -m bench.token_batch_limits --limits 1,8,32,64 --rounds 3``.
+(no batching); 0 is 64 with a request alone sent as a batch of one (``--concurrency 1``: which is
+cheaper for a lone request). ``python -m bench.token_batch_limits --limits 1,8,32,64 --rounds 3``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from bench.stack import Stack
 from services.stack.embedded import die_with_parent, wait_port
 from shared import subjects
 
+# Limit 0: the limit 64, and a request alone sent as a batch of one too (instead of ``token.exchange``).
 PATCHED_GATEWAY = (
-    "import runpy, sys; import services.gateway.token_batch as b; b.MAX_BATCH = int(sys.argv[1]); "
+    "import runpy, sys; import services.gateway.token_batch as b; limit = int(sys.argv[1]); "
+    "b.MAX_BATCH = limit or 64; "
+    "limit or setattr(b.TokenBatcher, '_one', lambda self, *item: self._many([item])); "
     "runpy.run_module('services.gateway', run_name='__main__')"
 )
 

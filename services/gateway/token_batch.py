@@ -58,7 +58,10 @@ class TokenBatcher(PerIteration[Waiting]):
     async def _send(self, batch: list[Waiting]) -> None:
         if len(batch) == 1:
             await self._one(*batch[0])
-            return
+        else:
+            await self._many(batch)
+
+    async def _many(self, batch: list[Waiting]) -> None:
         message = ExchangeTokensRequest(
             items=[ExchangeTokenItem(request_id=rid, request=req) for rid, req, _ in batch],
             wait_ms=self._wait_ms,

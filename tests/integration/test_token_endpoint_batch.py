@@ -108,6 +108,13 @@ async def answer(system: System, case: Case, request_id: str) -> Answer:
         return resp.status, resp.headers.get("WWW-Authenticate"), resp.headers.get("Cache-Control"), body
 
 
+async def token_stats(system: System) -> dict[str, tuple[int, int]]:
+    """The token service's ``$SRV.STATS``: (requests, errors) by endpoint subject (one replica here)."""
+    msg = await system.nc.request("$SRV.STATS.token", b"", timeout=5)
+    endpoints = msgspec.json.decode(msg.data)["endpoints"]
+    return {e["subject"]: (e["num_requests"], e["num_errors"]) for e in endpoints}
+
+
 def comparable(found: Answer) -> Answer:
     """A success's tokens are new each time: compared by their kind; everything else as it is."""
     status, challenge, cache, body = found
@@ -124,6 +131,7 @@ async def test_concurrent_requests_each_get_exactly_their_answer_alone(system: S
     together_cases = await cases(system, party, device)
     names = [name for name, _, _ in together_cases]
     ids = [f"together-{i}" for i in range(len(together_cases))]
+    before = await token_stats(system)
     together = await asyncio.gather(
         *(answer(system, case, rid) for case, rid in zip(together_cases, ids, strict=True))
     )
@@ -147,6 +155,13 @@ async def test_concurrent_requests_each_get_exactly_their_answer_alone(system: S
     singles = [rid for rid in seen.singles if rid.startswith("together-")]
     assert sorted(batched + singles) == sorted(asked), (seen.batches, seen.singles)
     assert max(map(len, seen.batches), default=0) >= 2, seen.batches
+    # the token service counted each request as one exchange, and each batch as one message
+    after = await token_stats(system)
+    assert after[subjects.TOKEN_EXCHANGE][0] - before[subjects.TOKEN_EXCHANGE][0] == len(asked)
+    assert after[subjects.TOKEN_EXCHANGE][1] - before[subjects.TOKEN_EXCHANGE][1] == len(asked) - 2
+    many = [b for b in seen.batches if b[0].startswith("together-")]
+    requests, errors = before[subjects.TOKEN_EXCHANGE_MANY]
+    assert after[subjects.TOKEN_EXCHANGE_MANY] == (requests + len(many), errors)
 
 
 async def test_one_failing_request_leaves_the_others_alone(system: System, seen: Seen) -> None:
