@@ -28,41 +28,16 @@ from shared.errors import (
 from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest, ExchangeTokensRequest
 from tests.support.polling import eventually
 from tests.support.system import System, start_system
+from tests.support.token_batches import ExchangeWatch, watching
 from tests.support.token_flow import Party, new_party, one_char_off, tokens_for
 
 Outcome = ExchangeTokenReply | BaseException
 
 
-class Watch:
-    """Copies of the messages on the exchange subjects (a plain subscription beside the queue group):
-    every batch, and the single requests of this module's batchers (request ids ``rid-<n>``)."""
-
-    def __init__(self) -> None:
-        self.batches: list[ExchangeTokensRequest] = []
-        self.singles: list[Msg] = []
-
-    async def on_batch(self, msg: Msg) -> None:
-        self.batches.append(msgspec.json.decode(msg.data, type=ExchangeTokensRequest))
-
-    async def on_single(self, msg: Msg) -> None:
-        if (msg.headers or {}).get(subjects.REQUEST_ID_HEADER, "").startswith("rid-"):
-            self.singles.append(msg)  # this module's batchers' (not the fixtures' HTTP requests)
-
-    def sizes(self) -> list[int]:
-        return [len(b.items) for b in self.batches]
-
-
 @pytest.fixture
-async def watch(system: System) -> AsyncIterator[Watch]:
-    found = Watch()
-    subs = [
-        await system.nc.subscribe(subjects.TOKEN_EXCHANGE_MANY, cb=found.on_batch),
-        await system.nc.subscribe(subjects.TOKEN_EXCHANGE, cb=found.on_single),
-    ]
-    await system.nc.flush()
-    yield found
-    for sub in subs:
-        await sub.unsubscribe()
+async def watch(system: System) -> AsyncIterator[ExchangeWatch]:
+    async with watching(system.nc) as found:
+        yield found
 
 
 @pytest.fixture
@@ -94,7 +69,7 @@ async def outcomes(batcher: TokenBatcher, requests: list[ExchangeTokenRequest]) 
 
 
 async def test_one_turn_is_one_message_and_each_caller_gets_its_own_answer(
-    system: System, party: Party, watch: Watch
+    system: System, party: Party, watch: ExchangeWatch
 ) -> None:
     pairs = [await tokens_for(system, party) for _ in range(2)]
     requests = [
@@ -112,23 +87,24 @@ async def test_one_turn_is_one_message_and_each_caller_gets_its_own_answer(
     assert type(got[3]) is InvalidRequest and got[3].description == "grant_type is required", got[3]
     assert type(got[4]) is UnsupportedGrantType, got[4]
     assert isinstance(got[5], ExchangeTokenReply) and got[5].scope == pairs[1]["scope"]
-    await eventually(lambda: asyncio.sleep(0, watch.sizes()), lambda sizes: sizes == [6])
-    assert [item.request_id for item in watch.batches[0].items] == [f"rid-{i}" for i in range(6)]
-    assert watch.batches[0].wait_ms == int(system.bus.timeout * WAIT_SHARE * 1000)
-    assert watch.singles == []
+    await eventually(lambda: asyncio.sleep(0, watch.batch_ids("rid-")), lambda ids: len(ids) == 1)
+    assert watch.batch_ids("rid-") == [[f"rid-{i}" for i in range(6)]]
+    assert watch.batches[-1].wait_ms == int(system.bus.timeout * WAIT_SHARE * 1000)
+    assert watch.single_ids("rid-") == []
 
 
-async def test_a_request_alone_goes_to_the_single_subject(system: System, party: Party, watch: Watch) -> None:
+async def test_a_request_alone_goes_to_the_single_subject(
+    system: System, party: Party, watch: ExchangeWatch
+) -> None:
     pair = await tokens_for(system, party)
     got = await outcomes(TokenBatcher(system.bus), [refresh_of(party, pair["refresh_token"])])
     assert isinstance(got[0], ExchangeTokenReply), got
-    await eventually(lambda: asyncio.sleep(0, len(watch.singles)), lambda n: n == 1)
-    assert watch.singles[0].headers == {subjects.REQUEST_ID_HEADER: "rid-0"}
-    assert watch.batches == []
+    await eventually(lambda: asyncio.sleep(0, watch.single_ids("rid-")), lambda ids: ids == ["rid-0"])
+    assert watch.batch_ids("rid-") == []
 
 
 async def test_a_full_batch_goes_at_once_and_the_rest_in_the_next_message(
-    system: System, party: Party, watch: Watch
+    system: System, party: Party, watch: ExchangeWatch
 ) -> None:
     requests = [refresh_of(party, f"mavio_rt_nonsense{i}") for i in range(7)]
     got = await outcomes(TokenBatcher(system.bus, max_batch=3), requests)

@@ -12,15 +12,15 @@ from typing import Any
 
 import msgspec
 import pytest
-from nats.aio.msg import Msg
 
 from shared import subjects
 from shared.bus import Bus
 from shared.errors import InvalidGrant
-from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest, ExchangeTokensRequest
+from shared.messages.token import ExchangeTokenReply, ExchangeTokenRequest
 from tests.support import device_flow
 from tests.support.bus_users import connect_as
 from tests.support.system import System
+from tests.support.token_batches import ExchangeWatch, watching
 from tests.support.token_flow import (
     Party,
     exchange,
@@ -35,33 +35,10 @@ Case = tuple[str, Any, dict[str, str]]  # name, form, extra headers
 Answer = tuple[int, str | None, str | None, dict[str, Any]]  # status, WWW-Authenticate, Cache-Control, body
 
 
-class Seen:
-    """The request ids that reached the token service, per bus message (a plain subscription)."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[str]] = []
-        self.singles: list[str] = []
-
-    async def on_batch(self, msg: Msg) -> None:
-        self.batches.append(
-            [i.request_id for i in msgspec.json.decode(msg.data, type=ExchangeTokensRequest).items]
-        )
-
-    async def on_single(self, msg: Msg) -> None:
-        self.singles.append((msg.headers or {}).get(subjects.REQUEST_ID_HEADER, ""))
-
-
 @pytest.fixture
-async def seen(system: System) -> AsyncIterator[Seen]:
-    found = Seen()
-    subs = [
-        await system.nc.subscribe(subjects.TOKEN_EXCHANGE_MANY, cb=found.on_batch),
-        await system.nc.subscribe(subjects.TOKEN_EXCHANGE, cb=found.on_single),
-    ]
-    await system.nc.flush()
-    yield found
-    for sub in subs:
-        await sub.unsubscribe()
+async def seen(system: System) -> AsyncIterator[ExchangeWatch]:
+    async with watching(system.nc) as found:
+        yield found
 
 
 async def cases(system: System, party: Party, device: Party) -> list[Case]:
@@ -122,7 +99,9 @@ def comparable(found: Answer) -> Answer:
     return status, challenge, cache, {**body, **tokens}
 
 
-async def test_concurrent_requests_each_get_exactly_their_answer_alone(system: System, seen: Seen) -> None:
+async def test_concurrent_requests_each_get_exactly_their_answer_alone(
+    system: System, seen: ExchangeWatch
+) -> None:
     party, device = await new_party(system), await new_party(system, device_flow=True)
     alone = [
         comparable(await answer(system, case, f"alone-{i}"))
@@ -151,20 +130,20 @@ async def test_concurrent_requests_each_get_exactly_their_answer_alone(system: S
     assert alone[7][3]["error"] == "authorization_pending"
     # every request but the one the gateway refuses itself reached the service once, most in one message
     asked = [rid for rid in ids if rid != "together-5"]
-    batched = [rid for batch in seen.batches for rid in batch if rid.startswith("together-")]
-    singles = [rid for rid in seen.singles if rid.startswith("together-")]
-    assert sorted(batched + singles) == sorted(asked), (seen.batches, seen.singles)
-    assert max(map(len, seen.batches), default=0) >= 2, seen.batches
+    batches = seen.batch_ids("together-")
+    batched = [rid for batch in batches for rid in batch]
+    assert sorted(batched + seen.single_ids("together-")) == sorted(asked), (batches, seen.singles)
+    assert max(map(len, batches), default=0) >= 2, batches
     # the token service counted each request as one exchange, and each batch as one message
     after = await token_stats(system)
     assert after[subjects.TOKEN_EXCHANGE][0] - before[subjects.TOKEN_EXCHANGE][0] == len(asked)
     assert after[subjects.TOKEN_EXCHANGE][1] - before[subjects.TOKEN_EXCHANGE][1] == len(asked) - 2
-    many = [b for b in seen.batches if b[0].startswith("together-")]
+    many = batches
     requests, errors = before[subjects.TOKEN_EXCHANGE_MANY]
     assert after[subjects.TOKEN_EXCHANGE_MANY] == (requests + len(many), errors)
 
 
-async def test_one_failing_request_leaves_the_others_alone(system: System, seen: Seen) -> None:
+async def test_one_failing_request_leaves_the_others_alone(system: System, seen: ExchangeWatch) -> None:
     party = await new_party(system)
     pairs = [await tokens_for(system, party) for _ in range(4)]
     forms = [
