@@ -6,7 +6,7 @@ bus failures reach every caller as the ``temporarily_unavailable`` a single requ
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import msgspec
 import pytest
@@ -109,10 +109,13 @@ async def test_a_full_batch_goes_at_once_and_the_rest_in_the_next_message(
     requests = [refresh_of(party, f"mavio_rt_nonsense{i}") for i in range(7)]
     got = await outcomes(TokenBatcher(system.bus, max_batch=3), requests)
     assert all(type(found) is InvalidGrant for found in got), got
-    await eventually(
-        lambda: asyncio.sleep(0, (watch.sizes(), len(watch.singles))), lambda n: n == ([3, 3], 1)
-    )
-    asked = [item.request.refresh_token for batch in watch.batches for item in batch.items]
+
+    def seen() -> Awaitable[tuple[list[list[str]], list[str]]]:
+        return asyncio.sleep(0, (watch.batch_ids("rid-"), watch.single_ids("rid-")))
+
+    expected = ([["rid-0", "rid-1", "rid-2"], ["rid-3", "rid-4", "rid-5"]], ["rid-6"])
+    await eventually(seen, lambda found: found == expected)
+    asked = [item.request.refresh_token for batch in watch.batches[-2:] for item in batch.items]
     assert asked == [f"mavio_rt_nonsense{i}" for i in range(6)]
 
 
