@@ -3,7 +3,9 @@ group named after the service, one task per request (bounded), and a drain that 
 
 A handler is ``async def handler(request: RequestStruct, meta: Meta) -> ReplyStruct``; it raises
 OAuthError subclasses for protocol errors. Decoding, error envelopes, request-id binding and
-logging happen here, once.
+logging happen here, once (``ServiceRunner.run``). A batch route (``batch_route``) carries many
+requests of another route per message, each run through that route as a single one
+(``shared.service_batch``).
 """
 
 from __future__ import annotations
@@ -179,11 +181,6 @@ class ServiceRunner:
         structlog.contextvars.bind_contextvars(
             request_id=request_id or uuid.uuid4().hex, service=self.name, op=route.name
         )
-
-    @classmethod
-    def _error_reply(cls, exc: Exception, request_id: str) -> tuple[bytes, dict[str, str]]:
-        """A handler's exception as the error envelope and headers it is answered with."""
-        return error_payload(cls._error_of(exc, request_id))
 
     @staticmethod
     def _error_of(exc: Exception, request_id: str) -> OAuthError:
