@@ -31,6 +31,11 @@ class ErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     kind: str = ""  # the exception class (``shared.errors``), so the caller raises the same type
 
 
+class NoResponders(TemporarilyUnavailable):
+    """No process serves the subject (none running, or none of a version that has it): the request
+    reached no one, so nothing was done; answered as ``temporarily_unavailable``."""
+
+
 def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
 
@@ -101,7 +106,7 @@ class Bus:
                 subject, encode(payload), timeout=timeout or self.timeout, headers=headers
             )
         except nats.errors.NoRespondersError:
-            raise TemporarilyUnavailable(f"the {service} service is not available") from None
+            raise NoResponders(f"the {service} service is not available") from None
         except (nats.errors.TimeoutError, TimeoutError):
             raise TemporarilyUnavailable(f"the {service} service did not answer in time") from None
         except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):

@@ -6,10 +6,14 @@ Owned by the app (``services.gateway.app``: made at start-up, stored under ``TOK
 shutdown). A batch of one goes to the single ``token.exchange`` subject, as before batching: a quiet
 gateway's requests cost what they cost (no wrapping), and its stats read as they did. The token
 service runs every item through the very route of a single request (``shared.service_batch``), so an
-item's answer, error, log lines and metrics are those of a single request. Bus errors (no responders,
-timeout, the connection) fail every item of that batch with the ``temporarily_unavailable`` a single
-request gets; a whole batch refused (``invalid_request``) fails every item with that error. A caller that
-goes away (its HTTP request cancelled) cancels only its own future: the batch goes on for the others.
+item's answer, error, log lines and metrics are those of a single request. Bus errors (a timeout,
+the connection) fail every item of that batch with the ``temporarily_unavailable`` a single request
+gets; a whole batch refused (``invalid_request``) fails every item with that error. When no replica
+serves ``token.exchange_many`` the batch reached no one, and each of its requests goes to
+``token.exchange`` on its own: answered by token replicas older than the gateway (a rolling upgrade),
+or, with no token replica at all, refused as a single request is (``temporarily_unavailable``).
+A caller that goes away (its HTTP request cancelled) cancels only its own future: the batch goes on
+for the others.
 
 Each item is answered within ``WAIT_SHARE`` of the bus timeout (``wait_ms``): an item the token service
 has not finished by then answers ``temporarily_unavailable``, the others their own answers, all before
@@ -38,7 +42,7 @@ import asyncio
 from typing import Final
 
 from shared import subjects
-from shared.bus import Bus, error_envelope, error_from
+from shared.bus import Bus, NoResponders, error_envelope, error_from
 from shared.errors import OAuthError, TemporarilyUnavailable
 from shared.messages.token import (
     ExchangeTokenItem,
@@ -84,6 +88,11 @@ class TokenBatcher(PerIteration[Waiting]):
             reply = await self._bus.request(subjects.TOKEN_EXCHANGE_MANY, message, ExchangeTokensReply)
             if len(reply.items) != len(batch):
                 raise TemporarilyUnavailable("the token service sent an unreadable reply")
+        except NoResponders:
+            # No replica serves the batch subject (older ones, during a rolling upgrade): it reached
+            # no one, so each request goes on its own.
+            await asyncio.gather(*(self._one(*waiting) for waiting in batch))
+            return
         except Exception as exc:
             for _, _, future in batch:
                 _fail(future, exc)

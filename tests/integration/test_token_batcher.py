@@ -196,3 +196,39 @@ async def test_an_unreadable_batch_reply_fails_every_caller(bare: System) -> Non
     assert all(isinstance(found, OAuthError) for found in got), got
     assert [type(found) for found in got] == [TemporarilyUnavailable] * 2
     assert {str(found) for found in got} == {"the token service sent an unreadable reply"}
+
+
+async def test_with_no_replica_serving_batches_each_request_goes_alone(bare: System) -> None:
+    """Token replicas older than the gateway (a rolling upgrade) serve ``token.exchange`` only."""
+    heard: list[Msg] = []
+
+    async def old_replica(msg: Msg) -> None:
+        heard.append(msg)
+        req = msgspec.json.decode(msg.data, type=ExchangeTokenRequest)
+        reply = ExchangeTokenReply(
+            access_token=f"at-{req.refresh_token}", refresh_token="rt", expires_in=1, scope="s"
+        )
+        await msg.respond(msgspec.json.encode(reply))
+
+    sub = await bare.nc.subscribe(subjects.TOKEN_EXCHANGE, cb=old_replica)
+    await bare.nc.flush()
+    try:
+        requests = [
+            ExchangeTokenRequest(
+                client_id="c", client_secret="s", grant_type="refresh_token", refresh_token=str(i)
+            )
+            for i in range(3)
+        ]
+        got = await outcomes(TokenBatcher(Bus(bare.nc, timeout=2)), requests)
+    finally:
+        await sub.unsubscribe()
+    assert [found.access_token for found in got if isinstance(found, ExchangeTokenReply)] == [
+        "at-0",
+        "at-1",
+        "at-2",
+    ]
+    assert sorted((m.headers or {}).get(subjects.REQUEST_ID_HEADER) for m in heard) == [
+        "rid-0",
+        "rid-1",
+        "rid-2",
+    ]
