@@ -31,6 +31,11 @@ class ErrorEnvelope(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     kind: str = ""  # the exception class (``shared.errors``), so the caller raises the same type
 
 
+class NoResponders(TemporarilyUnavailable):
+    """No process serves the subject (none running, or none of a version that has it): the request
+    reached no one, so nothing was done; answered as ``temporarily_unavailable``."""
+
+
 def encode(obj: Any) -> bytes:
     return _encoder.encode(obj)
 
@@ -46,14 +51,25 @@ def decoder(message_type: type[T]) -> msgspec.json.Decoder[T]:
     return found
 
 
-def error_payload(exc: OAuthError) -> tuple[bytes, dict[str, str]]:
-    """The envelope and headers for ``exc`` (its ``debug`` text stays behind)."""
+def error_envelope(exc: OAuthError) -> ErrorEnvelope:
+    """The envelope of ``exc`` (its ``debug`` text stays behind)."""
     fields = exc.fields if isinstance(exc, ValidationFailed) else None
-    envelope = ErrorEnvelope(
+    return ErrorEnvelope(
         error=exc.error, error_description=exc.description, fields=fields, kind=type(exc).__name__
     )
-    body = encode(envelope)
-    return body, {ERROR_HEADER: exc.error, ERROR_CODE_HEADER: str(exc.status)}
+
+
+def error_payload(exc: OAuthError) -> tuple[bytes, dict[str, str]]:
+    """The envelope and headers for ``exc`` (its ``debug`` text stays behind)."""
+    return encode(error_envelope(exc)), {ERROR_HEADER: exc.error, ERROR_CODE_HEADER: str(exc.status)}
+
+
+def error_from(env: ErrorEnvelope) -> OAuthError:
+    """The OAuthError subclass an envelope was made from (or its code's class), to raise again."""
+    cls = error_class(env.error, env.kind)
+    if issubclass(cls, ValidationFailed):
+        return cls(env.fields or {})
+    return cls(env.error_description)
 
 
 def raise_if_error(data: bytes, headers: dict[str, str] | None) -> None:
@@ -64,10 +80,7 @@ def raise_if_error(data: bytes, headers: dict[str, str] | None) -> None:
         env = msgspec.json.decode(data, type=ErrorEnvelope)
     except msgspec.DecodeError:
         env = ErrorEnvelope(error=headers.get(ERROR_HEADER, "server_error"))
-    cls = error_class(env.error, env.kind)
-    if issubclass(cls, ValidationFailed):
-        raise cls(env.fields or {})
-    raise cls(env.error_description)
+    raise error_from(env)
 
 
 class Bus:
@@ -93,7 +106,7 @@ class Bus:
                 subject, encode(payload), timeout=timeout or self.timeout, headers=headers
             )
         except nats.errors.NoRespondersError:
-            raise TemporarilyUnavailable(f"the {service} service is not available") from None
+            raise NoResponders(f"the {service} service is not available") from None
         except (nats.errors.TimeoutError, TimeoutError):
             raise TemporarilyUnavailable(f"the {service} service did not answer in time") from None
         except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):

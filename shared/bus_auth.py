@@ -150,6 +150,7 @@ USERS: dict[str, Permissions] = {
                 if service not in (subjects.REVOCATION, subjects.TOKEN)
             ),
             subjects.TOKEN_EXCHANGE,
+            subjects.TOKEN_EXCHANGE_MANY,  # many token-endpoint requests per message (``token_batch``)
             subjects.TOKEN_INTROSPECT,
             subjects.TOKEN_USERINFO,
             subjects.TOKEN_DEVICE_AUTHORIZE,

@@ -3,7 +3,9 @@ group named after the service, one task per request (bounded), and a drain that 
 
 A handler is ``async def handler(request: RequestStruct, meta: Meta) -> ReplyStruct``; it raises
 OAuthError subclasses for protocol errors. Decoding, error envelopes, request-id binding and
-logging happen here, once.
+logging happen here, once (``ServiceRunner.run``). A batch route (``batch_route``) carries many
+requests of another route per message, each run through that route as a single one
+(``shared.service_batch``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar, cast
 
 import msgspec
@@ -22,10 +24,12 @@ from nats.aio.client import Client as NATS
 from nats.micro.request import Request as MicroRequest
 from nats.micro.service import Service
 
-from shared.bus import ERROR_HEADER, decoder, encode, error_payload
+from shared.bus import decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from shared.messages.batch import BatchRequest
 from shared.metrics import RouteMetrics, ServiceMetrics, outcome_of
 from shared.reply_guard import GuardedClient, ReplyGuard
+from shared.service_batch import Fanout
 from shared.shutdown import bounded, close_nats
 from shared.store import UNAVAILABLE
 from shared.subjects import REQUEST_ID_HEADER
@@ -49,6 +53,20 @@ class Route(Generic[Req]):
     handler: Callable[[Req, Meta], Awaitable[Any]]
     # Hot-path endpoints skip the per-request log line (they are counted in $SRV.STATS instead).
     quiet: bool = False
+    # A batch route's messages carry many requests of this route (``shared.service_batch``).
+    batch_of: Route[Any] | None = None
+
+
+def batch_route(name: str, subject: str, item: Route[Any]) -> Route[BatchRequest[Any]]:
+    """The route of ``subject``, whose messages carry many requests of ``item`` (served beside it):
+    ``ServiceRunner.start`` gives it its handler (``shared.service_batch.Fanout``)."""
+
+    async def unserved(_batch: BatchRequest[Any], _meta: Meta) -> None:
+        raise RuntimeError("a batch route is served through ServiceRunner.start")
+
+    generic: Any = BatchRequest  # parametrised at run time by the item route's request type
+    request_type = generic[item.request_type]
+    return Route(name, subject, request_type, unserved, quiet=True, batch_of=item)
 
 
 class ServiceRunner:
@@ -81,8 +99,12 @@ class ServiceRunner:
         self._service = await nats.micro.add_service(
             guarded, name=self.name, version=self.version, queue_group=self.name, metadata=self._metadata
         )
+        stats_of = {route.subject: _Stats(self.metrics.route(route.subject)) for route in routes}
         for route in routes:
-            stats = _Stats(self.metrics.route(route.subject))
+            stats = stats_of[route.subject]
+            if route.batch_of is not None:
+                fanout = Fanout(self, route.batch_of, stats_of[route.batch_of.subject], self._keep)
+                route = replace(route, handler=fanout)
             await self._service.add_endpoint(
                 name=route.name.replace(".", "_"),
                 subject=route.subject,
@@ -93,40 +115,66 @@ class ServiceRunner:
         await self.nc.flush()
         log.info("service started", service=self.name, endpoints=[r.subject for r in routes])
 
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
     def _spawner(self, route: Route[Any], stats: _Stats) -> Callable[[MicroRequest], Awaitable[None]]:
         async def spawn(req: MicroRequest) -> None:
             if len(self._inflight) >= self._max_inflight:
                 await self._dispatch(route, req, stats)  # back-pressure: stop pulling from the socket
                 return
-            task = asyncio.create_task(self._dispatch(route, req, stats))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+            self._keep(asyncio.create_task(self._dispatch(route, req, stats)))
 
         return spawn
 
     async def _dispatch(self, route: Route[Any], req: MicroRequest, stats: _Stats) -> None:
         headers = req.headers or {}
         request_id = headers.get(REQUEST_ID_HEADER, "")
-        if not route.quiet:
-            self._bind(route, request_id)
-        started = time.perf_counter()
+        result, error = await self.run(route, stats, request_id, headers, data=req.data)
         reply_headers: dict[str, str] | None = None
-        try:
-            payload = self._decode(route, req.data)
-            result = await route.handler(payload, Meta(request_id, headers))
-            body = result if isinstance(result, bytes) else encode(result)
-        except Exception as exc:
-            if route.quiet:  # hot path: context is bound only when there is something to log
-                self._bind(route, request_id)
-            body, reply_headers = self._error_reply(exc, request_id)
-        elapsed = time.perf_counter() - started
-        stats.done(elapsed, None if reply_headers is None else reply_headers[ERROR_HEADER])
-        if not route.quiet:
-            log.debug("handled", ms=round(elapsed * 1000, 2))
+        if error is None:
+            body = result
+        else:
+            body, reply_headers = error_payload(error)
         try:
             await req.respond(body, headers=reply_headers)
         except Exception as exc:  # the requester may be gone; nothing to answer
             log.warning("reply not sent", debug=repr(exc))
+
+    async def run(
+        self,
+        route: Route[Any],
+        stats: _Stats,
+        request_id: str,
+        headers: dict[str, str],
+        *,
+        data: bytes = b"",
+        payload: Any = None,
+    ) -> tuple[Any, OAuthError | None]:
+        """One request through ``route`` (``data`` to decode, or an already decoded ``payload``: an item
+        of a batch): its context bound, handled, counted and logged as every request is. The reply
+        (encoded unless ``payload`` was given), or the error to answer with."""
+        if not route.quiet:
+            self._bind(route, request_id)
+        started = time.perf_counter()
+        result: Any = None
+        error: OAuthError | None = None
+        try:
+            if payload is None:
+                result = await route.handler(self._decode(route, data), Meta(request_id, headers))
+                result = result if isinstance(result, bytes) else encode(result)
+            else:
+                result = await route.handler(payload, Meta(request_id, headers))
+        except Exception as exc:
+            if route.quiet:  # hot path: context is bound only when there is something to log
+                self._bind(route, request_id)
+            error = self._error_of(exc, request_id)
+        elapsed = time.perf_counter() - started
+        stats.done(elapsed, None if error is None else error.error, item=payload is not None)
+        if not route.quiet:
+            log.debug("handled", ms=round(elapsed * 1000, 2))
+        return result, error
 
     def _bind(self, route: Route[Any], request_id: str) -> None:
         structlog.contextvars.clear_contextvars()
@@ -135,19 +183,19 @@ class ServiceRunner:
         )
 
     @staticmethod
-    def _error_reply(exc: Exception, request_id: str) -> tuple[bytes, dict[str, str]]:
-        """The one place where a handler's exception becomes an error envelope."""
+    def _error_of(exc: Exception, request_id: str) -> OAuthError:
+        """The one place where a handler's exception becomes the error it is answered with."""
         if isinstance(exc, OAuthError):
             (log.debug if exc.routine else log.info)(
                 "request refused", error=exc.error, debug=exc.debug or None
             )
-            return error_payload(exc)
+            return exc
         if isinstance(exc, UNAVAILABLE):
             log.warning("redis unavailable", debug=str(exc))
-            return error_payload(TemporarilyUnavailable("storage is not reachable"))
+            return TemporarilyUnavailable("storage is not reachable")
         log.error("unexpected error", exc_info=exc)
         ref = request_id or uuid.uuid4().hex
-        return error_payload(ServerError(f"unexpected error (request id {ref})"))
+        return ServerError(f"unexpected error (request id {ref})")
 
     @staticmethod
     def _decode(route: Route[Any], data: bytes) -> Any:
@@ -187,9 +235,12 @@ class _Stats:
         self.metrics = metrics
         self.endpoint: Any = None  # the nats.micro Endpoint
 
-    def done(self, elapsed: float, error: str | None) -> None:
+    def done(self, elapsed: float, error: str | None, *, item: bool = False) -> None:
+        """One request answered; ``item``: one of a batch message's, which nats.micro did not count."""
         self.metrics.latency.observe(elapsed)
         endpoint = self.endpoint
+        if item and endpoint is not None:
+            endpoint._num_requests += 1
         if error is None:
             self.metrics.ok.inc()
         else:

@@ -27,6 +27,7 @@ AUTHORIZE_DEVICE_DECIDE = op(AUTHORIZE, "device.decide")  # Authorize / Deny on 
 
 # token
 TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
+TOKEN_EXCHANGE_MANY = op(TOKEN, "exchange_many")  # many POST /oauth/token requests in one message
 TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
 TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
 TOKEN_DEVICE_AUTHORIZE = op(TOKEN, "device_authorize")  # POST /oauth/device_authorization (RFC 8628)

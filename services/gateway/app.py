@@ -24,6 +24,7 @@ from services.gateway.keys import (
     SETTINGS,
     SIGN_IN_GATE,
     TEMPLATES,
+    TOKEN_BATCH,
     TRUSTED_PROXIES,
 )
 from services.gateway.metrics import GatewayMetrics
@@ -48,6 +49,7 @@ from services.gateway.routes import (
 )
 from services.gateway.security_headers import add_security_headers
 from services.gateway.sign_in_gate import SignInGate
+from services.gateway.token_batch import TokenBatcher
 from shared.bus import Bus
 from shared.config import Settings
 from shared.lifecycle import connect_nats
@@ -85,8 +87,10 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RATE_LIMITS] = Counters(redis, settings.hmac_key, settings.rate_limit_window)
     app[NC] = nc
     app[BUS] = Bus(nc, timeout=settings.bus_timeout)
+    app[TOKEN_BATCH] = TokenBatcher(app[BUS])
     await announce(nc, settings)  # listed by ``mavio-oauth status`` ($SRV discovery) while connected
     yield
+    await app[TOKEN_BATCH].close()  # the batches on their way are answered before the bus closes
     await close_nats(nc)  # bounded: quick and quiet when the bus is already gone
     await redis.aclose()
 

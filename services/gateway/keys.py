@@ -20,6 +20,7 @@ from shared.store import Redis
 
 if TYPE_CHECKING:
     from services.gateway.ratelimit import Counters
+    from services.gateway.token_batch import TokenBatcher
     from shared.leak_reporters import ReporterKeys
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -32,6 +33,8 @@ REQUEST_IDS = web.AppKey("request_ids", RequestIds)
 CATALOG = web.AppKey("catalog", ScopeCatalog)
 SIGN_IN_GATE = web.AppKey("sign_in_gate", SignInGate)
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")  # parsed once
+# The token endpoint's requests, many per bus message (``services.gateway.token_batch``).
+TOKEN_BATCH: web.AppKey[TokenBatcher] = web.AppKey("token_batch")
 RATE_LIMITS: web.AppKey[Counters] = web.AppKey("rate_limits")  # the counters of ``ratelimit``
 # Trusted leak reporters' keys (``services.gateway.leaks``); None: the leak endpoint is not configured.
 LEAK_REPORTERS: web.AppKey[ReporterKeys | None] = web.AppKey("leak_reporters")

@@ -2,7 +2,8 @@
 
 ``build_routes`` wires the flows to one Redis store, the cached client authentication (app records read
 from Redis, evicted by app events: no registry round trip per request) and the event publisher;
-the verification route is ``quiet`` (no per-request log line: it is the hot path).
+the verification route is ``quiet`` (no per-request log line: it is the hot path). ``exchange_many``
+carries many ``exchange`` requests in one message, each run as a single one (``shared.service_batch``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from shared.messages.token import (
     VerifyTokenRequest,
 )
 from shared.scopes import ScopeCatalog
-from shared.service import Meta, Route
+from shared.service import Meta, Route, batch_route
 from shared.tokens import Signer
 
 log = structlog.get_logger("mavio.token")
@@ -127,8 +128,10 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
             calls.add(client_id, n)  # counted only for an app that exists (``GrantStats.add_calls``)
         return ACK
 
+    exchange_route = Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange)
     return [
-        Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
+        exchange_route,
+        batch_route("exchange_many", subjects.TOKEN_EXCHANGE_MANY, exchange_route),
         Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),

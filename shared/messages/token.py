@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
+from shared.messages.batch import BatchItem, BatchReply, BatchRequest
+
 
 class ExchangeTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     """``POST /oauth/token`` after the gateway parsed the form; empty string means absent (RFC 6749 §3.1)."""
@@ -108,3 +110,10 @@ class SigningKeysRotated(msgspec.Struct, frozen=True, kw_only=True):
 
     at: float
     current: list[str]  # the kids now current
+
+
+# ``mavio.oauth.v1.token.exchange_many``: many token-endpoint requests in one message, each answered as
+# ``token.exchange`` answers it (``shared.messages.batch``; the gateway's ``token_batch``).
+ExchangeTokensRequest = BatchRequest[ExchangeTokenRequest]
+ExchangeTokensReply = BatchReply[ExchangeTokenReply]
+ExchangeTokenItem = BatchItem[ExchangeTokenRequest]

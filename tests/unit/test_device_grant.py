@@ -179,6 +179,6 @@ REFUSALS = [DeviceAccessDenied(), InvalidGrant()]
 def test_a_pending_poll_is_no_refused_request_in_the_logs(error: OAuthError) -> None:
     """2,000 devices polling every 5 s would write 2,000 "request refused" lines a second at info."""
     with capture_logs() as logs:
-        ServiceRunner._error_reply(error, "req-1")
+        ServiceRunner._error_of(error, "req-1")
     level = "debug" if error in ROUTINE else "info"
     assert [(entry["event"], entry["log_level"]) for entry in logs] == [("request refused", level)]

@@ -5,20 +5,20 @@ service over the bus, answer with ``Cache-Control: no-store``. Errors render in 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Final, TypeVar
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from services.gateway import limits, ratelimit
-from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS
+from services.gateway.keys import BUS, CATALOG, REQUEST_ID, SETTINGS, TOKEN_BATCH
 from services.gateway.oidc_metadata import oidc_metadata
 from services.gateway.rendering import json_response
 from shared import subjects
 from shared.client_auth import ClientCredentials, extract_client_credentials
 from shared.errors import InvalidClient, InvalidClientBasic, InvalidRequest
 from shared.messages.token import (
-    ExchangeTokenReply,
     ExchangeTokenRequest,
     Introspection,
     IntrospectTokenRequest,
@@ -100,14 +100,22 @@ def single(form: Form, name: str) -> str:
 async def ask_token_service(
     request: web.Request, subject: str, payload: Any, reply_type: type[T], creds: ClientCredentials
 ) -> T:
-    """One bus request; a client that authenticated with HTTP Basic gets ``WWW-Authenticate: Basic``.
+    """One bus request, answered as ``token_service_answer`` says."""
+    bus = request.app[BUS]
+    asked = bus.request(subject, payload, reply_type, request_id=request[REQUEST_ID])
+    return await token_service_answer(request, asked, creds)
+
+
+async def token_service_answer(request: web.Request, asked: Awaitable[T], creds: ClientCredentials) -> T:
+    """The token service's answer to ``asked``; a client that authenticated with HTTP Basic gets
+    ``WWW-Authenticate: Basic``.
 
     Always asked, whatever was counted before: the right secret is never refused. An ``invalid_client``
     answer counts as a failure of the client id from this address, answered 429 past its limit
     (``ratelimit``).
     """
     try:
-        return await request.app[BUS].request(subject, payload, reply_type, request_id=request[REQUEST_ID])
+        return await asked
     except InvalidClient as exc:
         over = await ratelimit.client_auth_failed(request, creds.client_id)
         if over is not None:
@@ -161,7 +169,9 @@ async def token(request: web.Request) -> web.Response:
         scope=single(form, "scope"),
         device_code=single(form, "device_code"),
     )
-    reply = await ask_token_service(request, subjects.TOKEN_EXCHANGE, req, ExchangeTokenReply, creds)
+    # many requests per bus message (``token_batch``): answered and refused each as a single one
+    asked = request.app[TOKEN_BATCH].exchange(req, request[REQUEST_ID])
+    reply = await token_service_answer(request, asked, creds)
     return json_response(reply, headers=NO_STORE)
 
 
