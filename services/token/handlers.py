@@ -40,6 +40,7 @@ from shared.messages.token import (
     IntrospectTokenRequest,
     ReportCallsRequest,
     UserInfoRequest,
+    VerifyManyRequest,
     VerifyTokenRequest,
 )
 from shared.scopes import ScopeCatalog
@@ -131,6 +132,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange),
         Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
+        Route("verify_many", subjects.TOKEN_VERIFY_MANY, VerifyManyRequest, verifier.verify_many, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),
         Route("userinfo", subjects.TOKEN_USERINFO, UserInfoRequest, userinfo.userinfo),
