@@ -226,3 +226,13 @@ async def test_batching_off_sends_one_verify_per_token(system: System, many_mess
     assert sorted(json.dumps(b) for b in many_messages.bodies) == sorted(
         json.dumps({"token": t}) for t in tokens
     )
+
+
+async def test_the_batching_client_counts_each_verified_token_once(system: System) -> None:
+    party = await new_party(system)
+    a, b = await tokens_for(system, party), await tokens_for(system, party)
+    verifier = TokenVerifier(system.nc)
+    tokens = [a["access_token"], b["access_token"], a["access_token"], a["refresh_token"], "x"]
+    answers = await asyncio.gather(*(verifier.verify(t) for t in tokens))
+    assert [x.active for x in answers] == [True, True, True, False, False]
+    await eventually(lambda: api_calls(system, party.client_id), lambda n: n == 3)
