@@ -9,19 +9,24 @@ that message with the same exception, as a single request would have failed. A c
 waiting gives up only its own answer: the message is sent and answered for the others (it is a task of
 its own, not the caller's).
 
-Batch limit ``DEFAULT_MAX_BATCH`` = 64, from ``python -m bench --verify-batch 64 16 256`` (2 shared
-cores, 256 concurrent callers, one token replica), CPU per verified token in µs:
+Batch limit ``DEFAULT_MAX_BATCH`` = 64, from three short runs of ``python -m bench --verify-batch ...``
+(2 cores shared with other work, 256 concurrent callers, one token replica): CPU per verified token in
+µs, token service / requester, one run per column:
 
-    limit                            token   nats-server   redis-server   requester
-    none (token.verify, 100 callers)  41.8   16.8          2.9            28.7
-    16                                 8.9    1.7          1.2             7.9
-    64                                 7.2    1.3          1.3             6.3
-    256                                7.4    1.2          1.3             6.1
+    token.verify, 100 callers   41.8 / 28.7   52.8 / 36.5   51.0 / 36.3
+    at most 16 per message       8.9 /  7.9   10.3 /  9.4   11.8 / 10.5
+    at most 64                   7.2 /  6.3   10.1 /  8.5   10.3 /  8.8
+    at most 128                       -             -        8.4 /  7.5
+    at most 256                  7.4 /  6.1    7.8 /  6.8    9.6 /  7.9
+    (nats-server 1.0-1.8 and redis-server 1.2-1.8 µs for every batch limit)
 
-64 has nearly all of the gain; a larger message only makes each caller wait for more tokens to be
-looked up and answered before its own. The token service refuses more than ``MAX_VERIFY_MANY`` (256).
-The answers stay RFC 7662 objects: an ``array_like`` reply would save about 0.15 µs of encoding and
-decoding per answer (1 % of the total), not worth a second shape of the same answer.
+At 64 a message saves 94 % or more of what one of 256 saves over ``token.verify`` (token service CPU);
+the rest is within run-to-run noise, while one message per turn goes to ONE token replica (the queue
+group picks per message) and no replica can work on one part while the requester decodes another: 64
+keeps the work spread over the replicas and the processes overlapping. The token service refuses more
+than ``MAX_VERIFY_MANY`` (256). The answers stay RFC 7662 objects: an ``array_like`` reply would save
+about 0.15 µs of encoding and decoding per answer (1 % of the total), not worth a second shape of the
+same answer.
 """
 
 from __future__ import annotations
