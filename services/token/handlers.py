@@ -111,7 +111,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
     ctx.stack.push_async_callback(calls.close)
-    verifier = Verifier(store, signer, calls)
+    verifier = Verifier(store, signer, calls, metrics)
     userinfo = UserInfo(store, signer, calls, accounts)
 
     async def exchange(req: ExchangeTokenRequest, meta: Meta) -> ExchangeTokenReply:

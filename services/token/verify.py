@@ -19,6 +19,7 @@ from typing import Final
 import msgspec
 
 from services.token.calls import CallCounter
+from services.token.metrics import TokenMetrics
 from shared.grants.records import AccessTokenRecord
 from shared.grants.storage import AccessTokenStore
 from shared.messages.token import Introspection, VerifyManyReply, VerifyManyRequest, VerifyTokenRequest
@@ -80,26 +81,41 @@ async def active_access_records(
 
 
 class Verifier:
-    __slots__ = ("_calls", "_signer", "_store")
+    """``metrics``: each token's answer counted in ``mavio_tokens_verified_total`` (both subjects)."""
 
-    def __init__(self, store: AccessTokenStore, signer: Signer, calls: CallCounter) -> None:
+    __slots__ = ("_active", "_calls", "_inactive", "_signer", "_store")
+
+    def __init__(
+        self, store: AccessTokenStore, signer: Signer, calls: CallCounter, metrics: TokenMetrics | None = None
+    ) -> None:
         self._store = store
         self._signer = signer
         self._calls = calls
+        metrics = metrics if metrics is not None else TokenMetrics()
+        self._active = metrics.verified_active
+        self._inactive = metrics.verified_inactive
 
     async def verify(self, req: VerifyTokenRequest, _meta: Meta) -> bytes:
         record = await active_access_record(self._store, self._signer, req.token)
         if record is None:
+            self._inactive.inc()
             return INACTIVE
+        self._active.inc()
         self._calls.add(record.client_id)
         return _encode(introspection(record))
 
     async def verify_many(self, req: VerifyManyRequest, _meta: Meta) -> bytes:
         answers: list[Introspection] = []
+        active = 0
         for record in await active_access_records(self._store, self._signer, req.tokens):
             if record is None:
                 answers.append(_INACTIVE)
             else:
+                active += 1
                 self._calls.add(record.client_id)
                 answers.append(introspection(record))
+        if active:
+            self._active.inc(active)
+        if active < len(answers):
+            self._inactive.inc(len(answers) - active)
         return _encode(VerifyManyReply(answers=answers))
