@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): every scenario of issue 10 in one run, side by side.
 
-1. token verification over the bus with 1 and 2 token-service replicas, and the same through
-   ``shared.verify_client``'s event-evicted cache;
+1. token verification over the bus with 1 and 2 token-service replicas, through the batching
+   ``shared.verify_client.TokenVerifier`` (``token.verify_many``, 1 replica), and through its
+   event-evicted cache;
 2. the bus and store ceilings of this machine (``../shared/peers/limits``);
 3. the token endpoint over HTTP (refresh with rotation, code exchange with PKCE, code exchange with
    ``openid``: an RS256 ID token signed, with the cost of one signature), Mavio beside
@@ -16,6 +17,8 @@ import argparse
 import os
 import sys
 
+from nats.aio.client import Client as NATS
+
 from bench import ceilings, report, webhooks
 from bench.cached import cached_verify_load
 from bench.ceilings import Ceiling
@@ -25,8 +28,9 @@ from bench.load import Window
 from bench.measures import Measure
 from bench.scale import sweeper_at_scale, verify_at_scale
 from bench.stack import Stack, connect, seed_access_tokens, seed_grants, wait_instances
-from bench.verify import verify_load
+from bench.verify import batching_verify_load, verify_load
 from bench.visibility import revocation_visibility
+from shared.verify_client.batch import DEFAULT_MAX_BATCH
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,6 +40,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("-w", "--warmup", type=float, default=2.0)
     p.add_argument("-r", "--repeats", type=int, default=3, help="measured windows per scenario")
     p.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    p.add_argument(
+        "--batch-callers", type=int, default=256, help="concurrent callers of the batching verifier"
+    )
+    p.add_argument(
+        "--verify-batch",
+        type=int,
+        nargs="*",
+        default=[DEFAULT_MAX_BATCH],
+        help="batching verifier's max_batch: the first is the 'verify x1 batching' row, each other a row "
+        "of its own (none: skip the batching rows)",
+    )
     p.add_argument("--tokens", type=int, default=2000, help="distinct access tokens verified")
     p.add_argument("--hot-set", type=int, default=1000, help="tokens in the cached-verification hot set")
     p.add_argument("--revocations", type=int, default=100, help="revocations timed for cache visibility")
@@ -148,6 +163,8 @@ async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
                 label=label,
                 **timing,
             )
+            if count == min(a.replicas) == 1:
+                results |= await run_batching(nc, tokens, named | {"requester": os.getpid()}, a)
             if count == min(a.replicas):
                 print(f"cached verify: {a.concurrency} in flight, hot set of {a.hot_set}", flush=True)
                 results["cached verify"] = await cached_verify_load(
@@ -160,6 +177,22 @@ async def run_verify(stack: Stack, a: argparse.Namespace) -> dict[str, Window]:
                 )
     finally:
         await nc.drain()
+    return results
+
+
+async def run_batching(
+    nc: NATS, tokens: list[str], pids: dict[str, int], a: argparse.Namespace
+) -> dict[str, Window]:
+    """Issue 28, goal 3: the batching verifier with 1 token replica (``verify x1 batching``), and one row
+    per other batch limit asked for (``verify x1 batching max N``)."""
+    results: dict[str, Window] = {}
+    timing = {"warmup": a.warmup, "duration": a.duration, "repeats": a.repeats}
+    for i, max_batch in enumerate(a.verify_batch):
+        label = "verify x1 batching" if i == 0 else f"verify x1 batching max {max_batch}"
+        print(f"{label}: {a.batch_callers} callers, at most {max_batch} tokens per message", flush=True)
+        results[label] = await batching_verify_load(
+            nc, tokens, max_batch=max_batch, pids=pids, concurrency=a.batch_callers, label=label, **timing
+        )
     return results
 
 

@@ -60,6 +60,15 @@ GOALS = (
     ),
     Goal("bus verify, 1 token replica vs nats echo ceiling", "verify x1", "nats echo", 0.8, 0.8),
     Goal("bus verify, 2 token replicas vs nats echo ceiling", "verify x2", "nats echo", 0.8, 0.8),
+    # Issue 28, goal 3: verified tokens per second through the batching verifier (token.verify_many)
+    # against the echo ceiling's messages per second.
+    Goal(
+        "bus verify, batching client (token.verify_many), 1 token replica vs nats echo ceiling",
+        "verify x1 batching",
+        "nats echo",
+        1.0,
+        0.8,
+    ),
     Goal("cached verify (shared.verify_client) vs bus verify x1", "cached verify", "verify x1", 20.0, 20.0),
 )
 
@@ -111,6 +120,22 @@ def ratios(results: dict[str, Window | Ceiling]) -> list[dict[str, Any]]:
     return out
 
 
+def verify_cpu_lines(results: dict[str, Any]) -> list[str]:
+    """CPU per verification (µs) of each process, for the bus verification rows (issue 28)."""
+    rows = {label: w for label, w in results.items() if label.startswith("verify x") and w.get("rps")}
+    if not rows:
+        return []
+    lines = ["", "| verification run | tokens/s | CPU per verification (µs) per process |", "|---|---:|---|"]
+    for label, w in rows.items():
+        per = ", ".join(
+            f"{name} {cores / w['rps'] * 1e6:.1f}"
+            for name, cores in w.get("cpu", {}).items()
+            if name != "other"
+        )
+        lines.append(f"| {label} | {w['rps']:,.0f} | {per} |")
+    return lines
+
+
 def markdown(summary: dict[str, Any]) -> str:
     m, lines = summary["machine"], []
     lines.append(
@@ -142,6 +167,7 @@ def markdown(summary: dict[str, Any]) -> str:
     lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for label, w in res.items():
         lines.append(_run_line(label, w))
+    lines += verify_cpu_lines(res)
     return "\n".join(lines) + "\n"
 
 

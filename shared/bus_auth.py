@@ -202,7 +202,7 @@ JETSTREAM_USERS = {
 # service is its own user with these rights (``Settings.resource_bus_users``, ``all_users``), so none
 # can read another's ``_INBOX.<user>`` replies.
 RESOURCE = Permissions(
-    publish=(subjects.TOKEN_VERIFY, subjects.TOKEN_CALLS),
+    publish=(subjects.TOKEN_VERIFY, subjects.TOKEN_VERIFY_MANY, subjects.TOKEN_CALLS),
     subscribe=subjects.VERIFIER_EVENTS,
     responses=False,
 )

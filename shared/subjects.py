@@ -29,6 +29,7 @@ AUTHORIZE_DEVICE_DECIDE = op(AUTHORIZE, "device.decide")  # Authorize / Deny on 
 TOKEN_EXCHANGE = op(TOKEN, "exchange")  # POST /oauth/token (all grant types)
 TOKEN_EXCHANGE_MANY = op(TOKEN, "exchange_many")  # many POST /oauth/token requests in one message
 TOKEN_VERIFY = op(TOKEN, "verify")  # bearer verification for resource servers (RFC 7662 shape)
+TOKEN_VERIFY_MANY = op(TOKEN, "verify_many")  # many bearer tokens in one message, answered in order
 TOKEN_INTROSPECT = op(TOKEN, "introspect")  # POST /oauth/introspect for an authenticated client
 TOKEN_DEVICE_AUTHORIZE = op(TOKEN, "device_authorize")  # POST /oauth/device_authorization (RFC 8628)
 TOKEN_CALLS = op(TOKEN, "calls")  # verifications a resource server answered from its cache (stats)

@@ -41,6 +41,7 @@ from shared.messages.token import (
     IntrospectTokenRequest,
     ReportCallsRequest,
     UserInfoRequest,
+    VerifyManyRequest,
     VerifyTokenRequest,
 )
 from shared.scopes import ScopeCatalog
@@ -111,7 +112,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     calls = CallCounter(GrantStats(ctx.redis))
     calls.start()
     ctx.stack.push_async_callback(calls.close)
-    verifier = Verifier(store, signer, calls)
+    verifier = Verifier(store, signer, calls, metrics)
     userinfo = UserInfo(store, signer, calls, accounts)
 
     async def exchange(req: ExchangeTokenRequest, meta: Meta) -> ExchangeTokenReply:
@@ -134,6 +135,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
         batch_route("exchange_many", subjects.TOKEN_EXCHANGE_MANY, exchange_route),
         Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
+        Route("verify_many", subjects.TOKEN_VERIFY_MANY, VerifyManyRequest, verifier.verify_many, quiet=True),
         Route("introspect", subjects.TOKEN_INTROSPECT, IntrospectTokenRequest, introspect),
         Route("calls", subjects.TOKEN_CALLS, ReportCallsRequest, report_calls, quiet=True),
         Route("userinfo", subjects.TOKEN_USERINFO, UserInfoRequest, userinfo.userinfo),

@@ -45,4 +45,13 @@ class TokenMetrics:
         self.code_reused = reuse.labels(kind="code")
         self.refresh_reused = reuse.labels(kind="refresh")
         self.revoked = tokens_revoked(reg)
+        verified = Counter(
+            "mavio_tokens_verified",
+            "Bearer tokens verified for resource servers (token.verify, and each token of a "
+            "token.verify_many message), by answer",
+            ["result"],
+            registry=reg,
+        )
+        self.verified_active = verified.labels(result="active")
+        self.verified_inactive = verified.labels(result="inactive")
         self.client_auth_cache = CacheCounters(cache_lookups(reg), "client_auth")

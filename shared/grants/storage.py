@@ -240,6 +240,11 @@ class AccessTokenStore(Protocol):
         """The AccessTokenRecord JSON, or None. One read: this is the verification hot path."""
         ...
 
+    async def get_access_many(self, tokens: list[tuple[str, str]]) -> list[bytes | None]:
+        """The AccessTokenRecord JSON (or None) of each ``(family, signature)``, in order: ONE coalesced
+        read for the whole list (``token.verify_many``), never one round trip per token."""
+        ...
+
 
 class AccessTokenRevoker(Protocol):
     async def revoke_access(self, family: str, signature: str) -> bool:

@@ -43,6 +43,11 @@ class RedisTokens(GrantStoreBase):
     async def get_access(self, family: str, signature: str) -> bytes | None:
         return await self._reader.get(keys.access_token(family, signature))
 
+    async def get_access_many(self, tokens: list[tuple[str, str]]) -> list[bytes | None]:
+        if not tokens:
+            return []
+        return await self._reader.get_many([keys.access_token(f, sig) for f, sig in tokens])
+
     async def get_refresh(self, family: str, signature: str) -> bytes | None:
         raw: bytes | None = await self._redis.get(keys.refresh_token(family, signature))
         return raw

@@ -7,6 +7,8 @@ never logged; events never carry a token or a secret.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from shared.messages.batch import BatchItem, BatchReply, BatchRequest
@@ -44,6 +46,21 @@ class VerifyTokenRequest(msgspec.Struct, frozen=True, kw_only=True):
     token: str
 
 
+# ``mavio.oauth.v1.token.verify_many``: at most this many tokens per message, each at most this long (a
+# Mavio token is 63 characters); a message beyond either is refused whole (``invalid_request``).
+MAX_VERIFY_MANY = 256
+MAX_VERIFY_TOKEN_CHARS = 512
+
+
+class VerifyManyRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """``mavio.oauth.v1.token.verify_many``: are these bearer tokens active? Answered in the same order."""
+
+    tokens: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=MAX_VERIFY_TOKEN_CHARS)]],
+        msgspec.Meta(max_length=MAX_VERIFY_MANY),
+    ]
+
+
 class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """RFC 7662 §2.2 response: ``{"active": false}`` alone, or every claim of an active token."""
 
@@ -54,6 +71,12 @@ class Introspection(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     exp: int | None = None
     iat: int | None = None
     token_type: str | None = None
+
+
+class VerifyManyReply(msgspec.Struct, frozen=True, kw_only=True):
+    """The RFC 7662 §2.2 answer of each token of a ``VerifyManyRequest``, in its order."""
+
+    answers: list[Introspection]
 
 
 class IntrospectTokenRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,7 +1,14 @@
 """Bearer token verification for Mavio's resource servers: ``TokenVerifier`` and ``require_scopes``.
 
-``TokenVerifier(nc).verify(token)`` asks the token service over the bus (``mavio.oauth.v1.token.verify``)
-and returns its RFC 7662 answer. Malformed tokens are refused locally (shape and checksum).
+``TokenVerifier(nc).verify(token)`` asks the token service over the bus and returns its RFC 7662
+answer. Malformed tokens are refused locally (shape and checksum). The tokens asked for within one
+event-loop turn (concurrent requests of your server) go out together as ONE
+``mavio.oauth.v1.token.verify_many`` message, at most ``max_batch`` (default 64) per message, a lone one
+as ``mavio.oauth.v1.token.verify``; each caller still gets its own answer, exactly the one ``token.verify``
+would give, and nothing changes for you: same signature, same cache, same errors. When the bus cannot
+answer (no token service, timeout, bus down, storage down) every caller of that message gets
+``TemporarilyUnavailable``, as a lone request would; a caller that is cancelled gives up only its own
+answer. ``TokenVerifier(nc, batch=False)``: one ``token.verify`` message per token, as before.
 
 Optional local cache (``cache_ttl`` > 0): active answers are kept at most ``cache_ttl`` seconds (never past
 the token's ``exp``), and evicted the moment a revocation-kind event arrives on the bus (tokens revoked,
@@ -18,14 +25,15 @@ in the request under ``TOKEN_INFO``.
 The bus requires authentication: connect ``nc`` as your resource service's own bus user
 (``shared.bus_auth.RESOURCE``; ``resource`` with ``make run``), e.g.
 ``nats.connect(url, user="resource", password=..., inbox_prefix="_INBOX.resource")``; it may request
-token verification, report cached calls and receive the events of ``subjects.VERIFIER_EVENTS``, nothing
-else. ``bus_options()`` gives those arguments from ``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``,
-``MAVIO_NATS_PASSWORD``) or, when it is unset, from the running ``make run`` stack's ``resource.env``,
-with callbacks that log a lost or regained bus in one line (not a traceback per reconnect attempt):
-``nats.connect(**bus_options())``.
+token verification (``token.verify``, ``token.verify_many``), report cached calls and receive the events
+of ``subjects.VERIFIER_EVENTS``, nothing else. ``bus_options()`` gives those arguments from
+``MAVIO_NATS_URL`` (+ ``MAVIO_NATS_USER``, ``MAVIO_NATS_PASSWORD``) or, when it is unset, from the
+running ``make run`` stack's ``resource.env``, with callbacks that log a lost or regained bus in one
+line (not a traceback per reconnect attempt): ``nats.connect(**bus_options())``.
 
 One job per module, every public name importable from here: the cached verifier (``verifier``), the
-bus connection options (``connection``) and the aiohttp guard (``guard``).
+batching of its bus requests (``batch``), the bus connection options (``connection``) and the aiohttp
+guard (``guard``).
 """
 
 from __future__ import annotations

@@ -29,11 +29,13 @@ def setup_verifier(
     cache_ttl: float = 0.0,
     timeout: float = 2.0,
     counters: CacheCounters | None = None,
+    batch: bool = True,
 ) -> TokenVerifier:
     """Put a ``TokenVerifier`` in ``app`` (started and closed with the app). ``counters``: the cache's
     hits and misses on the resource server's own registry, e.g.
-    ``CacheCounters(shared.metrics.cache_lookups(registry), "verify")``."""
-    verifier = TokenVerifier(nc, cache_ttl=cache_ttl, timeout=timeout, counters=counters)
+    ``CacheCounters(shared.metrics.cache_lookups(registry), "verify")``; ``batch=False``: one
+    ``token.verify`` message per token instead of one ``token.verify_many`` per event-loop turn."""
+    verifier = TokenVerifier(nc, cache_ttl=cache_ttl, timeout=timeout, counters=counters, batch=batch)
     app[VERIFIER] = verifier
 
     async def lifetime(_: web.Application) -> AsyncIterator[None]:

@@ -1,7 +1,8 @@
 """The verifier: a token's RFC 7662 answer from the token service over the bus
-(``mavio.oauth.v1.token.verify``), malformed tokens refused locally (shape and checksum), with an
-optional local cache evicted by revocation-kind events; cache hits are reported back to the token
-service as API calls. The whole contract: ``shared.verify_client``.
+(``mavio.oauth.v1.token.verify``, or many per message with ``token.verify_many``: ``batch``), malformed
+tokens refused locally (shape and checksum), with an optional local cache evicted by revocation-kind
+events; cache hits are reported back to the token service as API calls. The whole contract:
+``shared.verify_client``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from shared.messages.token import MAX_CALLS_PER_APP, Introspection, ReportCallsR
 from shared.metrics import CacheCounters
 from shared.tasks import cancel_and_wait
 from shared.tokens import parse
+from shared.verify_client.batch import DEFAULT_MAX_BATCH, VerifyBatcher
 
 log = structlog.get_logger("mavio.verify_client")
 
@@ -48,10 +50,13 @@ class TokenVerifier:
         report_interval: float = 1.0,
         report_max_apps: int = 1000,  # apps per calls report: at most the token service's setting
         counters: CacheCounters | None = None,  # hits and misses, with a cache (``shared.metrics``)
+        batch: bool = True,  # misses of one event-loop turn in one ``token.verify_many`` message
+        max_batch: int = DEFAULT_MAX_BATCH,  # tokens per message at most (``shared.verify_client.batch``)
     ) -> None:
         self._counters = counters
         self._nc = nc
         self._bus = Bus(nc, timeout=timeout)
+        self._batcher = VerifyBatcher(self._bus, max_batch=max_batch) if batch else None
         self.cache_ttl = cache_ttl
         self._max_entries = max_entries
         self._report_interval = report_interval
@@ -96,7 +101,12 @@ class TokenVerifier:
         if parsed is None:
             return INACTIVE
         epoch = self._epoch
-        info = await self._bus.request(subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection)
+        if self._batcher is None:
+            info = await self._bus.request(
+                subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection
+            )
+        else:
+            info = await self._batcher.verify(token)
         if info.active and self._subs and epoch == self._epoch:
             self._store(token, parsed.family, info)
         return info

@@ -25,6 +25,7 @@ from shared.events import publish_event
 from shared.messages.events import ScopesNarrowed
 from shared.messages.registry import ListAppsRequest
 from shared.messages.token import Introspection, VerifyTokenRequest
+from shared.tokens import mint, new_family_id
 from shared.verify_client import TokenVerifier
 from tests.support.bus_users import connect_as
 from tests.support.factories import create_account, create_app
@@ -125,6 +126,14 @@ async def test_shared_verify_client_works_as_the_resource_user(sut: System) -> N
         await verifier.start()
         assert (await verifier.verify(pair["access_token"])).active is True
         assert (await verifier.verify(pair["access_token"])).active is True  # from the cache
+        batched = TokenVerifier(nc)  # concurrent misses go out as one ``token.verify_many`` message
+        answers = await asyncio.gather(
+            *(
+                batched.verify(t)
+                for t in (pair["access_token"], mint("at", new_family_id()), mint("at", new_family_id()))
+            )
+        )
+        assert [a.active for a in answers] == [True, False, False]
         await nc.flush()
         assert errors == []
     finally:

@@ -4,6 +4,7 @@ recoveries are counted; the sweeper's lag and backlog follow its work list."""
 from __future__ import annotations
 
 import asyncio
+import json
 import tempfile
 import time
 from collections import defaultdict
@@ -157,6 +158,28 @@ async def test_request_and_token_counters_move_with_real_requests(metered: Syste
             assert present(replicas, metric), (name, metric)
     revocation = m["revocation"]
     assert present(revocation, "mavio_sweeper_lag_seconds") and present(revocation, "mavio_sweeper_backlog")
+
+
+async def test_verifications_are_counted_per_token_on_both_subjects(metered: System) -> None:
+    """``mavio_tokens_verified_total``: one per token, alike on ``token.verify`` and in a
+    ``token.verify_many`` message (whose bus request counter moves once per message)."""
+    system = metered
+    party = await new_party(system)
+    live = [(await tokens_for(system, party))["access_token"] for _ in range(2)]
+    before = await service_samples(system)
+    for token in (*live, "mavio_at_x"):
+        await system.nc.request(subjects.TOKEN_VERIFY, json.dumps({"token": token}).encode(), timeout=5)
+    many = json.dumps({"tokens": [*live, "mavio_at_x"]}).encode()
+    assert not (await system.nc.request(subjects.TOKEN_VERIFY_MANY, many, timeout=5)).headers
+    after = await service_samples(system)
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after["token"], name, **labels) - total(before["token"], name, **labels)
+
+    assert moved("mavio_tokens_verified_total", result="active") == 4
+    assert moved("mavio_tokens_verified_total", result="inactive") == 2
+    assert moved("mavio_bus_requests_total", subject=subjects.TOKEN_VERIFY_MANY, outcome="ok") == 1
+    assert moved("mavio_bus_requests_total", subject=subjects.TOKEN_VERIFY, outcome="ok") == 3
 
 
 async def test_discovery_stats_count_requests_and_error_replies(metered: System) -> None:

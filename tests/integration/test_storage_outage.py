@@ -71,6 +71,16 @@ async def test_while_redis_is_down_a_valid_token_is_unavailable_not_inactive(sut
     assert "active" not in body
     with pytest.raises(TemporarilyUnavailable):
         await TokenVerifier(sut.nc, timeout=10).verify(pair["access_token"])
+    many = await sut.nc.request(
+        subjects.TOKEN_VERIFY_MANY, json.dumps({"tokens": [pair["access_token"]] * 3}).encode(), timeout=10
+    )
+    assert many.headers and many.headers.get("Nats-Service-Error") == "temporarily_unavailable", many.data
+    assert many.headers.get("Nats-Service-Error-Code") == "503"
+    batched = TokenVerifier(sut.nc, timeout=10)  # one token.verify_many message: each caller fails alike
+    failed = await asyncio.gather(
+        *(batched.verify(pair["access_token"]) for _ in range(3)), return_exceptions=True
+    )
+    assert all(isinstance(f, TemporarilyUnavailable) for f in failed), failed
 
     @require_scopes("meetings:read")
     async def meetings(_: web.Request) -> web.Response:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from shared import subjects
 from shared.events import publish_event
 from shared.grants import keys as grant_keys
 from shared.messages.events import AppChanged, AppDeleted, ScopesNarrowed, TokensRevoked
@@ -117,6 +118,31 @@ async def test_an_answer_that_raced_an_eviction_is_not_cached(
     verifier._bus.request = racing  # type: ignore[method-assign]
     assert (await verifier.verify(pair["access_token"])).active
     assert len(verifier) == 0
+
+
+async def test_answers_of_a_batch_that_raced_an_eviction_are_not_cached(
+    system: System, verifier: TokenVerifier
+) -> None:
+    """The epoch rule holds for a ``token.verify_many`` message too: none of its answers is cached."""
+    party = await new_party(system)
+    pairs = [await tokens_for(system, party) for _ in range(3)]
+    real = verifier._bus.request
+    subjects_asked: list[str] = []
+
+    async def racing(subject: str, *args: Any, **kwargs: Any) -> Any:
+        subjects_asked.append(subject)
+        answer = await real(subject, *args, **kwargs)
+        verifier.evict_families([pairs[0]["access_token"][9:25]])  # one revocation while in flight
+        return answer
+
+    verifier._bus.request = racing  # type: ignore[method-assign]
+    answers = await asyncio.gather(*(verifier.verify(p["access_token"]) for p in pairs))
+    assert all(a.active for a in answers)
+    assert subjects_asked == [subjects.TOKEN_VERIFY_MANY]
+    assert len(verifier) == 0
+    verifier._bus.request = real  # type: ignore[method-assign]
+    await asyncio.gather(*(verifier.verify(p["access_token"]) for p in pairs))
+    assert len(verifier) == 3  # the next batch, with no eviction in flight, is cached
 
 
 async def test_malformed_tokens_never_reach_the_bus(system: System) -> None:

@@ -1,6 +1,7 @@
 """``shared.verify_client`` is split by job (issue 23) with its public names unchanged: the cached
 verifier, the bus connection options and the aiohttp guard each in a module of their own, every name a
-resource server uses still importable from the package."""
+resource server uses still importable from the package; the batching of bus requests (issue 28) is a
+module of its own too."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import ast
 from pathlib import Path
 
 import shared.verify_client as verify_client
-from shared.verify_client import connection, guard, verifier
+from shared.verify_client import batch, connection, guard, verifier
 
 PACKAGE = Path(verify_client.__file__).parent
 
@@ -34,9 +35,11 @@ def test_the_public_names_are_importable_from_the_package() -> None:
 
 def test_each_module_does_one_job() -> None:
     assert "aiohttp" not in imported(verifier)  # the verifier serves any framework
+    assert "aiohttp" not in imported(batch)  # many verifications per bus message
     assert "aiohttp" not in imported(connection) and "nats" not in imported(connection)
     assert sorted(p.name for p in PACKAGE.glob("*.py")) == [
         "__init__.py",
+        "batch.py",
         "connection.py",
         "guard.py",
         "verifier.py",

@@ -496,3 +496,31 @@ async def test_a_used_code_whose_pair_is_not_issued_yet_still_refuses_another_cl
     assert isinstance(await store.consume(family, SIGNER.sign(code), client_id=CLIENT, now=now), CodeTaken)
     assert await store.consume(family, SIGNER.sign(code), client_id=other, now=now) == Refused("wrong_client")
     assert not await system.redis.exists(grant_keys.family_revoked(family))
+
+
+async def test_many_access_tokens_are_read_in_order_across_families_and_slots(system: System) -> None:
+    """``get_access_many`` (``token.verify_many``): one read for tokens of many families (each in its own
+    hash slot on a Cluster), every value in the order asked, None for an unknown or revoked one; the
+    concurrent single reads of the same iteration share it and still get their own values."""
+    store = make_store(system)
+    pairs = [await first_pair(store) for _ in range(5)]
+    wanted = [(family, SIGNER.sign(access)) for family, access, _ in pairs]
+    unknown = new_family_id()
+    wanted.insert(2, (unknown, SIGNER.sign(mint("at", unknown))))
+    revoked_family, revoked_access, _ = pairs[3]
+    assert await store.revoke_access(revoked_family, SIGNER.sign(revoked_access))
+    single_family, single_access, _ = pairs[0]
+    many, single = await asyncio.gather(
+        store.get_access_many(wanted), store.get_access(single_family, SIGNER.sign(single_access))
+    )
+    records = [None if raw is None else msgspec.json.decode(raw) for raw in many]
+    assert [r and r["family"] for r in records] == [
+        pairs[0][0],
+        pairs[1][0],
+        None,
+        pairs[2][0],
+        None,
+        pairs[4][0],
+    ]
+    assert single is not None and msgspec.json.decode(single)["family"] == single_family
+    assert await store.get_access_many([]) == []

@@ -18,7 +18,7 @@ from shared.grants import keys as grant_keys
 from shared.grants.calls import GrantStats
 from shared.grants.records import AccessTokenRecord
 from shared.grants.store import RedisGrantStore, grant_store
-from shared.messages.token import VerifyTokenRequest
+from shared.messages.token import VerifyManyRequest, VerifyTokenRequest
 from shared.service import Meta
 from shared.tokens import Signer, mint, new_family_id
 from tests.support.polling import eventually
@@ -34,11 +34,15 @@ class CountingStore:
 
     def __init__(self, real: RedisGrantStore) -> None:
         self.real = real
-        self.gets = 0
+        self.gets = 0  # reads: one per ``get_access`` and one per ``get_access_many``
 
     async def get_access(self, family: str, signature: str) -> bytes | None:
         self.gets += 1
         return await self.real.get_access(family, signature)
+
+    async def get_access_many(self, tokens: list[tuple[str, str]]) -> list[bytes | None]:
+        self.gets += 1
+        return await self.real.get_access_many(tokens)
 
 
 class RecordingStats:
@@ -118,6 +122,41 @@ async def test_active_verification_answers_rfc7662_and_counts_one_call(
     await counter.flush()
     assert stats.flushes == [({"c1": 1}, utc_day(time.time()))]
     assert await redis.get(grant_keys.app_calls_total("c1")) == b"1"
+
+
+async def test_verify_many_reads_once_answers_as_verify_and_counts_each_active_token(
+    store: CountingStore, redis: Any
+) -> None:
+    family, now = new_family_id(), int(time.time())
+    live, expired, unknown = mint("at", family), mint("at", family), mint("at", family)
+    record = AccessTokenRecord(
+        family=family, client_id="c2", user_id="u2", scope="s", issued_at=now, expires_at=now + 60
+    )
+    await save_access(redis, live, record)
+    await save_access(redis, expired, msgspec.structs.replace(record, expires_at=now - 1))
+    await existing_apps(redis, "c2")
+    stats = RecordingStats(redis)
+    counter = CallCounter(stats)
+    verifier = Verifier(store, SIGNER, counter)  # type: ignore[arg-type]
+    tokens = [live, "", expired, mint("rt", family), unknown, one_char_off(live), live]
+    body = msgspec.json.decode(await verifier.verify_many(VerifyManyRequest(tokens=tokens), META))
+    assert store.gets == 1  # the four well-formed access tokens in one read
+    singles = [msgspec.json.decode(await verifier.verify(VerifyTokenRequest(token=t), META)) for t in tokens]
+    assert body == {"answers": singles}
+    assert [a["active"] for a in body["answers"]] == [True, False, False, False, False, False, True]
+    await counter.flush()
+    assert stats.flushes == [({"c2": 4}, utc_day(time.time()))]  # 2 in the batch, 2 one by one
+
+
+async def test_verify_many_of_malformed_tokens_never_reads_storage(store: CountingStore, redis: Any) -> None:
+    verifier = Verifier(store, SIGNER, CallCounter(RecordingStats(redis)))  # type: ignore[arg-type]
+    tokens = ["", "nonsense", mint("rt", new_family_id()), mint("code", new_family_id())]
+    body = msgspec.json.decode(await verifier.verify_many(VerifyManyRequest(tokens=tokens), META))
+    assert body == {"answers": [{"active": False}] * 4}
+    assert msgspec.json.decode(await verifier.verify_many(VerifyManyRequest(tokens=[]), META)) == {
+        "answers": []
+    }
+    assert store.gets == 0
 
 
 async def test_call_counter_batches_keeps_counts_on_failure_and_flushes_on_close(redis: Any) -> None:
