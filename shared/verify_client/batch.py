@@ -4,8 +4,10 @@ caller gets its own answer from the reply, in order. A lone token goes out on ``
 smaller message, and at 1 caller the cheaper of the two in ``python -m bench`` (token service 293
 against 348 µs of CPU per verification, one noisy run: at one caller the processes' wake-ups dominate).
 
-A bus error (no responder, timeout, bus down, an error reply, an unreadable reply) fails every token of
-that message with the same exception, as a single request would have failed. A caller cancelled while
+When no replica serves ``token.verify_many`` (token replicas older than this client, during a rolling
+upgrade) the message's tokens go out one by one on ``token.verify``. Any other bus error (timeout,
+bus down, an error reply, an unreadable reply) fails every token of that message with the same
+exception, as a single request would have failed. A caller cancelled while
 waiting gives up only its own answer: the message is sent and answered for the others (it is a task of
 its own, not the caller's).
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 
 from shared import subjects
-from shared.bus import Bus
+from shared.bus import Bus, NoResponders
 from shared.errors import TemporarilyUnavailable
 from shared.messages.token import (
     MAX_VERIFY_MANY,
@@ -81,17 +83,19 @@ class VerifyBatcher(PerIteration[_Waiting]):
 
     async def _ask(self, tokens: list[str]) -> list[Introspection]:
         if len(tokens) == 1:
-            return [
-                await self._bus.request(
-                    subjects.TOKEN_VERIFY, VerifyTokenRequest(token=tokens[0]), Introspection
-                )
-            ]
-        reply = await self._bus.request(
-            subjects.TOKEN_VERIFY_MANY, VerifyManyRequest(tokens=tokens), VerifyManyReply
-        )
+            return [await self._one(tokens[0])]
+        try:
+            reply = await self._bus.request(
+                subjects.TOKEN_VERIFY_MANY, VerifyManyRequest(tokens=tokens), VerifyManyReply
+            )
+        except NoResponders:  # token replicas older than this client (a rolling upgrade): one by one
+            return list(await asyncio.gather(*(self._one(token) for token in tokens)))
         if len(reply.answers) != len(tokens):
             raise TemporarilyUnavailable(
                 "the token service sent an unreadable reply",
                 debug=f"{len(reply.answers)} answers to {len(tokens)} tokens",
             )
         return reply.answers
+
+    async def _one(self, token: str) -> Introspection:
+        return await self._bus.request(subjects.TOKEN_VERIFY, VerifyTokenRequest(token=token), Introspection)

@@ -27,7 +27,7 @@ from shared.messages.token import MAX_VERIFY_MANY, MAX_VERIFY_TOKEN_CHARS, Intro
 from shared.tokens import Signer, mint, new_family_id, parse
 from shared.verify_client import TokenVerifier
 from tests.support.polling import eventually
-from tests.support.system import System
+from tests.support.system import System, start_system
 from tests.support.token_flow import Party, api_calls, new_party, one_char_off, token_request, tokens_for
 
 
@@ -236,3 +236,27 @@ async def test_the_batching_client_counts_each_verified_token_once(system: Syste
     answers = await asyncio.gather(*(verifier.verify(t) for t in tokens))
     assert [x.active for x in answers] == [True, True, True, False, False]
     await eventually(lambda: api_calls(system, party.client_id), lambda n: n == 3)
+
+
+async def test_with_no_replica_serving_batches_each_token_goes_alone() -> None:
+    """Token replicas older than the resource server's client (a rolling upgrade) serve ``token.verify``
+    only: the batching verifier sends that turn's tokens one by one, each caller still gets its answer."""
+    bare = await start_system(services=(), gateway=False)
+    heard: list[str] = []
+
+    async def old_replica(msg: Msg) -> None:
+        token = msgspec.json.decode(msg.data)["token"]
+        heard.append(token)
+        await msg.respond(msgspec.json.encode(Introspection(active=True, client_id=f"app-of-{token}")))
+
+    sub = await bare.nc.subscribe(subjects.TOKEN_VERIFY, cb=old_replica)
+    try:
+        await bare.nc.flush()
+        tokens = [mint("at", new_family_id()) for _ in range(3)]
+        verifier = TokenVerifier(bare.nc, timeout=2)
+        answers = await asyncio.gather(*(verifier.verify(t) for t in tokens))
+    finally:
+        await sub.unsubscribe()
+        await bare.close()
+    assert [a.client_id for a in answers] == [f"app-of-{t}" for t in tokens]
+    assert sorted(heard) == sorted(tokens)
