@@ -57,8 +57,24 @@ _SHAPES = (
 )
 
 
+def may_hold_secret(text: str) -> bool:
+    """False only when no pattern of ``_SHAPES`` can match ``text`` (a few substring scans instead of four
+    regular expressions: most logged values, such as a method, a path or a request id, hold none).
+
+    Each shape needs something checked here: a Mavio secret ``mavio_``; a credential ``basic`` or
+    ``bearer`` (any case; non-ASCII text always takes the patterns, since case-insensitive matching
+    also folds a few non-ASCII letters onto ASCII ones); a ``name=value`` pair ``=``; a quoted
+    ``"name": "value"`` pair a quote."""
+    if not text.isascii() or "=" in text or '"' in text or "'" in text or "mavio_" in text:
+        return True
+    lower = text.lower()
+    return "basic" in lower or "bearer" in lower
+
+
 def redact_text(text: str) -> str:
     """``text`` with every secret-shaped part replaced by ``[redacted]``."""
+    if not may_hold_secret(text):
+        return text
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shared import tokens
-from shared.logging import REDACTED, RedactingFilter, configure_logging, redact, redact_text
+from shared.logging import _SHAPES, REDACTED, RedactingFilter, configure_logging, redact, redact_text
 
 FAMILY = "0123456789abcdef"
 AT = tokens.mint("at", FAMILY)
@@ -124,3 +124,31 @@ def test_id_tokens_and_hints_are_redacted() -> None:
     line = f"GET /oauth/logout?id_token_hint={jws}&state=s and /oauth/authorize?id_token_hint={jws}"
     assert jws not in redact_text(line) and "state=s" in redact_text(line)
     assert redact(None, "info", {"event": "x", "id_token": jws})["id_token"] == REDACTED
+
+
+def _every_pattern(text: str) -> str:
+    """The redaction without its shortcut: every pattern run on every text."""
+    for pattern, replacement in _SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Pieces that each make some pattern match, or come near to it (the shortcut must not skip them).
+_PIECES = st.sampled_from(
+    [AT, CS[:30], "mavio_", "Basic ", "BEARER ", "Ba\u017fic ", "bas\u0131c ", "Bearer\t", "=", "code=",
+     "token=", '"password": "', "'code': '", ":", " ", "abcdefgh1234", "__Host-mavio_session=", "\u212a"]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=8))
+def test_the_shortcut_changes_no_result(parts: list[str]) -> None:
+    """``redact_text`` skips the patterns for text none of them can match: its result is always the
+    one of every pattern run (non-ASCII case folding, e.g. a long s in "Basic", included)."""
+    text = "".join(parts)
+    assert redact_text(text) == _every_pattern(text)
+
+
+@pytest.mark.parametrize("text", ["Ba\u017fic " + "x" * 12, "BAS\u0131C " + "y" * 12])
+def test_non_ascii_lookalikes_of_basic_and_bearer_still_redact(text: str) -> None:
+    assert _every_pattern(text) != text  # the pattern folds these letters onto ASCII ones
+    assert redact_text(text) == _every_pattern(text)
