@@ -14,10 +14,11 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 import structlog
 
+from shared.console_render import PlainConsoleRenderer
 from shared.tokens import SECRET_PATTERN
 
 # Field names whose values never reach a log line.
@@ -80,6 +81,10 @@ def redact_text(text: str) -> str:
     return text
 
 
+# Values ``_scrub`` returns as they are (exact types: a subclass may render as text).
+_UNCHANGED: Final = frozenset({int, float, bool, type(None)})
+
+
 def _scrub(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
@@ -94,11 +99,16 @@ def _scrub(value: Any) -> Any:
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Processor: drop secret fields and mask secret-shaped substrings."""
-    for key in list(event_dict):
+    for key, value in list(event_dict.items()):
         if key.lower() in SECRET_FIELDS:
             event_dict[key] = REDACTED
-        elif not key.startswith("_"):  # ``_record`` and friends: structlog's own bookkeeping
-            event_dict[key] = _scrub(event_dict[key])
+        elif type(value) in _UNCHANGED or key.startswith("_"):  # ``_record``...: structlog's bookkeeping
+            continue
+        elif type(value) is str:  # most values: a str, kept as it is when no pattern can match it
+            if may_hold_secret(value):
+                event_dict[key] = redact_text(value)
+        else:
+            event_dict[key] = _scrub(value)
     return event_dict
 
 
@@ -120,7 +130,7 @@ class RedactingFilter(logging.Filter):
 
 
 def _renderer(json: bool) -> Any:
-    return structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    return structlog.processors.JSONRenderer() if json else PlainConsoleRenderer()
 
 
 def _stdlib_handler(json: bool, stream: TextIO) -> logging.Handler:
