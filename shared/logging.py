@@ -169,7 +169,7 @@ def configure_logging(
             _renderer(json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.WriteLoggerFactory(file=out),  # one write per line (print: two)
         cache_logger_on_first_use=cache,
     )
     root = logging.getLogger()
