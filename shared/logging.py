@@ -14,10 +14,11 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 import structlog
 
+from shared.console_render import PlainConsoleRenderer
 from shared.tokens import SECRET_PATTERN
 
 # Field names whose values never reach a log line.
@@ -57,11 +58,31 @@ _SHAPES = (
 )
 
 
+def may_hold_secret(text: str) -> bool:
+    """False only when no pattern of ``_SHAPES`` can match ``text`` (a few substring scans instead of four
+    regular expressions: most logged values, such as a method, a path or a request id, hold none).
+
+    Each shape needs something checked here: a Mavio secret ``mavio_``; a credential ``basic`` or
+    ``bearer`` (any case; non-ASCII text always takes the patterns, since case-insensitive matching
+    also folds a few non-ASCII letters onto ASCII ones); a ``name=value`` pair ``=``; a quoted
+    ``"name": "value"`` pair a quote."""
+    if not text.isascii() or "=" in text or '"' in text or "'" in text or "mavio_" in text:
+        return True
+    lower = text.lower()
+    return "basic" in lower or "bearer" in lower
+
+
 def redact_text(text: str) -> str:
     """``text`` with every secret-shaped part replaced by ``[redacted]``."""
+    if not may_hold_secret(text):
+        return text
     for pattern, replacement in _SHAPES:
         text = pattern.sub(replacement, text)
     return text
+
+
+# Values ``_scrub`` returns as they are (exact types: a subclass may render as text).
+_UNCHANGED: Final = frozenset({int, float, bool, type(None)})
 
 
 def _scrub(value: Any) -> Any:
@@ -78,11 +99,16 @@ def _scrub(value: Any) -> Any:
 
 def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Processor: drop secret fields and mask secret-shaped substrings."""
-    for key in list(event_dict):
+    for key, value in list(event_dict.items()):
         if key.lower() in SECRET_FIELDS:
             event_dict[key] = REDACTED
-        elif not key.startswith("_"):  # ``_record`` and friends: structlog's own bookkeeping
-            event_dict[key] = _scrub(event_dict[key])
+        elif type(value) in _UNCHANGED or key.startswith("_"):  # ``_record``...: structlog's bookkeeping
+            continue
+        elif type(value) is str:  # most values: a str, kept as it is when no pattern can match it
+            if may_hold_secret(value):
+                event_dict[key] = redact_text(value)
+        else:
+            event_dict[key] = _scrub(value)
     return event_dict
 
 
@@ -104,7 +130,7 @@ class RedactingFilter(logging.Filter):
 
 
 def _renderer(json: bool) -> Any:
-    return structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    return structlog.processors.JSONRenderer() if json else PlainConsoleRenderer()
 
 
 def _stdlib_handler(json: bool, stream: TextIO) -> logging.Handler:
@@ -143,7 +169,7 @@ def configure_logging(
             _renderer(json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.WriteLoggerFactory(file=out),  # one write per line (print: two)
         cache_logger_on_first_use=cache,
     )
     root = logging.getLogger()

@@ -9,7 +9,7 @@ import msgspec
 from services.token import replay
 from shared.grants.records import AccessTokenRecord, RefreshTokenRecord
 from shared.messages.token import ExchangeTokenReply
-from shared.tokens import Signer, mint
+from shared.tokens import Signer, mint_access_and_refresh
 
 _encode = msgspec.json.Encoder().encode
 
@@ -37,7 +37,7 @@ _sealed_encoder = msgspec.msgpack.Encoder()
 
 
 def mint_pair(family: str, signer: Signer) -> MintedPair:
-    access, refresh = mint("at", family), mint("rt", family)
+    access, refresh = mint_access_and_refresh(family)
     return MintedPair(access, refresh, signer.sign(access), signer.sign(refresh))
 
 

@@ -35,6 +35,8 @@ class CachedClientVerifier:
         self._signer = signer
         self._counters = counters
         self.cache: AppViewCache[AppRecord] = AppViewCache(cache_ttl)
+        # client_id -> (record, its view): a view made once per record object the cache hands out
+        self._views: dict[str, tuple[AppRecord, AppView]] = {}
 
     async def watch(self, nc: NATS) -> list[Subscription]:
         return await self.cache.watch(nc)
@@ -46,7 +48,18 @@ class CachedClientVerifier:
         if not client_authenticated(record, client_secret, self._signer, now=time.time()):
             raise InvalidClient("client authentication failed")
         assert record is not None
-        return record.view()
+        return self._view(record)
+
+    def _view(self, record: AppRecord) -> AppView:
+        """``record.view()``, made again only for another record object (a fetched or changed one)."""
+        made = self._views.get(record.client_id)
+        if made is not None and made[0] is record:
+            return made[1]
+        view = record.view()
+        if len(self._views) >= self.cache.max_entries:
+            self._views.clear()
+        self._views[record.client_id] = (record, view)
+        return view
 
     async def app(self, client_id: str) -> AppRecord | None:
         """The app's record (cached), without authenticating anyone: for what a request already

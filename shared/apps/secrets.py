@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from shared.apps.records import AppRecord
 from shared.apps.settings import PUBLIC
-from shared.tokens import Signer
+from shared.tokens import Signer, same_signature
 
 # Compared against when the client is unknown, so an unknown client costs the same as a known one.
 NO_SIGNATURE = "0" * 64
@@ -22,8 +22,9 @@ def secret_matches(record: AppRecord | None, secret: str, signer: Signer, *, now
     """
     current = record.secret_hash if record and record.secret_hash else NO_SIGNATURE
     previous = record.previous_secret_hash if record and record.previous_secret_hash else NO_SIGNATURE
-    ok_current = signer.matches(secret, current)
-    ok_previous = signer.matches(secret, previous)
+    signed = signer.sign(secret)  # signed once, compared with both
+    ok_current = same_signature(signed, current)
+    ok_previous = same_signature(signed, previous)
     previous_live = record is not None and now < record.previous_secret_until
     return record is not None and (ok_current or (ok_previous and previous_live))
 

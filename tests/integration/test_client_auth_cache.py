@@ -78,3 +78,13 @@ async def test_deleted_app_is_refused_at_once(system: System) -> None:
     with pytest.raises(InvalidClient):
         await clients.verify_client(app.client_id, secret)
     assert len(clients.cache) == 0
+
+
+async def test_the_view_is_made_once_per_record_and_an_edit_is_seen(system: System) -> None:
+    """The view is made once per cached record object; after ``app.changed`` the answer is the new one."""
+    clients, registry, owner_id, app, secret = await primed(system)
+    first = await clients.verify_client(app.client_id, secret)
+    assert await clients.verify_client(app.client_id, secret) is first  # the same record: its view kept
+    await registry.update_app(UpdateAppRequest(user_id=owner_id, client_id=app.client_id, name="Renamed"))
+    changed = await clients.verify_client(app.client_id, secret)
+    assert changed.name == "Renamed" and changed == await registry.get_app(app.client_id)

@@ -7,13 +7,22 @@ import base64
 import io
 import json
 import logging
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from shared import tokens
-from shared.logging import REDACTED, RedactingFilter, configure_logging, redact, redact_text
+from shared.logging import (
+    _SHAPES,
+    REDACTED,
+    SECRET_FIELDS,
+    RedactingFilter,
+    configure_logging,
+    redact,
+    redact_text,
+)
 
 FAMILY = "0123456789abcdef"
 AT = tokens.mint("at", FAMILY)
@@ -35,6 +44,8 @@ SECRETS = (AT, RT, CODE, CS, SID, BASIC, CS[:30], "hunter2-password")
         f"GET /cb?code={CODE}&state=xyz",
         f"client_id=x&client_secret={CS[:30]}&grant_type=refresh_token&refresh_token={RT}",
         f'{{"password": "hunter2-password", "access_token": "{AT}"}}',
+        '{"password": "hunter2-password"}',  # only its quotes mark it
+        "{'password': 'hunter2-password'}",
         f"Got more than 8190 bytes when reading: b'mavio_session={SID}",
         f"token={AT}",
         f"a truncated {AT[:30]} in the middle",
@@ -124,3 +135,88 @@ def test_id_tokens_and_hints_are_redacted() -> None:
     line = f"GET /oauth/logout?id_token_hint={jws}&state=s and /oauth/authorize?id_token_hint={jws}"
     assert jws not in redact_text(line) and "state=s" in redact_text(line)
     assert redact(None, "info", {"event": "x", "id_token": jws})["id_token"] == REDACTED
+
+
+def _every_pattern(text: str) -> str:
+    """The redaction without its shortcut: every pattern run on every text."""
+    for pattern, replacement in _SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# Pieces that each make some pattern match, or come near to it (the shortcut must not skip them).
+_PIECES = st.sampled_from(
+    [
+        AT,
+        CS[:30],
+        "mavio_",
+        "Basic ",
+        "BEARER ",
+        "Ba\u017fic ",
+        "bas\u0131c ",
+        "Bearer\t",
+        "=",
+        "code=",
+        "token=",
+        '"password": "',
+        "'code': '",
+        ":",
+        " ",
+        "abcdefgh1234",
+        "__Host-mavio_session=",
+        "\u212a",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=12)), max_size=8))
+def test_the_shortcut_changes_no_result(parts: list[str]) -> None:
+    """``redact_text`` skips the patterns for text none of them can match: its result is always the
+    one of every pattern run (non-ASCII case folding, e.g. a long s in "Basic", included)."""
+    text = "".join(parts)
+    assert redact_text(text) == _every_pattern(text)
+
+
+@pytest.mark.parametrize("text", ["Ba\u017fic " + "x" * 12, "BAS\u0131C " + "y" * 12])
+def test_non_ascii_lookalikes_of_basic_and_bearer_still_redact(text: str) -> None:
+    assert _every_pattern(text) != text  # the pattern folds these letters onto ASCII ones
+    assert redact_text(text) == _every_pattern(text)
+
+
+def _reference_redact(event: dict[str, Any]) -> dict[str, Any]:
+    """The processor's rule spelled out: a secret field's value redacted, ``_``-keys kept, anything else
+    scrubbed (text by every pattern, containers item by item)."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return _every_pattern(value)
+        if isinstance(value, dict):
+            return {k: REDACTED if str(k).lower() in SECRET_FIELDS else scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [scrub(v) for v in value]
+        return value
+
+    return {
+        k: REDACTED if k.lower() in SECRET_FIELDS else v if k.startswith("_") else scrub(v)
+        for k, v in event.items()
+    }
+
+
+_VALUES = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), _PIECES, st.text(max_size=8)
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6) | _PIECES, inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["event", "path", "Token", "_record", "code", "x"]) | st.text(max_size=6), _VALUES
+    )
+)
+def test_the_processor_applies_its_rule_to_any_event(event: dict[str, Any]) -> None:
+    assert redact(None, "info", dict(event)) == _reference_redact(event)

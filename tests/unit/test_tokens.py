@@ -15,6 +15,7 @@ from shared.tokens import (
     check_client_secret_format,
     is_client_id,
     mint,
+    mint_access_and_refresh,
     mint_client_secret,
     new_client_id,
     new_family_id,
@@ -70,6 +71,19 @@ def test_thousand_mints_are_unique_and_share_the_family() -> None:
     assert len(secrets_part) == 3000
     # 96,000 random characters: every base62 symbol shows up (miss probability ~ e^-1500).
     assert set("".join(secrets_part)) == BASE62
+
+
+def test_a_pair_from_one_read_is_two_independent_tokens_of_the_family() -> None:
+    family = new_family_id()
+    pairs = [mint_access_and_refresh(family) for _ in range(1000)]
+    assert {(parse(a, "at"), parse(r, "rt")) for a, r in pairs} == {
+        (ParsedToken("at", family), ParsedToken("rt", family))
+    }
+    secrets_part = {t[-38:-6] for pair in pairs for t in pair}
+    assert len(secrets_part) == 2000  # no pair shares its halves, no two pairs anything
+    assert set("".join(secrets_part)) == BASE62
+    with pytest.raises(ValueError):
+        mint_access_and_refresh(FAMILY[:-1])
 
 
 def test_family_ids_are_unique() -> None:
