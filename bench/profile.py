@@ -1,10 +1,13 @@
-"""``python -m bench.profile`` (``make profile``): py-spy on the gateway, token and registry processes
-while the refresh-with-rotation load runs; prints each process's top frames (self samples) and keeps the
-flame graphs (``--out DIR``, SVG). Not a benchmark: sampling slows the processes down."""
+"""``python -m bench.profile`` (``make profile``): py-spy on the gateway and token processes of the
+stack as ``make run`` starts it (``bench.shipped``: its log level, metrics, every service), fed over
+HTTP as ``make bench`` feeds it, while the peers' ``loadgen.py`` runs refresh with rotation; prints
+each process's top frames (self samples) and keeps the collapsed stacks (``--out DIR``). Not a
+benchmark: sampling slows the processes down."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
 import os
 import subprocess
@@ -12,11 +15,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.bench_only import prepare_mavio
 from bench.ceilings import peers_dir
-from bench.stack import Stack
+from bench.http_user import App, User
+from bench.shipped import ShippedStack
+from bench.shipped_sides import SHIPPED
+from shared.apps.settings import CONFIDENTIAL
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
+PROFILED = ("gateway", "token-1")
 
 
 def top_frames(collapsed: Path, n: int) -> list[tuple[int, str]]:
@@ -43,19 +49,22 @@ def main(argv: list[str]) -> int:
         return 1
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    stack = Stack.start()
+    stack = ShippedStack.start(SHIPPED)
     try:
+        stack.wait_ready()
         with tempfile.TemporaryDirectory(prefix="mavio-profile-") as tmp:
-            target = prepare_mavio(stack, a.concurrency + 10, Path(tmp))
-            cmd = [sys.executable, str(peers / "loadgen.py"), "refresh", "--token-url", target.url]
-            cmd += ["--client-id", target.client_id, "--client-secret", target.secret, "--auth", "basic"]
+            rt_file, app = asyncio.run(_fed(stack, a.concurrency + 10, Path(tmp)))
+            cmd = [
+                sys.executable,
+                str(peers / "loadgen.py"),
+                "refresh",
+                "--token-url",
+                f"{stack.base}/oauth/token",
+            ]
+            cmd += ["--client-id", app.client_id, "--client-secret", app.secret, "--auth", "basic"]
             cmd += ["-c", str(a.concurrency), "-d", str(a.duration + 4), "-w", "1", "-r", "1"]
-            cmd += ["--max-windows", "1", "--rt-file", str(target.rt_file)]
-            load = subprocess.Popen(
-                cmd,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
+            cmd += ["--max-windows", "1", "--rt-file", str(rt_file)]
+            load = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
             spy = [str(PY_SPY), "record", "--duration", str(a.duration), "--rate", "200", "--format", "raw"]
             spies = {
                 name: subprocess.Popen(
@@ -63,11 +72,11 @@ def main(argv: list[str]) -> int:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                for name, pid in target.pids.items()
-                if name in ("gateway", "token-1", "registry")
+                for name, pid in stack.pids.items()
+                if name in PROFILED
             }
-            for spy in spies.values():
-                spy.wait(a.duration + 60)
+            for spy_proc in spies.values():
+                spy_proc.wait(a.duration + 60)
             print((load.communicate(timeout=120)[0] or "").strip().splitlines()[-1:], flush=True)
     finally:
         stack.stop()
@@ -77,6 +86,22 @@ def main(argv: list[str]) -> int:
             print(f"{pct:3d}%  {frame}")
     print(f"\nload average {os.getloadavg()[0]:.1f}; collapsed stacks in {out}/")
     return 0
+
+
+async def _fed(stack: ShippedStack, count: int, tmp: Path) -> tuple[Path, App]:
+    """The demo user signed in, a confidential app registered and consented to, ``count`` refresh
+    tokens minted over HTTP (as ``make bench`` feeds the shipped stack) and written to a file."""
+    user = User(stack.base)
+    try:
+        await user.sign_in()
+        app = await user.register("Profile", CONFIDENTIAL)
+        await user.consent(app)
+        tokens = await user.refresh_tokens(app, count)
+    finally:
+        await user.close()
+    rt_file = tmp / "rt.txt"
+    rt_file.write_text("\n".join(tokens) + "\n")
+    return rt_file, app
 
 
 if __name__ == "__main__":
