@@ -12,7 +12,6 @@ connection that answers requests. A record the reader cannot decode is skipped a
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
@@ -27,6 +26,7 @@ from nats.js import api
 from shared import subjects
 from shared.jetstream import publish_acknowledged
 from shared.messages import events as ev
+from shared.tasks import retry_at_start
 
 log = structlog.get_logger("mavio.events")
 R = TypeVar("R")
@@ -103,17 +103,7 @@ async def ensure_audit_stream_at_start(nc: NATS, *, replicas: int, timeout: floa
 
 async def when_jetstream_ready(what: str, step: Callable[[], Awaitable[R]], timeout: float = 60.0) -> R:
     """Run a JetStream ``step`` at start, again after each failure (a warning line each) until ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + timeout, 0.2
-    while True:
-        try:
-            return await step()
-        except Exception as exc:
-            if loop.time() + delay > deadline:
-                raise
-            log.warning(f"{what} not available yet; retrying", debug=repr(exc))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+    return await retry_at_start(what, step, timeout=timeout)
 
 
 # Kinds that are only announced live: expiry is routine (one event per expired family, which would

@@ -1,13 +1,40 @@
-"""Stopping background tasks without losing a cancellation."""
+"""Stopping background tasks without losing a cancellation; a start-up step asked again until what it
+needs is up."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import structlog
 
 log = structlog.get_logger("mavio.tasks")
+
+R = TypeVar("R")
+
+
+async def retry_at_start(
+    what: str,
+    step: Callable[[], Awaitable[R]],
+    *,
+    retry_on: tuple[type[BaseException], ...] = (Exception,),
+    timeout: float = 60.0,
+) -> R:
+    """Run a start-up ``step``, again after each ``retry_on`` failure (one warning line each, backing off
+    from 0.2 to 2 s) until ``timeout``; only then does the process fail to start. For what may come up
+    after this process (JetStream electing its leader, a Redis container still starting)."""
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + timeout, 0.2
+    while True:
+        try:
+            return await step()
+        except retry_on as exc:
+            if loop.time() + delay > deadline:
+                raise
+            log.warning(f"{what} not available yet; retrying", debug=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, timeout: float = 10.0) -> None:

@@ -25,7 +25,8 @@ from shared.messages.token import SigningKeyInfo, SigningKeysReply, SigningKeysR
 from shared.sealing import Sealer, SealError
 from shared.signing.keyset import ALGS, Alg, KeySet, SigningKey, current, open_private, still_valid
 from shared.signing.store import SigningKeyStore
-from shared.tasks import cancel_and_wait
+from shared.store import UNAVAILABLE
+from shared.tasks import cancel_and_wait, retry_at_start
 
 log = structlog.get_logger("mavio.token")
 RELOAD_EVERY: Final = 60.0
@@ -46,7 +47,13 @@ class Keyring:
         return [kid for kid, _ in self._signing.values()]
 
     async def start(self) -> None:
-        self._use(await self._store.ensure(now=int(time.time()), sealer=self._sealer))
+        """The signing keys from Redis (made at the very first start), asked again while Redis is not
+        reachable yet (a container started before it): a warning line each, never a crash."""
+
+        async def ensure() -> KeySet:
+            return await self._store.ensure(now=int(time.time()), sealer=self._sealer)
+
+        self._use(await retry_at_start("redis (signing keys)", ensure, retry_on=UNAVAILABLE))
         self._task = asyncio.create_task(self._reload_forever(), name="signing-keys-reload")
 
     async def close(self) -> None:
