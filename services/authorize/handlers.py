@@ -237,7 +237,9 @@ class Authorizer:
     async def _issue(
         self, request: AuthorizationRequest, user_id: str, scopes: tuple[str, ...], session: SignIn
     ) -> str:
-        """Record the grant, then store the code (so a usable code always has its grant)."""
+        """Store the code, then record the grant naming its family. The code leaves only after both (a
+        usable code always has its grant), and an authorization reading the grant in between (another
+        tab) still finds the previous family, which is live: a grant never names a code not yet stored."""
         now = int(self.clock())
         previous = await self.store.get_grant(user_id, request.client_id)
         kept = await self._live_scopes(user_id, previous)
@@ -259,8 +261,8 @@ class Authorizer:
             catalog=self.catalog,
             code_family=issued.record.family,
         )
-        await self.store.save_grant(user_id, grant)
         await self.store.save_code(issued.signature, issued.record, self.code_ttl)
+        await self.store.save_grant(user_id, grant)
         log.info("code issued", family=issued.record.family, scope=issued.record.scope)
         return issued.code
 

@@ -3,6 +3,7 @@ stand-in registry: order of checks, decisions, issuance."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -409,3 +410,50 @@ async def test_max_age_after_the_clock_moved_two_seconds_asks_for_a_fresh_sign_i
     code = location_params((await authorizer.decide(decided, META)).outcome)["code"]
     record, _ = await store.code(code)
     assert (record.auth_time, record.sid, record.nonce) == (int(NOW[0]), "sid-2", "n-1")
+
+
+class PausedBetweenWrites:
+    """The real store, with a pause between an issuance's two writes (the grant naming the new code's
+    family and the code itself, in whichever order ``_issue`` makes them) while ``gate`` is closed."""
+
+    def __init__(self, store: RedisGrantStore) -> None:
+        self._store = store
+        self.gate = asyncio.Event()
+        self.paused = asyncio.Event()
+        self._first_done = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def _second_waits(self) -> None:
+        if self._first_done:
+            self.paused.set()
+            await self.gate.wait()
+        self._first_done = not self._first_done
+
+    async def save_grant(self, user_id: str, grant: GrantRecord) -> None:
+        await self._second_waits()
+        await self._store.save_grant(user_id, grant)
+
+    async def save_code(self, signature: str, record: CodeRecord, ttl: int) -> None:
+        await self._second_waits()
+        await self._store.save_code(signature, record, ttl)
+
+
+async def test_a_remembered_consent_stays_remembered_while_another_tab_is_issued_a_code(
+    authorizer: Authorizer, real_store: RedisGrantStore
+) -> None:
+    """Two tabs of one user authorizing the same app at once: the second, reading the grant while the
+    first has written one of its two records, still finds the consent remembered (a code, never the
+    consent page again)."""
+    assert "code" in location_params(await decide(authorizer))  # consented once; its code is pending
+    paused = PausedBetweenWrites(real_store)
+    authorizer.store = paused  # type: ignore[assignment]
+    first_tab = asyncio.create_task(check(authorizer))
+    await asyncio.wait_for(paused.paused.wait(), 10)
+    try:
+        authorizer.store = real_store
+        assert "code" in location_params(await check(authorizer))
+    finally:
+        paused.gate.set()
+    assert "code" in location_params(await first_tab)
