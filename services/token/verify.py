@@ -44,18 +44,28 @@ def introspection(record: AccessTokenRecord) -> Introspection:
     )
 
 
+def _key_of(signer: Signer, token: str) -> tuple[str, str] | None:
+    """The (family, signature) an access token's record is stored under; None when malformed."""
+    parsed = parse(token, "at")
+    return None if parsed is None else (parsed.family, signer.sign(token))
+
+
+def _live(raw: bytes | None, now: float) -> AccessTokenRecord | None:
+    """The stored record when there is one and it has not expired."""
+    if raw is None:
+        return None
+    record = _decode_access(raw)
+    return record if record.expires_at > now else None
+
+
 async def active_access_record(
     store: AccessTokenStore, signer: Signer, token: str
 ) -> AccessTokenRecord | None:
     """The record of a live access token, or None (malformed, unknown, revoked or expired)."""
-    parsed = parse(token, "at")
-    if parsed is None:
+    key = _key_of(signer, token)
+    if key is None:
         return None
-    raw = await store.get_access(parsed.family, signer.sign(token))
-    if raw is None:
-        return None
-    record = _decode_access(raw)
-    return record if record.expires_at > time.time() else None
+    return _live(await store.get_access(*key), time.time())
 
 
 async def active_access_records(
@@ -63,20 +73,13 @@ async def active_access_records(
 ) -> list[AccessTokenRecord | None]:
     """``active_access_record`` of each token, in order, the well-formed ones read in one go."""
     found: list[AccessTokenRecord | None] = [None] * len(tokens)
-    at: list[int] = []
-    wanted: list[tuple[str, str]] = []
-    for i, token in enumerate(tokens):
-        parsed = parse(token, "at")
-        if parsed is not None:
-            at.append(i)
-            wanted.append((parsed.family, signer.sign(token)))
-    if not wanted:
+    keyed = [(i, key) for i, token in enumerate(tokens) if (key := _key_of(signer, token)) is not None]
+    if not keyed:
         return found
+    raws = await store.get_access_many([key for _, key in keyed])
     now = time.time()
-    for i, raw in zip(at, await store.get_access_many(wanted), strict=True):
-        if raw is not None:
-            record = _decode_access(raw)
-            found[i] = record if record.expires_at > now else None
+    for (i, _), raw in zip(keyed, raws, strict=True):
+        found[i] = _live(raw, now)
     return found
 
 
