@@ -30,6 +30,7 @@ from bench.scale import sweeper_at_scale, verify_at_scale
 from bench.stack import Stack, connect, seed_access_tokens, seed_grants, wait_instances
 from bench.verify import batching_verify_load, verify_load
 from bench.visibility import revocation_visibility
+from shared.config import replicas
 from shared.verify_client.batch import DEFAULT_MAX_BATCH
 
 
@@ -73,7 +74,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--python-load", action="store_true", help="drive the refresh windows with aiohttp, not wrk"
     )
     p.add_argument("--gateways", type=int, default=1, help="gateway processes sharing the HTTP port")
-    p.add_argument("--http-tokens", type=int, default=1, help="token replicas behind the HTTP scenarios")
+    p.add_argument(
+        "--http-tokens",
+        type=int,
+        default=replicas({}, "token"),
+        help="token replicas behind the HTTP scenarios (default: as make run starts them)",
+    )
     p.add_argument("--no-peer", action="store_true", help="skip the HTTP scenarios beside node-oidc-provider")
     p.add_argument(
         "--no-breakdown",

@@ -18,6 +18,7 @@ from bench.http_user import OIDC_SCOPE, REDIRECT, App, User
 from bench.interleave import Side
 from bench.shipped import ShippedStack, start_all
 from shared.apps.settings import CONFIDENTIAL, PUBLIC
+from shared.config import replicas
 
 SHIPPED = "mavio"
 PUBLIC_SIDE = "mavio public"
@@ -26,9 +27,9 @@ WARNING_SIDE = "mavio log=warning"
 
 def replicas_asked(a: argparse.Namespace) -> dict[str, int]:
     """``--gateways`` / ``--http-tokens`` as a user says it: ``MAVIO_<SERVICE>_REPLICAS``, only when
-    they differ from ``make run``'s default (1)."""
+    they differ from ``make run``'s default (``shared.config.replicas``)."""
     asked = {"gateway": a.gateways, "token": a.http_tokens}
-    return {service: n for service, n in asked.items() if n != 1}
+    return {service: n for service, n in asked.items() if n != replicas({}, service)}
 
 
 @contextlib.contextmanager

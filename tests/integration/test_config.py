@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from shared.config import ConfigError, load_settings
+from shared import subjects
+from shared.config import ConfigError, load_settings, replicas
 
 
 def test_defaults() -> None:
@@ -73,3 +74,11 @@ def test_process_exits_with_one_line_error(module: str) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "MAVIO_HTTP_PORT" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_make_run_starts_two_token_replicas_and_one_of_every_other_service_unless_told() -> None:
+    assert replicas({}, "token") == 2
+    assert all(replicas({}, service) == 1 for service in subjects.SERVICES if service != "token")
+    assert replicas({}, "gateway") == 1
+    assert replicas({"MAVIO_TOKEN_REPLICAS": "1"}, "token") == 1
+    assert replicas({"MAVIO_REGISTRY_REPLICAS": "3"}, "registry") == 3

@@ -121,6 +121,25 @@ def test_the_cli_finds_the_running_stack_from_the_repository_folder(
     assert "grants narrowed" in replanned.stdout
 
 
+def test_make_run_starts_two_token_replicas_and_both_answer_on_the_bus(
+    shared_stack: tuple[Launcher, Path],
+) -> None:
+    launcher, root = shared_stack
+    tokens = [args for args in launcher.children.values() if args.endswith("-m services.token")]
+    assert len(tokens) == 2, launcher.children
+    for module in ("authorize", "registry", "revocation", "webhooks"):
+        started = [args for args in launcher.children.values() if args.endswith(f"-m services.{module}")]
+        assert len(started) == 1, (module, launcher.children)
+    deadline = time.monotonic() + 30
+    while True:  # each replica joins the queue group once it has subscribed
+        status = cli(root, "status")
+        token_rows = [line for line in status.stdout.splitlines() if line.split()[:1] == ["token"]]
+        if len(token_rows) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert status.returncode == 0 and len(token_rows) == 2, status.stdout + status.stderr
+
+
 async def test_verify_client_finds_the_running_stack(shared_stack: tuple[Launcher, Path]) -> None:
     launcher, root = shared_stack
     logged = io.StringIO()
