@@ -44,7 +44,7 @@ async def test_kill_9_one_nats_node_of_three() -> None:
             fleet, f"kill -9 one NATS node of three (with {', '.join(on_victim)})", fault
         )
         report = result.report
-        assert set(report.errors) <= CLEAR_503, report.line()
+        assert set(report.errors) <= CLEAR_503, report.line() + "\n" + fleet.unexpected_errors()
         # In flight through the dead node, plus quick "no responders" while replicas reconnect.
         assert sum(report.errors.values()) <= 10 * WORKERS, report.line()
         assert report.recovery < 30, report.line()  # reconnect (0.25 s waits) + a bus timeout + margin

@@ -66,7 +66,7 @@ async def test_redis_restarted_with_aof_keeps_everything_issued_before() -> None
             fleet, "Redis stopped and restarted (AOF on)", restart, party=party, loads=loads
         )
         report = result.report
-        assert set(report.errors) <= CLEAR_503, report.line()
+        assert set(report.errors) <= CLEAR_503, report.line() + "\n" + fleet.unexpected_errors()
         assert sum(report.errors.values()) <= 10 * WORKERS, report.line()  # a short outage, 0.2 s pauses
         assert report.recovery - report.fault_length < 20, report.line()  # back within a few seconds
         result.assert_invariants()

@@ -17,7 +17,7 @@ async def test_kill_9_one_of_three_token_replicas() -> None:
         victim = fleet.replicas("token")[0]
         result = await under_load(fleet, "kill -9 one of three token replicas", lambda: fleet.kill(victim))
         report = result.report
-        assert set(report.errors) <= CLEAR_503, report.line()
+        assert set(report.errors) <= CLEAR_503, report.line() + "\n" + fleet.unexpected_errors()
         # At most the requests in flight on the victim: one per worker.
         assert sum(report.errors.values()) <= WORKERS, report.line()
         assert report.recovery < 20, report.line()  # the bus timeout (5 s) and a wide margin

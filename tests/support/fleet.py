@@ -151,6 +151,17 @@ class Fleet:
         """A connection as bus user ``user`` with the services' reconnect options (every URL)."""
         return await connect_nats(load_settings(self.system.servers.env(user)), name=f"test-{user}")
 
+    def unexpected_errors(self) -> str:
+        """Every child's ``unexpected error`` / ``unhandled error`` lines with the traceback after them
+        (for the failure message of a test that allows only clear 503s)."""
+        out = []
+        for path in sorted(self.log_dir.glob("*.log")):
+            lines = path.read_text(errors="replace").splitlines()
+            for i, line in enumerate(lines):
+                if "unexpected error" in line or "unhandled error" in line:
+                    out.append(f"--- {path.name}:{i + 1}\n" + "\n".join(lines[i : i + 40]))
+        return "\n".join(out[:5])
+
     def logs(self) -> str:
         """The last lines of every child's log (for a failure message)."""
         out = []
