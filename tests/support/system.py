@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -53,6 +54,26 @@ def unused_port() -> int:
         if port not in HANDED_OUT_PORTS and port + 10000 not in HANDED_OUT_PORTS:
             HANDED_OUT_PORTS.add(port)
             return port
+
+
+def reserved_port() -> socket.socket:
+    """A socket bound to a port never handed out before (as ``unused_port``), held until the gateway
+    listens on it: a port only looked up and bound seconds later can meanwhile become the local port
+    of one of the services' outgoing connections (the same ephemeral range), and the bind fails."""
+    rejected = []
+    try:
+        while True:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port not in HANDED_OUT_PORTS and port + 10000 not in HANDED_OUT_PORTS:
+                HANDED_OUT_PORTS.add(port)
+                return sock
+            rejected.append(sock)  # held, so the next bind gets another port
+    finally:
+        for sock in rejected:
+            sock.close()
 
 
 @dataclass
@@ -227,7 +248,8 @@ async def start_system(
         resource_users=load_settings(env or {}).resource_bus_users,
     )
     await servers.wait_bus()
-    port = unused_port()
+    listener = reserved_port()
+    port = int(listener.getsockname()[1])
     base = {
         **servers.env(HARNESS),
         "MAVIO_HTTP_PORT": str(port),
@@ -248,13 +270,17 @@ async def start_system(
         http=aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)),
         base_url=settings.public_url,
     )
-    for name in services:
-        await system.start_service(name)
-    if gateway:
-        runner = GatewayRunner(create_app(system.settings_of("gateway")), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        system._runner = runner
+    try:
+        for name in services:
+            await system.start_service(name)
+        if gateway:
+            runner = GatewayRunner(create_app(system.settings_of("gateway")), access_log=None)
+            await runner.setup()
+            await web.SockSite(runner, listener).start()
+            system._runner = runner
+    finally:
+        if system._runner is None:  # no gateway (or it did not start): nothing listens on it
+            listener.close()
     return system
 
 
