@@ -27,7 +27,7 @@ from tests.support.device_flow import approve, decide, enter_code, poll, signed_
 from tests.support.factories import create_account, create_app
 from tests.support.polling import until
 from tests.support.system import System, running_system
-from tests.support.token_flow import Party, bus_verify, new_party, refresh
+from tests.support.token_flow import Party, bus_verify, last_char_changed, new_party, refresh
 
 WRONG = "That code is not valid"
 
@@ -82,7 +82,7 @@ async def test_the_device_authorization_request_is_checked(system: System) -> No
     party = await new_party(system, device_flow=True)
     assert error_of(await start(system, party, "webhooks:write")) == (400, "invalid_scope")
     assert error_of(await start(system, party, "")) == (400, "invalid_scope")
-    wrong = Party(party.app, party.secret[:-1] + "x", party.user, party.owner)
+    wrong = Party(party.app, last_char_changed(party.secret), party.user, party.owner)
     assert error_of(await start(system, wrong)) == (401, "invalid_client")
     body = await started(system, party)
     other = await new_party(system, device_flow=True)  # another client's device code: invalid_grant

@@ -10,7 +10,14 @@ import pytest
 from tests.support.oidc import oidc_party, save_oidc_code, userinfo, validated
 from tests.support.polling import eventually
 from tests.support.system import System
-from tests.support.token_flow import Party, api_calls, exchange, token_request, tokens_for
+from tests.support.token_flow import (
+    Party,
+    api_calls,
+    exchange,
+    last_char_changed,
+    token_request,
+    tokens_for,
+)
 
 
 async def oidc_tokens(system: System, party: Party, scope: str) -> dict[str, object]:
@@ -73,7 +80,7 @@ async def test_no_token_gets_a_bare_bearer_challenge(system: System) -> None:
 async def test_a_bad_or_revoked_token_is_invalid_token(system: System) -> None:
     party = await oidc_party(system)
     token = await oidc_tokens(system, party, "openid profile")
-    for bad in ("not-a-token", token["refresh_token"], str(token["access_token"])[:-1] + "x"):
+    for bad in ("not-a-token", token["refresh_token"], last_char_changed(str(token["access_token"]))):
         status, headers, body = await userinfo(system, headers=bearer(bad))
         assert status == 401 and body["error"] == "invalid_token"
         assert headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
