@@ -13,8 +13,7 @@ connection that answers requests. A record the reader cannot decode is skipped a
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 import msgspec
 import nats.errors
@@ -29,7 +28,6 @@ from shared.messages import events as ev
 from shared.tasks import retry_at_start
 
 log = structlog.get_logger("mavio.events")
-R = TypeVar("R")
 
 AUDIT_STREAM = "MAVIO_AUDIT"
 AUDIT_PREFIX = f"{subjects.PREFIX}.audit"
@@ -98,12 +96,7 @@ async def ensure_audit_stream_at_start(nc: NATS, *, replicas: int, timeout: floa
     """``ensure_audit_stream`` for a service starting up: JetStream may not be ready yet (a NATS cluster
     still electing its meta leader answers with timeouts), so it is asked again, one warning line per
     try, until ``timeout``; only then does the service fail to start."""
-    await when_jetstream_ready("audit stream", lambda: ensure_audit_stream(nc, replicas=replicas), timeout)
-
-
-async def when_jetstream_ready(what: str, step: Callable[[], Awaitable[R]], timeout: float = 60.0) -> R:
-    """Run a JetStream ``step`` at start, again after each failure (a warning line each) until ``timeout``."""
-    return await retry_at_start(what, step, timeout=timeout)
+    await retry_at_start("audit stream", lambda: ensure_audit_stream(nc, replicas=replicas), timeout=timeout)
 
 
 # Kinds that are only announced live: expiry is routine (one event per expired family, which would

@@ -19,7 +19,7 @@ from shared.apps.secrets import client_authenticated
 from shared.apps.store import AppStore, RedisAppStore
 from shared.commands import CommandSender, ensure_command_queue
 from shared.errors import InvalidClient, NotFound
-from shared.events import publish_event, when_jetstream_ready
+from shared.events import publish_event
 from shared.lifecycle import ServiceContext
 from shared.messages.commands import Command, NarrowToPlan
 from shared.messages.events import Event, PlanChanged
@@ -40,6 +40,7 @@ from shared.metrics import credentials_leaked
 from shared.scopes import ScopeCatalog
 from shared.sealing import Sealer
 from shared.service import Meta, Route
+from shared.tasks import retry_at_start
 from shared.tokens import Signer
 
 log = structlog.get_logger("mavio.registry")
@@ -137,7 +138,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     lookups = AppLookups(apps, signer)
     writer = await ctx.jetstream_writer()  # audit trail and command queue, as bus user ``audit``
     replicas = ctx.settings.audit_replicas
-    await when_jetstream_ready("command queue", lambda: ensure_command_queue(writer, replicas=replicas))
+    await retry_at_start("command queue", lambda: ensure_command_queue(writer, replicas=replicas))
     announce = _announcer(ctx, writer)
     accounts = AccountHandlers(AccountService(account_store, Passwords()), announce)
     owner = OwnerOps(

@@ -32,9 +32,9 @@ from shared.commands import (
     pending_commands,
 )
 from shared.errors import OAuthError, TemporarilyUnavailable
-from shared.events import when_jetstream_ready
 from shared.messages.commands import Command, CommandEnvelope
 from shared.reply_guard import INBOX
+from shared.tasks import retry_at_start
 
 log = structlog.get_logger("mavio.revocation.commands")
 
@@ -55,7 +55,7 @@ class CommandWorker:
         self._stopping = False
 
     async def start(self, *, replicas: int = 1) -> None:
-        await when_jetstream_ready("command queue", lambda: self._subscribe(replicas))
+        await retry_at_start("command queue", lambda: self._subscribe(replicas))
         self._task = asyncio.create_task(self._run(self._sub))
 
     async def _subscribe(self, replicas: int) -> None:

@@ -17,7 +17,7 @@ from services.webhooks.sender import Resolve, Sender
 from services.webhooks.store import WebhookStore
 from shared import subjects
 from shared.errors import InvalidRequest, NotFound
-from shared.events import AUDIT_PREFIX, AUDIT_STREAM, ensure_audit_stream, when_jetstream_ready
+from shared.events import AUDIT_PREFIX, AUDIT_STREAM, ensure_audit_stream
 from shared.lifecycle import ServiceContext
 from shared.messages.webhooks import (
     FAILED,
@@ -31,6 +31,7 @@ from shared.messages.webhooks import (
 )
 from shared.sealing import Sealer
 from shared.service import Meta, Route
+from shared.tasks import retry_at_start
 from shared.webhooks import queue
 
 CONCURRENCY = 256  # deliveries in hand per replica
@@ -111,13 +112,11 @@ async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, delive
     replicas = ctx.settings.audit_replicas
     js = writer.jetstream()
     # Made if missing (its consumer needs it), never updated: the trail's configuration is its writers'.
-    await when_jetstream_ready(
-        "audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False)
-    )
-    await when_jetstream_ready("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
+    await retry_at_start("audit stream", lambda: ensure_audit_stream(writer, replicas=replicas, update=False))
+    await retry_at_start("webhook queue", lambda: queue.ensure_queue(writer, replicas=replicas))
     consumer = queue.queue_consumer(ctx.settings.webhook_timeout, ctx.settings.webhook_max_ack_pending)
     # Created, or given this configuration (``max_ack_pending`` may have changed).
-    await when_jetstream_ready("webhook consumer", lambda: js.add_consumer(queue.QUEUE_STREAM, consumer))
+    await retry_at_start("webhook consumer", lambda: js.add_consumer(queue.QUEUE_STREAM, consumer))
 
     async def subscribe_audit() -> Any:
         return await js.pull_subscribe(
@@ -137,5 +136,5 @@ async def _start_loops(ctx: ServiceContext, writer: Any, feed: AuditFeed, delive
         ("deliveries", subscribe_queue, deliverer.handle, CONCURRENCY),
     ):
         loop = PullLoop(name, handle, concurrency=concurrency)
-        loop.start(await when_jetstream_ready(f"webhooks {name} consumer", subscribe))
+        loop.start(await retry_at_start(f"webhooks {name} consumer", subscribe))
         ctx.stack.push_async_callback(loop.close)

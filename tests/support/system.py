@@ -26,7 +26,7 @@ from nats.aio.client import Client as NATS
 from services.gateway.app import create_app
 from services.gateway.server import GatewayRunner
 from services.stack.credentials import StackCredentials, write_private
-from services.stack.embedded import ServerProcess, free_port, start_nats, start_redis
+from services.stack.embedded import ServerProcess, start_nats, start_redis
 from shared import subjects
 from shared.bus import Bus
 from shared.bus_auth import DEFAULT_RESOURCE_USERS, connect_options
@@ -46,18 +46,8 @@ def service_serve(name: str) -> ServeFn:
 HANDED_OUT_PORTS: set[int] = set()
 
 
-def unused_port() -> int:
-    """A free port never handed out before in this test session. A client left behind by an earlier
-    system (they reconnect by themselves) can then never reach a later system's servers."""
-    while True:
-        port = free_port()
-        if port not in HANDED_OUT_PORTS and port + 10000 not in HANDED_OUT_PORTS:
-            HANDED_OUT_PORTS.add(port)
-            return port
-
-
 def reserved_port() -> socket.socket:
-    """A socket bound to a port never handed out before (as ``unused_port``), held until the gateway
+    """A socket bound to a port never handed out before in this test session, held until the gateway
     listens on it: a port only looked up and bound seconds later can meanwhile become the local port
     of one of the services' outgoing connections (the same ephemeral range), and the bind fails."""
     rejected = []
@@ -74,6 +64,14 @@ def reserved_port() -> socket.socket:
     finally:
         for sock in rejected:
             sock.close()
+
+
+def unused_port() -> int:
+    """A free port never handed out before in this test session. A client left behind by an earlier
+    system (they reconnect by themselves) can then never reach a later system's servers. Free now;
+    whatever binds it later races the machine's other sockets (``reserved_port`` holds it instead)."""
+    with reserved_port() as sock:
+        return int(sock.getsockname()[1])
 
 
 @dataclass
