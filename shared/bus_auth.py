@@ -151,6 +151,10 @@ USERS: dict[str, Permissions] = {
             ),
             subjects.TOKEN_EXCHANGE,
             subjects.TOKEN_EXCHANGE_MANY,  # many token-endpoint requests per message (``token_batch``)
+            # ... or to the token replica with the least work (``services.gateway.replicas``), found by
+            # asking the token replicas' nats.micro INFO
+            subjects.replica_subject(subjects.TOKEN_EXCHANGE_MANY, "*"),
+            f"$SRV.INFO.{subjects.TOKEN}",
             subjects.TOKEN_INTROSPECT,
             subjects.TOKEN_USERINFO,
             subjects.TOKEN_DEVICE_AUTHORIZE,

@@ -24,6 +24,7 @@ from nats.aio.client import Client as NATS
 from nats.micro.request import Request as MicroRequest
 from nats.micro.service import Service
 
+from shared import subjects
 from shared.bus import decoder, encode, error_payload
 from shared.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
 from shared.messages.batch import BatchRequest
@@ -55,18 +56,24 @@ class Route(Generic[Req]):
     quiet: bool = False
     # A batch route's messages carry many requests of this route (``shared.service_batch``).
     batch_of: Route[Any] | None = None
+    # Served also on this replica's own subject (``subjects.replica_subject``), for requesters that
+    # spread their messages over the replicas by load instead of the queue group's random pick.
+    direct: bool = False
 
 
-def batch_route(name: str, subject: str, item: Route[Any]) -> Route[BatchRequest[Any]]:
+def batch_route(
+    name: str, subject: str, item: Route[Any], *, direct: bool = False
+) -> Route[BatchRequest[Any]]:
     """The route of ``subject``, whose messages carry many requests of ``item`` (served beside it):
-    ``ServiceRunner.start`` gives it its handler (``shared.service_batch.Fanout``)."""
+    ``ServiceRunner.start`` gives it its handler (``shared.service_batch.Fanout``). ``direct``: each
+    replica serves it on its own subject too (``Route.direct``)."""
 
     async def unserved(_batch: BatchRequest[Any], _meta: Meta) -> None:
         raise RuntimeError("a batch route is served through ServiceRunner.start")
 
     generic: Any = BatchRequest  # parametrised at run time by the item route's request type
     request_type = generic[item.request_type]
-    return Route(name, subject, request_type, unserved, quiet=True, batch_of=item)
+    return Route(name, subject, request_type, unserved, quiet=True, batch_of=item, direct=direct)
 
 
 class ServiceRunner:
@@ -112,6 +119,13 @@ class ServiceRunner:
                 queue_group=self.name,
             )
             stats.endpoint = self._service._endpoints[-1]
+            if route.direct:  # this replica alone: the only member of its queue group on that subject
+                await self._service.add_endpoint(
+                    name=route.name.replace(".", "_") + "_direct",
+                    subject=subjects.replica_subject(route.subject, self._service.id),
+                    handler=self._spawner(route, stats),
+                    queue_group=self.name,
+                )
         await self.nc.flush()
         log.info("service started", service=self.name, endpoints=[r.subject for r in routes])
 

@@ -105,3 +105,9 @@ VERIFIER_EVENTS = (
 
 # The header that carries the gateway's request id across bus hops.
 REQUEST_ID_HEADER = "Mavio-Request-Id"
+
+
+def replica_subject(subject: str, replica_id: str) -> str:
+    """``subject`` served by one replica alone (its nats.micro id): a batch route's own copy, so a
+    requester can send a batch to the replica with the least work (``services.gateway.replicas``)."""
+    return f"{subject}.{replica_id}"

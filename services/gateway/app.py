@@ -30,6 +30,7 @@ from services.gateway.keys import (
 from services.gateway.metrics import GatewayMetrics
 from services.gateway.ratelimit import Counters
 from services.gateway.rendering import make_templates
+from services.gateway.replicas import Replicas
 from services.gateway.request_ids import RequestIds
 from services.gateway.routes import (
     accounts,
@@ -87,10 +88,13 @@ async def _connections(app: web.Application) -> AsyncIterator[None]:
     app[RATE_LIMITS] = Counters(redis, settings.hmac_key, settings.rate_limit_window)
     app[NC] = nc
     app[BUS] = Bus(nc, timeout=settings.bus_timeout)
-    app[TOKEN_BATCH] = TokenBatcher(app[BUS])
+    replicas = Replicas(nc)
+    await replicas.start()
+    app[TOKEN_BATCH] = TokenBatcher(app[BUS], replicas=replicas)
     await announce(nc, settings)  # listed by ``mavio-oauth status`` ($SRV discovery) while connected
     yield
     await app[TOKEN_BATCH].close()  # the batches on their way are answered before the bus closes
+    await replicas.close()
     await close_nats(nc)  # bounded: quick and quiet when the bus is already gone
     await redis.aclose()
 

@@ -15,6 +15,10 @@ or, with no token replica at all, refused as a single request is (``temporarily_
 A caller that goes away (its HTTP request cancelled) cancels only its own future: the batch goes on
 for the others.
 
+A batch goes to the token replica with the fewest of this gateway's items in flight, on that replica's
+own subject (``services.gateway.replicas``); to the queue group while none is known, and again when the
+replica chosen has stopped (no responder on its subject: nothing was done).
+
 Each item is answered within ``WAIT_SHARE`` of the bus timeout (``wait_ms``): an item the token service
 has not finished by then answers ``temporarily_unavailable``, the others their own answers, all before
 the gateway's own bus timeout fails the whole batch.
@@ -41,6 +45,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
+from services.gateway.replicas import Replicas
 from shared import subjects
 from shared.bus import Bus, NoResponders, error_envelope, error_from
 from shared.errors import OAuthError, TemporarilyUnavailable
@@ -60,11 +65,12 @@ Waiting = tuple[str, ExchangeTokenRequest, "asyncio.Future[ExchangeTokenReply]"]
 
 
 class TokenBatcher(PerIteration[Waiting]):
-    __slots__ = ("_bus", "_wait_ms")
+    __slots__ = ("_bus", "_replicas", "_wait_ms")
 
-    def __init__(self, bus: Bus, *, max_batch: int | None = None) -> None:
+    def __init__(self, bus: Bus, *, max_batch: int | None = None, replicas: Replicas | None = None) -> None:
         super().__init__(MAX_BATCH if max_batch is None else max_batch)
         self._bus = bus
+        self._replicas = replicas  # None: every batch to the queue group
         self._wait_ms = max(1, int(bus.timeout * WAIT_SHARE * 1000))
 
     def exchange(self, req: ExchangeTokenRequest, request_id: str) -> asyncio.Future[ExchangeTokenReply]:
@@ -85,7 +91,7 @@ class TokenBatcher(PerIteration[Waiting]):
             wait_ms=self._wait_ms,
         )
         try:
-            reply = await self._bus.request(subjects.TOKEN_EXCHANGE_MANY, message, ExchangeTokensReply)
+            reply = await self._ask(message, len(batch))
             if len(reply.items) != len(batch):
                 raise TemporarilyUnavailable("the token service sent an unreadable reply")
         except NoResponders:
@@ -106,6 +112,20 @@ class TokenBatcher(PerIteration[Waiting]):
                 future.set_exception(TemporarilyUnavailable("the token service sent an unreadable reply"))
             else:
                 future.set_result(outcome.reply)
+
+    async def _ask(self, message: ExchangeTokensRequest, items: int) -> ExchangeTokensReply:
+        """The batch to the known replica with the least work (``services.gateway.replicas``), or to the
+        queue group when none is known or that replica has stopped (no responder on its subject)."""
+        replica = self._replicas.pick(items) if self._replicas is not None else None
+        if replica is not None and self._replicas is not None:
+            subject = subjects.replica_subject(subjects.TOKEN_EXCHANGE_MANY, replica)
+            try:
+                return await self._bus.request(subject, message, ExchangeTokensReply)
+            except NoResponders:
+                self._replicas.forget(replica)
+            finally:
+                self._replicas.done(replica, items)
+        return await self._bus.request(subjects.TOKEN_EXCHANGE_MANY, message, ExchangeTokensReply)
 
     async def _one(
         self, request_id: str, req: ExchangeTokenRequest, future: asyncio.Future[ExchangeTokenReply]

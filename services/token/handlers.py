@@ -132,7 +132,7 @@ async def build_routes(ctx: ServiceContext) -> list[Route[Any]]:
     exchange_route = Route("exchange", subjects.TOKEN_EXCHANGE, ExchangeTokenRequest, exchange)
     return [
         exchange_route,
-        batch_route("exchange_many", subjects.TOKEN_EXCHANGE_MANY, exchange_route),
+        batch_route("exchange_many", subjects.TOKEN_EXCHANGE_MANY, exchange_route, direct=True),
         Route("device_authorize", subjects.TOKEN_DEVICE_AUTHORIZE, StartDeviceRequest, device_authorization),
         Route("verify", subjects.TOKEN_VERIFY, VerifyTokenRequest, verifier.verify, quiet=True),
         Route("verify_many", subjects.TOKEN_VERIFY_MANY, VerifyManyRequest, verifier.verify_many, quiet=True),

@@ -1,5 +1,6 @@
 """Watching the token-endpoint requests on the bus: a plain subscription (beside the token service's
-queue group) to ``token.exchange`` and ``token.exchange_many`` gets a copy of every message."""
+queue group) to ``token.exchange`` and ``token.exchange_many``, and to every replica's own
+``token.exchange_many.<id>`` (``services.gateway.replicas``), gets a copy of every message."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ async def watching(nc: NATS) -> AsyncIterator[ExchangeWatch]:
     found = ExchangeWatch()
     subs = [
         await nc.subscribe(subjects.TOKEN_EXCHANGE_MANY, cb=found.on_batch),
+        await nc.subscribe(subjects.replica_subject(subjects.TOKEN_EXCHANGE_MANY, "*"), cb=found.on_batch),
         await nc.subscribe(subjects.TOKEN_EXCHANGE, cb=found.on_single),
     ]
     await nc.flush()
