@@ -45,7 +45,7 @@ from __future__ import annotations
 import asyncio
 from typing import Final
 
-from services.gateway.replicas import Replicas
+from services.gateway.replicas import ReplicaLoads
 from shared import subjects
 from shared.bus import Bus, NoResponders, error_envelope, error_from
 from shared.errors import OAuthError, TemporarilyUnavailable
@@ -67,7 +67,9 @@ Waiting = tuple[str, ExchangeTokenRequest, "asyncio.Future[ExchangeTokenReply]"]
 class TokenBatcher(PerIteration[Waiting]):
     __slots__ = ("_bus", "_replicas", "_wait_ms")
 
-    def __init__(self, bus: Bus, *, max_batch: int | None = None, replicas: Replicas | None = None) -> None:
+    def __init__(
+        self, bus: Bus, *, max_batch: int | None = None, replicas: ReplicaLoads | None = None
+    ) -> None:
         super().__init__(MAX_BATCH if max_batch is None else max_batch)
         self._bus = bus
         self._replicas = replicas  # None: every batch to the queue group
@@ -116,8 +118,7 @@ class TokenBatcher(PerIteration[Waiting]):
     async def _ask(self, message: ExchangeTokensRequest, items: int) -> ExchangeTokensReply:
         """The batch to the known replica with the least work (``services.gateway.replicas``), or to the
         queue group when none is known or that replica has stopped (no responder on its subject)."""
-        replica = self._replicas.pick(items) if self._replicas is not None else None
-        if replica is not None and self._replicas is not None:
+        if self._replicas is not None and (replica := self._replicas.pick(items)) is not None:
             subject = subjects.replica_subject(subjects.TOKEN_EXCHANGE_MANY, replica)
             try:
                 return await self._bus.request(subject, message, ExchangeTokensReply)
